@@ -1,0 +1,64 @@
+{#
+    Parsing helpers for raw text/native values. Each returns null where the value cannot be
+    parsed, so the caller can flag the row as unparseable instead of failing the build.
+#}
+
+{# parse_number(expr): a double, or null. #}
+{% macro parse_number(expr) -%}
+    {{ return(adapter.dispatch('parse_number', 'custseg')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_number(expr) -%}
+    cast(nullif(trim(cast({{ expr }} as {{ dbt.type_string() }})), '') as {{ type_double() }})
+{%- endmacro %}
+
+{% macro duckdb__parse_number(expr) -%}
+    try_cast(trim(cast({{ expr }} as varchar)) as double)
+{%- endmacro %}
+
+
+{#
+    parse_timestamp(expr): a timestamp from a native timestamp/date or from text. Text is tried
+    as ISO first, then with var('date_format') if set, then with common retail export formats
+    (month-first before day-first, as in the UCI CSV exports).
+#}
+{% macro parse_timestamp(expr) -%}
+    {{ return(adapter.dispatch('parse_timestamp', 'custseg')(expr)) }}
+{%- endmacro %}
+
+{% macro default__parse_timestamp(expr) -%}
+    cast({{ expr }} as {{ dbt.type_timestamp() }})
+{%- endmacro %}
+
+{% macro duckdb__parse_timestamp(expr) -%}
+    {%- set formats = [
+        '%m/%d/%Y %H:%M', '%m/%d/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y %H:%M:%S',
+        '%m/%d/%y %H:%M', '%d.%m.%Y %H:%M', '%d.%m.%Y %H:%M:%S', '%Y/%m/%d %H:%M:%S',
+        '%m/%d/%Y', '%d/%m/%Y', '%d.%m.%Y'
+    ] -%}
+    {%- if var('date_format', '') -%}
+        {%- set formats = [var('date_format')] + formats -%}
+    {%- endif -%}
+    coalesce(
+        try_cast({{ expr }} as timestamp),
+        try_strptime(trim(cast({{ expr }} as varchar)), [{% for f in formats %}'{{ f }}'{% if not loop.last %}, {% endif %}{% endfor %}])
+    )
+{%- endmacro %}
+
+
+{#
+    normalize_id(expr): identifiers as clean text. Trims, turns '', 'nan', 'none', 'null' into
+    null, and drops a float suffix ('17850.0' -> '17850') that spreadsheets and pandas add.
+#}
+{% macro normalize_id(expr) -%}
+    case
+        when lower(trim(cast({{ expr }} as {{ dbt.type_string() }}))) in ('', 'nan', 'none', 'null') then null
+        else regexp_replace(trim(cast({{ expr }} as {{ dbt.type_string() }})), '\.0+$', '')
+    end
+{%- endmacro %}
+
+
+{# normalize_text(expr): trimmed text, empty -> null. #}
+{% macro normalize_text(expr) -%}
+    nullif(trim(cast({{ expr }} as {{ dbt.type_string() }})), '')
+{%- endmacro %}

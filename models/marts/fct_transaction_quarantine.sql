@@ -1,0 +1,46 @@
+{#
+    Every raw line that is not in fct_transactions, with the reason it was set aside and the
+    raw values as read, so it can be traced back to the file (source_row_number) and fixed.
+    Cancellations land here too, and still feed the customers' return features.
+#}
+
+with
+
+classified as (
+
+    select * from {{ ref('int_transactions__classified') }}
+
+),
+
+final as (
+
+    select
+        source_row_number,
+        quarantine_reason,
+        order_id,
+        invoice_id,
+        customer_id,
+        stock_code,
+        description,
+        country,
+        cast(quantity as {{ type_double() }}) as quantity,
+        cast(unit_price as {{ type_double() }}) as unit_price,
+        cast(line_amount as {{ type_double() }}) as line_amount,
+        invoiced_at,
+        is_cancellation,
+        is_guest,
+        is_non_product,
+        is_duplicate,
+        is_unparseable,
+        invoice_id_raw,
+        customer_id_raw,
+        quantity_raw,
+        unit_price_raw,
+        line_amount_raw,
+        invoiced_at_raw
+    from classified
+    where quarantine_reason is not null
+
+)
+
+select * from final

@@ -1,0 +1,34 @@
+{#
+    Clean purchase lines: parsed, attributed to a customer, not duplicated, not cancelled, a
+    real product with positive quantity and price. One row per raw line kept.
+#}
+
+with
+
+classified as (
+
+    select * from {{ ref('int_transactions__classified') }}
+
+),
+
+final as (
+
+    select
+        source_row_number,
+        order_id,
+        invoice_id,
+        customer_id,
+        stock_code,
+        description,
+        country,
+        cast(quantity as {{ type_double() }}) as quantity,
+        cast(unit_price as {{ type_double() }}) as unit_price,
+        cast(line_amount as {{ type_double() }}) as line_amount,
+        invoiced_at,
+        invoice_date
+    from classified
+    where quarantine_reason is null
+
+)
+
+select * from final
