@@ -46,7 +46,7 @@ returns as (
     select
         classified.customer_id,
         count(*) as return_line_count,
-        sum(abs(classified.line_amount)) as returned_value
+        {{ sum_money('abs(classified.line_amount)') }} as returned_value
     from classified
     cross join snapshot
     where
@@ -64,7 +64,7 @@ orders as (
         customer_id,
         order_id,
         min(invoiced_at) as ordered_at,
-        sum(line_amount) as order_value,
+        {{ sum_money('line_amount') }} as order_value,
         sum(quantity) as order_items
     from purchases_in_window
     group by customer_id, order_id

@@ -33,7 +33,9 @@ final as (
         features.last_purchase_at,
         cast(features.recency_days as integer) as recency_days,
         cast(features.order_count as integer) as order_count,
-        cast(features.monetary_value as {{ type_double() }}) as monetary_value,
+        -- computed from the two doubles below so monetary_value = monetary_gross - returned_value exactly
+        cast(features.monetary_gross as {{ type_double() }})
+            - cast(features.returned_value as {{ type_double() }}) as monetary_value,
         cast(features.monetary_gross as {{ type_double() }}) as monetary_gross,
         cast(features.returned_value as {{ type_double() }}) as returned_value,
         cast(features.tenure_days as integer) as tenure_days,

@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42)
     gen.add_argument("--start", default="2010-12-01", help="first invoice date (ISO)")
     gen.add_argument("--end", default="2011-12-09", help="last invoice date (ISO)")
-    gen.add_argument("--chunk-rows", type=int, default=2_000_000, help="rows generated per chunk (memory bound)")
+    gen.add_argument(
+        "--chunk-rows", type=int, default=2_000_000, help="rows generated per chunk (memory bound)"
+    )
     gen.add_argument("--spelling", choices=["online_retail", "online_retail_ii"], default="online_retail")
     gen.add_argument("--format", choices=["parquet", "csv"], help="default: from the file extension")
     gen.set_defaults(func=_cmd_generate)

@@ -63,8 +63,8 @@ class Archetype:
 
 
 ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("champion", 0.10, (0, 15), (260, 370), 60.0, 22.0, 12.0),
-    Archetype("loyal", 0.14, (5, 60), (180, 370), 24.0, 18.0, 8.0),
+    Archetype("champion", 0.10, (0, 15), (260, 370), 60.0, 15.0, 12.0),
+    Archetype("loyal", 0.14, (5, 60), (180, 370), 24.0, 14.0, 8.0),
     Archetype("new", 0.12, (0, 30), (0, 25), 3.0, 14.0, 6.0),
     Archetype("big_spender", 0.08, (10, 90), (60, 300), 10.0, 28.0, 45.0),
     Archetype("at_risk", 0.16, (100, 200), (120, 300), 16.0, 16.0, 8.0),
@@ -251,7 +251,9 @@ class TransactionGenerator:
         next_customer = 12_346
         next_invoice = 536_365
         for i in range(n_chunks):
-            table, used_invoices = self._chunk(i, int(rows[i]), int(customers[i]), next_customer, next_invoice)
+            table, used_invoices = self._chunk(
+                i, int(rows[i]), int(customers[i]), next_customer, next_invoice
+            )
             next_customer += int(customers[i])
             next_invoice += used_invoices
             yield table
@@ -353,7 +355,9 @@ class TransactionGenerator:
         as_cancel = is_discount | manual_cancel
         np_qty = np.where(as_cancel, -1, rng.integers(1, 4, n_nonprod))
         chunk.add(
-            invoice_no=np.where(as_cancel, invoice_cursor + np.arange(n_nonprod), order_invoice[row_order[host]]),
+            invoice_no=np.where(
+                as_cancel, invoice_cursor + np.arange(n_nonprod), order_invoice[row_order[host]]
+            ),
             invoice_prefix=as_cancel.astype(np.int8),
             product=np.zeros(n_nonprod, np.int64),
             quantity=np_qty,
@@ -372,7 +376,9 @@ class TransactionGenerator:
             product=np.zeros(n_adjust, np.int64),
             quantity=np.ones(n_adjust, np.int64),
             ts=rng.integers(0, self.span * SECONDS_PER_DAY, n_adjust) // 60 * 60,
-            price=np.round(np.where(rng.random(n_adjust) < 0.6, -1, 1) * rng.uniform(100, 12_000, n_adjust), 2),
+            price=np.round(
+                np.where(rng.random(n_adjust) < 0.6, -1, 1) * rng.uniform(100, 12_000, n_adjust), 2
+            ),
             customer=np.full(n_adjust, np.nan),
             country=np.zeros(n_adjust, np.int64),
             non_product=np.full(n_adjust, len(NON_PRODUCT_LINES), np.int8),
@@ -413,7 +419,9 @@ class TransactionGenerator:
         np_desc = pa.array([x[1] for x in NON_PRODUCT_LINES] + ["Adjust bad debt"])
         is_np = cols["non_product"] >= 0
         np_idx = pa.array(np.where(is_np, cols["non_product"], 0))
-        code = pc.if_else(pa.array(is_np), pc.take(np_codes, np_idx), pc.take(cat.codes, pa.array(cols["product"])))
+        code = pc.if_else(
+            pa.array(is_np), pc.take(np_codes, np_idx), pc.take(cat.codes, pa.array(cols["product"]))
+        )
         desc = pc.if_else(
             pa.array(is_np), pc.take(np_desc, np_idx), pc.take(cat.descriptions, pa.array(cols["product"]))
         )
@@ -460,7 +468,9 @@ def write_transactions(path: str | Path, config: GeneratorConfig, fmt: str | Non
             else:
                 date_col = gen.columns["invoice_date"]
                 idx = table.schema.get_field_index(date_col)
-                table = table.set_column(idx, date_col, pc.strftime(table[date_col].cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S"))
+                table = table.set_column(
+                    idx, date_col, pc.strftime(table[date_col].cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S")
+                )
                 if writer is None:
                     writer = pacsv.CSVWriter(tmp, table.schema)
                 writer.write_table(table)

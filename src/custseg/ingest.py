@@ -107,8 +107,7 @@ def resolve_columns(columns: Iterable[str], column_map: dict[str, str] | None = 
         for field in ("quantity", "unit_price"):
             if resolved[field] is None:
                 raise SourceError(
-                    missing(field)
-                    + " A money amount is required: either a line amount column "
+                    missing(field) + " A money amount is required: either a line amount column "
                     f"({', '.join(SPELLINGS['line_amount'])}) or both quantity and unit price."
                 )
     return resolved
@@ -185,7 +184,9 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException, ...
-        raise SourceError(f"Cannot read '{path}' as an XLSX workbook: {exc}. Check the file, or export CSV.") from exc
+        raise SourceError(
+            f"Cannot read '{path}' as an XLSX workbook: {exc}. Check the file, or export CSV."
+        ) from exc
     try:
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(values_only=True)
@@ -201,7 +202,9 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
             batch: list[list] = [[] for _ in names]
 
             def flush() -> None:
-                writer.write_table(pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema))
+                writer.write_table(
+                    pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema)
+                )
                 for c in batch:
                     c.clear()
 

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# One command from a fresh clone: set up, make the demo data if absent, and run dbt build.
+# Extra arguments go to dbt build, e.g.:
+#   scripts/build.sh --vars '{transactions_path: /data/my_transactions.csv}'
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+DEMO=data/demo/transactions.parquet
+if [ ! -f "$DEMO" ]; then
+    echo "==> generating demo data: $DEMO"
+    .venv/bin/custseg generate --output "$DEMO" --rows 120000 --customers 2000 --seed 42
+fi
+mkdir -p "$(dirname "${CUSTSEG_DB_PATH:-warehouse/custseg.duckdb}")"
+echo "==> dbt build"
+.venv/bin/dbt build "$@"
+echo "==> done: the warehouse is ${CUSTSEG_DB_PATH:-warehouse/custseg.duckdb}"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Creates .venv (if absent) and installs the project with pinned ranges. Needs only python3.
+# Usage: scripts/setup.sh [--dev]   (--dev adds pytest and ruff)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+echo "==> installing custseg${extras} and its dependencies into .venv"
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"

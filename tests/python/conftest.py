@@ -1,0 +1,78 @@
+"""Shared fixtures: run dbt in a subprocess against a throw-away database, read results."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+DBT = str(Path(sys.executable).with_name("dbt"))
+
+
+def shared_data_dir() -> Path | None:
+    """The public datasets: $CUSTSEG_SHARED_DATA, else ../shared/data beside the repo."""
+    candidate = Path(os.environ.get("CUSTSEG_SHARED_DATA", REPO.parent / "shared" / "data"))
+    return candidate if (candidate / "online_retail.parquet").exists() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if path is None:
+        pytest.skip(
+            "public datasets not found: set CUSTSEG_SHARED_DATA or place them in ../shared/data "
+            "(online_retail.parquet, online_retail_II_year_2009_2010.parquet)"
+        )
+    return path
+
+
+@dataclass
+class DbtRun:
+    returncode: int
+    output: str
+    db_path: Path
+
+    def query(self, sql: str) -> list[tuple]:
+        con = duckdb.connect(str(self.db_path), read_only=True)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+
+    def scalar(self, sql: str):
+        return self.query(sql)[0][0]
+
+
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
+    """Run ``dbt <args>`` from the repo with its own database, target and log folders."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db_path = workdir / db_name
+    env = dict(os.environ)
+    env.update(
+        CUSTSEG_DB_PATH=str(db_path),
+        CUSTSEG_TEMP_DIR=str(workdir / "spill"),
+        DBT_TARGET_PATH=str(workdir / "target"),
+        DBT_LOG_PATH=str(workdir / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        NO_COLOR="1",
+    )
+    cmd = [DBT, *args]
+    if vars:
+        cmd += ["--vars", json.dumps(vars)]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    return DbtRun(proc.returncode, proc.stdout + proc.stderr, db_path)
+
+
+@pytest.fixture
+def dbt_runner(tmp_path):
+    def _run(*args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
+        return run_dbt(tmp_path, *args, vars=vars, db_name=db_name)
+
+    return _run

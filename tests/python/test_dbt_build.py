@@ -1,0 +1,198 @@
+"""End-to-end: dbt build (models, dbt unit tests and data tests) on generated and hand-made inputs."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from custseg.demo_data import GeneratorConfig, write_transactions
+
+pytestmark = pytest.mark.e2e
+
+DEMO = GeneratorConfig(rows=40_000, customers=600, seed=11)
+
+
+def _assert_ok(run):
+    assert run.returncode == 0, run.output[-4000:]
+    assert "ERROR=0" in run.output
+
+
+def _tables(run) -> set[str]:
+    if not run.db_path.exists():
+        return set()
+    return {
+        f"{s}.{t}" for s, t in run.query("select table_schema, table_name from information_schema.tables")
+    }
+
+
+@pytest.fixture(scope="module")
+def demo_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("demo") / "transactions.parquet"
+    write_transactions(path, DEMO)
+    return path
+
+
+@pytest.fixture(scope="module")
+def demo_build(demo_file, tmp_path_factory):
+    from conftest import run_dbt
+
+    run = run_dbt(tmp_path_factory.mktemp("build"), "build", vars={"transactions_path": str(demo_file)})
+    _assert_ok(run)
+    return run
+
+
+def test_every_raw_line_is_clean_or_quarantined(demo_build):
+    raw = demo_build.scalar("select count(*) from staging.base_retail__transactions")
+    clean = demo_build.scalar("select count(*) from marts.fct_transactions")
+    quarantined = demo_build.scalar("select count(*) from marts.fct_transaction_quarantine")
+    summary = demo_build.scalar("select sum(row_count) from marts.fct_ingestion_summary")
+    assert raw == DEMO.rows == clean + quarantined == summary
+    reasons = dict(demo_build.query("select outcome, row_count from marts.fct_ingestion_summary"))
+    # the generator plants every kind of dirt, so every reason but unparseable has rows
+    for reason in [
+        "null_customer",
+        "exact_duplicate",
+        "cancellation",
+        "non_product_line",
+        "non_positive_price",
+    ]:
+        assert reasons[reason] > 0, reason
+    assert reasons["unparseable_value"] == 0
+
+
+def test_customer_features_cover_every_clean_customer(demo_build):
+    customers = demo_build.scalar("select count(*) from marts.dim_customers")
+    assert customers == demo_build.scalar("select count(distinct customer_id) from marts.fct_transactions")
+    assert customers == DEMO.customers
+    segments = demo_build.scalar("select count(distinct rfm_segment) from marts.dim_customers")
+    assert segments >= 9
+
+
+def test_champions_beat_lost_on_every_rfm_axis(demo_build):
+    rows = dict(
+        (seg, (r, f, m))
+        for seg, r, f, m in demo_build.query(
+            "select rfm_segment, avg(recency_days), avg(order_count), avg(monetary_value) "
+            "from marts.dim_customers group by 1"
+        )
+    )
+    champions, lost = rows["Champions"], rows["Lost"]
+    assert champions[0] < lost[0] and champions[1] > lost[1] and champions[2] > lost[2]
+
+
+def test_rebuild_gives_identical_tables(demo_file, demo_build, tmp_path):
+    from conftest import run_dbt
+
+    again = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_file)})
+    assert again.returncode == 0, again.output[-3000:]
+    con = duckdb.connect()
+    con.execute(f"attach '{demo_build.db_path}' as a (read_only)")
+    con.execute(f"attach '{again.db_path}' as b (read_only)")
+    for table in ["marts.dim_customers", "marts.fct_transactions", "marts.fct_transaction_quarantine"]:
+        diff = con.execute(
+            f"select count(*) from ((select * from a.{table} except all select * from b.{table}) "
+            f"union all (select * from b.{table} except all select * from a.{table}))"
+        ).fetchone()[0]
+        assert diff == 0, table
+
+
+def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
+    """A file with foreign column names, a line amount instead of qty x price and m/d/Y dates."""
+    rows = [
+        # client, when, amount, ref, region
+        ("A1", "1/5/2024 10:00", "100.00", "o1", "Norway"),
+        ("A1", "1/5/2024 10:00", "50.00", "o1", "Norway"),
+        ("A1", "2/4/2024 09:30", "30.00", "o2", "Norway"),
+        ("A1", "2/10/2024 09:30", "-20.00", "Co3", "Norway"),  # a return
+        ("B2", "3/1/2024 12:00", "10.00", "o4", "Spain"),
+        ("B2", "3/1/2024 12:00", "10.00", "o4", "Spain"),  # exact duplicate
+        ("", "3/2/2024 12:00", "99.00", "o5", "Spain"),  # guest
+        ("C3", "someday", "5.00", "o6", "Spain"),  # unparseable date
+    ]
+    frame = pd.DataFrame(rows, columns=["Client Ref", "Order Time", "Net Sales", "Order Ref", "Region"])
+    path = tmp_path / "shop export.csv"
+    frame.to_csv(path, index=False)
+    run = dbt_runner(
+        "build",
+        vars={
+            "transactions_path": str(path),
+            "column_map": {
+                "customer_id": "Client Ref",
+                "invoiced_at": "Order Time",
+                "line_amount": "Net Sales",
+                "invoice_id": "Order Ref",
+                "country": "Region",
+            },
+        },
+    )
+    _assert_ok(run)
+    reasons = dict(run.query("select outcome, row_count from marts.fct_ingestion_summary"))
+    assert reasons == {
+        "clean": 4,
+        "unparseable_value": 1,
+        "null_customer": 1,
+        "exact_duplicate": 1,
+        "cancellation": 1,
+        "non_product_line": 0,
+        "non_positive_quantity": 0,
+        "non_positive_price": 0,
+    }
+    a1 = run.query(
+        "select order_count, monetary_gross, returned_value, monetary_value, recency_days, tenure_days, country "
+        "from marts.dim_customers where customer_id = 'A1'"
+    )[0]
+    # snapshot = day after the last clean purchase (2024-03-01) = 2024-03-02
+    assert a1 == (2, 180.0, 20.0, 160.0, 27, 57, "Norway")
+    assert run.scalar("select count(*) from marts.dim_customers") == 2
+
+
+def test_xlsx_input_builds(tmp_path, dbt_runner):
+    config = GeneratorConfig(rows=3_000, customers=60, seed=5)
+    parquet = tmp_path / "t.parquet"
+    write_transactions(parquet, config)
+    xlsx = tmp_path / "t.xlsx"
+    pd.read_parquet(parquet).to_excel(xlsx, index=False)
+    run = dbt_runner("build", vars={"transactions_path": str(xlsx)})
+    _assert_ok(run)
+    assert run.scalar("select sum(row_count) from marts.fct_ingestion_summary") == 3_000
+    assert run.scalar("select count(*) from marts.dim_customers") == 60
+
+
+def _bad_inputs(tmp_path):
+    empty = tmp_path / "empty.csv"
+    empty.write_bytes(b"")
+    header = tmp_path / "header.csv"
+    header.write_text("InvoiceNo,StockCode,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n")
+    corrupt = tmp_path / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 truncated")
+    no_customer = tmp_path / "no_customer.csv"
+    no_customer.write_text("InvoiceNo,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,2\n")
+    unknown = tmp_path / "data.json"
+    unknown.write_text("{}")
+    return [
+        (tmp_path / "missing.parquet", "No file matches"),
+        (empty, "is empty (0 bytes)"),
+        (header, "no data rows"),
+        (corrupt, "Cannot read"),
+        (no_customer, "no column for required field 'customer_id'"),
+        (unknown, "Cannot tell the format"),
+    ]
+
+
+def test_bad_inputs_stop_the_build_before_any_mart(tmp_path, dbt_runner):
+    for i, (path, message) in enumerate(_bad_inputs(tmp_path)):
+        run = dbt_runner("build", vars={"transactions_path": str(path)}, db_name=f"bad{i}.duckdb")
+        assert run.returncode != 0, path
+        assert message in run.output, (path, run.output[-3000:])
+        assert "Transactions input problem" in run.output
+        assert not any(t.startswith(("marts.", "intermediate.")) for t in _tables(run)), path
+
+
+def test_bad_input_leaves_previous_warehouse_untouched(demo_file, tmp_path, dbt_runner):
+    good = dbt_runner("build", vars={"transactions_path": str(demo_file)})
+    assert good.returncode == 0, good.output[-3000:]
+    before = good.query("select count(*), sum(monetary_value) from marts.dim_customers")
+    bad = dbt_runner("build", vars={"transactions_path": str(tmp_path / "missing.csv")})
+    assert bad.returncode != 0 and "No file matches" in bad.output
+    assert bad.query("select count(*), sum(monetary_value) from marts.dim_customers") == before

@@ -1,0 +1,114 @@
+"""End-to-end builds on the public UCI files (skipped with a reason when they are absent)."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+
+from conftest import run_dbt
+
+pytestmark = [pytest.mark.e2e, pytest.mark.realdata]
+
+REASONS = [
+    "clean",
+    "unparseable_value",
+    "null_customer",
+    "exact_duplicate",
+    "cancellation",
+    "non_product_line",
+    "non_positive_quantity",
+    "non_positive_price",
+]
+
+
+@pytest.fixture(scope="module")
+def online_retail(shared_data, tmp_path_factory):
+    run = run_dbt(
+        tmp_path_factory.mktemp("or1"),
+        "build",
+        vars={"transactions_path": str(shared_data / "online_retail.parquet")},
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def online_retail_ii(shared_data, tmp_path_factory):
+    path = shared_data / "online_retail_II_year_2009_2010.parquet"
+    run = run_dbt(tmp_path_factory.mktemp("or2"), "build", vars={"transactions_path": str(path)})
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+def test_online_retail_reconciles(online_retail):
+    counts = dict(online_retail.query("select outcome, row_count from marts.fct_ingestion_summary"))
+    assert sorted(counts) == sorted(REASONS)
+    assert sum(counts.values()) == 541_909
+    assert online_retail.scalar("select count(*) from marts.fct_transactions") == counts["clean"]
+    assert (
+        online_retail.scalar("select count(*) from marts.fct_transaction_quarantine")
+        == 541_909 - counts["clean"]
+    )
+    # published figure: 406,829 lines have a CustomerID
+    assert counts["null_customer"] == 541_909 - 406_829
+    # every C invoice with a customer is either a cancellation or an exact duplicate of one
+    assert (
+        online_retail.scalar(
+            "select count(*) from marts.fct_transaction_quarantine where is_cancellation and not is_guest "
+            "and quarantine_reason not in ('cancellation', 'exact_duplicate', 'unparseable_value')"
+        )
+        == 0
+    )
+
+
+def test_online_retail_customers_against_notebook_cleaning(online_retail, shared_data):
+    """The usual notebook cleaning keeps 4,338 customers; ours differ only by non-product-only customers."""
+    con = duckdb.connect()
+    notebook = {
+        r[0]
+        for r in con.execute(
+            f"""select distinct cast(cast("CustomerID" as bigint) as varchar)
+                from '{shared_data / "online_retail.parquet"}'
+                where "CustomerID" is not null and "Quantity" > 0 and "UnitPrice" > 0
+                  and "InvoiceNo" not like 'C%'"""
+        ).fetchall()
+    }
+    assert len(notebook) == 4_338
+    ours = {r[0] for r in online_retail.query("select customer_id from marts.dim_customers")}
+    assert ours <= notebook
+    dropped = notebook - ours
+    # every dropped customer's kept-by-the-notebook lines are all non-product lines here
+    reasons = online_retail.query(
+        "select distinct quarantine_reason from marts.fct_transaction_quarantine "
+        f"where customer_id in ({', '.join(repr(c) for c in dropped) or 'null'}) "
+        "and not is_cancellation and quantity > 0 and unit_price > 0"
+    )
+    assert {r[0] for r in reasons} <= {"non_product_line", "exact_duplicate"}
+    assert len(dropped) < 10
+
+
+def test_online_retail_ii_builds_without_configuration(online_retail_ii):
+    counts = dict(online_retail_ii.query("select outcome, row_count from marts.fct_ingestion_summary"))
+    assert sum(counts.values()) == 525_461
+    assert counts["null_customer"] == 107_927
+    customers = online_retail_ii.scalar("select count(*) from marts.dim_customers")
+    assert 4_000 < customers <= 4_383
+
+
+def test_csv_written_from_online_retail_ii_gives_the_same_tables(online_retail_ii, shared_data, tmp_path):
+    csv = tmp_path / "online_retail_ii.csv"
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select * from '{shared_data / 'online_retail_II_year_2009_2010.parquet'}') "
+        f"to '{csv}' (header, timestampformat '%Y-%m-%d %H:%M:%S')"
+    )
+    run = run_dbt(tmp_path, "build", vars={"transactions_path": str(csv)})
+    assert run.returncode == 0, run.output[-4000:]
+    con.execute(f"attach '{online_retail_ii.db_path}' as pq (read_only)")
+    con.execute(f"attach '{run.db_path}' as csv (read_only)")
+    for table in ["marts.fct_ingestion_summary", "marts.dim_customers"]:
+        diff = con.execute(
+            f"select count(*) from ((select * from pq.{table} except all select * from csv.{table}) "
+            f"union all (select * from csv.{table} except all select * from pq.{table}))"
+        ).fetchone()[0]
+        assert diff == 0, table
