@@ -1,0 +1,156 @@
+"""Benchmark: cold ``dbt build`` (fresh database and target) on real or generated transactions.
+
+For every input it runs ``dbt build`` in a subprocess ``--repeat`` times and reports the median
+wall time, the peak resident memory of the dbt process (Python models run inside it) and the
+slowest models from ``run_results.json``. Results go to stdout and to
+``benchmarks/results/build_<timestamp>.{md,csv}`` with a description of the machine.
+
+    .venv/bin/python benchmarks/bench_build.py --real ../shared/data/online_retail.parquet \
+        --generate 500000 --generate 5000000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+# Runs the command and prints its wall time and the peak RSS of the largest process it waited for.
+WRAPPER = (
+    "import json, resource, subprocess, sys, time\n"
+    "t = time.perf_counter()\n"
+    "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode\n"
+    "wall = time.perf_counter() - t\n"
+    "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(json.dumps({'rc': rc, 'wall_s': wall, 'peak_rss_mib': rss / 1024}))\n"
+)
+
+
+def machine() -> str:
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            mem = f"{int(f.readline().split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    except OSError:
+        pass
+    return f"{platform.node()} · {os.cpu_count()} cores · {mem} · {platform.platform()} · Python {platform.python_version()}"
+
+
+def generate(rows: int, workdir: Path) -> Path:
+    customers = max(100, rows // 100)
+    path = workdir / f"generated_{rows}.parquet"
+    if not path.exists():
+        subprocess.run(
+            [
+                str(BIN / "custseg"),
+                "generate",
+                "-o",
+                str(path),
+                "--rows",
+                str(rows),
+                "--customers",
+                str(customers),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return path
+
+
+def build_once(path: Path, workdir: Path) -> dict:
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    env = dict(
+        os.environ,
+        CUSTSEG_DB_PATH=str(run_dir / "wh.duckdb"),
+        CUSTSEG_TEMP_DIR=str(run_dir / "spill"),
+        DBT_TARGET_PATH=str(run_dir / "target"),
+        DBT_LOG_PATH=str(run_dir / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        WRAPPER,
+        str(BIN / "dbt"),
+        "build",
+        "--vars",
+        json.dumps({"transactions_path": str(path)}),
+    ]
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"dbt build failed on {path}; rerun it by hand to see why (run dir {run_dir})")
+    timings = json.loads((run_dir / "target" / "run_results.json").read_text())["results"]
+    result["models"] = {
+        r["unique_id"].split(".")[-1]: r["execution_time"]
+        for r in timings
+        if r["unique_id"].startswith("model.")
+    }
+    shutil.rmtree(run_dir, ignore_errors=True)
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--real", action="append", default=[], help="a real transactions file (repeatable)")
+    parser.add_argument(
+        "--generate", action="append", type=int, default=[], help="generated rows (repeatable)"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workdir", default=str(REPO / "target" / "bench"))
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    inputs = [(Path(p).name, Path(p)) for p in args.real]
+    inputs += [(f"generated {n:,}", generate(n, workdir)) for n in args.generate]
+    if not inputs:
+        parser.error("give at least one --real FILE or --generate ROWS")
+
+    rows = []
+    for label, path in inputs:
+        runs = [build_once(path, workdir) for _ in range(args.repeat)]
+        models = {m: statistics.median(r["models"][m] for r in runs) for m in runs[0]["models"]}
+        slowest = sorted(models.items(), key=lambda kv: -kv[1])[:3]
+        rows.append(
+            {
+                "input": label,
+                "runs": len(runs),
+                "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
+                "min_wall_s": round(min(r["wall_s"] for r in runs), 2),
+                "max_peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs)),
+                "slowest_models_s": "; ".join(f"{m} {t:.2f}" for m, t in slowest),
+            }
+        )
+        print(json.dumps(rows[-1]), flush=True)
+
+    header = list(rows[0])
+    lines = [f"Machine: {machine()}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
+    report = "\n".join(lines)
+    print("\n" + report)
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"build_{stamp}.md").write_text(report + "\n")
+    with open(out / f"build_{stamp}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
