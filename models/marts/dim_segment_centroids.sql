@@ -1,0 +1,27 @@
+{#
+    Cluster centroids, one row per cluster and model dimension: in model (scaled) units, which
+    nearest-centroid scoring uses, and mapped back to the feature's own units.
+#}
+
+with
+
+centroids as (
+
+    select * from {{ ref('seg_centroids') }}
+
+),
+
+final as (
+
+    select
+        cast(cluster_id as integer) as cluster_id,
+        segment_name,
+        dimension,
+        cast(dimension_order as integer) as dimension_order,
+        cast(centroid_scaled as {{ type_double() }}) as centroid_scaled,
+        cast(centroid_original as {{ type_double() }}) as centroid_original
+    from centroids
+
+)
+
+select * from final

@@ -1,0 +1,81 @@
+{#
+    One row per ML segment: size and share, revenue and revenue share, mean and median of each
+    customer feature, the segment's R/F/M position, description and recommended action.
+#}
+
+with
+
+segments as (
+
+    select * from {{ ref('dim_customer_segments') }}
+
+),
+
+customers as (
+
+    select * from {{ ref('dim_customers') }}
+
+),
+
+cluster_names as (
+
+    select * from {{ ref('seg_cluster_names') }}
+
+),
+
+playbook as (
+
+    select * from {{ ref('segment_names') }}
+
+),
+
+{%- set features = ['recency_days', 'order_count', 'monetary_value', 'tenure_days', 'avg_order_value',
+                    'items_per_order', 'distinct_products', 'return_rate'] %}
+
+aggregated as (
+
+    select
+        segments.cluster_id,
+        count(*) as customer_count,
+        {{ sum_money('customers.monetary_value') }} as revenue,
+        avg(segments.confidence) as mean_confidence,
+        {%- for feature in features %}
+        avg(customers.{{ feature }}) as mean_{{ feature }},
+        {{ median('customers.' ~ feature) }} as median_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from segments
+    inner join customers
+        on segments.customer_id = customers.customer_id
+    group by segments.cluster_id
+
+),
+
+final as (
+
+    select
+        cast(aggregated.cluster_id as integer) as cluster_id,
+        cluster_names.segment_name,
+        playbook.description,
+        playbook.recommended_action,
+        cast(aggregated.customer_count as bigint) as customer_count,
+        cast(aggregated.customer_count as {{ type_double() }})
+            / sum(aggregated.customer_count) over () as customer_share,
+        cast(aggregated.revenue as {{ type_double() }}) as revenue,
+        cast(aggregated.revenue / sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
+        cast(aggregated.mean_confidence as {{ type_double() }}) as mean_confidence,
+        cast(cluster_names.recency_score as {{ type_double() }}) as recency_position,
+        cast(cluster_names.frequency_score as {{ type_double() }}) as frequency_position,
+        cast(cluster_names.monetary_score as {{ type_double() }}) as monetary_position,
+        {%- for feature in features %}
+        cast(aggregated.mean_{{ feature }} as {{ type_double() }}) as mean_{{ feature }},
+        cast(aggregated.median_{{ feature }} as {{ type_double() }}) as median_{{ feature }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from aggregated
+    inner join cluster_names
+        on aggregated.cluster_id = cluster_names.cluster_id
+    left join playbook
+        on cluster_names.segment_name = playbook.segment_name
+
+)
+
+select * from final

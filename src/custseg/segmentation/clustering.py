@@ -1,0 +1,144 @@
+"""Fitting a clustering and applying it: the SegmentationModel that the registry stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import Birch, KMeans, MiniBatchKMeans
+from sklearn.mixture import GaussianMixture
+from sklearn.pipeline import Pipeline
+
+from .config import SegmentationConfig
+
+
+def fit_estimator(X: np.ndarray, k: int, config: SegmentationConfig):
+    """An unfitted-then-fitted estimator with ``predict`` for the configured algorithm."""
+    if config.algorithm == "kmeans":
+        if len(X) > config.minibatch_threshold:
+            est = MiniBatchKMeans(
+                n_clusters=k, random_state=config.random_state, n_init=config.n_init, batch_size=8192
+            )
+        else:
+            est = KMeans(n_clusters=k, random_state=config.random_state, n_init=config.n_init)
+    elif config.algorithm == "gmm":
+        est = GaussianMixture(
+            n_components=k, covariance_type="full", random_state=config.random_state, n_init=min(config.n_init, 3)
+        )
+    elif config.algorithm == "birch":
+        est = Birch(n_clusters=k, threshold=0.3)
+    else:  # validated in SegmentationConfig
+        raise ValueError(config.algorithm)
+    return est.fit(X)
+
+
+def within_cluster_sum_of_squares(X: np.ndarray, labels: np.ndarray) -> float:
+    total = 0.0
+    for label in np.unique(labels):
+        members = X[labels == label]
+        total += float(((members - members.mean(axis=0)) ** 2).sum())
+    return total
+
+
+def _model_centroids(estimator, X: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    if hasattr(estimator, "cluster_centers_"):
+        return np.asarray(estimator.cluster_centers_, dtype=float)
+    if hasattr(estimator, "means_"):
+        return np.asarray(estimator.means_, dtype=float)
+    dims = X.shape[1]
+    return np.vstack([X[labels == j].mean(axis=0) if (labels == j).any() else np.full(dims, np.nan) for j in range(k)])
+
+
+@dataclass
+class SegmentationModel:
+    """Preprocessing + clustering, with clusters renumbered 0..k-1 from best to worst customers.
+
+    ``centroids`` (model space, row = cluster_id) are what SQL scoring uses: for KMeans the
+    assignment is exactly the nearest centroid.
+    """
+
+    config: SegmentationConfig
+    preprocessor: Pipeline
+    estimator: object
+    k: int
+    label_to_cluster: np.ndarray
+    centroids: np.ndarray
+    names: list[str] = field(default_factory=list)
+    cluster_scores: pd.DataFrame | None = None
+
+    @property
+    def algorithm(self) -> str:
+        return self.config.algorithm
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        return self.config.features
+
+    def transform(self, X_raw: np.ndarray) -> np.ndarray:
+        return self.preprocessor.transform(X_raw)
+
+    def assign(self, X_raw: np.ndarray) -> pd.DataFrame:
+        """cluster_id, distances to own and next centroid, confidence for every row."""
+        Xs = self.transform(X_raw)
+        cluster = self.label_to_cluster[self.estimator.predict(Xs)]
+        dist = np.empty((len(Xs), self.k))
+        for j in range(self.k):  # one centroid at a time keeps memory at n x k
+            dist[:, j] = np.sqrt(((Xs - self.centroids[j]) ** 2).sum(axis=1))
+        own = dist[np.arange(len(Xs)), cluster]
+        others = dist.copy()
+        others[np.arange(len(Xs)), cluster] = np.inf
+        nxt = others.min(axis=1) if self.k > 1 else np.full(len(Xs), np.nan)
+        if self.algorithm == "gmm":
+            confidence = self.estimator.predict_proba(Xs).max(axis=1)
+        else:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                confidence = np.where(nxt > 0, 1.0 - own / nxt, 0.0)
+            confidence = np.clip(confidence, 0.0, 1.0)
+        return pd.DataFrame(
+            {
+                "cluster_id": cluster.astype(np.int32),
+                "distance_to_centroid": own,
+                "distance_to_next_centroid": nxt,
+                "confidence": confidence,
+            }
+        )
+
+    def original_centroids(self) -> np.ndarray:
+        """Centroids mapped back to feature units (undo PCA, scaling and log; clipping is lossy)."""
+        Z = self.centroids
+        steps = self.preprocessor.named_steps
+        if "pca" in steps:
+            Z = steps["pca"].inverse_transform(Z)
+        Z = steps["scale"].inverse_transform(Z)
+        return steps["log"].inverse_transform(Z)
+
+
+def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig):
+    """Fit preprocessing and clustering on the feature matrix.
+
+    Returns the model (clusters still in estimator order; the caller renumbers them with
+    :func:`renumber` once their business scores are known), the transformed matrix and labels.
+    KMeans fits on every row (MiniBatchKMeans above ``minibatch_threshold``); GMM and Birch fit
+    on a deterministic sample of ``fit_sample_size`` rows and then assign every row.
+    """
+    from .preprocessing import build_preprocessor
+    from .selection import sample_rows
+
+    pre = build_preprocessor(config)
+    Xs = pre.fit_transform(X_raw)
+    idx = sample_rows(len(Xs), config.fit_sample_size, config.random_state) if config.algorithm != "kmeans" else None
+    fit_X = Xs if idx is None else Xs[idx]
+    estimator = fit_estimator(fit_X, k, config)
+    labels = estimator.predict(Xs)
+    centroids = _model_centroids(estimator, Xs, labels, k)
+    identity = np.arange(k)
+    return SegmentationModel(config, pre, estimator, k, identity, centroids), Xs, labels
+
+
+def renumber(model: SegmentationModel, order: np.ndarray) -> None:
+    """Renumber clusters so that estimator label ``order[i]`` becomes cluster_id ``i``."""
+    label_to_cluster = np.empty(model.k, dtype=np.int64)
+    label_to_cluster[np.asarray(order)] = np.arange(model.k)
+    model.label_to_cluster = label_to_cluster
+    model.centroids = model.centroids[np.asarray(order)]

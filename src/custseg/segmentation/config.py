@@ -1,0 +1,96 @@
+"""Settings of the segmentation, read from dbt vars (see dbt_project.yml)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
+ALGORITHMS = ("kmeans", "gmm", "birch")
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    features: tuple[str, ...] = DEFAULT_FEATURES
+    log_features: tuple[str, ...] = DEFAULT_FEATURES
+    clip_quantiles: tuple[float, float] = (0.01, 0.99)
+    pca_components: int = 0
+    k_min: int = 2
+    k_max: int = 10
+    n_clusters: int | None = None
+    algorithm: str = "kmeans"
+    random_state: int = 42
+    n_init: int = 10
+    silhouette_exact_max: int = 10_000
+    silhouette_sample_size: int = 10_000
+    minibatch_threshold: int = 200_000
+    fit_sample_size: int = 200_000
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not self.features:
+            problems.append("segmentation_features is empty: name at least one customer feature")
+        unknown_log = sorted(set(self.log_features) - set(self.features))
+        if unknown_log:
+            problems.append(f"segmentation_log_features {unknown_log} are not in segmentation_features")
+        lo, hi = self.clip_quantiles
+        if not 0 <= lo < hi <= 1:
+            problems.append(f"segmentation_clip_quantiles must be two numbers 0 <= low < high <= 1, got {lo}, {hi}")
+        if not 2 <= self.k_min <= self.k_max:
+            problems.append(f"need 2 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
+        if self.n_clusters is not None and self.n_clusters < 2:
+            problems.append(f"n_clusters must be at least 2, got {self.n_clusters}")
+        if self.algorithm not in ALGORITHMS:
+            problems.append(f"segmentation_algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
+        if self.pca_components < 0 or self.pca_components > len(self.features):
+            problems.append(
+                f"segmentation_pca_components must be between 0 (off) and the number of features "
+                f"({len(self.features)}), got {self.pca_components}"
+            )
+        if self.n_init < 1 or self.silhouette_sample_size < 100:
+            problems.append("n_init must be >= 1 and silhouette_sample_size >= 100")
+        if problems:
+            raise ValueError("Invalid segmentation settings: " + "; ".join(problems))
+
+    @property
+    def k_values(self) -> list[int]:
+        if self.n_clusters is not None:
+            lo, hi = min(self.k_min, self.n_clusters), max(self.k_max, self.n_clusters)
+            return list(range(lo, hi + 1))
+        return list(range(self.k_min, self.k_max + 1))
+
+    @classmethod
+    def from_vars(cls, settings: dict[str, Any] | str) -> SegmentationConfig:
+        """Build from the dbt vars, as passed to the Python models in the config key
+        ``segmentation_settings`` (a JSON object of var name -> value; see dbt_project.yml)."""
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+
+        def get(name: str, default):
+            value = settings.get(name)
+            return default if value is None or value == "" else value
+
+        n_clusters = get("n_clusters", None)
+        return cls(
+            features=tuple(get("segmentation_features", DEFAULT_FEATURES)),
+            log_features=tuple(get("segmentation_log_features", DEFAULT_FEATURES)),
+            clip_quantiles=tuple(float(q) for q in get("segmentation_clip_quantiles", (0.01, 0.99))),
+            pca_components=int(get("segmentation_pca_components", 0)),
+            k_min=int(get("k_min", 2)),
+            k_max=int(get("k_max", 10)),
+            n_clusters=int(n_clusters) if n_clusters is not None else None,
+            algorithm=str(get("segmentation_algorithm", "kmeans")),
+            random_state=int(get("random_state", 42)),
+            n_init=int(get("n_init", 10)),
+            silhouette_exact_max=int(get("silhouette_exact_max", 10_000)),
+            silhouette_sample_size=int(get("silhouette_sample_size", 10_000)),
+            minibatch_threshold=int(get("minibatch_threshold", 200_000)),
+            fit_sample_size=int(get("fit_sample_size", 200_000)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.pop("extra")
+        return d

@@ -1,0 +1,120 @@
+"""k selection: a sweep of k with inertia, silhouette, Davies-Bouldin and Calinski-Harabasz,
+an elbow detector, and the documented rule that picks k.
+
+Rule (docs/segmentation.md): find the elbow of the inertia curve (kneedle: the k farthest below
+the chord from the first to the last point). The candidates are the elbow and its two
+neighbours; the candidate with the highest silhouette wins (ties: the smaller k). With no clear
+elbow (the curve is nearly straight), every k is a candidate. ``n_clusters`` overrides the rule.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+
+from .clustering import fit_estimator, within_cluster_sum_of_squares
+from .config import SegmentationConfig
+
+ELBOW_MIN_GAIN = 0.05
+
+
+def sample_rows(n: int, size: int, random_state: int) -> np.ndarray:
+    """A deterministic, sorted sample of row positions (all rows when n <= size)."""
+    if n <= size:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(random_state).choice(n, size=size, replace=False))
+
+
+def silhouette(X: np.ndarray, labels: np.ndarray, config: SegmentationConfig) -> tuple[float, int]:
+    """Exact silhouette up to ``silhouette_exact_max`` rows, else on a deterministic sample."""
+    if len(np.unique(labels)) < 2:
+        return float("nan"), len(X)
+    if len(X) <= config.silhouette_exact_max:
+        return float(silhouette_score(X, labels)), len(X)
+    idx = sample_rows(len(X), config.silhouette_sample_size, config.random_state)
+    if len(np.unique(labels[idx])) < 2:
+        return float("nan"), len(idx)
+    return float(silhouette_score(X[idx], labels[idx])), len(idx)
+
+
+def detect_elbow(ks: list[int], inertias: list[float], min_gain: float = ELBOW_MIN_GAIN) -> int | None:
+    """Kneedle for a decreasing convex curve: the k whose normalised point lies farthest below
+    the chord joining the first and last points. None when that distance is below ``min_gain``
+    (no clear elbow) or there are fewer than three points."""
+    if len(ks) < 3:
+        return None
+    x = np.asarray(ks, dtype=float)
+    y = np.asarray(inertias, dtype=float)
+    xn = (x - x[0]) / (x[-1] - x[0])
+    span = y.max() - y.min()
+    if span <= 0:
+        return None
+    yn = (y - y.min()) / span
+    gap = (1 - xn) - yn  # chord from (0, 1) to (1, 0) minus the curve
+    best = int(np.argmax(gap))
+    if gap[best] < min_gain or best in (0, len(ks) - 1):
+        return None
+    return int(ks[best])
+
+
+def choose_k(sweep: pd.DataFrame, elbow: int | None, forced: int | None = None) -> tuple[int, str]:
+    """Apply the rule to a sweep table; returns (k, human-readable reason)."""
+    if forced is not None:
+        return int(forced), f"forced by var n_clusters={forced}"
+    ks = sweep["k"].tolist()
+    if elbow is None:
+        candidates = ks
+        why = "no clear elbow in the inertia curve, so the best silhouette over the whole range"
+    else:
+        candidates = [k for k in (elbow - 1, elbow, elbow + 1) if k in ks]
+        why = f"elbow at k={elbow}; best silhouette among k in {candidates}"
+    table = sweep.set_index("k").loc[candidates]
+    best = table["silhouette"].max()
+    chosen = int(min(k for k in candidates if table.loc[k, "silhouette"] >= best - 1e-12))
+    return chosen, f"{why} (silhouette {best:.4f})"
+
+
+def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
+    """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
+
+    Above ``fit_sample_size`` rows the sweep runs on a deterministic sample of that size (the
+    final model is still fitted and applied to every customer).
+    """
+    n = len(Xs)
+    k_values = config.k_values
+    if n < max(k_values) + 1 or n < 10:
+        raise ValueError(
+            f"Too few customers for clustering: {n} customers with features, but k goes up to "
+            f"{max(k_values)}. Lower k_max (and n_clusters), e.g. --vars '{{k_max: {max(2, min(n - 1, 10) // 2)}}}', "
+            "or load more transactions."
+        )
+    idx = sample_rows(n, config.fit_sample_size, config.random_state)
+    X = Xs[idx]
+    rows = []
+    for k in k_values:
+        estimator = fit_estimator(X, k, config)
+        labels = estimator.predict(X)
+        n_found = len(np.unique(labels))
+        sil, sil_n = silhouette(X, labels, config)
+        valid = n_found >= 2
+        rows.append(
+            {
+                "k": k,
+                "clusters_found": n_found,
+                "inertia": within_cluster_sum_of_squares(X, labels),
+                "silhouette": sil,
+                "davies_bouldin": float(davies_bouldin_score(X, labels)) if valid else float("nan"),
+                "calinski_harabasz": float(calinski_harabasz_score(X, labels)) if valid else float("nan"),
+                "silhouette_sample_size": sil_n,
+                "fit_rows": len(X),
+            }
+        )
+    sweep = pd.DataFrame(rows)
+    elbow = detect_elbow(sweep["k"].tolist(), sweep["inertia"].tolist())
+    chosen, reason = choose_k(sweep, elbow, config.n_clusters)
+    sweep["is_elbow"] = sweep["k"] == (elbow if elbow is not None else -1)
+    sweep["is_chosen"] = sweep["k"] == chosen
+    sweep["selection_reason"] = np.where(sweep["is_chosen"], reason, None)
+    sweep["algorithm"] = config.algorithm
+    return sweep, chosen, reason
