@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -35,6 +36,35 @@ def _cmd_probe(args: argparse.Namespace) -> int:
     return 0 if result["ok"] else 2
 
 
+def _cmd_export_model(args: argparse.Namespace) -> int:
+    import duckdb
+
+    from .segmentation.registry import export_artifact
+
+    try:
+        con = duckdb.connect(args.db, read_only=True)
+    except duckdb.Error as exc:
+        raise ValueError(f"cannot open the warehouse {args.db!r}: {str(exc).splitlines()[0]}") from exc
+    try:
+        row = con.execute(
+            "select model_id, artifact, artifact_sha256 from segmentation.seg_model_registry "
+            "where model_kind = ? order by trained_at desc limit 1",
+            [args.kind],
+        ).fetchone()
+    except duckdb.Error as exc:
+        raise ValueError(
+            f"{args.db!r} has no model registry (segmentation.seg_model_registry); run dbt build first"
+        ) from exc
+    finally:
+        con.close()
+    if row is None:
+        raise ValueError(f"no {args.kind!r} model in the registry of {args.db!r}")
+    model_id, blob, digest = row
+    path = export_artifact(bytes(blob), digest, args.output)
+    print(json.dumps({"model_id": model_id, "path": str(path), "bytes": len(blob), "sha256": digest}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +88,12 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--format", choices=["csv", "parquet", "xlsx"])
     probe.add_argument("--cache-dir", default="target/custseg_cache")
     probe.set_defaults(func=_cmd_probe)
+
+    export = sub.add_parser("export-model", help="write a registered model to a .joblib file")
+    export.add_argument("--db", default=os.environ.get("CUSTSEG_DB_PATH", "warehouse/custseg.duckdb"))
+    export.add_argument("--kind", default="segmentation", help="model kind (default: segmentation)")
+    export.add_argument("--output", "-o", required=True, help="the .joblib file to write")
+    export.set_defaults(func=_cmd_export_model)
     return parser
 
 

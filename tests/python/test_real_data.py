@@ -112,3 +112,25 @@ def test_csv_written_from_online_retail_ii_gives_the_same_tables(online_retail_i
             f"union all (select * from csv.{table} except all select * from pq.{table}))"
         ).fetchone()[0]
         assert diff == 0, table
+
+
+def test_online_retail_segments_agree_with_their_names(online_retail):
+    chosen = online_retail.query(
+        "select k, silhouette, davies_bouldin, calinski_harabasz, selection_reason "
+        "from marts.fct_segmentation_k_selection where is_chosen"
+    )
+    assert len(chosen) == 1
+    k = chosen[0][0]
+    assert 2 <= k <= 10
+    rows = online_retail.query(
+        "select segment_name, customer_count, mean_recency_days, mean_order_count, mean_monetary_value "
+        "from marts.fct_segment_profiles order by cluster_id"
+    )
+    assert len(rows) == k and len({r[0] for r in rows}) == k
+    assert sum(r[1] for r in rows) == online_retail.scalar("select count(*) from marts.dim_customers")
+    by_name = {r[0]: r for r in rows}
+    assert "Champions" in by_name
+    champions = by_name["Champions"]
+    assert champions[2] == min(r[2] for r in rows)  # lowest mean recency
+    assert champions[4] == max(r[4] for r in rows)  # highest mean monetary value
+    assert champions[3] == max(r[3] for r in rows)  # most orders

@@ -24,7 +24,10 @@ def fit_estimator(X: np.ndarray, k: int, config: SegmentationConfig):
             est = KMeans(n_clusters=k, random_state=config.random_state, n_init=config.n_init)
     elif config.algorithm == "gmm":
         est = GaussianMixture(
-            n_components=k, covariance_type="full", random_state=config.random_state, n_init=min(config.n_init, 3)
+            n_components=k,
+            covariance_type="full",
+            random_state=config.random_state,
+            n_init=min(config.n_init, 3),
         )
     elif config.algorithm == "birch":
         est = Birch(n_clusters=k, threshold=0.3)
@@ -47,7 +50,9 @@ def _model_centroids(estimator, X: np.ndarray, labels: np.ndarray, k: int) -> np
     if hasattr(estimator, "means_"):
         return np.asarray(estimator.means_, dtype=float)
     dims = X.shape[1]
-    return np.vstack([X[labels == j].mean(axis=0) if (labels == j).any() else np.full(dims, np.nan) for j in range(k)])
+    return np.vstack(
+        [X[labels == j].mean(axis=0) if (labels == j).any() else np.full(dims, np.nan) for j in range(k)]
+    )
 
 
 @dataclass
@@ -127,7 +132,11 @@ def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig):
 
     pre = build_preprocessor(config)
     Xs = pre.fit_transform(X_raw)
-    idx = sample_rows(len(Xs), config.fit_sample_size, config.random_state) if config.algorithm != "kmeans" else None
+    idx = (
+        sample_rows(len(Xs), config.fit_sample_size, config.random_state)
+        if config.algorithm != "kmeans"
+        else None
+    )
     fit_X = Xs if idx is None else Xs[idx]
     estimator = fit_estimator(fit_X, k, config)
     labels = estimator.predict(Xs)

@@ -37,13 +37,17 @@ class SegmentationConfig:
             problems.append(f"segmentation_log_features {unknown_log} are not in segmentation_features")
         lo, hi = self.clip_quantiles
         if not 0 <= lo < hi <= 1:
-            problems.append(f"segmentation_clip_quantiles must be two numbers 0 <= low < high <= 1, got {lo}, {hi}")
+            problems.append(
+                f"segmentation_clip_quantiles must be two numbers 0 <= low < high <= 1, got {lo}, {hi}"
+            )
         if not 2 <= self.k_min <= self.k_max:
             problems.append(f"need 2 <= k_min <= k_max, got k_min={self.k_min}, k_max={self.k_max}")
         if self.n_clusters is not None and self.n_clusters < 2:
             problems.append(f"n_clusters must be at least 2, got {self.n_clusters}")
         if self.algorithm not in ALGORITHMS:
-            problems.append(f"segmentation_algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}")
+            problems.append(
+                f"segmentation_algorithm must be one of {list(ALGORITHMS)}, got {self.algorithm!r}"
+            )
         if self.pca_components < 0 or self.pca_components > len(self.features):
             problems.append(
                 f"segmentation_pca_components must be between 0 (off) and the number of features "

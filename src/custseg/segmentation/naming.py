@@ -77,11 +77,7 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     best, worst = int(order[0]), int(order[-1])
     recency = scores["median_recency_days"].to_numpy(dtype=float)
     money = scores["median_monetary_value"].to_numpy(dtype=float)
-    top_ok = (
-        (pts[best] > 0.5).all()
-        and recency[best] <= recency.min()
-        and money[best] >= money.max()
-    )
+    top_ok = (pts[best] > 0.5).all() and recency[best] <= recency.min() and money[best] >= money.max()
     bottom_ok = (
         k > 1
         and worst != best

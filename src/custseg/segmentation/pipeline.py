@@ -30,7 +30,9 @@ def to_pandas(relation) -> pd.DataFrame:
 
 def _customers(customers: pd.DataFrame, config: SegmentationConfig):
     if customers.empty:
-        raise ValueError("dim_customers is empty: no customer has a clean purchase, so there is nothing to segment")
+        raise ValueError(
+            "dim_customers is empty: no customer has a clean purchase, so there is nothing to segment"
+        )
     customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
     return customers, feature_matrix(customers, config)
 
@@ -48,13 +50,20 @@ def chosen_k(sweep: pd.DataFrame) -> int:
     return int(sweep.loc[sweep["is_chosen"], "k"].iloc[0])
 
 
-def train(customers: pd.DataFrame, sweep: pd.DataFrame, names: pd.DataFrame, config: SegmentationConfig) -> pa.Table:
+def train(
+    customers: pd.DataFrame, sweep: pd.DataFrame, names: pd.DataFrame, config: SegmentationConfig
+) -> pa.Table:
     """Fit the final model with the chosen k, name the clusters, return its registry row."""
     customers, X = _customers(customers, config)
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
     model, Xs, labels = fit_model(X, k, config)
+    if len(np.unique(labels)) < k:
+        raise ValueError(
+            f"{config.algorithm} formed only {len(np.unique(labels))} clusters for k={k}; "
+            "lower n_clusters or use segmentation_algorithm: kmeans"
+        )
     scores = cluster_scores(customers, labels, k)
     order = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
     renumber(model, order)

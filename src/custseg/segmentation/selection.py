@@ -1,8 +1,9 @@
 """k selection: a sweep of k with inertia, silhouette, Davies-Bouldin and Calinski-Harabasz,
 an elbow detector, and the documented rule that picks k.
 
-Rule (docs/segmentation.md): find the elbow of the inertia curve (kneedle: the k farthest below
-the chord from the first to the last point). The candidates are the elbow and its two
+Rule (docs/segmentation.md): find the elbow of the inertia curve (kneedle on log inertia: the k
+farthest below the chord from the first to the last point; the log scale measures each step's
+relative gain, so one huge first drop does not hide a later, sharper knee). The candidates are the elbow and its two
 neighbours; the candidate with the highest silhouette wins (ties: the smaller k). With no clear
 elbow (the curve is nearly straight), every k is a candidate. ``n_clusters`` overrides the rule.
 """
@@ -39,13 +40,13 @@ def silhouette(X: np.ndarray, labels: np.ndarray, config: SegmentationConfig) ->
 
 
 def detect_elbow(ks: list[int], inertias: list[float], min_gain: float = ELBOW_MIN_GAIN) -> int | None:
-    """Kneedle for a decreasing convex curve: the k whose normalised point lies farthest below
-    the chord joining the first and last points. None when that distance is below ``min_gain``
-    (no clear elbow) or there are fewer than three points."""
+    """Kneedle for a decreasing convex curve, on log inertia: the k whose normalised point lies
+    farthest below the chord joining the first and last points. None when that distance is
+    below ``min_gain`` (no clear elbow) or there are fewer than three points."""
     if len(ks) < 3:
         return None
     x = np.asarray(ks, dtype=float)
-    y = np.asarray(inertias, dtype=float)
+    y = np.log(np.maximum(np.asarray(inertias, dtype=float), 1e-300))
     xn = (x - x[0]) / (x[-1] - x[0])
     span = y.max() - y.min()
     if span <= 0:
@@ -111,8 +112,15 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
             }
         )
     sweep = pd.DataFrame(rows)
-    elbow = detect_elbow(sweep["k"].tolist(), sweep["inertia"].tolist())
-    chosen, reason = choose_k(sweep, elbow, config.n_clusters)
+    # k values where the algorithm could not form k clusters (Birch, GMM) are not candidates
+    usable = sweep[sweep["clusters_found"] == sweep["k"]]
+    if usable.empty and config.n_clusters is None:
+        raise ValueError(
+            f"{config.algorithm} formed fewer clusters than asked for every k in {k_values}; "
+            "use segmentation_algorithm: kmeans or a smaller k range"
+        )
+    elbow = detect_elbow(usable["k"].tolist(), usable["inertia"].tolist())
+    chosen, reason = choose_k(usable if config.n_clusters is None else sweep, elbow, config.n_clusters)
     sweep["is_elbow"] = sweep["k"] == (elbow if elbow is not None else -1)
     sweep["is_chosen"] = sweep["k"] == chosen
     sweep["selection_reason"] = np.where(sweep["is_chosen"], reason, None)

@@ -1,0 +1,141 @@
+"""Fitting, assignment, confidence, the registry round trip, and the pipeline functions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.segmentation import SegmentationConfig, pipeline
+from custseg.segmentation.preprocessing import QuantileClipper, SignedLog, build_preprocessor
+from custseg.segmentation.registry import dump_artifact, fingerprint, load_artifact
+from segmentation_helpers import planted_customers, seed_names
+
+
+@pytest.fixture(scope="module")
+def customers():
+    frame, _ = planted_customers(4, per_group=200, seed=3)
+    return frame
+
+
+def _train(customers, config):
+    sweep = pipeline.k_selection(customers, config)
+    registry = pipeline.train(customers, sweep, seed_names(), config).to_pandas()
+    return sweep, registry, pipeline.load_model(registry)
+
+
+def test_signed_log_round_trips_negative_values():
+    X = np.array([[-100.0, 0.0], [5.0, 1e6]])
+    t = SignedLog((0, 1))
+    assert np.allclose(t.inverse_transform(t.fit_transform(X)), X)
+    assert t.transform(X)[0, 0] < 0
+
+
+def test_quantile_clipper_bounds_learnt_at_fit():
+    X = np.arange(101, dtype=float).reshape(-1, 1)
+    clip = QuantileClipper(0.1, 0.9).fit(X)
+    assert clip.transform(np.array([[-5.0], [50.0], [500.0]])).ravel().tolist() == [10.0, 50.0, 90.0]
+
+
+def test_preprocessor_scales_to_unit_variance_and_optional_pca():
+    X = np.random.default_rng(0).lognormal(size=(500, 3))
+    Z = build_preprocessor(SegmentationConfig()).fit_transform(X)
+    assert np.allclose(Z.mean(axis=0), 0, atol=1e-9) and np.allclose(Z.std(axis=0), 1, atol=1e-9)
+    assert build_preprocessor(SegmentationConfig(pca_components=2)).fit_transform(X).shape == (500, 2)
+
+
+def test_kmeans_model_end_to_end(customers):
+    config = SegmentationConfig(n_init=4)
+    sweep, _, model = _train(customers, config)
+    assert pipeline.chosen_k(sweep) == 4 == model.k
+    out = pipeline.assignments(model, customers)
+    assert len(out) == len(customers) and out["customer_id"].is_unique
+    assert out["confidence"].between(0, 1).all()
+    assert (out["distance_to_centroid"] <= out["distance_to_next_centroid"] + 1e-12).all()
+    # KMeans assignment is exactly the nearest centroid in model space
+    Xs = model.transform(customers[list(config.features)].to_numpy())
+    nearest = ((Xs[:, None, :] - model.centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert (nearest == out.sort_values("customer_id")["cluster_id"].to_numpy()).all()
+    # cluster 0 is the best group; names unique
+    names = pipeline.cluster_names(model)
+    assert names.loc[0, "segment_name"] == "Champions"
+    assert names["segment_name"].is_unique
+    assert names["combined_score"].is_monotonic_decreasing
+
+
+def test_same_data_same_model_outputs(customers):
+    config = SegmentationConfig(n_init=3)
+    _, reg1, m1 = _train(customers, config)
+    _, reg2, m2 = _train(customers.sample(frac=1, random_state=1), config)  # row order must not matter
+    pd.testing.assert_frame_equal(pipeline.assignments(m1, customers), pipeline.assignments(m2, customers))
+    assert reg1.loc[0, "training_fingerprint"] == reg2.loc[0, "training_fingerprint"]
+    assert reg1.loc[0, "model_id"] == reg2.loc[0, "model_id"]
+
+
+@pytest.mark.parametrize("algorithm", ["gmm", "birch"])
+def test_other_algorithms_give_the_same_tables(customers, algorithm):
+    config = SegmentationConfig(algorithm=algorithm, n_init=2, k_max=6)
+    _, registry, model = _train(customers, config)
+    out = pipeline.assignments(model, customers)
+    assert out["confidence"].between(0, 1).all()
+    assert set(out["cluster_id"]) == set(range(model.k))
+    assert registry.loc[0, "algorithm"] == algorithm
+    assert len(pipeline.centroids(model)) == model.k * 3
+    coords, variance = pipeline.pca_projection(model, customers)
+    assert list(coords.columns) == ["customer_id", "pc_1", "pc_2", "pc_3"]
+    assert variance["explained_variance_ratio"].sum() == pytest.approx(1.0)
+
+
+def test_centroids_and_preprocessing_tables(customers):
+    config = SegmentationConfig(n_init=2, n_clusters=4, clip_quantiles=(0.0, 1.0))
+    _, _, model = _train(customers, config)
+    cents = pipeline.centroids(model)
+    assert set(cents["dimension"]) == set(config.features)
+    # with no clipping, a KMeans centroid maps back to the member mean of the log features
+    out = pipeline.assignments(model, customers)
+    members = customers.set_index("customer_id").loc[out.loc[out["cluster_id"] == 0, "customer_id"]]
+    expected = np.expm1(np.log1p(members["order_count"]).mean())
+    got = cents[(cents["cluster_id"] == 0) & (cents["dimension"] == "order_count")][
+        "centroid_original"
+    ].item()
+    assert got == pytest.approx(expected, rel=1e-6)
+    pre = pipeline.preprocessing(model)
+    assert pre["feature"].tolist() == list(config.features) and (pre["scaler_scale"] > 0).all()
+
+
+def test_pca_clustering_variance_is_reported(customers):
+    config = SegmentationConfig(n_init=2, n_clusters=4, pca_components=2)
+    _, _, model = _train(customers, config)
+    _, variance = pipeline.pca_projection(model, customers)
+    assert set(variance["purpose"]) == {"clustering", "plot"}
+    assert set(pipeline.centroids(model)["dimension"]) == {"pc_1", "pc_2"}
+
+
+def test_registry_refuses_tampered_artifacts():
+    blob = dump_artifact({"a": 1})
+    import hashlib
+
+    digest = hashlib.sha256(blob).hexdigest()
+    assert load_artifact(blob, digest) == {"a": 1}
+    with pytest.raises(ValueError, match="does not match"):
+        load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), digest)
+
+
+def test_fingerprint_ignores_row_order_but_not_values():
+    ids = np.array(["b", "a", "c"])
+    X = np.array([[2.0], [1.0], [3.0]])
+    assert fingerprint(ids, X) == fingerprint(ids[[1, 0, 2]], X[[1, 0, 2]])
+    assert fingerprint(ids, X) != fingerprint(ids, X + 1e-9)
+
+
+def test_empty_and_bad_feature_inputs(customers):
+    config = SegmentationConfig()
+    with pytest.raises(ValueError, match="dim_customers is empty"):
+        pipeline.k_selection(customers.iloc[:0], config)
+    with pytest.raises(ValueError, match="not columns of dim_customers"):
+        pipeline.k_selection(customers, SegmentationConfig(features=("nope",), log_features=()))
+    with_null = customers.assign(mean_days_between_orders=np.nan)
+    with pytest.raises(ValueError, match="missing values"):
+        pipeline.k_selection(
+            with_null, SegmentationConfig(features=("mean_days_between_orders",), log_features=())
+        )

@@ -1,0 +1,115 @@
+"""k selection: the elbow detector, the rule, sampling, and planted blobs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import make_blobs
+
+from custseg.segmentation import SegmentationConfig
+from custseg.segmentation.selection import choose_k, detect_elbow, k_sweep, sample_rows, silhouette
+
+
+def test_elbow_of_a_sharp_knee():
+    ks = list(range(2, 11))
+    inertia = [1000, 600, 200, 180, 165, 150, 140, 130, 120]
+    assert detect_elbow(ks, inertia) == 4
+
+
+def test_no_elbow_on_a_straight_line_or_too_few_points():
+    ks = list(range(2, 11))
+    assert detect_elbow(ks, [100 - 10 * i for i in range(9)]) is None
+    assert detect_elbow([2, 3], [10, 5]) is None
+    assert detect_elbow(ks, [5] * 9) is None
+
+
+def test_rule_takes_best_silhouette_next_to_the_elbow_smaller_k_on_ties():
+    sweep = pd.DataFrame({"k": [2, 3, 4, 5, 6], "silhouette": [0.9, 0.4, 0.5, 0.5, 0.8]})
+    assert choose_k(sweep, elbow=4)[0] == 4  # 3, 4, 5 are candidates; 4 and 5 tie -> 4
+    assert choose_k(sweep, elbow=None)[0] == 2  # no elbow: best silhouette anywhere
+    k, reason = choose_k(sweep, elbow=4, forced=6)
+    assert k == 6 and "n_clusters=6" in reason
+
+
+@pytest.mark.parametrize("planted", [3, 4, 5, 6])
+def test_planted_blobs_give_the_planted_k(planted):
+    X, _ = make_blobs(
+        n_samples=1_200,
+        centers=planted,
+        n_features=3,
+        cluster_std=0.6,
+        center_box=(-12, 12),
+        random_state=planted,
+    )
+    sweep, chosen, reason = k_sweep(X, SegmentationConfig(n_init=4))
+    assert chosen == planted, (reason, sweep[["k", "inertia", "silhouette"]])
+    assert sweep.loc[sweep["is_chosen"], "k"].item() == planted
+    assert sweep["is_chosen"].sum() == 1
+
+
+def test_sweep_is_deterministic_and_complete():
+    X, _ = make_blobs(n_samples=600, centers=4, n_features=3, random_state=1)
+    config = SegmentationConfig(n_init=3, k_max=6)
+    first, _, _ = k_sweep(X, config)
+    second, _, _ = k_sweep(X, config)
+    pd.testing.assert_frame_equal(first, second)
+    assert first["k"].tolist() == [2, 3, 4, 5, 6]
+    assert first[["inertia", "silhouette", "davies_bouldin", "calinski_harabasz"]].notna().all().all()
+    assert (first["inertia"].diff().dropna() < 0).all()
+
+
+def test_silhouette_samples_above_the_exact_limit():
+    X, y = make_blobs(n_samples=3_000, centers=3, random_state=2)
+    exact, n_exact = silhouette(X, y, SegmentationConfig(silhouette_exact_max=5_000))
+    sampled, n_sampled = silhouette(
+        X, y, SegmentationConfig(silhouette_exact_max=1_000, silhouette_sample_size=800)
+    )
+    again, _ = silhouette(X, y, SegmentationConfig(silhouette_exact_max=1_000, silhouette_sample_size=800))
+    assert n_exact == 3_000 and n_sampled == 800
+    assert sampled == again
+    assert abs(sampled - exact) < 0.05
+
+
+def test_sample_rows_is_sorted_deterministic_and_complete_when_small():
+    assert (sample_rows(10, 20, 0) == np.arange(10)).all()
+    a, b = sample_rows(1_000, 100, 7), sample_rows(1_000, 100, 7)
+    assert (a == b).all() and len(np.unique(a)) == 100 and (np.diff(a) > 0).all()
+
+
+def test_too_few_customers_says_what_to_do():
+    X = np.random.default_rng(0).normal(size=(6, 3))
+    with pytest.raises(ValueError, match=r"Too few customers.*6 customers.*k_max"):
+        k_sweep(X, SegmentationConfig())
+
+
+def test_forced_k_outside_range_extends_the_sweep():
+    X, _ = make_blobs(n_samples=400, centers=3, random_state=3)
+    sweep, chosen, _ = k_sweep(X, SegmentationConfig(k_min=2, k_max=4, n_clusters=6, n_init=2))
+    assert chosen == 6 and sweep["k"].max() == 6
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"k_min": 1}, "k_min"),
+        ({"k_min": 5, "k_max": 3}, "k_min"),
+        ({"algorithm": "dbscan"}, "segmentation_algorithm"),
+        ({"features": ("a",), "log_features": ("b",)}, "segmentation_log_features"),
+        ({"clip_quantiles": (0.9, 0.1)}, "clip_quantiles"),
+        ({"pca_components": 5}, "pca_components"),
+    ],
+)
+def test_invalid_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SegmentationConfig(**kwargs)
+
+
+def test_settings_from_dbt_vars_json():
+    config = SegmentationConfig.from_vars(
+        '{"segmentation_features": ["recency_days", "order_count"], "segmentation_log_features": ["order_count"],'
+        ' "k_max": 6, "n_clusters": null, "segmentation_algorithm": "gmm", "segmentation_pca_components": 2}'
+    )
+    assert config.features == ("recency_days", "order_count")
+    assert config.k_values == [2, 3, 4, 5, 6]
+    assert config.algorithm == "gmm" and config.pca_components == 2 and config.n_clusters is None
