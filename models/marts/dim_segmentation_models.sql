@@ -9,6 +9,8 @@ with
 registry as (
 
     select * from {{ ref('seg_model_registry') }}
+    union all
+    select * from {{ ref('cls_model_registry') }}
 
 ),
 

@@ -65,6 +65,27 @@ def _cmd_export_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_score(args: argparse.Namespace) -> int:
+    from .scoring import load_registered, read_input, score
+
+    frame = read_input(args.input, args.json)
+    model = load_registered(args.db, args.model)
+    result = score(frame, model, args.model)
+    if args.output:
+        if args.output.endswith(".parquet"):
+            result.to_parquet(args.output, index=False)
+        else:
+            result.to_csv(args.output, index=False)
+        print(json.dumps({"scored": len(result), "output": args.output}))
+    elif args.json is not None and len(result) == 1:
+        print(
+            json.dumps(result.iloc[0].to_dict(), default=lambda v: v.item() if hasattr(v, "item") else str(v))
+        )
+    else:
+        print(result.to_csv(index=False), end="")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +115,16 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--kind", default="segmentation", help="model kind (default: segmentation)")
     export.add_argument("--output", "-o", required=True, help="the .joblib file to write")
     export.set_defaults(func=_cmd_export_model)
+
+    sc = sub.add_parser("score", help="assign segments to customers with the registered model")
+    sc.add_argument("input", nargs="?", help="CSV or Parquet file of customer features")
+    sc.add_argument("--json", help="one customer as JSON, e.g. '{\"recency_days\": 12, ...}'")
+    sc.add_argument(
+        "--model", default="segmentation", choices=["segmentation", "classifier", "classifier_tree"]
+    )
+    sc.add_argument("--db", default=os.environ.get("CUSTSEG_DB_PATH", "warehouse/custseg.duckdb"))
+    sc.add_argument("--output", "-o", help="write CSV (or .parquet) here instead of stdout")
+    sc.set_defaults(func=_cmd_score)
     return parser
 
 
@@ -102,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, PermissionError, OSError) as exc:
+    except (ValueError, FileNotFoundError, PermissionError, OSError, KeyError) as exc:
         print(f"custseg {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

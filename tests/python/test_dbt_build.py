@@ -273,3 +273,74 @@ def test_too_few_customers_for_k_is_a_clear_error(tmp_path, dbt_runner):
     assert run.returncode != 0
     assert "Too few customers for clustering: 3 customers" in run.output
     assert "k_max" in run.output
+
+
+def test_sql_scoring_and_tree_rules_cover_every_customer(demo_build):
+    customers = demo_build.scalar("select count(*) from marts.dim_customers")
+    assert demo_build.scalar("select count(*) from marts.fct_sql_centroid_scores") == customers
+    # the singular tests assert_sql_scoring_equals_python / assert_tree_rules_reproduce_the_tree ran
+    assert "assert_sql_scoring_equals_python" in demo_build.output
+    assert "assert_tree_rules_reproduce_the_tree" in demo_build.output
+    kinds = {r[0] for r in demo_build.query("select model_kind from marts.dim_segmentation_models")}
+    assert kinds == {"segmentation", "classifier", "classifier_tree"}
+    assert demo_build.scalar("select count(*) from marts.fct_unseen_customer_scores") == 0
+
+
+def test_training_cutoff_scores_unseen_customers(demo_file, dbt_runner):
+    run = dbt_runner(
+        "build", vars={"transactions_path": str(demo_file), "training_cutoff_date": "2011-09-01"}
+    )
+    _assert_ok(run)
+    seen = run.scalar("select count(*) from marts.dim_customers where first_purchase_at < '2011-09-01'")
+    unseen = run.scalar("select count(*) from marts.dim_customers where first_purchase_at >= '2011-09-01'")
+    assert unseen > 0
+    assert run.scalar("select count(*) from marts.fct_unseen_customer_scores") == unseen
+    training_rows = dict(run.query("select model_kind, training_rows from marts.dim_segmentation_models"))
+    assert training_rows == {"segmentation": seen, "classifier": seen, "classifier_tree": seen}
+    metrics = dict(run.query("select metric, value from marts.fct_classifier_metrics"))
+    assert metrics["unseen_customers"] == unseen
+    agree = run.scalar(
+        "select avg(case when assignments_agree then 1.0 else 0 end) from marts.fct_unseen_customer_scores"
+    )
+    assert metrics["unseen_agreement_rate"] == pytest.approx(agree)
+    assert 0.0 <= agree <= 1.0
+
+
+def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cli = str(Path(sys.executable).with_name("custseg"))
+    con = duckdb.connect(str(demo_build.db_path), read_only=True)
+    features = tmp_path / "customers.csv"
+    con.execute(f"copy (select * from marts.dim_customers) to '{features}' (header)")
+    expected = dict(con.execute("select customer_id, cluster_id from marts.dim_customer_segments").fetchall())
+    expected_clf = dict(
+        con.execute("select customer_id, classifier_cluster_id from segmentation.cls_scores").fetchall()
+    )
+    con.close()
+    for model, truth in (("segmentation", expected), ("classifier", expected_clf)):
+        out = tmp_path / f"{model}.csv"
+        done = subprocess.run(
+            [cli, "score", str(features), "--model", model, "--db", str(demo_build.db_path), "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        scored = pd.read_csv(out, dtype={"customer_id": str})
+        assert len(scored) == len(truth)
+        assert (scored["cluster_id"].to_numpy() == scored["customer_id"].map(truth).to_numpy()).all(), model
+        assert scored["confidence"].between(0, 1).all()
+    one = subprocess.run(
+        [cli, "score", "--db", str(demo_build.db_path), "--json",
+         '{"customer_id": "n1", "recency_days": 3, "order_count": 40, "monetary_value": 25000}'],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert one.returncode == 0 and '"customer_id": "n1"' in one.stdout and '"segment_name"' in one.stdout
+    bad = subprocess.run(
+        [cli, "score", "--db", str(demo_build.db_path), "--json", '{"recency_days": "soon", "order_count": 1}'],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert bad.returncode == 2 and "missing field(s): monetary_value" in bad.stderr
+    assert "Traceback" not in bad.stderr

@@ -134,3 +134,31 @@ def test_online_retail_segments_agree_with_their_names(online_retail):
     assert champions[2] == min(r[2] for r in rows)  # lowest mean recency
     assert champions[4] == max(r[4] for r in rows)  # highest mean monetary value
     assert champions[3] == max(r[3] for r in rows)  # most orders
+
+
+def test_online_retail_classifier_and_unseen_customers(shared_data, tmp_path):
+    run = run_dbt(
+        tmp_path,
+        "build",
+        vars={
+            "transactions_path": str(shared_data / "online_retail.parquet"),
+            "training_cutoff_date": "2011-09-01",
+        },
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    metrics = dict(run.query("select metric, value from marts.fct_classifier_metrics"))
+    assert metrics["accuracy"] > 0.85 and metrics["macro_f1"] > 0.85
+    unseen = run.scalar("select count(*) from marts.dim_customers where first_purchase_at >= '2011-09-01'")
+    assert metrics["unseen_customers"] == unseen > 500
+    assert 0 < metrics["unseen_agreement_rate"] <= 1
+    # SQL scoring = Python scoring for every customer (also a singular test inside the build)
+    assert (
+        run.scalar(
+            "select count(*) from marts.fct_sql_centroid_scores s join segmentation.cls_scores p using (customer_id) "
+            "where s.cluster_id <> p.centroid_cluster_id"
+        )
+        == 0
+    )
+    assert run.scalar("select count(*) from marts.fct_sql_centroid_scores") == run.scalar(
+        "select count(*) from marts.dim_customers"
+    )

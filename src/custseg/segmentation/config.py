@@ -26,6 +26,7 @@ class SegmentationConfig:
     silhouette_sample_size: int = 10_000
     minibatch_threshold: int = 200_000
     fit_sample_size: int = 200_000
+    training_cutoff_date: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -92,6 +93,7 @@ class SegmentationConfig:
             silhouette_sample_size=int(get("silhouette_sample_size", 10_000)),
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
             fit_sample_size=int(get("fit_sample_size", 200_000)),
+            training_cutoff_date=get("training_cutoff_date", None),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -28,17 +28,34 @@ def to_pandas(relation) -> pd.DataFrame:
     return table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
 
 
-def _customers(customers: pd.DataFrame, config: SegmentationConfig):
+def _customers(customers: pd.DataFrame, config: SegmentationConfig, training: bool = False):
+    """Customers sorted by id with their feature matrix; ``training`` keeps only the customers
+    first seen before ``training_cutoff_date`` (all of them when it is not set)."""
     if customers.empty:
         raise ValueError(
             "dim_customers is empty: no customer has a clean purchase, so there is nothing to segment"
         )
     customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    if training:
+        customers = customers[training_mask(customers, config.training_cutoff_date)].reset_index(drop=True)
+        if customers.empty:
+            raise ValueError(
+                f"No customer was first seen before training_cutoff_date={config.training_cutoff_date}; "
+                "choose a later cutoff"
+            )
     return customers, feature_matrix(customers, config)
 
 
+def training_mask(customers: pd.DataFrame, cutoff: str | None) -> np.ndarray:
+    """True for customers used to fit: first purchase before the cutoff (everyone without one)."""
+    if not cutoff:
+        return np.ones(len(customers), dtype=bool)
+    first = pd.to_datetime(customers["first_purchase_at"])
+    return (first < pd.Timestamp(cutoff)).to_numpy()
+
+
 def k_selection(customers: pd.DataFrame, config: SegmentationConfig) -> pd.DataFrame:
-    customers, X = _customers(customers, config)
+    customers, X = _customers(customers, config, training=True)
     from .preprocessing import build_preprocessor
 
     Xs = build_preprocessor(config).fit_transform(X)
@@ -54,7 +71,7 @@ def train(
     customers: pd.DataFrame, sweep: pd.DataFrame, names: pd.DataFrame, config: SegmentationConfig
 ) -> pa.Table:
     """Fit the final model with the chosen k, name the clusters, return its registry row."""
-    customers, X = _customers(customers, config)
+    customers, X = _customers(customers, config, training=True)
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
@@ -176,6 +193,104 @@ def pca_projection(model: SegmentationModel, customers: pd.DataFrame) -> tuple[p
     if "pca" in steps:
         variance.insert(0, pca_variance_table(steps["pca"], "clustering"))
     return frame, pd.concat(variance, ignore_index=True)
+
+
+# -- the pseudo-label classifier (issue 4) ---------------------------------------------------
+
+
+def train_classifiers(
+    customers: pd.DataFrame,
+    assignments: pd.DataFrame,
+    seg_model: SegmentationModel,
+    seg_config: SegmentationConfig,
+    cls_config,
+) -> pa.Table:
+    """Fit the configured classifier and the explainable decision tree on the cluster labels of
+    the training customers; return two registry rows (kinds 'classifier' and 'classifier_tree')
+    whose artifacts carry the holdout reports."""
+    from dataclasses import replace
+
+    from .classifier import train_classifier
+
+    customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+    customers = customers[training_mask(customers, seg_config.training_cutoff_date)].reset_index(drop=True)
+    labels = (
+        assignments.set_index("customer_id")
+        .loc[customers["customer_id"].astype(str), "cluster_id"]
+        .to_numpy()
+    )
+    rows = []
+    for kind, cfg in (
+        ("classifier", cls_config),
+        ("classifier_tree", replace(cls_config, classifier="decision_tree")),
+    ):
+        model, reports = train_classifier(customers, labels, seg_model.names, cfg)
+        model.reports = reports
+        metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
+        rows.append(
+            registry_row(
+                model_kind=kind,
+                obj=model,
+                algorithm=cfg.classifier,
+                n_clusters=seg_model.k,
+                features=model.encoder.columns,
+                params={**cfg.__dict__, "training_cutoff_date": seg_config.training_cutoff_date},
+                metrics=metrics,
+                training_rows=len(customers),
+                training_fingerprint=fingerprint(
+                    customers["customer_id"].to_numpy(), model.encoder.transform(customers)
+                ),
+            )
+        )
+    return pa.concat_tables(rows)
+
+
+def classifier_report(registry: pd.DataFrame, name: str, kind: str = "classifier") -> pd.DataFrame:
+    return load_model(registry, kind).reports[name]
+
+
+def tree_rules(registry: pd.DataFrame) -> pd.DataFrame:
+    from .rules import rule_table, tree_case_sql
+
+    tree = load_model(registry, "classifier_tree")
+    table = rule_table(tree)
+    table["tree_case_sql"] = tree_case_sql(tree)
+    return table
+
+
+def score_customers(
+    customers: pd.DataFrame,
+    seg_registry: pd.DataFrame,
+    cls_registry: pd.DataFrame,
+    seg_config: SegmentationConfig,
+) -> pd.DataFrame:
+    """Every customer scored three ways: the classifier, the explainable tree and the nearest
+    centroid of the segmentation model; flags the customers first seen after the cutoff."""
+    seg_model = load_model(seg_registry)
+    clf = load_model(cls_registry, "classifier")
+    tree = load_model(cls_registry, "classifier_tree")
+    customers, X = _customers(customers, seg_model.config)
+    Xs = seg_model.transform(X)
+    dist = np.empty((len(Xs), seg_model.k))
+    for j in range(seg_model.k):
+        dist[:, j] = np.sqrt(((Xs - seg_model.centroids[j]) ** 2).sum(axis=1))
+    nearest = dist.argmin(axis=1)
+    by_clf = clf.predict(customers)
+    by_tree = tree.predict(customers)
+    names = np.asarray(seg_model.names, dtype=object)
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].astype(str).to_numpy(),
+            "is_training_customer": training_mask(customers, seg_config.training_cutoff_date),
+            "classifier_cluster_id": by_clf["cluster_id"].to_numpy(),
+            "classifier_segment": by_clf["segment_name"].to_numpy(),
+            "classifier_confidence": by_clf["confidence"].to_numpy(),
+            "tree_cluster_id": by_tree["cluster_id"].to_numpy(),
+            "centroid_cluster_id": nearest.astype(np.int32),
+            "centroid_segment": names[nearest],
+            "centroid_distance": dist[np.arange(len(Xs)), nearest],
+        }
+    )
 
 
 __all__ = [

@@ -1,0 +1,46 @@
+{#
+    The classifier's quality: holdout accuracy and macro F1 (and split sizes), plus how often
+    the classifier and the nearest centroid agree on customers first seen after the training
+    cutoff (var training_cutoff_date).
+#}
+
+with
+
+holdout as (
+
+    select * from {{ ref('cls_metrics') }}
+
+),
+
+scores as (
+
+    select * from {{ ref('cls_scores') }}
+
+),
+
+unseen as (
+
+    select
+        count(*) as unseen_customers,
+        sum(case when classifier_cluster_id = centroid_cluster_id then 1 else 0 end) as agreeing
+    from scores
+    where not is_training_customer
+
+),
+
+final as (
+
+    select metric, cast(value as {{ type_double() }}) as value
+    from holdout
+    union all
+    select 'unseen_customers', cast(unseen_customers as {{ type_double() }})
+    from unseen
+    union all
+    select
+        'unseen_agreement_rate',
+        case when unseen_customers > 0 then cast(agreeing as {{ type_double() }}) / unseen_customers end
+    from unseen
+
+)
+
+select * from final

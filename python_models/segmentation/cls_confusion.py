@@ -1,0 +1,6 @@
+from custseg.segmentation import pipeline
+
+
+def model(dbt, session):
+    """The classifier's holdout confusion matrix, stored in its registered artifact."""
+    return pipeline.classifier_report(pipeline.to_pandas(dbt.ref("cls_model_registry")), "confusion")

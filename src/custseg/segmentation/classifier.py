@@ -1,0 +1,218 @@
+"""Pseudo-label classifier: learns the clusters from customer features, so new customers can be
+assigned a segment without refitting the clustering.
+
+Features: the numeric customer features plus one-hot country (top countries, the rest as
+'other'). Split: stratified train/test. Classifiers: random forest (default), a shallow decision
+tree (exportable as SQL, see :mod:`custseg.segmentation.rules`), or gradient boosting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.model_selection import train_test_split
+from sklearn.tree import DecisionTreeClassifier
+
+NUMERIC_FEATURES = (
+    "recency_days",
+    "order_count",
+    "monetary_value",
+    "monetary_gross",
+    "returned_value",
+    "tenure_days",
+    "avg_order_value",
+    "items_per_order",
+    "line_count",
+    "distinct_products",
+    "return_line_count",
+    "return_rate",
+)
+CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
+OTHER = "__other__"
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    classifier: str = "random_forest"
+    test_size: float = 0.25
+    random_state: int = 42
+    tree_max_depth: int = 4
+    n_estimators: int = 200
+    top_countries: int = 10
+
+    @classmethod
+    def from_vars(cls, settings) -> ClassifierConfig:
+        import json
+
+        if isinstance(settings, str):
+            settings = json.loads(settings)
+
+        def get(name, default):
+            value = settings.get(name)
+            return default if value is None or value == "" else value
+
+        return cls(
+            classifier=str(get("classifier", "random_forest")),
+            test_size=float(get("classifier_test_size", 0.25)),
+            random_state=int(get("random_state", 42)),
+            tree_max_depth=int(get("classifier_tree_max_depth", 4)),
+            n_estimators=int(get("classifier_n_estimators", 200)),
+            top_countries=int(get("classifier_top_countries", 10)),
+        )
+
+    def __post_init__(self) -> None:
+        if self.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {list(CLASSIFIERS)}, got {self.classifier!r}")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"classifier_test_size must be in (0, 1), got {self.test_size}")
+        if self.tree_max_depth < 1:
+            raise ValueError("classifier_tree_max_depth must be at least 1")
+
+
+@dataclass
+class FeatureEncoder:
+    """Numeric features as they are (nulls -> 0) and one-hot countries learnt at fit time."""
+
+    numeric: tuple[str, ...] = NUMERIC_FEATURES
+    countries: tuple[str, ...] = field(default_factory=tuple)
+
+    def fit(self, customers: pd.DataFrame, top: int) -> FeatureEncoder:
+        counts = customers["country"].value_counts()
+        ordered = sorted(counts.index, key=lambda c: (-counts[c], c))
+        self.countries = tuple(ordered[:top])
+        return self
+
+    @property
+    def columns(self) -> list[str]:
+        return [*self.numeric, *(f"country={c}" for c in self.countries), f"country={OTHER}"]
+
+    def required(self) -> list[str]:
+        return [*self.numeric, "country"]
+
+    def transform(self, customers: pd.DataFrame) -> np.ndarray:
+        missing = [c for c in self.required() if c not in customers.columns]
+        if missing:
+            raise ValueError(f"missing field(s): {', '.join(missing)}")
+        num = customers[list(self.numeric)].apply(pd.to_numeric, errors="coerce")
+        invalid = [c for c in self.numeric if num[c].isna().any() or not np.isfinite(num[c]).all()]
+        if invalid:
+            raise ValueError(f"missing or non-numeric value in field(s): {', '.join(invalid)}")
+        X_num = num.to_numpy(dtype=float)
+        country = customers["country"].astype(str).to_numpy()
+        onehot = np.column_stack([country == c for c in self.countries] + [~np.isin(country, self.countries)])
+        return np.hstack([X_num, onehot.astype(float)])
+
+
+@dataclass
+class SegmentClassifier:
+    config: ClassifierConfig
+    encoder: FeatureEncoder
+    estimator: object
+    classes: np.ndarray  # cluster ids, in estimator order
+    names: list[str]  # segment name per cluster id
+    reports: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def predict(self, customers: pd.DataFrame) -> pd.DataFrame:
+        X = self.encoder.transform(customers)
+        proba = self.estimator.predict_proba(X)
+        best = proba.argmax(axis=1)
+        cluster = self.classes[best].astype(np.int32)
+        return pd.DataFrame(
+            {
+                "cluster_id": cluster,
+                "segment_name": np.asarray(self.names, dtype=object)[cluster],
+                "confidence": proba[np.arange(len(X)), best],
+            }
+        )
+
+
+def _estimator(config: ClassifierConfig):
+    if config.classifier == "random_forest":
+        return RandomForestClassifier(
+            n_estimators=config.n_estimators, random_state=config.random_state, n_jobs=1, min_samples_leaf=2
+        )
+    if config.classifier == "decision_tree":
+        return DecisionTreeClassifier(max_depth=config.tree_max_depth, random_state=config.random_state)
+    return HistGradientBoostingClassifier(random_state=config.random_state)
+
+
+def train_classifier(
+    customers: pd.DataFrame, labels: np.ndarray, names: list[str], config: ClassifierConfig
+) -> tuple[SegmentClassifier, dict[str, pd.DataFrame]]:
+    """Fit on a stratified split; return the model refitted on all rows and the holdout reports."""
+    customers = customers.reset_index(drop=True)
+    labels = np.asarray(labels)
+    encoder = FeatureEncoder().fit(customers, config.top_countries)
+    X = encoder.transform(customers)
+    counts = pd.Series(labels).value_counts()
+    stratify = labels if counts.min() >= 2 else None
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, labels, test_size=config.test_size, random_state=config.random_state, stratify=stratify
+    )
+    holdout = _estimator(config).fit(X_tr, y_tr)
+    pred = holdout.predict(X_te)
+    classes = np.sort(np.unique(labels))
+    precision, recall, f1, support = precision_recall_fscore_support(
+        y_te, pred, labels=classes, zero_division=0
+    )
+    reports = {
+        "metrics": pd.DataFrame(
+            {
+                "metric": ["accuracy", "macro_f1", "train_rows", "test_rows"],
+                "value": [
+                    accuracy_score(y_te, pred),
+                    f1_score(y_te, pred, average="macro", labels=classes, zero_division=0),
+                    float(len(y_tr)),
+                    float(len(y_te)),
+                ],
+            }
+        ),
+        "report": pd.DataFrame(
+            {
+                "cluster_id": classes.astype(np.int32),
+                "segment_name": [names[c] for c in classes],
+                "precision": precision,
+                "recall": recall,
+                "f1": f1,
+                "support": support.astype(np.int64),
+            }
+        ),
+        "confusion": _confusion(y_te, pred, classes, names),
+        "importances": _importances(holdout, encoder, X_te, y_te, config),
+    }
+    final = _estimator(config).fit(X, labels)  # deploy on all rows
+    return SegmentClassifier(config, encoder, final, np.asarray(final.classes_), names), reports
+
+
+def _confusion(y_true, y_pred, classes, names) -> pd.DataFrame:
+    matrix = confusion_matrix(y_true, y_pred, labels=classes)
+    rows = [
+        {
+            "actual_cluster_id": int(a),
+            "actual_segment": names[a],
+            "predicted_cluster_id": int(p),
+            "predicted_segment": names[p],
+            "customer_count": int(matrix[i, j]),
+        }
+        for i, a in enumerate(classes)
+        for j, p in enumerate(classes)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _importances(estimator, encoder, X_te, y_te, config) -> pd.DataFrame:
+    if hasattr(estimator, "feature_importances_"):
+        values, method = estimator.feature_importances_, "impurity"
+    else:
+        from sklearn.inspection import permutation_importance
+
+        result = permutation_importance(estimator, X_te, y_te, n_repeats=3, random_state=config.random_state)
+        values, method = result.importances_mean, "permutation"
+    frame = pd.DataFrame({"feature": encoder.columns, "importance": values, "method": method})
+    frame = frame.sort_values(["importance", "feature"], ascending=[False, True], kind="stable")
+    frame["rank"] = np.arange(1, len(frame) + 1, dtype=np.int32)
+    return frame.reset_index(drop=True)

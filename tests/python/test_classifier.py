@@ -1,0 +1,149 @@
+"""The pseudo-label classifier, the tree exported as SQL, and scoring of new customers."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.scoring import ScoringError, read_input, score
+from custseg.segmentation.classifier import (
+    NUMERIC_FEATURES,
+    ClassifierConfig,
+    FeatureEncoder,
+    train_classifier,
+)
+from custseg.segmentation.rules import rule_table, tree_case_sql
+from segmentation_helpers import planted_customers
+
+NAMES = ["Champions", "Loyal Customers", "At Risk", "Lost"]
+
+
+@pytest.fixture(scope="module")
+def data():
+    customers, groups = planted_customers(4, per_group=120, seed=9)
+    rng = np.random.default_rng(9)
+    for col in NUMERIC_FEATURES:
+        if col not in customers:
+            customers[col] = rng.gamma(2.0, 10.0, len(customers))
+    customers["country"] = rng.choice(
+        ["United Kingdom", "France", "Germany", "EIRE", "Spain"], len(customers)
+    )
+    return customers, groups
+
+
+@pytest.mark.parametrize("kind", ["random_forest", "decision_tree", "gradient_boosting"])
+def test_each_classifier_learns_the_clusters(data, kind):
+    customers, groups = data
+    model, reports = train_classifier(
+        customers, groups, NAMES, ClassifierConfig(classifier=kind, n_estimators=50)
+    )
+    metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
+    assert metrics["accuracy"] > 0.9 and metrics["macro_f1"] > 0.9
+    assert metrics["test_rows"] == pytest.approx(0.25 * len(customers), abs=1)
+    report = reports["report"]
+    assert report["cluster_id"].tolist() == [0, 1, 2, 3]
+    assert report["support"].sum() == metrics["test_rows"]
+    assert reports["confusion"]["customer_count"].sum() == metrics["test_rows"]
+    assert len(reports["confusion"]) == 16
+    imp = reports["importances"]
+    assert imp["rank"].tolist() == list(range(1, len(imp) + 1))
+    assert set(imp["feature"]) == set(model.encoder.columns)
+    predicted = model.predict(customers)
+    assert predicted["confidence"].between(0, 1).all()
+    assert set(predicted["segment_name"]) <= set(NAMES)
+
+
+def test_split_is_stratified_and_deterministic(data):
+    customers, groups = data
+    a = train_classifier(customers, groups, NAMES, ClassifierConfig(n_estimators=30))[1]
+    b = train_classifier(customers, groups, NAMES, ClassifierConfig(n_estimators=30))[1]
+    for name in a:
+        pd.testing.assert_frame_equal(a[name], b[name])
+    assert a["report"]["support"].tolist() == [30, 30, 30, 30]  # 25 % of 120 per class
+
+
+def test_encoder_maps_unknown_countries_to_other_and_names_bad_fields(data):
+    customers, _ = data
+    enc = FeatureEncoder().fit(customers, top=2)
+    row = customers.head(1).assign(country="Atlantis")
+    assert enc.transform(row)[0, -1] == 1.0
+    with pytest.raises(ValueError, match="missing field"):
+        enc.transform(customers.drop(columns=["tenure_days"]))
+    with pytest.raises(ValueError, match=r"non-numeric value in field.*return_rate"):
+        enc.transform(customers.head(2).assign(return_rate=["x", 1]))
+
+
+def test_tree_case_sql_reproduces_predictions_exactly(data):
+    customers, groups = data
+    tree, _ = train_classifier(
+        customers, groups, NAMES, ClassifierConfig(classifier="decision_tree", tree_max_depth=6)
+    )
+    # values straddling every threshold by one float32 step, where float64 comparisons would differ
+    probe = customers.copy()
+    t = tree.estimator.tree_
+    for node in np.flatnonzero(t.children_left >= 0):
+        col = tree.encoder.columns[t.feature[node]]
+        if col in NUMERIC_FEATURES:
+            thr = np.float32(t.threshold[node])
+            near = [np.nextafter(thr, np.float32(-np.inf)), thr, np.nextafter(thr, np.float32(np.inf))]
+            extra = probe.sample(3, random_state=int(node)).assign(**{col: [float(v) for v in near]})
+            probe = pd.concat([probe, extra], ignore_index=True)
+    expected = tree.predict(probe)["cluster_id"].to_numpy()
+    con = duckdb.connect()
+    con.register("probe", probe)
+    got = np.array([r[0] for r in con.execute(f"select {tree_case_sql(tree)} from probe").fetchall()])
+    assert (got == expected).all()
+    # every customer satisfies exactly one rule, and that rule predicts what the tree does
+    rules = rule_table(tree)
+    hits = np.zeros(len(probe), dtype=int)
+    for rule in rules.itertuples():
+        match = np.array([r[0] for r in con.execute(f"select {rule.sql_condition} from probe").fetchall()])
+        hits += match
+        assert (expected[match] == rule.cluster_id).all()
+    assert (hits == 1).all()
+    assert rules["training_samples"].sum() == len(customers)
+
+
+class _FakeSegmentation:
+    features = ("recency_days", "order_count", "monetary_value")
+    names = ("A", "B")
+
+    def assign(self, X):
+        return pd.DataFrame({"cluster_id": (X[:, 0] > 50).astype(int), "confidence": np.full(len(X), 0.5)})
+
+
+def test_score_names_missing_and_invalid_fields():
+    model = _FakeSegmentation()
+    ok = score(
+        pd.DataFrame({"recency_days": [10, 90], "order_count": [1, 2], "monetary_value": [5, 6]}),
+        model,
+        "segmentation",
+    )
+    assert ok["segment_name"].tolist() == ["A", "B"] and ok["customer_id"].tolist() == ["1", "2"]
+    with pytest.raises(ScoringError, match=r"missing field\(s\): monetary_value"):
+        score(pd.DataFrame({"recency_days": [1], "order_count": [1]}), model, "segmentation")
+    with pytest.raises(ScoringError, match=r"invalid value in field\(s\): order_count \(row 2: 'many'\)"):
+        score(
+            pd.DataFrame({"recency_days": [1, 2], "order_count": [1, "many"], "monetary_value": [1, 2]}),
+            model,
+            "segmentation",
+        )
+
+
+def test_read_input_errors(tmp_path):
+    with pytest.raises(ScoringError, match="not valid JSON"):
+        read_input(json_text="{nope")
+    with pytest.raises(ScoringError, match="must be an object"):
+        read_input(json_text="[1, 2]")
+    with pytest.raises(ScoringError, match="does not exist"):
+        read_input(str(tmp_path / "none.csv"))
+    (tmp_path / "x.json").write_text("{}")
+    with pytest.raises(ScoringError, match=r"\.csv or \.parquet"):
+        read_input(str(tmp_path / "x.json"))
+    (tmp_path / "empty.csv").write_text("recency_days,order_count\n")
+    with pytest.raises(ScoringError, match="has no rows"):
+        read_input(str(tmp_path / "empty.csv"))
+    with pytest.raises(ScoringError, match="either an input file or --json"):
+        read_input()
