@@ -73,6 +73,7 @@ def build_once(path: Path, workdir: Path) -> dict:
     env = dict(
         os.environ,
         CUSTSEG_DB_PATH=str(run_dir / "wh.duckdb"),
+        CUSTSEG_SERVING_PATH=str(run_dir / "serving" / "wh.duckdb"),
         CUSTSEG_TEMP_DIR=str(run_dir / "spill"),
         DBT_TARGET_PATH=str(run_dir / "target"),
         DBT_LOG_PATH=str(run_dir / "logs"),

@@ -10,7 +10,7 @@ if [ ! -f "$DEMO" ]; then
     echo "==> generating demo data: $DEMO"
     .venv/bin/custseg generate --output "$DEMO" --rows 120000 --customers 2000 --seed 42
 fi
-mkdir -p "$(dirname "${CUSTSEG_DB_PATH:-warehouse/custseg.duckdb}")"
+mkdir -p "$(dirname "${CUSTSEG_DB_PATH:-warehouse/build/custseg.duckdb}")" "$(dirname "${CUSTSEG_SERVING_PATH:-warehouse/custseg.duckdb}")"
 echo "==> dbt build"
 .venv/bin/dbt build "$@"
-echo "==> done: the warehouse is ${CUSTSEG_DB_PATH:-warehouse/custseg.duckdb}"
+echo "==> done: query ${CUSTSEG_SERVING_PATH:-warehouse/custseg.duckdb} (published, read-only); dbt writes ${CUSTSEG_DB_PATH:-warehouse/build/custseg.duckdb}"

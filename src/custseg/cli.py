@@ -86,6 +86,38 @@ def _cmd_score(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPORTS = {
+    "customer_segments": "select * from marts.dim_customer_segments order by customer_id",
+    "segment_profiles": "select * from marts.fct_segment_profiles order by cluster_id",
+}
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
+    try:
+        con = duckdb.connect(args.db, read_only=True)
+    except duckdb.Error as exc:
+        raise ValueError(f"cannot open the warehouse {args.db!r}: {str(exc).splitlines()[0]}") from exc
+    written = []
+    try:
+        for name, sql in EXPORTS.items():
+            for fmt in args.formats:
+                path = os.path.join(out, f"{name}.{fmt}")
+                options = "(header, delimiter ',')" if fmt == "csv" else "(format parquet)"
+                try:
+                    con.execute(f"copy ({sql}) to '{path.replace(chr(39), chr(39) * 2)}' {options}")
+                except duckdb.CatalogException as exc:
+                    raise ValueError(f"{args.db!r} has no segment tables yet; run dbt build first") from exc
+                written.append(path)
+    finally:
+        con.close()
+    print(json.dumps({"written": written}))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="custseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,10 +143,16 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=_cmd_probe)
 
     export = sub.add_parser("export-model", help="write a registered model to a .joblib file")
-    export.add_argument("--db", default=os.environ.get("CUSTSEG_DB_PATH", "warehouse/custseg.duckdb"))
+    export.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
     export.add_argument("--kind", default="segmentation", help="model kind (default: segmentation)")
     export.add_argument("--output", "-o", required=True, help="the .joblib file to write")
     export.set_defaults(func=_cmd_export_model)
+
+    ex = sub.add_parser("export", help="write customer segments and segment profiles as CSV and Parquet")
+    ex.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
+    ex.add_argument("--out", default="exports", help="folder to write to (default: exports/)")
+    ex.add_argument("--formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"])
+    ex.set_defaults(func=_cmd_export)
 
     sc = sub.add_parser("score", help="assign segments to customers with the registered model")
     sc.add_argument("input", nargs="?", help="CSV or Parquet file of customer features")
@@ -122,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument(
         "--model", default="segmentation", choices=["segmentation", "classifier", "classifier_tree"]
     )
-    sc.add_argument("--db", default=os.environ.get("CUSTSEG_DB_PATH", "warehouse/custseg.duckdb"))
+    sc.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
     sc.add_argument("--output", "-o", help="write CSV (or .parquet) here instead of stdout")
     sc.set_defaults(func=_cmd_score)
     return parser

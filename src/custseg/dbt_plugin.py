@@ -1,4 +1,9 @@
-"""dbt-duckdb plugin: exposes input probing to SQL as the UDF ``custseg_probe_source``.
+"""dbt-duckdb plugin: UDFs the dbt project needs from Python.
+
+- ``custseg_probe_source(path, format, column_map_json)``: checks the input (see ingest.py).
+- ``custseg_prepare_file(path)`` / ``custseg_replace_file(src, dst)``: the atomic file swap of
+  the publish step (macro ``publish_warehouse``): a finished copy replaces the served database
+  with one rename, so readers never see a half-written file.
 
 Enabled in ``profiles.yml``::
 
@@ -14,6 +19,7 @@ time and stops the build with the message when the input is unusable.
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -21,6 +27,27 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 from .ingest import probe_source
 
 UDF_NAME = "custseg_probe_source"
+
+
+def replace_file(src: str, dst: str) -> str:
+    """Atomically move ``src`` over ``dst`` (same folder, so one rename); returns ``dst``.
+
+    Readers that hold the old ``dst`` open keep reading the old file until they reconnect.
+    """
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise ValueError("publish source and destination are the same file")
+    os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    os.replace(src, dst)
+    return dst
+
+
+def prepare_file(path: str) -> str:
+    """Make ``path``'s folder and remove a stale ``path`` (and its WAL) left by a crashed publish."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    for candidate in (path, path + ".wal"):
+        if os.path.exists(candidate):
+            os.remove(candidate)
+    return path
 
 
 class Plugin(BasePlugin):
@@ -34,3 +61,7 @@ class Plugin(BasePlugin):
             return json.dumps(probe_source(path or "", fmt or "", cache_dir, column_map or "{}"))
 
         conn.create_function(UDF_NAME, probe, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+        )
+        conn.create_function("custseg_prepare_file", prepare_file, ["VARCHAR"], "VARCHAR", side_effects=True)

@@ -33,6 +33,11 @@ def shared_data() -> Path:
     return path
 
 
+def serving_path(db_path: Path) -> Path:
+    """Where a test build publishes: same file name (so the same catalog name), another folder."""
+    return db_path.parent / "serving" / db_path.name
+
+
 @dataclass
 class DbtRun:
     returncode: int
@@ -49,6 +54,10 @@ class DbtRun:
     def scalar(self, sql: str):
         return self.query(sql)[0][0]
 
+    @property
+    def serving_path(self) -> Path:
+        return serving_path(self.db_path)
+
 
 def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
     """Run ``dbt <args>`` from the repo with its own database, target and log folders."""
@@ -57,6 +66,7 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
     env = dict(os.environ)
     env.update(
         CUSTSEG_DB_PATH=str(db_path),
+        CUSTSEG_SERVING_PATH=str(serving_path(db_path)),
         CUSTSEG_TEMP_DIR=str(workdir / "spill"),
         DBT_TARGET_PATH=str(workdir / "target"),
         DBT_LOG_PATH=str(workdir / "logs"),

@@ -1,0 +1,44 @@
+{#
+    publish_warehouse(results): the publish step, run by the on-run-end hook.
+
+    After a `dbt build` or `dbt run` in which nothing failed, the working database is copied
+    (COPY FROM DATABASE: tables, views, comments) into `<serving path>.publishing`, which then
+    replaces the serving database with one atomic rename. BI tools, notebooks and the dashboard
+    open the serving database (read-only) and never block the build, which writes only the
+    working database. A failed or partial-failure run publishes nothing, so the last good copy
+    stays in place. Serving path: env CUSTSEG_SERVING_PATH (default warehouse/custseg.duckdb).
+    Turn off with --vars '{publish: false}'.
+#}
+{% macro publish_warehouse(results) -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run'] or not var('publish', true) -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set problems = [] -%}
+    {%- for result in results -%}
+        {%- if result.status in ['error', 'fail', 'runtime error', 'skipped'] -%}
+            {%- do problems.append(result.node.name ~ ' (' ~ result.status ~ ')') -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- set serving = env_var('CUSTSEG_SERVING_PATH', 'warehouse/custseg.duckdb') -%}
+    {%- if problems -%}
+        {{ log("Not published: " ~ problems | length ~ " node(s) did not succeed (" ~ problems[:5] | join(', ')
+               ~ "). " ~ serving ~ " still serves the last good build.", info=True) }}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(adapter.dispatch('publish_warehouse', 'custseg')(serving)) }}
+{%- endmacro %}
+
+{% macro default__publish_warehouse(serving) -%}
+    {{ log("Publishing is implemented for DuckDB only; nothing published.", info=True) }}
+{%- endmacro %}
+
+{% macro duckdb__publish_warehouse(serving) -%}
+    {%- set staging_file = serving ~ '.publishing' -%}
+    {%- do run_query("select custseg_prepare_file(" ~ dbt.string_literal(staging_file) ~ ")") -%}
+    {%- do run_query("attach " ~ dbt.string_literal(staging_file) ~ " as custseg_publish") -%}
+    {%- do run_query("copy from database " ~ adapter.quote(target.database) ~ " to custseg_publish") -%}
+    {%- do run_query("detach custseg_publish") -%}
+    {%- do run_query("select custseg_replace_file(" ~ dbt.string_literal(staging_file) ~ ", "
+                     ~ dbt.string_literal(serving) ~ ")") -%}
+    {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools).", info=True) }}
+{%- endmacro %}

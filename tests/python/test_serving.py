@@ -1,0 +1,222 @@
+"""Serving: the published read-only database, readers during builds, failed builds, BI access,
+documentation, exports and the example analyses."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_dbt
+from custseg.demo_data import GeneratorConfig, write_transactions
+
+pytestmark = pytest.mark.e2e
+
+READER = """
+import sys, time, duckdb
+path, log, stop = sys.argv[1:4]
+con = duckdb.connect(path, read_only=True)
+with open(log, "w") as out:
+    while True:
+        try:
+            n = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+            out.write(f"ok {n} {time.time()}\\n")
+        except Exception as exc:
+            out.write(f"error {exc!r} {time.time()}\\n")
+        out.flush()
+        import os
+        if os.path.exists(stop):
+            break
+        time.sleep(0.1)
+"""
+
+
+def _demo(tmp: Path, customers: int, seed: int) -> Path:
+    path = tmp / f"demo_{customers}_{seed}.parquet"
+    write_transactions(path, GeneratorConfig(rows=customers * 40, customers=customers, seed=seed))
+    return path
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("served")
+    source = _demo(tmp, 500, 1)
+    run = run_dbt(tmp / "wh", "build", vars={"transactions_path": str(source)})
+    assert run.returncode == 0, run.output[-4000:]
+    assert "Published the warehouse" in run.output
+    run.source = source
+    return run
+
+
+def test_reader_keeps_answering_while_dbt_builds_and_then_sees_new_data(tmp_path):
+    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 400, 2))})
+    assert first.returncode == 0, first.output[-3000:]
+    served = first.serving_path
+    log, stop = tmp_path / "reader.log", tmp_path / "stop"
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(served), str(log), str(stop)])
+    try:
+        deadline = time.time() + 30
+        while (not log.exists() or not log.read_text()) and time.time() < deadline:
+            time.sleep(0.1)
+        started = time.time()
+        second = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 450, 3))})
+        finished = time.time()
+    finally:
+        stop.write_text("stop")
+        reader.wait(timeout=60)
+    assert second.returncode == 0, second.output[-3000:]
+    assert "Could not set lock" not in second.output
+    lines = [line.split() for line in log.read_text().splitlines()]
+    assert all(line[0] == "ok" for line in lines), [line for line in lines if line[0] != "ok"][:3]
+    during = [line for line in lines if started <= float(line[-1]) <= finished]
+    assert len(during) > 20  # it kept answering through the whole build
+    assert {int(line[1]) for line in during} == {400}  # from the copy it opened
+    fresh = duckdb.connect(str(served), read_only=True)
+    assert fresh.execute("select count(*) from marts.dim_customers").fetchone()[0] == 450
+    fresh.close()
+
+
+def test_failed_build_keeps_the_last_good_publication(tmp_path):
+    good = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 300, 4))})
+    assert good.returncode == 0, good.output[-3000:]
+    before = pd.read_parquet(_export(good.serving_path, tmp_path / "before"))
+    tiny = tmp_path / "tiny.csv"
+    pd.DataFrame(
+        {
+            "CustomerID": ["1", "2", "3"],
+            "InvoiceDate": ["2011-01-01"] * 3,
+            "Quantity": [1, 2, 3],
+            "UnitPrice": [1.0] * 3,
+        }
+    ).to_csv(tiny, index=False)
+    bad = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(tiny)})
+    assert bad.returncode != 0
+    assert "Not published" in bad.output
+    # the working database was partly rebuilt (features of 3 customers) before clustering failed ...
+    assert bad.scalar("select count(*) from marts.dim_customers") == 3
+    # ... but the served copy is the last good one, intact and readable
+    after = pd.read_parquet(_export(good.serving_path, tmp_path / "after"))
+    pd.testing.assert_frame_equal(before, after)
+    assert len(after) == 300
+    assert not Path(str(good.serving_path) + ".publishing").exists()
+
+
+def _export(db: Path, out: Path) -> Path:
+    cli = str(Path(sys.executable).with_name("custseg"))
+    done = subprocess.run(
+        [cli, "export", "--db", str(db), "--out", str(out), "--formats", "parquet"],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    return out / "customer_segments.parquet"
+
+
+def test_sqlalchemy_duckdb_engine_reads_segments(served):
+    from sqlalchemy import create_engine, text
+
+    # the URL form the README gives for BI tools
+    engine = create_engine(f"duckdb:///{served.serving_path}?access_mode=read_only")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("select segment_name, count(*) from marts.dim_customer_segments group by 1 order by 1")
+        ).fetchall()
+    engine.dispose()
+    assert sum(n for _, n in rows) == 500
+    assert len(rows) == served.scalar("select count(*) from marts.fct_segment_profiles")
+
+
+def test_export_writes_csv_and_parquet(served, tmp_path):
+    cli = str(Path(sys.executable).with_name("custseg"))
+    done = subprocess.run(
+        [cli, "export", "--db", str(served.serving_path), "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads(done.stdout)["written"]) == 4
+    csv = pd.read_csv(tmp_path / "customer_segments.csv", dtype={"customer_id": str})
+    parquet = pd.read_parquet(tmp_path / "customer_segments.parquet")
+    assert len(csv) == len(parquet) == 500
+    assert list(csv.columns) == list(parquet.columns)
+    assert {"customer_id", "segment_name", "confidence", "rfm_segment"} <= set(csv.columns)
+    profiles = pd.read_csv(tmp_path / "segment_profiles.csv")
+    assert profiles["customer_count"].sum() == 500
+
+
+def test_docs_generate_and_every_mart_column_is_described(served):
+    docs = run_dbt(served.db_path.parent, "docs", "generate", vars={"transactions_path": str(served.source)})
+    assert docs.returncode == 0, docs.output[-3000:]
+    target = served.db_path.parent / "target"
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    marts = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"
+    ]
+    assert len(marts) >= 15
+    undocumented = []
+    for node in marts:
+        assert node["config"]["contract"]["enforced"], node["name"]
+        assert node["description"].strip(), node["name"]
+        documented = {c: v["description"].strip() for c, v in node["columns"].items()}
+        built = catalog["nodes"][node["unique_id"]]["columns"]
+        undocumented += [f"{node['name']}.{c}" for c in built if not documented.get(c.lower())]
+    assert undocumented == []
+
+
+def test_descriptions_are_persisted_for_bi_users(served):
+    con = duckdb.connect(str(served.serving_path), read_only=True)
+    missing = con.execute(
+        "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
+        "and (comment is null or comment = '')"
+    ).fetchall()
+    tables = con.execute(
+        "select count(*) from duckdb_tables() where schema_name = 'marts' and (comment is null or comment = '')"
+    ).fetchone()[0]
+    con.close()
+    assert missing == [] and tables == 0
+
+
+def test_exposures_declare_the_consumers(served):
+    manifest = json.loads((served.db_path.parent / "target" / "manifest.json").read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert {"bi_segment_reporting", "segmentation_dashboard", "segment_exports", "scoring_cli"} <= set(
+        exposures
+    )
+    assert "model.custseg.dim_customer_segments" in exposures["bi_segment_reporting"]["depends_on"]["nodes"]
+
+
+def test_example_analyses_compile_and_run(served):
+    compiled = run_dbt(
+        served.db_path.parent, "compile", "--select", "path:analyses", vars={"transactions_path": "x"}
+    )
+    assert compiled.returncode == 0, compiled.output[-3000:]
+    folder = served.db_path.parent / "target" / "compiled" / "custseg" / "analyses"
+    files = sorted(folder.glob("*.sql"))
+    assert {f.stem for f in files} >= {
+        "segment_sizes_and_revenue",
+        "top_customers_per_segment",
+        "segment_by_country",
+        "rfm_vs_ml_segments",
+    }
+    con = duckdb.connect(str(served.serving_path), read_only=True)
+    for file in files:
+        rows = con.execute(file.read_text()).fetchall()
+        assert rows, file.name
+    con.close()
+
+
+def test_readme_connection_examples_use_the_serving_database():
+    readme = (REPO / "README.md").read_text()
+    for snippet in [
+        "duckdb -readonly warehouse/custseg.duckdb",
+        "duckdb:///warehouse/custseg.duckdb",
+        "DBeaver",
+    ]:
+        assert snippet in readme
