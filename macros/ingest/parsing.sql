@@ -13,7 +13,8 @@
 {%- endmacro %}
 
 {% macro duckdb__parse_number(expr) -%}
-    try_cast(trim(cast({{ expr }} as varchar)) as double)
+    {#- try_cast trims blanks itself and keeps native numbers off the text round trip -#}
+    try_cast({{ expr }} as double)
 {%- endmacro %}
 
 
@@ -51,9 +52,11 @@
     null, and drops a float suffix ('17850.0' -> '17850') that spreadsheets and pandas add.
 #}
 {% macro normalize_id(expr) -%}
+    {%- set text = 'trim(cast(' ~ expr ~ ' as ' ~ dbt.type_string() ~ '))' -%}
     case
-        when lower(trim(cast({{ expr }} as {{ dbt.type_string() }}))) in ('', 'nan', 'none', 'null') then null
-        else regexp_replace(trim(cast({{ expr }} as {{ dbt.type_string() }})), '\.0+$', '')
+        when {{ text }} in ('', 'nan', 'NaN', 'NAN', 'none', 'None', 'NONE', 'null', 'NULL') then null
+        when {{ text }} like '%.%0' then regexp_replace({{ text }}, '\.0+$', '')
+        else {{ text }}
     end
 {%- endmacro %}
 

@@ -32,12 +32,12 @@ final as (
         is_non_product,
         is_duplicate,
         is_unparseable,
-        invoice_id_raw,
-        customer_id_raw,
-        quantity_raw,
-        unit_price_raw,
-        line_amount_raw,
-        invoiced_at_raw
+        cast(invoice_id_raw as {{ dbt.type_string() }}) as invoice_id_raw,
+        cast(customer_id_raw as {{ dbt.type_string() }}) as customer_id_raw,
+        cast(quantity_raw as {{ dbt.type_string() }}) as quantity_raw,
+        cast(unit_price_raw as {{ dbt.type_string() }}) as unit_price_raw,
+        cast(line_amount_raw as {{ dbt.type_string() }}) as line_amount_raw,
+        cast(invoiced_at_raw as {{ dbt.type_string() }}) as invoiced_at_raw
     from classified
     where quarantine_reason is not null
 

@@ -40,13 +40,13 @@ parsed as (
         (quantity_raw is not null and {{ parse_number('quantity_raw') }} is null) as bad_quantity,
         (unit_price_raw is not null and {{ parse_number('unit_price_raw') }} is null) as bad_unit_price,
         (line_amount_raw is not null and {{ parse_number('line_amount_raw') }} is null) as bad_line_amount,
-        -- the raw values, kept for the quarantine
-        cast(invoice_id_raw as {{ dbt.type_string() }}) as invoice_id_raw,
-        cast(customer_id_raw as {{ dbt.type_string() }}) as customer_id_raw,
-        cast(quantity_raw as {{ dbt.type_string() }}) as quantity_raw,
-        cast(unit_price_raw as {{ dbt.type_string() }}) as unit_price_raw,
-        cast(line_amount_raw as {{ dbt.type_string() }}) as line_amount_raw,
-        cast(invoiced_at_raw as {{ dbt.type_string() }}) as invoiced_at_raw
+        -- the raw values as read (native types; the quarantine turns them into text)
+        invoice_id_raw,
+        customer_id_raw,
+        quantity_raw,
+        unit_price_raw,
+        line_amount_raw,
+        invoiced_at_raw
     from raw_lines
 
 ),

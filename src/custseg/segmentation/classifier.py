@@ -41,7 +41,7 @@ class ClassifierConfig:
     test_size: float = 0.25
     random_state: int = 42
     tree_max_depth: int = 4
-    n_estimators: int = 200
+    n_estimators: int = 100
     top_countries: int = 10
 
     @classmethod
@@ -60,7 +60,7 @@ class ClassifierConfig:
             test_size=float(get("classifier_test_size", 0.25)),
             random_state=int(get("random_state", 42)),
             tree_max_depth=int(get("classifier_tree_max_depth", 4)),
-            n_estimators=int(get("classifier_n_estimators", 200)),
+            n_estimators=int(get("classifier_n_estimators", 100)),
             top_countries=int(get("classifier_top_countries", 10)),
         )
 

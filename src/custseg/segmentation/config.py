@@ -22,6 +22,7 @@ class SegmentationConfig:
     algorithm: str = "kmeans"
     random_state: int = 42
     n_init: int = 10
+    sweep_n_init: int = 3
     silhouette_exact_max: int = 10_000
     silhouette_sample_size: int = 10_000
     minibatch_threshold: int = 200_000
@@ -89,6 +90,7 @@ class SegmentationConfig:
             algorithm=str(get("segmentation_algorithm", "kmeans")),
             random_state=int(get("random_state", 42)),
             n_init=int(get("n_init", 10)),
+            sweep_n_init=int(get("sweep_n_init", 3)),
             silhouette_exact_max=int(get("silhouette_exact_max", 10_000)),
             silhouette_sample_size=int(get("silhouette_sample_size", 10_000)),
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
