@@ -47,6 +47,24 @@ def machine() -> str:
     return f"{platform.node()} · {os.cpu_count()} cores · {mem} · {platform.platform()} · Python {platform.python_version()}"
 
 
+def write_report(rows: list[dict], prefix: str) -> str:
+    """Print the rows as a Markdown table with the machine, and save it as .md and .csv."""
+    header = list(rows[0])
+    lines = [f"Machine: {machine()}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
+    report = "\n".join(lines)
+    print("\n" + report)
+    out = REPO / "benchmarks" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"{prefix}_{stamp}.md").write_text(report + "\n")
+    with open(out / f"{prefix}_{stamp}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(rows)
+    return report
+
+
 def generate(rows: int, workdir: Path) -> Path:
     customers = max(100, rows // 100)
     path = workdir / f"generated_{rows}.parquet"
@@ -137,19 +155,7 @@ def main() -> int:
         )
         print(json.dumps(rows[-1]), flush=True)
 
-    header = list(rows[0])
-    lines = [f"Machine: {machine()}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
-    report = "\n".join(lines)
-    print("\n" + report)
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"build_{stamp}.md").write_text(report + "\n")
-    with open(out / f"build_{stamp}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_report(rows, "build")
     return 0
 
 

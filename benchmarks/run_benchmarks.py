@@ -17,7 +17,6 @@ machine description. Generated inputs are cached in target/bench/.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_build import REPO, build_once, generate, machine
+from bench_build import REPO, build_once, generate, write_report
 
 SQL_MODELS = (
     "base_retail__transactions",
@@ -114,19 +113,7 @@ def main() -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
 
-    header = list(rows[0])
-    lines = [f"Machine: {machine()}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(r[h]) for h in header) + " |" for r in rows]
-    report = "\n".join(lines)
-    print("\n" + report)
-    out = REPO / "benchmarks" / "results"
-    out.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"{stamp}.md").write_text(report + "\n")
-    with open(out / f"{stamp}.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(rows)
+    write_report(rows, "side_by_side")
     return 0
 
 

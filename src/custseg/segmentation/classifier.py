@@ -46,15 +46,10 @@ class ClassifierConfig:
 
     @classmethod
     def from_vars(cls, settings) -> ClassifierConfig:
-        import json
+        """Build from the same ``segmentation_settings`` JSON the segmentation models read."""
+        from .config import settings_getter
 
-        if isinstance(settings, str):
-            settings = json.loads(settings)
-
-        def get(name, default):
-            value = settings.get(name)
-            return default if value is None or value == "" else value
-
+        get = settings_getter(settings)
         return cls(
             classifier=str(get("classifier", "random_forest")),
             test_size=float(get("classifier_test_size", 0.25)),

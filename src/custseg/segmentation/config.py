@@ -10,6 +10,18 @@ DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
 ALGORITHMS = ("kmeans", "gmm", "birch")
 
 
+def settings_getter(settings: dict[str, Any] | str):
+    """``get(name, default)`` over the dbt vars JSON; null or empty values give the default."""
+    if isinstance(settings, str):
+        settings = json.loads(settings or "{}")
+
+    def get(name: str, default):
+        value = settings.get(name)
+        return default if value is None or value == "" else value
+
+    return get
+
+
 @dataclass(frozen=True)
 class SegmentationConfig:
     features: tuple[str, ...] = DEFAULT_FEATURES
@@ -71,13 +83,7 @@ class SegmentationConfig:
     def from_vars(cls, settings: dict[str, Any] | str) -> SegmentationConfig:
         """Build from the dbt vars, as passed to the Python models in the config key
         ``segmentation_settings`` (a JSON object of var name -> value; see dbt_project.yml)."""
-        if isinstance(settings, str):
-            settings = json.loads(settings)
-
-        def get(name: str, default):
-            value = settings.get(name)
-            return default if value is None or value == "" else value
-
+        get = settings_getter(settings)
         n_clusters = get("n_clusters", None)
         return cls(
             features=tuple(get("segmentation_features", DEFAULT_FEATURES)),
