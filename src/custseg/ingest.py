@@ -154,7 +154,8 @@ def _find_files(path: str) -> list[str]:
             raise SourceError(f"'{f}' exists but cannot be read (permission denied).")
         if os.path.getsize(f) == 0:
             raise SourceError(f"'{f}' is empty (0 bytes). Export the transactions again.")
-    return files
+    # absolute, so the staging views work from any working directory (BI tools, the serving copy)
+    return [os.path.abspath(f) for f in files]
 
 
 def _sql_list(files: list[str]) -> str:
@@ -178,7 +179,7 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
 
     stat = os.stat(path)
     key = hashlib.sha1(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
-    out = Path(cache_dir) / f"xlsx_{key}.parquet"
+    out = (Path(cache_dir) / f"xlsx_{key}.parquet").resolve()
     if out.exists():
         return str(out)
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -113,6 +115,7 @@ def test_probe_csv_parquet_and_glob(tmp_path):
     assert csv["ok"] and csv["format"] == "csv" and csv["types"]["quantity"] == "VARCHAR"
     many = probe_source(str(tmp_path / "*.parquet"))
     assert many["ok"] and len(many["files"]) == 2 and many["types"]["quantity"] == "BIGINT"
+    assert all(os.path.isabs(f) for f in many["files"])  # views must work from any directory
 
 
 @pytest.mark.parametrize(
