@@ -37,31 +37,44 @@ def _cmd_probe(args: argparse.Namespace) -> int:
 
 
 def _cmd_export_model(args: argparse.Namespace) -> int:
-    import duckdb
-
+    from .scoring import fetch_registered
     from .segmentation.registry import export_artifact
 
+    model_id, blob, digest = fetch_registered(args.db, args.kind)
+    path = export_artifact(blob, digest, args.output)
+    print(json.dumps({"model_id": model_id, "path": str(path), "bytes": len(blob), "sha256": digest}))
+    return 0
+
+
+EXPORTS = {
+    "customer_segments": "select * from marts.dim_customer_segments order by customer_id",
+    "segment_profiles": "select * from marts.fct_segment_profiles order by cluster_id",
+}
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    import duckdb
+
+    out = os.path.abspath(args.out)
+    os.makedirs(out, exist_ok=True)
     try:
         con = duckdb.connect(args.db, read_only=True)
     except duckdb.Error as exc:
         raise ValueError(f"cannot open the warehouse {args.db!r}: {str(exc).splitlines()[0]}") from exc
+    written = []
     try:
-        row = con.execute(
-            "select model_id, artifact, artifact_sha256 from segmentation.seg_model_registry "
-            "where model_kind = ? order by trained_at desc limit 1",
-            [args.kind],
-        ).fetchone()
-    except duckdb.Error as exc:
-        raise ValueError(
-            f"{args.db!r} has no model registry (segmentation.seg_model_registry); run dbt build first"
-        ) from exc
+        for name, sql in EXPORTS.items():
+            for fmt in args.formats:
+                path = os.path.join(out, f"{name}.{fmt}")
+                options = "(header, delimiter ',')" if fmt == "csv" else "(format parquet)"
+                try:
+                    con.execute(f"copy ({sql}) to '{path.replace(chr(39), chr(39) * 2)}' {options}")
+                except duckdb.CatalogException as exc:
+                    raise ValueError(f"{args.db!r} has no segment tables yet; run dbt build first") from exc
+                written.append(path)
     finally:
         con.close()
-    if row is None:
-        raise ValueError(f"no {args.kind!r} model in the registry of {args.db!r}")
-    model_id, blob, digest = row
-    path = export_artifact(bytes(blob), digest, args.output)
-    print(json.dumps({"model_id": model_id, "path": str(path), "bytes": len(blob), "sha256": digest}))
+    print(json.dumps({"written": written}))
     return 0
 
 
@@ -144,7 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     export = sub.add_parser("export-model", help="write a registered model to a .joblib file")
     export.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
-    export.add_argument("--kind", default="segmentation", help="model kind (default: segmentation)")
+    export.add_argument(
+        "--kind", default="segmentation", choices=["segmentation", "classifier", "classifier_tree"]
+    )
     export.add_argument("--output", "-o", required=True, help="the .joblib file to write")
     export.set_defaults(func=_cmd_export_model)
 

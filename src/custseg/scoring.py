@@ -22,14 +22,12 @@ class ScoringError(ValueError):
     """Bad scoring input; the message names the fields."""
 
 
-def load_registered(db_path: str, kind: str):
-    """The newest registered model of ``kind`` from a built warehouse (digest checked)."""
+def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str]:
+    """(model_id, artifact bytes, SHA-256) of the newest registered model of ``kind``."""
     import duckdb
 
-    from .segmentation.registry import load_artifact
-
     if kind not in MODEL_KINDS:
-        raise ScoringError(f"--model must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+        raise ScoringError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
     table = "segmentation.seg_model_registry" if kind == "segmentation" else "segmentation.cls_model_registry"
     try:
         con = duckdb.connect(db_path, read_only=True)
@@ -37,7 +35,8 @@ def load_registered(db_path: str, kind: str):
         raise ScoringError(f"cannot open the warehouse {db_path!r}: {str(exc).splitlines()[0]}") from exc
     try:
         row = con.execute(
-            f"select artifact, artifact_sha256 from {table} where model_kind = ? order by trained_at desc limit 1",
+            f"select model_id, artifact, artifact_sha256 from {table} "
+            "where model_kind = ? order by trained_at desc limit 1",
             [kind],
         ).fetchone()
     except duckdb.Error as exc:
@@ -46,7 +45,15 @@ def load_registered(db_path: str, kind: str):
         con.close()
     if row is None:
         raise ScoringError(f"no {kind} model is registered in {db_path!r}")
-    return load_artifact(bytes(row[0]), row[1])
+    return row[0], bytes(row[1]), row[2]
+
+
+def load_registered(db_path: str, kind: str):
+    """The newest registered model of ``kind`` from a built warehouse (digest checked)."""
+    from .segmentation.registry import load_artifact
+
+    _, blob, digest = fetch_registered(db_path, kind)
+    return load_artifact(blob, digest)
 
 
 def read_input(path: str | None = None, json_text: str | None = None) -> pd.DataFrame:

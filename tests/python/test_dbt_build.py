@@ -213,7 +213,12 @@ def test_segmentation_tables_on_demo_data(demo_build):
     )
     assert demo_build.scalar("select count(*) from marts.dim_segment_centroids") == 3 * k
     assert demo_build.scalar("select count(*) from marts.dim_segmentation_preprocessing") == 3
-    assert demo_build.scalar("select n_clusters from marts.dim_segmentation_models") == k
+    assert (
+        demo_build.scalar(
+            "select n_clusters from marts.dim_segmentation_models where model_kind = 'segmentation'"
+        )
+        == k
+    )
     # the best cluster's numbers: Champions, when named, is the most recent and biggest spender
     rows = demo_build.query(
         "select segment_name, mean_recency_days, mean_monetary_value, median_recency_days, "
@@ -238,9 +243,33 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
         [cli, "export-model", "--db", str(demo_build.db_path), "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    digest = demo_build.scalar("select artifact_sha256 from marts.dim_segmentation_models")
+    digest = demo_build.scalar(
+        "select artifact_sha256 from marts.dim_segmentation_models where model_kind = 'segmentation'"
+    )
     model = load_artifact(out.read_bytes(), digest)
-    assert model.k == demo_build.scalar("select n_clusters from marts.dim_segmentation_models")
+    assert model.k == demo_build.scalar(
+        "select n_clusters from marts.dim_segmentation_models where model_kind = 'segmentation'"
+    )
+    tree_out = tmp_path / "tree.joblib"
+    tree = subprocess.run(
+        [
+            cli,
+            "export-model",
+            "--db",
+            str(demo_build.db_path),
+            "--kind",
+            "classifier_tree",
+            "-o",
+            str(tree_out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert tree.returncode == 0, tree.stderr
+    tree_digest = demo_build.scalar(
+        "select artifact_sha256 from marts.dim_segmentation_models where model_kind = 'classifier_tree'"
+    )
+    assert load_artifact(tree_out.read_bytes(), tree_digest).config.classifier == "decision_tree"
     missing = subprocess.run([cli, "export-model", "--db", str(tmp_path / "none.duckdb"), "-o", str(out)],
                              capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 2 and "cannot open the warehouse" in missing.stderr
@@ -253,7 +282,10 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
         "build", vars={"transactions_path": str(demo_file), "segmentation_algorithm": algorithm, "k_max": 6}
     )
     _assert_ok(run)
-    assert run.scalar("select algorithm from marts.dim_segmentation_models") == algorithm
+    assert (
+        run.scalar("select algorithm from marts.dim_segmentation_models where model_kind = 'segmentation'")
+        == algorithm
+    )
     assert run.scalar("select count(*) from marts.dim_customer_segments") == DEMO.customers
     assert run.scalar("select min(confidence) >= 0 and max(confidence) <= 1 from marts.dim_customer_segments")
 

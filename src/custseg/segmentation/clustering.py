@@ -87,9 +87,7 @@ class SegmentationModel:
         """cluster_id, distances to own and next centroid, confidence for every row."""
         Xs = self.transform(X_raw)
         cluster = self.label_to_cluster[self.estimator.predict(Xs)]
-        dist = np.empty((len(Xs), self.k))
-        for j in range(self.k):  # one centroid at a time keeps memory at n x k
-            dist[:, j] = np.sqrt(((Xs - self.centroids[j]) ** 2).sum(axis=1))
+        dist = self.centroid_distances(Xs)
         own = dist[np.arange(len(Xs)), cluster]
         others = dist.copy()
         others[np.arange(len(Xs)), cluster] = np.inf
@@ -108,6 +106,13 @@ class SegmentationModel:
                 "confidence": confidence,
             }
         )
+
+    def centroid_distances(self, Xs: np.ndarray) -> np.ndarray:
+        """Euclidean distance of every (transformed) row to every centroid, n x k."""
+        dist = np.empty((len(Xs), self.k))
+        for j in range(self.k):  # one centroid at a time keeps memory at n x k
+            dist[:, j] = np.sqrt(((Xs - self.centroids[j]) ** 2).sum(axis=1))
+        return dist
 
     def original_centroids(self) -> np.ndarray:
         """Centroids mapped back to feature units (undo PCA, scaling and log; clipping is lossy)."""

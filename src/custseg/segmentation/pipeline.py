@@ -271,9 +271,7 @@ def score_customers(
     tree = load_model(cls_registry, "classifier_tree")
     customers, X = _customers(customers, seg_model.config)
     Xs = seg_model.transform(X)
-    dist = np.empty((len(Xs), seg_model.k))
-    for j in range(seg_model.k):
-        dist[:, j] = np.sqrt(((Xs - seg_model.centroids[j]) ** 2).sum(axis=1))
+    dist = seg_model.centroid_distances(Xs)
     nearest = dist.argmin(axis=1)
     by_clf = clf.predict(customers)
     by_tree = tree.predict(customers)
