@@ -1,29 +1,64 @@
 {#
-    Every transaction line with its duplicate rank and the one reason (if any) that keeps it out
-    of the clean data. Reasons are checked in the priority order of the quarantine_reasons seed;
-    the first that applies wins, and the flags keep the full picture.
+    Every transaction line with its copy number among exact duplicates and the one reason (if
+    any) that keeps it out of the clean data. Reasons are checked in the priority order of the
+    quarantine_reasons seed; the first that applies wins, and the flags keep the full picture.
+
+    This is the one stored row-level table: fct_transactions and fct_transaction_quarantine are
+    views over it. The raw values as read are kept for quarantined lines only (clean lines have
+    their parsed values; storing both would double the write for nothing).
+
+    Duplicates are found in two steps so the cost stays near one scan: a hash of the line's
+    source values picks the lines that might have a copy (a cheap aggregate over one column),
+    and only those are compared on the values themselves and numbered in file order.
 #}
+
+{%- set line_values = [
+    'invoice_id_raw', 'order_id', 'stock_code', 'description', 'customer_id_raw', 'country',
+    'quantity_raw', 'unit_price_raw', 'line_amount_raw', 'invoiced_at_raw'
+] %}
 
 with
 
 transactions as (
 
-    select * from {{ ref('stg_retail__transactions') }}
+    select
+        *,
+        {{ row_hash(line_values) }} as line_hash
+    from {{ ref('stg_retail__transactions') }}
 
 ),
 
-ranked as (
+repeated_hashes as (
 
+    select line_hash
+    from transactions
+    group by line_hash
+    having count(*) > 1
+
+),
+
+copies as (
+
+    -- copies of a line share every source value; which copy ranks 1 cannot matter
     select
-        *,
-        -- copies of a line share every source value; which copy ranks 1 cannot matter
+        source_row_number,
         row_number() over (
-            partition by
-                invoice_id_raw, order_id, stock_code, description, customer_id_raw, country,
-                quantity_raw, unit_price_raw, line_amount_raw, invoiced_at_raw
+            partition by {{ line_values | join(', ') }}
             order by source_row_number
         ) as copy_number
     from transactions
+    where line_hash in (select repeated_hashes.line_hash from repeated_hashes)
+
+),
+
+numbered as (
+
+    select
+        transactions.*,
+        coalesce(copies.copy_number, 1) as copy_number
+    from transactions
+    left join copies
+        on transactions.source_row_number = copies.source_row_number
 
 ),
 
@@ -31,7 +66,6 @@ classified as (
 
     select
         *,
-        (copy_number > 1) as is_duplicate,
         case
             when is_unparseable then 'unparseable_value'
             when is_guest then 'null_customer'
@@ -41,8 +75,38 @@ classified as (
             when quantity <= 0 then 'non_positive_quantity'
             when unit_price <= 0 then 'non_positive_price'
         end as quarantine_reason
-    from ranked
+    from numbered
+
+),
+
+final as (
+
+    select
+        source_row_number,
+        invoice_id,
+        order_id,
+        customer_id,
+        stock_code,
+        description,
+        country,
+        quantity,
+        unit_price,
+        line_amount,
+        invoiced_at,
+        invoice_date,
+        copy_number,
+        is_unparseable,
+        is_guest,
+        (copy_number > 1) as is_duplicate,
+        is_cancellation,
+        is_non_product,
+        quarantine_reason,
+        {%- for column in ['invoice_id_raw', 'customer_id_raw', 'quantity_raw', 'unit_price_raw',
+                           'line_amount_raw', 'invoiced_at_raw'] %}
+        case when quarantine_reason is not null then {{ column }} end as {{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from classified
 
 )
 
-select * from classified
+select * from final

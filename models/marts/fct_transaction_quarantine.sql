@@ -4,6 +4,8 @@
     Cancellations land here too, and still feed the customers' return features.
 #}
 
+{{ config(materialized="view") }}
+
 with
 
 classified as (

@@ -3,6 +3,8 @@
     real product with positive quantity and price. One row per raw line kept.
 #}
 
+{{ config(materialized="view") }}
+
 with
 
 classified as (

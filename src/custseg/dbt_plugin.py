@@ -1,9 +1,10 @@
 """dbt-duckdb plugin: UDFs the dbt project needs from Python.
 
 - ``custseg_probe_source(path, format, column_map_json)``: checks the input (see ingest.py).
-- ``custseg_prepare_file(path)`` / ``custseg_replace_file(src, dst)``: the atomic file swap of
-  the publish step (macro ``publish_warehouse``): a finished copy replaces the served database
-  with one rename, so readers never see a half-written file.
+- ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst)`` /
+  ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
+  checkpointed working database is copied byte for byte next to the served one, and the
+  finished copy replaces it with one rename, so readers never see a half-written file.
 
 Enabled in ``profiles.yml``::
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -38,6 +40,14 @@ def replace_file(src: str, dst: str) -> str:
         raise ValueError("publish source and destination are the same file")
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
     os.replace(src, dst)
+    return dst
+
+
+def copy_file(src: str, dst: str) -> str:
+    """Copy ``src`` to ``dst`` byte for byte (the caller has checkpointed ``src``); returns ``dst``."""
+    if os.path.abspath(src) == os.path.abspath(dst):
+        raise ValueError("publish source and destination are the same file")
+    shutil.copyfile(src, dst)
     return dst
 
 
@@ -65,3 +75,6 @@ class Plugin(BasePlugin):
             "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function("custseg_prepare_file", prepare_file, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "custseg_copy_file", copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+        )

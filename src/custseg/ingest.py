@@ -171,6 +171,26 @@ def parquet_reader_sql(files: list[str]) -> str:
     return f"read_parquet({_sql_list(files)}, union_by_name = true)"
 
 
+def row_number_sql(con, files: list[str], fmt_read: str) -> str:
+    """The expression for a line's 1-based position in the input (files in name order).
+
+    Parquet has the virtual columns ``file_row_number`` and ``file_index``, so the position is
+    computed in parallel: the row within its file plus the rows of the files before it (from
+    the Parquet footers, no data read). CSV has no such column and falls back to
+    ``row_number() over ()``, which DuckDB evaluates on one thread in scan order.
+    """
+    if fmt_read != "parquet":
+        return "row_number() over ()"
+    if len(files) == 1:
+        return "file_row_number + 1"
+    offsets, total = [], 0
+    for f in files:
+        offsets.append(total)
+        total += con.execute(f"select count(*) from read_parquet({_sql_list([f])})").fetchone()[0]
+    cases = " ".join(f"when {i} then {offset}" for i, offset in enumerate(offsets))
+    return f"file_row_number + 1 + case file_index {cases} end"
+
+
 def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
     """Convert the first sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
     import openpyxl
@@ -238,7 +258,8 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
 def probe_source(path: str, fmt: str = "", cache_dir: str = "target/custseg_cache", column_map=None) -> dict:
     """Check the transactions input and describe how to read it.
 
-    Returns ``{"ok": True, "format", "files", "reader_sql", "columns", "types", "mapping"}`` or
+    Returns ``{"ok": True, "format", "files", "reader_sql", "row_number_sql", "columns", "types",
+    "mapping"}`` or
     ``{"ok": False, "error": message}``; never raises for a bad input.
     """
     import duckdb
@@ -258,6 +279,7 @@ def probe_source(path: str, fmt: str = "", cache_dir: str = "target/custseg_cach
         try:
             described = con.execute(f"describe select * from {reader}").fetchall()
             has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
+            position = row_number_sql(con, files, fmt_read)
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise SourceError(
@@ -279,6 +301,7 @@ def probe_source(path: str, fmt: str = "", cache_dir: str = "target/custseg_cach
         "format": fmt,
         "files": files,
         "reader_sql": reader,
+        "row_number_sql": position,
         "columns": columns,
         "types": {field: (types[col] if col else None) for field, col in mapping.items()},
         "mapping": mapping,

@@ -64,6 +64,21 @@ def test_split_is_stratified_and_deterministic(data):
     assert a["report"]["support"].tolist() == [30, 30, 30, 30]  # 25 % of 120 per class
 
 
+def test_above_max_rows_the_split_is_a_stratified_sample_and_everyone_is_scored(data):
+    customers, groups = data
+    config = ClassifierConfig(n_estimators=30, max_rows=200)
+    model, reports = train_classifier(customers, groups, NAMES, config)
+    metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
+    assert metrics["train_rows"] + metrics["test_rows"] == 200
+    support = reports["report"]["support"]
+    assert support.sum() == 50 and set(support) <= {12, 13}  # 50 of each class, a quarter held out
+    assert metrics["accuracy"] > 0.85
+    assert len(model.predict(customers)) == len(customers)
+    again = train_classifier(customers, groups, NAMES, config)[1]
+    for name in reports:
+        pd.testing.assert_frame_equal(reports[name], again[name])
+
+
 def test_encoder_maps_unknown_countries_to_other_and_names_bad_fields(data):
     customers, _ = data
     enc = FeatureEncoder().fit(customers, top=2)
@@ -77,7 +92,7 @@ def test_encoder_maps_unknown_countries_to_other_and_names_bad_fields(data):
 
 def test_tree_case_sql_reproduces_predictions_exactly(data):
     customers, groups = data
-    tree, _ = train_classifier(
+    tree, reports = train_classifier(
         customers, groups, NAMES, ClassifierConfig(classifier="decision_tree", tree_max_depth=6)
     )
     # values straddling every threshold by one float32 step, where float64 comparisons would differ
@@ -103,7 +118,10 @@ def test_tree_case_sql_reproduces_predictions_exactly(data):
         hits += match
         assert (expected[match] == rule.cluster_id).all()
     assert (hits == 1).all()
-    assert rules["training_samples"].sum() == len(customers)
+    # the leaves hold the training split: the deployed tree is the one the holdout measured
+    metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
+    assert rules["training_samples"].sum() == metrics["train_rows"]
+    assert metrics["train_rows"] + metrics["test_rows"] == len(customers)
 
 
 class _FakeSegmentation:

@@ -6,9 +6,17 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.metrics import pairwise_distances
 
 from custseg.segmentation import SegmentationConfig
-from custseg.segmentation.selection import choose_k, detect_elbow, k_sweep, sample_rows, silhouette
+from custseg.segmentation.selection import (
+    choose_k,
+    detect_elbow,
+    k_sweep,
+    sample_rows,
+    silhouette,
+    silhouette_rows,
+)
 
 
 def test_elbow_of_a_sharp_knee():
@@ -59,6 +67,16 @@ def test_sweep_is_deterministic_and_complete():
     assert (first["inertia"].diff().dropna() < 0).all()
 
 
+def test_sweep_ranks_k_on_a_sample_above_sweep_sample_size():
+    X, _ = make_blobs(n_samples=4_000, centers=4, n_features=3, cluster_std=0.6, random_state=3)
+    full, chosen_full, _ = k_sweep(X, SegmentationConfig(n_init=3, k_max=6))
+    config = SegmentationConfig(n_init=3, k_max=6, sweep_sample_size=1_500)
+    sampled, chosen_sampled, _ = k_sweep(X, config)
+    assert (full["fit_rows"] == 4_000).all() and (sampled["fit_rows"] == 1_500).all()
+    assert chosen_sampled == chosen_full == 4
+    pd.testing.assert_frame_equal(sampled, k_sweep(X, config)[0])  # the same sample every time
+
+
 def test_silhouette_samples_above_the_exact_limit():
     X, y = make_blobs(n_samples=3_000, centers=3, random_state=2)
     exact, n_exact = silhouette(X, y, SegmentationConfig(silhouette_exact_max=5_000))
@@ -69,6 +87,20 @@ def test_silhouette_samples_above_the_exact_limit():
     assert n_exact == 3_000 and n_sampled == 800
     assert sampled == again
     assert abs(sampled - exact) < 0.05
+
+
+def test_shared_distances_give_the_same_silhouette():
+    X, y = make_blobs(n_samples=3_000, centers=3, random_state=5)
+    for config in (
+        SegmentationConfig(),
+        SegmentationConfig(silhouette_exact_max=1_000, silhouette_sample_size=900),
+    ):
+        rows = silhouette_rows(len(X), config)
+        assert len(rows) == min(
+            len(X), config.silhouette_sample_size if len(X) > config.silhouette_exact_max else len(X)
+        )
+        shared = silhouette(X, y, config, pairwise_distances(X[rows]))
+        assert shared == silhouette(X, y, config)
 
 
 def test_sample_rows_is_sorted_deterministic_and_complete_when_small():
@@ -98,6 +130,7 @@ def test_forced_k_outside_range_extends_the_sweep():
         ({"features": ("a",), "log_features": ("b",)}, "segmentation_log_features"),
         ({"clip_quantiles": (0.9, 0.1)}, "clip_quantiles"),
         ({"pca_components": 5}, "pca_components"),
+        ({"sweep_sample_size": 10}, "sweep_sample_size"),
     ],
 )
 def test_invalid_settings_are_named(kwargs, message):

@@ -10,15 +10,18 @@ with
 
 source as (
 
-    select * from {{ src['reader_sql'] if src is not none else '(select 1 as placeholder)' }}
+    select
+        -- position of the line in the input (files in name order), 1-based
+        {{ src['row_number_sql'] if src is not none else 'row_number() over ()' }} as source_row_number,
+        *
+    from {{ src['reader_sql'] if src is not none else '(select 1 as placeholder)' }}
 
 ),
 
 renamed as (
 
     select
-        -- position of the line in the input (files in name order), 1-based
-        row_number() over () as source_row_number,
+        source_row_number,
 
         ---------- identifiers
         {{ transactions_column(src, 'invoice_id') }} as invoice_id_raw,

@@ -43,6 +43,7 @@ class ClassifierConfig:
     tree_max_depth: int = 4
     n_estimators: int = 100
     top_countries: int = 10
+    max_rows: int = 100_000
 
     @classmethod
     def from_vars(cls, settings) -> ClassifierConfig:
@@ -57,6 +58,7 @@ class ClassifierConfig:
             tree_max_depth=int(get("classifier_tree_max_depth", 4)),
             n_estimators=int(get("classifier_n_estimators", 100)),
             top_countries=int(get("classifier_top_countries", 10)),
+            max_rows=int(get("classifier_max_rows", 100_000)),
         )
 
     def __post_init__(self) -> None:
@@ -66,6 +68,8 @@ class ClassifierConfig:
             raise ValueError(f"classifier_test_size must be in (0, 1), got {self.test_size}")
         if self.tree_max_depth < 1:
             raise ValueError("classifier_tree_max_depth must be at least 1")
+        if self.max_rows < 100:
+            raise ValueError(f"classifier_max_rows must be at least 100, got {self.max_rows}")
 
 
 @dataclass
@@ -128,7 +132,10 @@ class SegmentClassifier:
 def _estimator(config: ClassifierConfig):
     if config.classifier == "random_forest":
         return RandomForestClassifier(
-            n_estimators=config.n_estimators, random_state=config.random_state, n_jobs=1, min_samples_leaf=2
+            n_estimators=config.n_estimators,
+            random_state=config.random_state,
+            min_samples_leaf=2,
+            n_jobs=-1,  # trees are seeded up front, so the forest is the same for any n_jobs
         )
     if config.classifier == "decision_tree":
         return DecisionTreeClassifier(max_depth=config.tree_max_depth, random_state=config.random_state)
@@ -138,13 +145,26 @@ def _estimator(config: ClassifierConfig):
 def train_classifier(
     customers: pd.DataFrame, labels: np.ndarray, names: list[str], config: ClassifierConfig
 ) -> tuple[SegmentClassifier, dict[str, pd.DataFrame]]:
-    """Fit on a stratified split; return the model refitted on all rows and the holdout reports."""
+    """Fit once on a stratified train split and deploy that model, so the holdout reports
+    describe exactly the model that scores. Above ``max_rows`` customers the split is drawn
+    from a stratified, deterministic sample of ``max_rows`` (the pseudo-labels are a function of
+    a few features; more rows add time, not accuracy). Returns the classifier and the reports."""
     customers = customers.reset_index(drop=True)
     labels = np.asarray(labels)
     encoder = FeatureEncoder().fit(customers, config.top_countries)
     X = encoder.transform(customers)
     counts = pd.Series(labels).value_counts()
     stratify = labels if counts.min() >= 2 else None
+    if len(labels) > config.max_rows:
+        rows, _ = train_test_split(
+            np.arange(len(labels)),
+            train_size=config.max_rows,
+            random_state=config.random_state,
+            stratify=stratify,
+        )
+        rows = np.sort(rows)
+        X, labels = X[rows], labels[rows]
+        stratify = labels if pd.Series(labels).value_counts().min() >= 2 else None
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, labels, test_size=config.test_size, random_state=config.random_state, stratify=stratify
     )
@@ -179,8 +199,7 @@ def train_classifier(
         "confusion": _confusion(y_te, pred, classes, names),
         "importances": _importances(holdout, encoder, X_te, y_te, config),
     }
-    final = _estimator(config).fit(X, labels)  # deploy on all rows
-    return SegmentClassifier(config, encoder, final, np.asarray(final.classes_), names), reports
+    return SegmentClassifier(config, encoder, holdout, np.asarray(holdout.classes_), names), reports
 
 
 def _confusion(y_true, y_pred, classes, names) -> pd.DataFrame:

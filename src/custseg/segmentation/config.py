@@ -35,8 +35,9 @@ class SegmentationConfig:
     random_state: int = 42
     n_init: int = 10
     sweep_n_init: int = 3
-    silhouette_exact_max: int = 10_000
-    silhouette_sample_size: int = 10_000
+    silhouette_exact_max: int = 5_000
+    silhouette_sample_size: int = 5_000
+    sweep_sample_size: int = 50_000
     minibatch_threshold: int = 200_000
     fit_sample_size: int = 200_000
     training_cutoff_date: str | None = None
@@ -69,6 +70,8 @@ class SegmentationConfig:
             )
         if self.n_init < 1 or self.silhouette_sample_size < 100:
             problems.append("n_init must be >= 1 and silhouette_sample_size >= 100")
+        if self.sweep_sample_size < 1_000 or self.fit_sample_size < 1_000:
+            problems.append("sweep_sample_size and fit_sample_size must be at least 1000")
         if problems:
             raise ValueError("Invalid segmentation settings: " + "; ".join(problems))
 
@@ -97,8 +100,9 @@ class SegmentationConfig:
             random_state=int(get("random_state", 42)),
             n_init=int(get("n_init", 10)),
             sweep_n_init=int(get("sweep_n_init", 3)),
-            silhouette_exact_max=int(get("silhouette_exact_max", 10_000)),
-            silhouette_sample_size=int(get("silhouette_sample_size", 10_000)),
+            silhouette_exact_max=int(get("silhouette_exact_max", 5_000)),
+            silhouette_sample_size=int(get("silhouette_sample_size", 5_000)),
+            sweep_sample_size=int(get("sweep_sample_size", 50_000)),
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
             fit_sample_size=int(get("fit_sample_size", 200_000)),
             training_cutoff_date=get("training_cutoff_date", None),

@@ -14,12 +14,20 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import (
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    pairwise_distances,
+    silhouette_score,
+)
 
 from .clustering import fit_estimator, within_cluster_sum_of_squares
 from .config import SegmentationConfig
 
 ELBOW_MIN_GAIN = 0.05
+# The sweep computes the silhouette rows' distance matrix once and reuses it for every k, up to
+# this many rows (8,000 rows = 512 MB of float64); above it, each k computes its own distances.
+SHARED_DISTANCES_MAX = 8_000
 
 
 def sample_rows(n: int, size: int, random_state: int) -> np.ndarray:
@@ -29,15 +37,26 @@ def sample_rows(n: int, size: int, random_state: int) -> np.ndarray:
     return np.sort(np.random.default_rng(random_state).choice(n, size=size, replace=False))
 
 
-def silhouette(X: np.ndarray, labels: np.ndarray, config: SegmentationConfig) -> tuple[float, int]:
-    """Exact silhouette up to ``silhouette_exact_max`` rows, else on a deterministic sample."""
-    if len(np.unique(labels)) < 2:
-        return float("nan"), len(X)
-    if len(X) <= config.silhouette_exact_max:
-        return float(silhouette_score(X, labels)), len(X)
-    idx = sample_rows(len(X), config.silhouette_sample_size, config.random_state)
+def silhouette_rows(n: int, config: SegmentationConfig) -> np.ndarray:
+    """The rows the silhouette is measured on: all up to ``silhouette_exact_max``, else a
+    deterministic sample of ``silhouette_sample_size`` (the same rows for every k)."""
+    if n <= config.silhouette_exact_max:
+        return np.arange(n)
+    return sample_rows(n, config.silhouette_sample_size, config.random_state)
+
+
+def silhouette(
+    X: np.ndarray, labels: np.ndarray, config: SegmentationConfig, distances: np.ndarray | None = None
+) -> tuple[float, int]:
+    """Exact silhouette up to ``silhouette_exact_max`` rows, else on a deterministic sample.
+
+    ``distances``: the precomputed Euclidean distances between the ``silhouette_rows`` (the
+    sweep shares them across k; the value is the same as computing them here)."""
+    idx = silhouette_rows(len(X), config)
     if len(np.unique(labels[idx])) < 2:
         return float("nan"), len(idx)
+    if distances is not None:
+        return float(silhouette_score(distances, labels[idx], metric="precomputed")), len(idx)
     return float(silhouette_score(X[idx], labels[idx])), len(idx)
 
 
@@ -81,8 +100,8 @@ def choose_k(sweep: pd.DataFrame, elbow: int | None, forced: int | None = None) 
 def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
     """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
 
-    Above ``fit_sample_size`` rows the sweep runs on a deterministic sample of that size (the
-    final model is still fitted and applied to every customer).
+    Above ``sweep_sample_size`` rows the sweep runs on a deterministic sample of that size (the
+    sweep only ranks k; the final model is fitted separately and applied to every customer).
     """
     n = len(Xs)
     k_values = config.k_values
@@ -92,16 +111,18 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
             f"{max(k_values)}. Lower k_max (and n_clusters), e.g. --vars '{{k_max: {max(2, min(n - 1, 10) // 2)}}}', "
             "or load more transactions."
         )
-    idx = sample_rows(n, config.fit_sample_size, config.random_state)
+    idx = sample_rows(n, config.sweep_sample_size, config.random_state)
     X = Xs[idx]
     # the sweep only ranks k, so it restarts fewer times (sweep_n_init); the final fit uses n_init
     sweep_config = replace(config, n_init=min(config.n_init, config.sweep_n_init))
+    sil_idx = silhouette_rows(len(X), config)
+    distances = pairwise_distances(X[sil_idx]) if len(sil_idx) <= SHARED_DISTANCES_MAX else None
     rows = []
     for k in k_values:
         estimator = fit_estimator(X, k, sweep_config)
         labels = estimator.predict(X)
         n_found = len(np.unique(labels))
-        sil, sil_n = silhouette(X, labels, config)
+        sil, sil_n = silhouette(X, labels, config, distances)
         valid = n_found >= 2
         rows.append(
             {
