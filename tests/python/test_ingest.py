@@ -118,6 +118,25 @@ def test_probe_csv_parquet_and_glob(tmp_path):
     assert all(os.path.isabs(f) for f in many["files"])  # views must work from any directory
 
 
+def test_line_numbers_follow_file_name_order_for_csv_and_parquet_globs(tmp_path):
+    import duckdb
+
+    frames = {}
+    for name, n in (("b.parquet", 3), ("a.parquet", 4), ("c.parquet", 2)):
+        frame = _frame(n).assign(Quantity=range(100 * len(frames), 100 * len(frames) + n))
+        frame.to_parquet(tmp_path / name)
+        frames[name] = frame
+    many = probe_source(str(tmp_path / "*.parquet"))
+    assert "over ()" not in many["row_number_sql"]  # parallel: file_row_number + earlier files' rows
+    got = duckdb.sql(f'select {many["row_number_sql"]} as n, "Quantity" from {many["reader_sql"]} order by n')
+    expected = pd.concat([frames[name] for name in sorted(frames)])["Quantity"].tolist()
+    assert got.fetchall() == list(zip(range(1, 10), expected, strict=True))
+    one = probe_source(str(tmp_path / "b.parquet"))
+    assert one["row_number_sql"] == "file_row_number + 1"
+    frames["b.parquet"].to_csv(tmp_path / "b.csv", index=False)
+    assert probe_source(str(tmp_path / "b.csv"))["row_number_sql"] == "row_number() over ()"
+
+
 @pytest.mark.parametrize(
     "name, content, message",
     [
