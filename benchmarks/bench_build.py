@@ -44,7 +44,11 @@ def machine() -> str:
             mem = f"{int(f.readline().split()[1]) / 1024 / 1024:.0f} GiB RAM"
     except OSError:
         pass
-    return f"{platform.node()} · {os.cpu_count()} cores · {mem} · {platform.platform()} · Python {platform.python_version()}"
+    limit = os.environ.get("CUSTSEG_MEMORY_LIMIT", "4GB (profiles.yml default)")
+    return (
+        f"{platform.node()} · {os.cpu_count()} cores · {mem} · {platform.platform()} · "
+        f"Python {platform.python_version()} · DuckDB memory_limit {limit}"
+    )
 
 
 def write_report(rows: list[dict], prefix: str) -> str:

@@ -52,11 +52,33 @@
     null, and drops a float suffix ('17850.0' -> '17850') that spreadsheets and pandas add.
 #}
 {% macro normalize_id(expr) -%}
+    {{ return(adapter.dispatch('normalize_id', 'custseg')(expr)) }}
+{%- endmacro %}
+
+{% macro default__normalize_id(expr) -%}
     {%- set text = 'trim(cast(' ~ expr ~ ' as ' ~ dbt.type_string() ~ '))' -%}
     case
         when {{ text }} in ('', 'nan', 'NaN', 'NAN', 'none', 'None', 'NONE', 'null', 'NULL') then null
         when {{ text }} like '%.%0' then regexp_replace({{ text }}, '\.0+$', '')
         else {{ text }}
+    end
+{%- endmacro %}
+
+{% macro duckdb__normalize_id(expr) -%}
+    {#- Parquet often stores ids as DOUBLE (17850.0). typeof() is a constant per column, so only
+        one branch runs: numbers are formatted directly (no text round trip and regular
+        expression on every line), text goes the generic way. Same results. -#}
+    case
+        when typeof({{ expr }}) in ('DOUBLE', 'FLOAT') then (
+            case
+                when isnan(try_cast({{ expr }} as double)) then null
+                when try_cast({{ expr }} as double) = trunc(try_cast({{ expr }} as double))
+                    and abs(try_cast({{ expr }} as double)) < 1e18
+                    then cast(cast(try_cast({{ expr }} as double) as bigint) as varchar)
+                else cast({{ expr }} as varchar)
+            end
+        )
+        else {{ default__normalize_id(expr) }}
     end
 {%- endmacro %}
 

@@ -21,3 +21,4 @@
 {% macro duckdb__row_hash(columns) -%}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
+

@@ -9,13 +9,13 @@
 
 with
 
-purchases as (
+purchases as {{ inline_cte() }} (
 
     select * from {{ ref('fct_transactions') }}
 
 ),
 
-classified as (
+classified as {{ inline_cte() }} (
 
     select * from {{ ref('int_transactions__classified') }}
 
@@ -32,7 +32,7 @@ snapshot as (
 
 ),
 
-purchases_in_window as (
+purchases_in_window as {{ inline_cte() }} (
 
     select purchases.*
     from purchases

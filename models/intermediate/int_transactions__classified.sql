@@ -7,47 +7,46 @@
     views over it. The raw values as read are kept for quarantined lines only (clean lines have
     their parsed values; storing both would double the write for nothing).
 
-    Duplicates are found in two steps so the cost stays near one scan: a hash of the line's
-    source values picks the lines that might have a copy (a cheap aggregate over one column),
-    and only those are compared on the values themselves and numbered in file order.
+    Exact duplicates are lines whose raw values, as read, are all equal. They are found in two
+    steps so the cost stays near one scan: a hash of the raw values picks the lines that might
+    have a copy (one aggregate over one column), and only those are compared on the values
+    themselves and numbered in file order.
+
+    The staging view is referenced directly in each step, not through an import CTE: DuckDB
+    materialises a CTE that is used more than once, which at 100M lines means holding every
+    parsed line in memory (and spilling) before the first step can start.
 #}
 
 {%- set line_values = [
-    'invoice_id_raw', 'order_id', 'stock_code', 'description', 'customer_id_raw', 'country',
+    'invoice_id_raw', 'stock_code_raw', 'description_raw', 'customer_id_raw', 'country_raw',
     'quantity_raw', 'unit_price_raw', 'line_amount_raw', 'invoiced_at_raw'
 ] %}
 
 with
 
-transactions as (
-
-    select
-        *,
-        {{ row_hash(line_values) }} as line_hash
-    from {{ ref('stg_retail__transactions') }}
-
-),
-
 repeated_hashes as (
 
-    select line_hash
-    from transactions
-    group by line_hash
+    select hashed.line_hash
+    from (
+        select {{ row_hash(line_values) }} as line_hash
+        from {{ ref('stg_retail__transactions') }}
+    ) as hashed
+    group by hashed.line_hash
     having count(*) > 1
 
 ),
 
 copies as (
 
-    -- copies of a line share every source value; which copy ranks 1 cannot matter
+    -- copies of a line share every raw value; which copy ranks 1 cannot matter
     select
         source_row_number,
         row_number() over (
             partition by {{ line_values | join(', ') }}
             order by source_row_number
         ) as copy_number
-    from transactions
-    where line_hash in (select repeated_hashes.line_hash from repeated_hashes)
+    from {{ ref('stg_retail__transactions') }}
+    where {{ row_hash(line_values) }} in (select repeated_hashes.line_hash from repeated_hashes)
 
 ),
 
@@ -56,7 +55,7 @@ numbered as (
     select
         transactions.*,
         coalesce(copies.copy_number, 1) as copy_number
-    from transactions
+    from {{ ref('stg_retail__transactions') }} as transactions
     left join copies
         on transactions.source_row_number = copies.source_row_number
 

@@ -61,6 +61,45 @@ def test_every_raw_line_is_clean_or_quarantined(demo_build):
     assert reasons["unparseable_value"] == 0
 
 
+def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path):
+    """The singular reconciliation test fails, naming the lines, when a line goes missing or
+    lands twice (it is the only uniqueness guard of the two row-level marts)."""
+    import shutil
+
+    import duckdb
+
+    from conftest import run_dbt
+
+    shutil.copy(demo_build.db_path, tmp_path / "wh.duckdb")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    table = "intermediate.int_transactions__classified"
+    lost = con.execute(
+        f"select min(source_row_number) from {table} where quarantine_reason is null"
+    ).fetchone()[0]
+    doubled = con.execute(
+        f"select max(source_row_number) from {table} where quarantine_reason is not null"
+    ).fetchone()[0]
+    con.execute(f"delete from {table} where source_row_number = {lost}")
+    con.execute(f"insert into {table} select * from {table} where source_row_number = {doubled}")
+    con.close()
+    run = run_dbt(
+        tmp_path,
+        "test",
+        "--select",
+        "assert_raw_rows_reconcile",
+        vars={"transactions_path": "unused.parquet"},
+    )
+    assert run.returncode == 1 and "Got 2 results" in run.output, run.output[-3000:]
+    compiled = (
+        tmp_path / "target" / "compiled" / "custseg" / "tests" / "singular" / "assert_raw_rows_reconcile.sql"
+    )
+    problems = {line: problem for problem, line in run.query(compiled.read_text())}
+    assert problems == {
+        lost: "line is in neither mart",
+        doubled: "line is 3 times in input and marts",
+    }
+
+
 def test_customer_features_cover_every_clean_customer(demo_build):
     customers = demo_build.scalar("select count(*) from marts.dim_customers")
     assert customers == demo_build.scalar("select count(distinct customer_id) from marts.fct_transactions")
