@@ -114,12 +114,30 @@ def build_once(path: Path, workdir: Path) -> dict:
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
         raise SystemExit(f"dbt build failed on {path}; rerun it by hand to see why (run dir {run_dir})")
-    timings = json.loads((run_dir / "target" / "run_results.json").read_text())["results"]
+    # kept beside the inputs for a closer look at every node's time
+    shutil.copy(run_dir / "target" / "run_results.json", workdir / f"run_results_{path.stem}.json")
+    run_results = json.loads((run_dir / "target" / "run_results.json").read_text())
+    timings = run_results["results"]
     result["models"] = {
         r["unique_id"].split(".")[-1]: r["execution_time"]
         for r in timings
         if r["unique_id"].startswith("model.")
     }
+    # where the wall time goes: start-up + parse (before the first node) and the node phase
+    result["nodes_s"] = run_results["elapsed_time"]
+    result["startup_parse_s"] = result["wall_s"] - run_results["elapsed_time"]
+    for kind in ("test", "unit_test"):
+        result[f"{kind}s_s"] = sum(
+            r["execution_time"] for r in timings if r["unique_id"].startswith(kind + ".")
+        )
+    result["slowest_tests"] = sorted(
+        (
+            (r["execution_time"], r["unique_id"].split(".")[2])
+            for r in timings
+            if r["unique_id"].startswith("test.")
+        ),
+        reverse=True,
+    )[:3]
     shutil.rmtree(run_dir, ignore_errors=True)
     return result
 
@@ -154,7 +172,10 @@ def main() -> int:
                 "median_wall_s": round(statistics.median(r["wall_s"] for r in runs), 2),
                 "min_wall_s": round(min(r["wall_s"] for r in runs), 2),
                 "max_peak_rss_mib": round(max(r["peak_rss_mib"] for r in runs)),
+                "startup_parse_s": round(statistics.median(r["startup_parse_s"] for r in runs), 2),
+                "data_tests_s": round(statistics.median(r["tests_s"] for r in runs), 2),
                 "slowest_models_s": "; ".join(f"{m} {t:.2f}" for m, t in slowest),
+                "slowest_tests_s": "; ".join(f"{n} {t:.2f}" for t, n in runs[0]["slowest_tests"]),
             }
         )
         print(json.dumps(rows[-1]), flush=True)

@@ -48,26 +48,26 @@
 
 
 {#
-    normalize_id(expr): identifiers as clean text. Trims, turns '', 'nan', 'none', 'null' into
-    null, and drops a float suffix ('17850.0' -> '17850') that spreadsheets and pandas add.
+    Identifiers are cleaned in two steps, so the text is computed once per value (the staging
+    model puts them in consecutive CTEs):
+
+    id_text(expr): the identifier as trimmed text. Dispatched: DuckDB formats a numeric id
+    (Parquet often stores CustomerID as DOUBLE, 17850.0) as a whole number directly, with no text
+    round trip; typeof() is a constant per column, so only one branch runs.
+
+    clean_id(text): '', 'nan', 'none', 'null' (any case) become null, and a float suffix that
+    spreadsheets and pandas add is dropped ('17850.0' -> '17850'). The first branch decides most
+    values with two cheap checks: longer than any placeholder word and not ending in 0.
 #}
-{% macro normalize_id(expr) -%}
-    {{ return(adapter.dispatch('normalize_id', 'custseg')(expr)) }}
+{% macro id_text(expr) -%}
+    {{ return(adapter.dispatch('id_text', 'custseg')(expr)) }}
 {%- endmacro %}
 
-{% macro default__normalize_id(expr) -%}
-    {%- set text = 'trim(cast(' ~ expr ~ ' as ' ~ dbt.type_string() ~ '))' -%}
-    case
-        when {{ text }} in ('', 'nan', 'NaN', 'NAN', 'none', 'None', 'NONE', 'null', 'NULL') then null
-        when {{ text }} like '%.%0' then regexp_replace({{ text }}, '\.0+$', '')
-        else {{ text }}
-    end
+{% macro default__id_text(expr) -%}
+    trim(cast({{ expr }} as {{ dbt.type_string() }}))
 {%- endmacro %}
 
-{% macro duckdb__normalize_id(expr) -%}
-    {#- Parquet often stores ids as DOUBLE (17850.0). typeof() is a constant per column, so only
-        one branch runs: numbers are formatted directly (no text round trip and regular
-        expression on every line), text goes the generic way. Same results. -#}
+{% macro duckdb__id_text(expr) -%}
     case
         when typeof({{ expr }}) in ('DOUBLE', 'FLOAT') then (
             case
@@ -78,7 +78,16 @@
                 else cast({{ expr }} as varchar)
             end
         )
-        else {{ default__normalize_id(expr) }}
+        else trim(cast({{ expr }} as varchar))
+    end
+{%- endmacro %}
+
+{% macro clean_id(text) -%}
+    case
+        when length({{ text }}) > 4 and {{ text }} not like '%0' then {{ text }}
+        when lower({{ text }}) in ('', 'nan', 'none', 'null') then null
+        when {{ text }} like '%.%0' then regexp_replace({{ text }}, '\.0+$', '')
+        else {{ text }}
     end
 {%- endmacro %}
 

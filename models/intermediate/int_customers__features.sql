@@ -53,7 +53,7 @@ returns as (
         classified.quarantine_reason = 'cancellation'
         and not classified.is_non_product
         and classified.unit_price > 0
-        and classified.invoice_date < snapshot.as_of_date
+        and cast(classified.invoiced_at as date) < snapshot.as_of_date
     group by classified.customer_id
 
 ),

@@ -19,7 +19,7 @@ final as (
     select
         source_row_number,
         quarantine_reason,
-        order_id,
+        coalesce(invoice_id, order_id_fallback) as order_id,
         invoice_id,
         customer_id,
         stock_code,
@@ -32,7 +32,7 @@ final as (
         is_cancellation,
         is_guest,
         is_non_product,
-        is_duplicate,
+        (copy_number > 1) as is_duplicate,
         is_unparseable,
         cast(invoice_id_raw as {{ dbt.type_string() }}) as invoice_id_raw,
         cast(customer_id_raw as {{ dbt.type_string() }}) as customer_id_raw,

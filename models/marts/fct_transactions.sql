@@ -17,7 +17,7 @@ final as (
 
     select
         source_row_number,
-        order_id,
+        coalesce(invoice_id, order_id_fallback) as order_id,
         invoice_id,
         customer_id,
         stock_code,
@@ -27,7 +27,7 @@ final as (
         cast(unit_price as {{ type_double() }}) as unit_price,
         cast(line_amount as {{ type_double() }}) as line_amount,
         invoiced_at,
-        invoice_date
+        cast(invoiced_at as date) as invoice_date
     from classified
     where quarantine_reason is null
 

@@ -1,13 +1,19 @@
 -- Every raw line is in exactly one of fct_transactions and fct_transaction_quarantine, once.
--- One pass over the line numbers: each is tagged 1 in the raw input, 2 in fct_transactions and
--- 4 in fct_transaction_quarantine. A line is right when it occurs exactly twice and its tags
--- combine to 1|2 or 1|4; anything else (missing, doubled, in both marts, unknown to the input)
--- is reported with the line. This also proves the marts' line numbers unique, so they carry no
--- separate unique tests. The per-line state is one count and one small bit mask, so the
--- aggregate over 100M lines stays small enough not to spill.
+--
+-- Line numbers are grouped in blocks of 62 (block = n div 62, bit = n mod 62). Per block and
+-- per place (input, clean, quarantine) one aggregate gives the number of lines and the OR of
+-- their bits. A place holds each of its numbers once exactly when its count equals the number
+-- of bits set; the block reconciles when, in addition, the clean and quarantine bits are
+-- disjoint and together are the input bits. That is the line-by-line proof with 62 times fewer
+-- groups than grouping by line (at 100M lines: 1.6M groups instead of 100M, ~65 s -> a few s),
+-- and it proves the marts' line numbers unique, so they carry no separate unique tests.
+--
+-- Only blocks that do not reconcile are then expanded line by line, so a failure names each
+-- wrong line: missing from both marts, in both, repeated, or unknown to the input.
+{%- set block_size = 62 %}
 with
 
-tagged as (
+tagged as {{ inline_cte() }} (
 
     select source_row_number, cast(1 as {{ dbt.type_int() }}) as tag
     from {{ ref('base_retail__transactions') }}
@@ -20,6 +26,39 @@ tagged as (
 
 ),
 
+per_block as (
+
+    select
+        block,
+        {%- for place, tag in [('input', 1), ('clean', 2), ('quarantine', 4)] %}
+        sum(case when tag = {{ tag }} then 1 else 0 end) as {{ place }}_count,
+        coalesce({{ bit_or_agg('case when tag = ' ~ tag ~ ' then bit end') }}, 0) as {{ place }}_bits
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    from (
+        select
+            tag,
+            {{ int_div('source_row_number', block_size) }} as block,
+            {{ bit_flag('mod(source_row_number, ' ~ block_size ~ ')') }} as bit
+        from tagged
+    ) as lines
+    group by block
+
+),
+
+broken_blocks as (
+
+    select block
+    from per_block
+    where
+        input_count <> {{ bit_count('input_bits') }}
+        or clean_count <> {{ bit_count('clean_bits') }}
+        or quarantine_count <> {{ bit_count('quarantine_bits') }}
+        or (clean_bits & quarantine_bits) <> 0
+        or (clean_bits | quarantine_bits) <> input_bits
+
+),
+
 per_line as (
 
     select
@@ -27,6 +66,7 @@ per_line as (
         count(*) as occurrences,
         {{ bit_or_agg('tag') }} as tags
     from tagged
+    where {{ int_div('source_row_number', block_size) }} in (select broken_blocks.block from broken_blocks)
     group by source_row_number
 
 )

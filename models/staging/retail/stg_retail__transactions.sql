@@ -23,13 +23,25 @@ non_product_codes as (
 
 ),
 
+id_texts as (
+
+    -- identifiers as trimmed text, computed once and cleaned in the next step
+    select
+        *,
+        {{ id_text('invoice_id_raw') }} as invoice_id_text,
+        {{ id_text('stock_code_raw') }} as stock_code_text,
+        {{ id_text('customer_id_raw') }} as customer_id_text
+    from raw_lines
+
+),
+
 parsed as (
 
     select
         source_row_number,
-        {{ normalize_id('invoice_id_raw') }} as invoice_id,
-        upper({{ normalize_id('stock_code_raw') }}) as stock_code,
-        {{ normalize_id('customer_id_raw') }} as customer_id,
+        {{ clean_id('invoice_id_text') }} as invoice_id,
+        upper({{ clean_id('stock_code_text') }}) as stock_code,
+        {{ clean_id('customer_id_text') }} as customer_id,
         {{ normalize_text('description_raw') }} as description,
         coalesce({{ normalize_text('country_raw') }}, 'Unknown') as country,
         {{ parse_number('quantity_raw') }} as quantity_parsed,
@@ -50,7 +62,7 @@ parsed as (
         unit_price_raw,
         line_amount_raw,
         invoiced_at_raw
-    from raw_lines
+    from id_texts
 
 ),
 
