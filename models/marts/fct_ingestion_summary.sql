@@ -25,14 +25,26 @@ outcomes as (
 
 ),
 
+per_customer as (
+
+    -- two plain aggregates instead of count(distinct): this one spreads over all cores
+    select
+        coalesce(quarantine_reason, 'clean') as outcome,
+        customer_id,
+        count(*) as row_count
+    from classified
+    group by coalesce(quarantine_reason, 'clean'), customer_id
+
+),
+
 counted as (
 
     select
-        coalesce(quarantine_reason, 'clean') as outcome,
-        count(*) as row_count,
-        count(distinct customer_id) as customer_count
-    from classified
-    group by coalesce(quarantine_reason, 'clean')
+        outcome,
+        sum(row_count) as row_count,
+        count(customer_id) as customer_count
+    from per_customer
+    group by outcome
 
 ),
 

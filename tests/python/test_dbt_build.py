@@ -100,6 +100,35 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
     }
 
 
+def test_mart_constraints_stop_a_bad_table(demo_build, tmp_path):
+    """The marts' not_null and range rules are enforced constraints: a row breaking one fails
+    the model (nothing lands), as the data tests they replaced failed the build."""
+    import shutil
+
+    import duckdb
+
+    from conftest import run_dbt
+
+    shutil.copy(demo_build.db_path, tmp_path / "wh.duckdb")
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    con.execute(
+        "update intermediate.int_customers__features set order_count = 0 "
+        "where customer_id = (select min(customer_id) from intermediate.int_customers__features)"
+    )
+    con.close()
+    run = run_dbt(
+        tmp_path,
+        "run",
+        "--select",
+        "dim_customers",
+        vars={"transactions_path": "unused.parquet", "publish": False},
+    )
+    assert run.returncode == 1, run.output[-3000:]
+    assert "CHECK constraint failed" in run.output and "order_count >= 1" in run.output, run.output[-3000:]
+    assert run.scalar("select count(*) from marts.dim_customers") == before
+
+
 def test_customer_features_cover_every_clean_customer(demo_build):
     customers = demo_build.scalar("select count(*) from marts.dim_customers")
     assert customers == demo_build.scalar("select count(distinct customer_id) from marts.fct_transactions")

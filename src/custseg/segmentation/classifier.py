@@ -43,7 +43,7 @@ class ClassifierConfig:
     tree_max_depth: int = 4
     n_estimators: int = 100
     top_countries: int = 10
-    max_rows: int = 100_000
+    max_rows: int = 50_000
 
     @classmethod
     def from_vars(cls, settings) -> ClassifierConfig:
@@ -58,7 +58,7 @@ class ClassifierConfig:
             tree_max_depth=int(get("classifier_tree_max_depth", 4)),
             n_estimators=int(get("classifier_n_estimators", 100)),
             top_countries=int(get("classifier_top_countries", 10)),
-            max_rows=int(get("classifier_max_rows", 100_000)),
+            max_rows=int(get("classifier_max_rows", 50_000)),
         )
 
     def __post_init__(self) -> None:
