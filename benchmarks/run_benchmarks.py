@@ -103,6 +103,8 @@ def main() -> int:
             "runs": args.repeat,
             "dbt_build_wall_s": build_wall,
             "dbt_build_peak_rss_mib": round(max(b["peak_rss_mib"] for b in builds)),
+            "startup_parse_s": median(b["startup_parse_s"] for b in builds),
+            "data_tests_s": median(b["tests_s"] for b in builds),
             "notebook_baseline_wall_s": base_text,
             "speedup_vs_baseline": ratio,
             "sql_part_s": sql_part,
