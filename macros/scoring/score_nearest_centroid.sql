@@ -37,40 +37,48 @@
 
     ),
 
-    feature_values as (
-
-        {%- for feature in features %}
-        select
-            {{ id_column }} as entity_id,
-            '{{ feature }}' as feature,
-            cast({{ feature }} as {{ type_double() }}) as raw_value
-        from scoring_input
-        {% if not loop.last %}union all{% endif %}
-        {%- endfor %}
-
-    ),
-
     standardised as (
 
+        -- one column per feature, so every distance below adds its terms in the same order
+        -- (a grouped sum adds them in whatever order rows arrive: last-bit differences)
         select
-            feature_values.entity_id,
-            feature_values.feature,
+            scoring_input.{{ id_column }} as entity_id,
+            {%- for feature in features %}
             (
                 least(
                     greatest(
                         case
-                            when preprocessing.log_transformed
-                                then sign(feature_values.raw_value) * ln(1 + abs(feature_values.raw_value))
-                            else feature_values.raw_value
+                            when preprocessing_{{ loop.index }}.log_transformed
+                                then sign(cast(scoring_input.{{ feature }} as {{ type_double() }}))
+                                    * ln(1 + abs(cast(scoring_input.{{ feature }} as {{ type_double() }})))
+                            else cast(scoring_input.{{ feature }} as {{ type_double() }})
                         end,
-                        preprocessing.clip_lower
+                        preprocessing_{{ loop.index }}.clip_lower
                     ),
-                    preprocessing.clip_upper
-                ) - preprocessing.scaler_mean
-            ) / preprocessing.scaler_scale as scaled_value
-        from feature_values
-        inner join preprocessing
-            on feature_values.feature = preprocessing.feature
+                    preprocessing_{{ loop.index }}.clip_upper
+                ) - preprocessing_{{ loop.index }}.scaler_mean
+            ) / preprocessing_{{ loop.index }}.scaler_scale as scaled_{{ loop.index }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from scoring_input
+        {%- for feature in features %}
+        cross join (
+            select * from preprocessing where feature = '{{ feature }}'
+        ) as preprocessing_{{ loop.index }}
+        {%- endfor %}
+
+    ),
+
+    centroids_wide as (
+
+        select
+            cluster_id,
+            segment_name,
+            {%- for feature in features %}
+            max(case when dimension = '{{ feature }}' then centroid_scaled end) as centroid_{{ loop.index }}
+            {{- ',' if not loop.last }}
+            {%- endfor %}
+        from centroids
+        group by cluster_id, segment_name
 
     ),
 
@@ -78,14 +86,16 @@
 
         select
             standardised.entity_id,
-            centroids.cluster_id,
-            centroids.segment_name,
-            sqrt(sum((standardised.scaled_value - centroids.centroid_scaled)
-                * (standardised.scaled_value - centroids.centroid_scaled))) as distance_to_centroid
+            centroids_wide.cluster_id,
+            centroids_wide.segment_name,
+            sqrt(
+                {%- for feature in features %}
+                {{ '+ ' if not loop.first }}(standardised.scaled_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
+                * (standardised.scaled_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
+                {%- endfor %}
+            ) as distance_to_centroid
         from standardised
-        inner join centroids
-            on standardised.feature = centroids.dimension
-        group by standardised.entity_id, centroids.cluster_id, centroids.segment_name
+        cross join centroids_wide
 
     ),
 

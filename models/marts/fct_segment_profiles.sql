@@ -38,9 +38,9 @@ aggregated as (
         segments.cluster_id,
         count(*) as customer_count,
         {{ sum_money('customers.monetary_value') }} as revenue,
-        avg(segments.confidence) as mean_confidence,
+        {{ mean_exact('segments.confidence') }} as mean_confidence,
         {%- for feature in features %}
-        avg(customers.{{ feature }}) as mean_{{ feature }},
+        {{ mean_exact('customers.' ~ feature) }} as mean_{{ feature }},
         {{ median('customers.' ~ feature) }} as median_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from segments

@@ -80,6 +80,41 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
     return DbtRun(proc.returncode, proc.stdout + proc.stderr, db_path)
 
 
+def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
+    """Rows that differ, per mart (table or view), between two built warehouses, to the last
+    bit. The registry's training timestamp is the one column allowed to differ. Also fails when
+    the marts that must be compared are missing."""
+    con = duckdb.connect()
+    con.execute(f"attach '{db_a}' as a (read_only)")
+    con.execute(f"attach '{db_b}' as b (read_only)")
+    marts = [
+        row[0]
+        for row in con.execute(
+            "select table_name from duckdb_tables() where database_name = 'a' and schema_name = 'marts' "
+            "union select view_name from duckdb_views() where database_name = 'a' and schema_name = 'marts'"
+        ).fetchall()
+    ]
+    assert {
+        "dim_customers",
+        "dim_customer_segments",
+        "fct_segment_profiles",
+        "fct_sql_centroid_scores",
+    } <= set(marts)
+    differences = {}
+    for name in marts:
+        columns = [row[0] for row in con.execute(f"describe a.marts.{name}").fetchall()]
+        selected = ", ".join(f'"{c}"' for c in columns if c != "trained_at")
+        diff = con.execute(
+            f"select count(*) from ((select {selected} from a.marts.{name} except all "
+            f"select {selected} from b.marts.{name}) union all (select {selected} from b.marts.{name} "
+            f"except all select {selected} from a.marts.{name}))"
+        ).fetchone()[0]
+        if diff:
+            differences[name] = diff
+    con.close()
+    return differences
+
+
 @pytest.fixture
 def dbt_runner(tmp_path):
     def _run(*args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
