@@ -21,4 +21,3 @@
 {% macro duckdb__row_hash(columns) -%}
     hash({{ columns | join(', ') }})
 {%- endmacro %}
-

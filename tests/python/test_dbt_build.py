@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pandas as pd
 import pytest
@@ -16,6 +18,13 @@ DEMO = GeneratorConfig(rows=40_000, customers=600, seed=11)
 def _assert_ok(run):
     assert run.returncode == 0, run.output[-4000:]
     assert "ERROR=0" in run.output
+
+
+def _writable_copy(build, tmp_path) -> duckdb.DuckDBPyConnection:
+    """A copy of a built warehouse as tmp_path/wh.duckdb (where run_dbt(tmp_path) finds it),
+    open for tests that tamper with it."""
+    shutil.copy(build.db_path, tmp_path / "wh.duckdb")
+    return duckdb.connect(str(tmp_path / "wh.duckdb"))
 
 
 def _tables(run) -> set[str]:
@@ -64,14 +73,9 @@ def test_every_raw_line_is_clean_or_quarantined(demo_build):
 def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path):
     """The singular reconciliation test fails, naming the lines, when a line goes missing or
     lands twice (it is the only uniqueness guard of the two row-level marts)."""
-    import shutil
-
-    import duckdb
-
     from conftest import run_dbt
 
-    shutil.copy(demo_build.db_path, tmp_path / "wh.duckdb")
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con = _writable_copy(demo_build, tmp_path)
     table = "intermediate.int_transactions__classified"
     lost = con.execute(
         f"select min(source_row_number) from {table} where quarantine_reason is null"
@@ -103,14 +107,9 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
 def test_mart_constraints_stop_a_bad_table(demo_build, tmp_path):
     """The marts' not_null and range rules are enforced constraints: a row breaking one fails
     the model (nothing lands), as the data tests they replaced failed the build."""
-    import shutil
-
-    import duckdb
-
     from conftest import run_dbt
 
-    shutil.copy(demo_build.db_path, tmp_path / "wh.duckdb")
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    con = _writable_copy(demo_build, tmp_path)
     before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
     con.execute(
         "update intermediate.int_customers__features set order_count = 0 "

@@ -54,10 +54,7 @@ parsed as (
         (line_amount_raw is not null and {{ parse_number('line_amount_raw') }} is null) as bad_line_amount,
         -- the raw values as read (native types; the quarantine turns them into text)
         invoice_id_raw,
-        stock_code_raw,
-        description_raw,
         customer_id_raw,
-        country_raw,
         quantity_raw,
         unit_price_raw,
         line_amount_raw,
@@ -128,10 +125,7 @@ flagged as (
 
         ---------- raw values
         amounts.invoice_id_raw,
-        amounts.stock_code_raw,
-        amounts.description_raw,
         amounts.customer_id_raw,
-        amounts.country_raw,
         amounts.quantity_raw,
         amounts.unit_price_raw,
         amounts.line_amount_raw,
