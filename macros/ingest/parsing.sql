@@ -19,31 +19,45 @@
 
 
 {#
-    parse_timestamp(expr): a timestamp from a native timestamp/date or from text. Text is tried
-    as ISO first, then with var('date_format') if set, then with common retail export formats
-    (month-first before day-first, as in the UCI CSV exports).
+    parse_timestamp(expr, formats): a timestamp from a native timestamp/date or from text. Text
+    is tried as ISO first, then with the given strptime formats (transactions_date_formats():
+    one family per file, so a file is never read month-first for some lines and day-first for
+    others). Every format is an escaped literal.
 #}
-{% macro parse_timestamp(expr) -%}
-    {{ return(adapter.dispatch('parse_timestamp', 'custseg')(expr)) }}
+{% macro parse_timestamp(expr, formats=[]) -%}
+    {{ return(adapter.dispatch('parse_timestamp', 'custseg')(expr, formats)) }}
 {%- endmacro %}
 
-{% macro default__parse_timestamp(expr) -%}
+{% macro default__parse_timestamp(expr, formats=[]) -%}
     cast({{ expr }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-{% macro duckdb__parse_timestamp(expr) -%}
-    {%- set formats = [
-        '%m/%d/%Y %H:%M', '%m/%d/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y %H:%M:%S',
-        '%m/%d/%y %H:%M', '%d.%m.%Y %H:%M', '%d.%m.%Y %H:%M:%S', '%Y/%m/%d %H:%M:%S',
-        '%m/%d/%Y', '%d/%m/%Y', '%d.%m.%Y'
-    ] -%}
-    {%- if var('date_format', '') -%}
-        {%- set formats = [var('date_format')] + formats -%}
-    {%- endif -%}
+{% macro duckdb__parse_timestamp(expr, formats=[]) -%}
+    {%- if formats -%}
     coalesce(
         try_cast({{ expr }} as timestamp),
-        try_strptime(trim(cast({{ expr }} as varchar)), [{% for f in formats %}'{{ f }}'{% if not loop.last %}, {% endif %}{% endfor %}])
+        try_strptime(trim(cast({{ expr }} as varchar)), [{% for f in formats %}{{ sql_string(f) }}{% if not loop.last %}, {% endif %}{% endfor %}])
     )
+    {%- else -%}
+    try_cast({{ expr }} as timestamp)
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#
+    is_out_of_range(expr): true when a parsed number is NaN, infinite or of a magnitude no real
+    quantity, price or amount has (1e12 and above: such a value overflows the exact money sums).
+#}
+{% macro is_out_of_range(expr) -%}
+    {{ return(adapter.dispatch('is_out_of_range', 'custseg')(expr)) }}
+{%- endmacro %}
+
+{% macro default__is_out_of_range(expr) -%}
+    coalesce(not ({{ expr }} > -1e12 and {{ expr }} < 1e12), false)
+{%- endmacro %}
+
+{% macro duckdb__is_out_of_range(expr) -%}
+    coalesce(not isfinite({{ expr }}) or abs({{ expr }}) >= 1e12, false)
 {%- endmacro %}
 
 

@@ -22,18 +22,30 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set probe_sql -%}
-        select custseg_probe_source(
-            {{ dbt.string_literal(var('transactions_path')) }},
-            {{ dbt.string_literal(var('transactions_format', '') or '') }},
-            {{ dbt.string_literal(tojson(var('column_map', {}) or {})) }}
-        )
-    {%- endset -%}
+    {#- every input var travels as one JSON value in one escaped literal; the plugin caches the answer -#}
+    {%- set probe_sql = "select custseg_probe_source(" ~ sql_string(tojson(input_options())) ~ ")" -%}
     {%- set result = fromjson(run_query(probe_sql).columns[0].values()[0]) -%}
     {%- if not result['ok'] -%}
         {{ exceptions.raise_compiler_error("Transactions input problem: " ~ result['error']) }}
     {%- endif -%}
     {{ return(result) }}
+{%- endmacro %}
+
+
+{#
+    transactions_date_formats(): the strptime formats for text dates: var('date_format') when
+    set, else the family the probe chose for this file (month-first or day-first, decided once
+    for the whole file). Dbt unit tests set date_format in their overrides, so they never read
+    the user's file.
+#}
+{% macro transactions_date_formats() -%}
+    {%- if var('date_format', '') -%}
+        {{ return([var('date_format')]) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {{ return(transactions_source()['date_formats']) }}
 {%- endmacro %}
 
 
@@ -46,6 +58,6 @@
     {%- if column is none -%}
         cast(null as {{ dbt.type_string() }})
     {%- else -%}
-        {{ adapter.quote(column) }}
+        {{ sql_identifier(column) }}
     {%- endif -%}
 {%- endmacro %}

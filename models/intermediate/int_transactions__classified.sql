@@ -7,7 +7,9 @@
     views over it. The raw values as read are kept for quarantined lines only (clean lines have
     their parsed values; storing both would double the write for nothing).
 
-    Exact duplicates are lines whose raw values, as read, are all equal. They are found in two
+    Exact duplicates are lines whose raw values, as read, are all equal and that carry an invoice
+    id: without one, two equal lines are indistinguishable from a customer buying the same thing
+    twice on one day (files such as CDNOW have no ids), so they are both kept. They are found in two
     steps so the cost stays near one scan: a hash of the raw values picks the lines that might
     have a copy (one aggregate over one column), and only those are compared on the values
     themselves and numbered in file order. Both steps read the raw lines (base model), not the
@@ -35,6 +37,7 @@ repeated_hashes as (
     from (
         select {{ row_hash(line_values) }} as line_hash
         from {{ ref('base_retail__transactions') }}
+        where invoice_id_raw is not null
     ) as hashed
     group by hashed.line_hash
     having count(*) > 1
@@ -51,7 +54,9 @@ copies as (
             order by source_row_number
         ) as copy_number
     from {{ ref('base_retail__transactions') }}
-    where {{ row_hash(line_values) }} in (select repeated_hashes.line_hash from repeated_hashes)
+    where
+        invoice_id_raw is not null
+        and {{ row_hash(line_values) }} in (select repeated_hashes.line_hash from repeated_hashes)
 
 ),
 
@@ -72,6 +77,8 @@ classified as (
         *,
         case
             when is_unparseable then 'unparseable_value'
+            when is_out_of_range then 'out_of_range_value'
+            when is_implausible_date then 'implausible_date'
             when is_guest then 'null_customer'
             when copy_number > 1 then 'exact_duplicate'
             when is_cancellation then 'cancellation'

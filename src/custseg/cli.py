@@ -40,8 +40,8 @@ def _cmd_export_model(args: argparse.Namespace) -> int:
     from .scoring import fetch_registered
     from .segmentation.registry import export_artifact
 
-    model_id, blob, digest = fetch_registered(args.db, args.kind)
-    path = export_artifact(blob, digest, args.output)
+    model_id, blob, digest, signature = fetch_registered(args.db, args.kind)
+    path = export_artifact(blob, signature, args.output)
     print(json.dumps({"model_id": model_id, "path": str(path), "bytes": len(blob), "sha256": digest}))
     return 0
 
@@ -96,38 +96,6 @@ def _cmd_score(args: argparse.Namespace) -> int:
         )
     else:
         print(result.to_csv(index=False), end="")
-    return 0
-
-
-EXPORTS = {
-    "customer_segments": "select * from marts.dim_customer_segments order by customer_id",
-    "segment_profiles": "select * from marts.fct_segment_profiles order by cluster_id",
-}
-
-
-def _cmd_export(args: argparse.Namespace) -> int:
-    import duckdb
-
-    out = os.path.abspath(args.out)
-    os.makedirs(out, exist_ok=True)
-    try:
-        con = duckdb.connect(args.db, read_only=True)
-    except duckdb.Error as exc:
-        raise ValueError(f"cannot open the warehouse {args.db!r}: {str(exc).splitlines()[0]}") from exc
-    written = []
-    try:
-        for name, sql in EXPORTS.items():
-            for fmt in args.formats:
-                path = os.path.join(out, f"{name}.{fmt}")
-                options = "(header, delimiter ',')" if fmt == "csv" else "(format parquet)"
-                try:
-                    con.execute(f"copy ({sql}) to '{path.replace(chr(39), chr(39) * 2)}' {options}")
-                except duckdb.CatalogException as exc:
-                    raise ValueError(f"{args.db!r} has no segment tables yet; run dbt build first") from exc
-                written.append(path)
-    finally:
-        con.close()
-    print(json.dumps({"written": written}))
     return 0
 
 

@@ -1,6 +1,9 @@
 """dbt-duckdb plugin: UDFs the dbt project needs from Python.
 
-- ``custseg_probe_source(path, format, column_map_json)``: checks the input (see ingest.py).
+- ``custseg_probe_source(options_json)``: checks the input (see ingest.py); the options are
+  the input vars as one JSON object, so no var is ever pasted into SQL. The answer is cached for
+  the dbt invocation (the pre-flight hook, the base and the staging model ask the same question).
+- ``custseg_check_settings(settings_json)``: validates every other var (see settings.py).
 - ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst)`` /
   ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
   checkpointed working database is copied byte for byte next to the served one, and the
@@ -12,9 +15,9 @@ Enabled in ``profiles.yml``::
       - module: custseg.dbt_plugin
         config: {cache_dir: target/custseg_cache}
 
-``custseg_probe_source(path, format, column_map_json)`` returns the JSON of
-:func:`custseg.ingest.probe_source`; the macro ``read_transactions_source`` reads it at compile
-time and stops the build with the message when the input is unusable.
+``custseg_probe_source(options_json)`` returns the JSON of :func:`custseg.ingest.probe_source`;
+the on-run-start hook ``preflight()`` and the macro ``transactions_source()`` read it and stop the
+build with the message when the input is unusable.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from typing import Any
 from dbt.adapters.duckdb.plugins import BasePlugin
 
 from .ingest import probe_source
+from .settings import check_settings
 
 UDF_NAME = "custseg_probe_source"
 
@@ -63,14 +67,26 @@ def prepare_file(path: str) -> str:
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.cache_dir = plugin_config.get("cache_dir", "target/custseg_cache")
+        self.answers: dict[str, str] = {}
 
     def configure_connection(self, conn) -> None:
         cache_dir = self.cache_dir
+        answers = self.answers
 
-        def probe(path: str, fmt: str, column_map: str) -> str:
-            return json.dumps(probe_source(path or "", fmt or "", cache_dir, column_map or "{}"))
+        def probe(options: str) -> str:
+            if options not in answers:
+                try:
+                    parsed = json.loads(options or "{}")
+                except json.JSONDecodeError as exc:
+                    return json.dumps({"ok": False, "error": f"input options are not JSON: {exc}"})
+                answers[options] = json.dumps(probe_source(parsed, cache_dir=cache_dir))
+            return answers[options]
 
-        conn.create_function(UDF_NAME, probe, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True)
+        def settings(values: str) -> str:
+            return json.dumps(check_settings(json.loads(values or "{}")))
+
+        conn.create_function(UDF_NAME, probe, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("custseg_check_settings", settings, ["VARCHAR"], "VARCHAR", side_effects=True)
         conn.create_function(
             "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

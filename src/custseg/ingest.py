@@ -7,7 +7,10 @@ to fix it, so a bad file stops the build before any table is written:
 
 * no file matches the path or glob; an unknown or unsupported extension;
 * an empty file, a header with no data rows, a file that cannot be parsed;
-* a required column that is missing (the message lists the accepted spellings).
+* a required column that is missing (the message lists the accepted spellings), a file read as
+  one column (its delimiter is not one CSV knows), a column of a type no field can hold;
+* the date order of text dates (month-first or day-first) is decided once per file, not per
+  value, so one file is never read both ways (see :func:`detect_date_formats`).
 
 XLSX files are converted once to a cached Parquet file (all columns as text) because DuckDB's
 excel extension cannot be downloaded on offline machines; the SQL then reads that Parquet file
@@ -50,6 +53,47 @@ FORMATS = {
 HOW_TO_POINT = (
     "Point the build at your file with --vars '{transactions_path: path/to/file.csv}' "
     "(CSV, Parquet or XLSX; a glob such as 'data/*.parquet' also works)."
+)
+
+
+# Text dates that are not ISO are read with one family of formats per file: the month-first family
+# (the UCI CSV exports) or the day-first one, whichever parses more of the file's distinct values
+# (a tie, every slash date having a day <= 12, reads month-first and says so). Y/m/d and dotted
+# d.m.Y dates are unambiguous and belong to both families.
+MONTH_FIRST = ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y %H:%M", "%m/%d/%Y", "%m/%d/%y")
+DAY_FIRST = ("%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y %H:%M", "%d/%m/%Y", "%d/%m/%y")
+UNAMBIGUOUS = (
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y",
+)
+
+# Which DuckDB column types each field can be read from (text is parsed, and quarantined where
+# it cannot be). Anything else (BLOB, BOOLEAN, LIST, STRUCT, ...) is an input error naming it.
+_NUMBER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+           "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
+_TEXT = ("VARCHAR",)
+_TIME = ("TIMESTAMP", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+FIELD_TYPES = {
+    "invoice_id": _TEXT + _NUMBER,
+    "stock_code": _TEXT + _NUMBER,
+    "customer_id": _TEXT + _NUMBER,
+    "description": _TEXT + _NUMBER,
+    "country": _TEXT,
+    "quantity": _TEXT + _NUMBER,
+    "unit_price": _TEXT + _NUMBER,
+    "line_amount": _TEXT + _NUMBER,
+    "invoiced_at": _TEXT + _TIME,
+}
+INPUT_OPTIONS = (
+    "transactions_path",
+    "transactions_format",
+    "column_map",
+    "date_format",
+    "transactions_sheet",
 )
 
 
@@ -158,8 +202,18 @@ def _find_files(path: str) -> list[str]:
     return [os.path.abspath(f) for f in files]
 
 
+def sql_string(value: str) -> str:
+    """A SQL string literal: single quotes doubled, so no value ends the literal early."""
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """A quoted SQL identifier: double quotes doubled."""
+    return '"' + str(name).replace('"', '""') + '"'
+
+
 def _sql_list(files: list[str]) -> str:
-    return "[" + ", ".join("'" + f.replace("'", "''") + "'" for f in files) + "]"
+    return "[" + ", ".join(sql_string(f) for f in files) + "]"
 
 
 def csv_reader_sql(files: list[str]) -> str:
@@ -191,14 +245,49 @@ def row_number_sql(con, files: list[str], fmt_read: str) -> str:
     return f"file_row_number + 1 + case file_index {cases} end"
 
 
-def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
-    """Convert the first sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
+def _header_of(sheet) -> list[str]:
+    header = next(sheet.iter_rows(values_only=True, max_row=1), None) or ()
+    return [str(h).strip() for h in header if h is not None]
+
+
+def _choose_sheet(workbook, path: str, wanted: str, column_map) -> object:
+    """The sheet named by ``transactions_sheet``, else the first whose header has the required
+    columns; an error names every sheet and its columns when none has."""
+    names = workbook.sheetnames
+    if wanted:
+        if wanted not in names:
+            raise SourceError(
+                f"'{path}' has no sheet '{wanted}' (transactions_sheet). Its sheets are: {', '.join(names)}."
+            )
+        return workbook[wanted]
+    described = []
+    for name in names:
+        header = _header_of(workbook[name])
+        try:
+            resolve_columns(header, column_map)
+            return workbook[name]
+        except SourceError:
+            described.append(f"'{name}' ({', '.join(header) or 'empty'})")
+    if len(names) == 1:
+        return workbook[names[0]]  # its own missing-column message is the clearest
+    raise SourceError(
+        f"No sheet of '{path}' has the required columns (a customer id, a date and money). Sheets: "
+        f"{'; '.join(described)}. Name the sheet with --vars '{{transactions_sheet: \"Sheet name\"}}' "
+        "and map its columns with column_map."
+    )
+
+
+def _xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=None) -> str:
+    """Convert one sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
     import openpyxl
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     stat = os.stat(path)
-    key = hashlib.sha1(f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}".encode()).hexdigest()[:16]
+    cache_key = (
+        f"{os.path.abspath(path)}|{stat.st_size}|{stat.st_mtime_ns}|{sheet_name}|{json.dumps(column_map)}"
+    )
+    key = hashlib.sha1(cache_key.encode()).hexdigest()[:16]
     out = (Path(cache_dir) / f"xlsx_{key}.parquet").resolve()
     if out.exists():
         return str(out)
@@ -209,11 +298,13 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
             f"Cannot read '{path}' as an XLSX workbook: {exc}. Check the file, or export CSV."
         ) from exc
     try:
-        sheet = workbook.worksheets[0]
+        sheet = _choose_sheet(workbook, path, sheet_name, column_map)
         rows = sheet.iter_rows(values_only=True)
         header = next(rows, None)
         if header is None or all(h is None for h in header):
-            raise SourceError(f"'{path}' has an empty first sheet; the first row must hold the column names.")
+            raise SourceError(
+                f"'{path}' sheet '{sheet.title}' is empty; the first row must hold the column names."
+            )
         names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
         out.parent.mkdir(parents=True, exist_ok=True)
         schema = pa.schema([(n, pa.string()) for n in names])
@@ -255,45 +346,181 @@ def _xlsx_to_parquet(path: str, cache_dir: str) -> str:
     return str(out)
 
 
-def probe_source(path: str, fmt: str = "", cache_dir: str = "target/custseg_cache", column_map=None) -> dict:
+def detect_date_formats(con, reader: str, column: str, date_format: str = "") -> dict:
+    """The text-date formats for this file's date column, decided once for the whole file.
+
+    ``date_format`` (the var) wins. Otherwise every distinct value is tried with the month-first
+    and the day-first family; the family that parses more values is used for every line (a tie
+    reads month-first, and ``note`` says the order was ambiguous). Values neither family parses
+    are quarantined as ``unparseable_value`` by the build.
+    """
+    if date_format:
+        return {"date_formats": [date_format], "date_order": "configured", "date_note": ""}
+    col = sql_identifier(column)
+    month, day = list(MONTH_FIRST + UNAMBIGUOUS), list(DAY_FIRST + UNAMBIGUOUS)
+
+    def fmt_list(formats: list[str]) -> str:
+        return "[" + ", ".join(sql_string(f) for f in formats) + "]"
+
+    n, iso, by_month, by_day, only_month, only_day = con.execute(
+        f"""
+        with distinct_values as (
+            select distinct trim(cast({col} as varchar)) as value from {reader} where {col} is not null
+        ),
+        parsed as (
+            select
+                try_cast(value as timestamp) is not null as is_iso,
+                try_strptime(value, {fmt_list(month)}) is not null as by_month,
+                try_strptime(value, {fmt_list(day)}) is not null as by_day
+            from distinct_values
+        )
+        select count(*), count(*) filter (is_iso),
+            count(*) filter (is_iso or by_month), count(*) filter (is_iso or by_day),
+            count(*) filter (not is_iso and by_month and not by_day),
+            count(*) filter (not is_iso and by_day and not by_month)
+        from parsed
+        """
+    ).fetchone()
+    if by_day > by_month:
+        order, formats = "day_first", day
+    else:
+        order, formats = "month_first", month
+    note = ""
+    slash_dates = max(by_month, by_day) - iso
+    if slash_dates and not only_month and not only_day:
+        note = (
+            "every text date in the file reads both month-first and day-first (no day above 12): "
+            "read month-first; set --vars '{date_format: \"%d/%m/%Y %H:%M\"}' if the file is day-first"
+        )
+    elif only_month and only_day:
+        note = (
+            f"{only_day} distinct dates read only day-first and {only_month} only month-first: the file "
+            f"mixes orders; read {order.replace('_', '-')}, the others are quarantined as unparseable_value"
+        )
+    return {"date_formats": formats, "date_order": order, "date_note": note, "distinct_dates": n}
+
+
+def _check_types(mapping: dict, types: dict, files: list[str]) -> None:
+    for field, column in mapping.items():
+        if column is None:
+            continue
+        base = types[column].split("(")[0]
+        if base not in FIELD_TYPES[field]:
+            raise SourceError(
+                f"Column '{column}' ({field}) in {', '.join(files)} has type {types[column]}, which "
+                f"cannot hold a {field.replace('_', ' ')}: expected "
+                f"{'a timestamp, a date or text' if field == 'invoiced_at' else 'a number or text'}. "
+                "Convert the column, or map another one with column_map."
+            )
+
+
+def _one_column_hint(columns: list[str], fmt: str) -> str:
+    if fmt != "csv" or len(columns) != 1:
+        return ""
+    return (
+        f" The file was read as a single column named '{columns[0]}': its delimiter is not a comma, "
+        "semicolon, tab or pipe (a whitespace-aligned text export?). Save it as CSV with one of those "
+        "delimiters."
+    )
+
+
+def validate_input_options(options: dict) -> dict:
+    """The probe's options with their types checked (values come from dbt vars)."""
+    unknown = sorted(set(options) - set(INPUT_OPTIONS))
+    if unknown:
+        raise SourceError(f"unknown input option(s) {unknown}")
+    out = {name: options.get(name) for name in INPUT_OPTIONS}
+    for name in ("transactions_path", "transactions_format", "date_format", "transactions_sheet"):
+        value = out[name]
+        if value is None:
+            out[name] = ""
+        elif not isinstance(value, str):
+            raise SourceError(f"The var {name} must be text, got {value!r}.")
+    column_map = out["column_map"] or {}
+    if not isinstance(column_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in column_map.items()
+    ):
+        raise SourceError(
+            "The var column_map must map field names to column names, e.g. "
+            "--vars '{column_map: {customer_id: \"Client Ref\"}}'."
+        )
+    out["column_map"] = column_map
+    if out["date_format"]:
+        import duckdb
+
+        if "%" not in out["date_format"]:
+            raise SourceError(
+                f"date_format {out['date_format']!r} has no % directive; use strptime codes such as "
+                "'%d/%m/%Y %H:%M'."
+            )
+        try:
+            duckdb.connect().execute("select try_strptime('2011-01-01', ?)", [out["date_format"]]).fetchone()
+        except duckdb.Error as exc:
+            raise SourceError(
+                f"date_format {out['date_format']!r} is not a valid strptime format: "
+                f"{str(exc).splitlines()[0]}. Example: '%d/%m/%Y %H:%M'."
+            ) from exc
+    return out
+
+
+def probe_source(
+    path: str | dict, fmt: str = "", cache_dir: str = "target/custseg_cache", column_map=None
+) -> dict:
     """Check the transactions input and describe how to read it.
 
-    Returns ``{"ok": True, "format", "files", "reader_sql", "row_number_sql", "columns", "types",
-    "mapping"}`` or
-    ``{"ok": False, "error": message}``; never raises for a bad input.
+    ``path`` is the file/glob, or a dict of every input option (:data:`INPUT_OPTIONS`, as the
+    dbt plugin passes them). Returns ``{"ok": True, "format", "files", "reader_sql",
+    "row_number_sql", "columns", "types", "mapping", "date_formats", "date_order", "date_note"}``
+    or ``{"ok": False, "error": message}``; never raises for a bad input.
     """
     import duckdb
 
-    if isinstance(column_map, str):
-        column_map = json.loads(column_map or "{}")
+    options = path if isinstance(path, dict) else {"transactions_path": path, "transactions_format": fmt,
+                                                     "column_map": column_map}  # fmt: skip
+    if isinstance(options.get("column_map"), str):
+        options = {**options, "column_map": json.loads(options["column_map"] or "{}")}
     try:
-        files = _find_files(path)
-        fmt = _detect_format(files, fmt)
+        options = validate_input_options(options)
+        column_map = options["column_map"]
+        files = _find_files(options["transactions_path"])
+        fmt = _detect_format(files, options["transactions_format"])
         if fmt == "xlsx":
-            files = [_xlsx_to_parquet(f, cache_dir) for f in files]
+            files = [_xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], column_map) for f in files]
             fmt_read = "parquet"
         else:
             fmt_read = fmt
         reader = csv_reader_sql(files) if fmt_read == "csv" else parquet_reader_sql(files)
         con = duckdb.connect()
         try:
-            described = con.execute(f"describe select * from {reader}").fetchall()
-            has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
-            position = row_number_sql(con, files, fmt_read)
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0]
-            raise SourceError(
-                f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
-                f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
-                "type), or set --vars '{transactions_format: ...}'."
-            ) from exc
+            try:
+                described = con.execute(f"describe select * from {reader}").fetchall()
+                has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
+                position = row_number_sql(con, files, fmt_read)
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise SourceError(
+                    f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
+                    f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
+                    "type), or set --vars '{transactions_format: ...}'."
+                ) from exc
+            if not has_rows:
+                raise SourceError(
+                    f"{', '.join(files)}: the file has no data rows (only a header, or nothing)."
+                )
+            columns = [row[0] for row in described]
+            types = {row[0]: row[1] for row in described}
+            try:
+                mapping = resolve_columns(columns, column_map)
+            except SourceError as exc:
+                raise SourceError(str(exc) + _one_column_hint(columns, fmt_read)) from exc
+            _check_types(mapping, types, files)
+            date_column = mapping["invoiced_at"]
+            if types[date_column] == "VARCHAR":
+                dates = detect_date_formats(con, reader, date_column, options["date_format"])
+            else:
+                dates = {"date_formats": [], "date_order": "native", "date_note": ""}
         finally:
             con.close()
-        if not has_rows:
-            raise SourceError(f"{', '.join(files)}: the file has no data rows (only a header, or nothing).")
-        columns = [row[0] for row in described]
-        types = {row[0]: row[1] for row in described}
-        mapping = resolve_columns(columns, column_map)
     except SourceError as exc:
         return {"ok": False, "error": str(exc)}
     return {
@@ -305,4 +532,5 @@ def probe_source(path: str, fmt: str = "", cache_dir: str = "target/custseg_cach
         "columns": columns,
         "types": {field: (types[col] if col else None) for field, col in mapping.items()},
         "mapping": mapping,
+        **dates,
     }

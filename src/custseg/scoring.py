@@ -5,6 +5,11 @@ customer as a JSON object. Output: customer_id, cluster_id, segment_name, confid
 segmentation model needs only its features (default recency_days, order_count, monetary_value);
 the classifier needs the numeric customer features and country. Problems are reported as
 ``ScoringError`` naming the missing or invalid fields.
+
+The segmentation model is applied from the numeric marts (``dim_segmentation_preprocessing``,
+``dim_segment_centroids``): nearest centroid, the same arithmetic as the SQL scorer, and nothing
+is unpickled. The classifiers exist only as artifacts; they are loaded only when their HMAC
+signature verifies with the key kept outside the database (see ``segmentation.registry``).
 """
 
 from __future__ import annotations
@@ -22,20 +27,26 @@ class ScoringError(ValueError):
     """Bad scoring input; the message names the fields."""
 
 
-def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str]:
-    """(model_id, artifact bytes, SHA-256) of the newest registered model of ``kind``."""
+def _connect(db_path: str):
+    import duckdb
+
+    try:
+        return duckdb.connect(db_path, read_only=True)
+    except duckdb.Error as exc:
+        raise ScoringError(f"cannot open the warehouse {db_path!r}: {str(exc).splitlines()[0]}") from exc
+
+
+def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
+    """(model_id, artifact bytes, SHA-256, signature) of the newest registered model of ``kind``."""
     import duckdb
 
     if kind not in MODEL_KINDS:
         raise ScoringError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
     table = "segmentation.seg_model_registry" if kind == "segmentation" else "segmentation.cls_model_registry"
-    try:
-        con = duckdb.connect(db_path, read_only=True)
-    except duckdb.Error as exc:
-        raise ScoringError(f"cannot open the warehouse {db_path!r}: {str(exc).splitlines()[0]}") from exc
+    con = _connect(db_path)
     try:
         row = con.execute(
-            f"select model_id, artifact, artifact_sha256 from {table} "
+            f"select model_id, artifact, artifact_sha256, artifact_signature from {table} "
             "where model_kind = ? order by trained_at desc limit 1",
             [kind],
         ).fetchone()
@@ -45,15 +56,72 @@ def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str]:
         con.close()
     if row is None:
         raise ScoringError(f"no {kind} model is registered in {db_path!r}")
-    return row[0], bytes(row[1]), row[2]
+    return row[0], bytes(row[1]), row[2], row[3]
 
 
 def load_registered(db_path: str, kind: str):
-    """The newest registered model of ``kind`` from a built warehouse (digest checked)."""
+    """The model to score with: the segmentation model from its numeric tables (nothing
+    unpickled), a classifier from its artifact once the signature verifies."""
+    if kind == "segmentation":
+        return CentroidModel.from_warehouse(db_path)
     from .segmentation.registry import load_artifact
 
-    _, blob, digest = fetch_registered(db_path, kind)
-    return load_artifact(blob, digest)
+    _, blob, _, signature = fetch_registered(db_path, kind)
+    return load_artifact(blob, signature)
+
+
+class CentroidModel:
+    """Nearest-centroid assignment from the published numeric tables: per feature signed log,
+    clip, standardise; Euclidean distance to every centroid (ties: lower cluster id);
+    confidence = 1 - own distance / next distance. The same steps as the SQL scorer."""
+
+    def __init__(self, preprocessing: pd.DataFrame, centroids: pd.DataFrame):
+        pre = preprocessing.sort_values("feature_order")
+        self.features = tuple(pre["feature"])
+        self.log = pre["log_transformed"].to_numpy(dtype=bool)
+        self.lower = pre["clip_lower"].to_numpy(dtype=float)
+        self.upper = pre["clip_upper"].to_numpy(dtype=float)
+        self.mean = pre["scaler_mean"].to_numpy(dtype=float)
+        self.scale = pre["scaler_scale"].to_numpy(dtype=float)
+        wide = centroids.pivot(index="cluster_id", columns="dimension", values="centroid_scaled")
+        missing = [f for f in self.features if f not in wide.columns]
+        if missing:
+            raise ScoringError(
+                f"the centroid table has no dimension for feature(s) {missing}: models fitted with PCA "
+                "are scored with --model classifier"
+            )
+        wide = wide.sort_index()
+        self.cluster_ids = wide.index.to_numpy(dtype=np.int32)
+        self.centroids = wide[list(self.features)].to_numpy(dtype=float)
+        names = centroids.drop_duplicates("cluster_id").set_index("cluster_id")["segment_name"]
+        self.names = names.reindex(range(int(self.cluster_ids.max()) + 1)).tolist()
+
+    @classmethod
+    def from_warehouse(cls, db_path: str) -> CentroidModel:
+        import duckdb
+
+        con = _connect(db_path)
+        try:
+            pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
+            cen = con.execute("select * from marts.dim_segment_centroids").df()
+        except duckdb.Error as exc:
+            raise ScoringError(f"{db_path!r} has no segmentation tables; run dbt build first") from exc
+        finally:
+            con.close()
+        if pre.empty or cen.empty:
+            raise ScoringError(f"{db_path!r} has no fitted segmentation model; run dbt build first")
+        return cls(pre, cen)
+
+    def assign(self, X: np.ndarray) -> pd.DataFrame:
+        X = np.array(X, dtype=float, copy=True)
+        X[:, self.log] = np.sign(X[:, self.log]) * np.log1p(np.abs(X[:, self.log]))
+        Xs = (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+        dist = np.sqrt(((Xs[:, None, :] - self.centroids[None, :, :]) ** 2).sum(axis=2))
+        order = np.argsort(dist, axis=1, kind="stable")
+        own = dist[np.arange(len(X)), order[:, 0]]
+        nxt = dist[np.arange(len(X)), order[:, 1]] if dist.shape[1] > 1 else own
+        confidence = np.clip(np.where(nxt > 0, 1.0 - own / np.where(nxt > 0, nxt, 1.0), 0.0), 0.0, 1.0)
+        return pd.DataFrame({"cluster_id": self.cluster_ids[order[:, 0]], "confidence": confidence})
 
 
 def read_input(path: str | None = None, json_text: str | None = None) -> pd.DataFrame:

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,13 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = str(Path(sys.executable).with_name("dbt"))
+
+# Models are signed with a key kept outside the database (custseg.segmentation.registry). Tests
+# use their own key, never the user's: set before any test runs, inherited by every dbt and
+# custseg subprocess.
+os.environ["CUSTSEG_MODEL_KEY_PATH"] = str(
+    Path(tempfile.mkdtemp(prefix="custseg-key-")) / "model-signing.key"
+)
 
 
 def shared_data_dir() -> Path | None:

@@ -302,10 +302,8 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
         [cli, "export-model", "--db", str(demo_build.db_path), "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    digest = demo_build.scalar(
-        "select artifact_sha256 from marts.dim_segmentation_models where model_kind = 'segmentation'"
-    )
-    model = load_artifact(out.read_bytes(), digest)
+    signature = demo_build.scalar("select artifact_signature from segmentation.seg_model_registry")
+    model = load_artifact(out.read_bytes(), signature)
     assert model.k == demo_build.scalar(
         "select n_clusters from marts.dim_segmentation_models where model_kind = 'segmentation'"
     )
@@ -325,10 +323,10 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
         text=True,
     )
     assert tree.returncode == 0, tree.stderr
-    tree_digest = demo_build.scalar(
-        "select artifact_sha256 from marts.dim_segmentation_models where model_kind = 'classifier_tree'"
+    tree_signature = demo_build.scalar(
+        "select artifact_signature from segmentation.cls_model_registry where model_kind = 'classifier_tree'"
     )
-    assert load_artifact(tree_out.read_bytes(), tree_digest).config.classifier == "decision_tree"
+    assert load_artifact(tree_out.read_bytes(), tree_signature).config.classifier == "decision_tree"
     missing = subprocess.run([cli, "export-model", "--db", str(tmp_path / "none.duckdb"), "-o", str(out)],
                              capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 2 and "cannot open the warehouse" in missing.stderr
@@ -435,3 +433,55 @@ def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2 and "missing field(s): monetary_value" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+class _Payload:
+    """Unpickling this runs code: it writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        from pathlib import Path
+
+        return (Path(self.marker).write_text, ("payload ran",))
+
+
+def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
+    """A warehouse file whose registry carries a crafted pickle, with a matching SHA-256 and a
+    made-up signature: scoring still works from the numeric tables, the classifier and the
+    export are refused, and the payload never runs."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from custseg.segmentation.registry import dump_artifact, sign
+
+    marker = tmp_path / "payload-ran"
+    evil = dump_artifact(_Payload(marker))
+    con = _writable_copy(demo_build, tmp_path)
+    for table in ("segmentation.seg_model_registry", "segmentation.cls_model_registry"):
+        con.execute(
+            f"update {table} set artifact = ?, artifact_sha256 = ?, artifact_signature = ?",
+            [evil, hashlib.sha256(evil).hexdigest(), sign(evil, b"attacker-key" * 4)],
+        )
+    con.close()
+    crafted = str(tmp_path / "wh.duckdb")
+    cli = str(Path(sys.executable).with_name("custseg"))
+    one = '{"customer_id": "n1", "recency_days": 3, "order_count": 40, "monetary_value": 25000}'
+    seg = subprocess.run([cli, "score", "--db", crafted, "--json", one], capture_output=True, text=True)
+    assert seg.returncode == 0, seg.stderr
+    assert '"segment_name"' in seg.stdout
+    for args in (
+        ["score", "--db", crafted, "--model", "classifier", "--json", one],
+        ["score", "--db", crafted, "--model", "classifier_tree", "--json", one],
+        ["export-model", "--db", crafted, "-o", str(tmp_path / "m.joblib")],
+        ["export-model", "--db", crafted, "--kind", "classifier", "-o", str(tmp_path / "c.joblib")],
+    ):
+        done = subprocess.run([cli, *args], capture_output=True, text=True)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "signature does not verify" in done.stderr and "Nothing was unpickled" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert not marker.exists()
+    assert not (tmp_path / "m.joblib").exists() and not (tmp_path / "c.joblib").exists()

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from custseg.segmentation import SegmentationConfig, pipeline
 from custseg.segmentation.preprocessing import QuantileClipper, SignedLog, build_preprocessor
-from custseg.segmentation.registry import dump_artifact, fingerprint, load_artifact
+from custseg.segmentation.registry import (
+    KEY_ENV,
+    UntrustedArtifactError,
+    dump_artifact,
+    fingerprint,
+    load_artifact,
+    sign,
+    signing_key,
+)
 from segmentation_helpers import planted_customers, seed_names
 
 
@@ -111,14 +121,49 @@ def test_pca_clustering_variance_is_reported(customers):
     assert set(pipeline.centroids(model)["dimension"]) == {"pc_1", "pc_2"}
 
 
-def test_registry_refuses_tampered_artifacts():
-    blob = dump_artifact({"a": 1})
+class _Payload:
+    """Unpickling this runs code: it writes a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path(self.marker).write_text, ("payload ran",))
+
+
+def test_registry_refuses_tampered_and_unsigned_artifacts(tmp_path, monkeypatch):
     import hashlib
 
-    digest = hashlib.sha256(blob).hexdigest()
-    assert load_artifact(blob, digest) == {"a": 1}
-    with pytest.raises(ValueError, match="does not match"):
-        load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), digest)
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "key"))
+    blob = dump_artifact({"a": 1})
+    signature = sign(blob, signing_key(create=True))
+    assert load_artifact(blob, signature) == {"a": 1}
+    with pytest.raises(UntrustedArtifactError, match="Nothing was unpickled"):
+        load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), signature)
+    # a crafted pickle with a correct SHA-256 (the old check) or no signature: never unpickled
+    marker = tmp_path / "pwned"
+    evil = dump_artifact(_Payload(marker))
+    for claimed in (hashlib.sha256(evil).hexdigest(), "", None, signature):
+        with pytest.raises(UntrustedArtifactError):
+            load_artifact(evil, claimed)
+    assert not marker.exists()
+    # signed under another key (a database built elsewhere): refused
+    other = sign(evil, b"x" * 64)
+    with pytest.raises(UntrustedArtifactError):
+        load_artifact(evil, other)
+    assert not marker.exists()
+    # no key on this machine: refused, and the key is created only by a build
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "absent" / "key"))
+    with pytest.raises(UntrustedArtifactError, match="no model-signing key"):
+        load_artifact(blob, signature)
+    assert not (tmp_path / "absent").exists()
+
+
+def test_signing_key_is_private_and_stable(tmp_path, monkeypatch):
+    monkeypatch.setenv(KEY_ENV, str(tmp_path / "sub" / "key"))
+    first = signing_key(create=True)
+    assert signing_key(create=True) == first and len(first) == 64
+    assert (tmp_path / "sub" / "key").stat().st_mode & 0o777 == 0o600
 
 
 def test_fingerprint_ignores_row_order_but_not_values():

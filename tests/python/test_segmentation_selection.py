@@ -111,8 +111,22 @@ def test_sample_rows_is_sorted_deterministic_and_complete_when_small():
 
 def test_too_few_customers_says_what_to_do():
     X = np.random.default_rng(0).normal(size=(6, 3))
-    with pytest.raises(ValueError, match=r"Too few customers.*6 customers.*k_max"):
+    with pytest.raises(ValueError, match=r"Too few customers.*6 customers.*at least 10"):
         k_sweep(X, SegmentationConfig())
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"k_min": 11, "k_max": 12}, {"n_clusters": 12}, {"k_max": 11, "n_clusters": 5}]
+)
+def test_too_few_customers_hint_is_a_setting_that_works(kwargs):
+    import re
+
+    X, _ = make_blobs(n_samples=10, centers=2, random_state=0)
+    with pytest.raises(ValueError, match=r"Too few customers.*10 customers") as raised:
+        k_sweep(X, SegmentationConfig(n_init=1, **kwargs))
+    hint = re.search(r"--vars '\{(.*?)\}'", str(raised.value)).group(1)
+    fixed = {**kwargs, **{k: int(v) for k, v in (p.split(": ") for p in hint.split(", "))}}
+    k_sweep(X, SegmentationConfig(n_init=1, **fixed))  # the suggested settings build
 
 
 def test_forced_k_outside_range_extends_the_sweep():

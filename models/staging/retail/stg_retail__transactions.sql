@@ -5,9 +5,18 @@
     Fallbacks for optional columns (documented in README "Your own data"):
       - no invoice id: one order per customer per day (order_id = customer_id || '|' || date)
       - no quantity/unit price but a line amount: quantity = sign of the amount, price = |amount|
+      - a line amount and a quantity but no unit price: price = |amount / quantity|
       - no line amount: line_amount = quantity * unit_price
       - no country: 'Unknown'
+
+    Text dates are read with one family of formats for the whole file (transactions_date_formats()).
+    Dates before var('min_valid_date') or after var('max_valid_date') (default: the day of the
+    build) are flagged implausible: one line dated years ahead must not move everyone's recency.
 #}
+
+{%- set date_formats = transactions_date_formats() -%}
+{%- set min_valid_date = date_var('min_valid_date') -%}
+{%- set max_valid_date = date_var('max_valid_date') or 'current_date' -%}
 
 with
 
@@ -47,7 +56,7 @@ parsed as (
         {{ parse_number('quantity_raw') }} as quantity_parsed,
         {{ parse_number('unit_price_raw') }} as unit_price_parsed,
         {{ parse_number('line_amount_raw') }} as line_amount_parsed,
-        {{ parse_timestamp('invoiced_at_raw') }} as invoiced_at,
+        {{ parse_timestamp('invoiced_at_raw', date_formats) }} as invoiced_at,
         -- which raw values were present but could not be parsed
         (quantity_raw is not null and {{ parse_number('quantity_raw') }} is null) as bad_quantity,
         (unit_price_raw is not null and {{ parse_number('unit_price_raw') }} is null) as bad_unit_price,
@@ -72,7 +81,13 @@ amounts as (
             quantity_parsed,
             case when line_amount_parsed < 0 then -1 when line_amount_parsed is not null then 1 end
         ) as quantity,
-        coalesce(unit_price_parsed, abs(line_amount_parsed)) as unit_price
+        coalesce(
+            unit_price_parsed,
+            case
+                when quantity_parsed <> 0 then abs(line_amount_parsed / quantity_parsed)
+                else abs(line_amount_parsed)
+            end
+        ) as unit_price
     from parsed
 
 ),
@@ -112,6 +127,17 @@ flagged as (
             or amounts.bad_unit_price
             or amounts.bad_line_amount
         ) as is_unparseable,
+        (
+            {{ is_out_of_range('amounts.quantity_parsed') }}
+            or {{ is_out_of_range('amounts.unit_price_parsed') }}
+            or {{ is_out_of_range('amounts.line_amount_parsed') }}
+            or {{ is_out_of_range('amounts.line_amount') }}
+        ) as is_out_of_range,
+        coalesce(
+            {% if min_valid_date %}amounts.invoiced_at < {{ min_valid_date }} or {% endif -%}
+            cast(amounts.invoiced_at as date) > {{ max_valid_date }},
+            false
+        ) as is_implausible_date,
         (amounts.customer_id is null) as is_guest,
         case
             when amounts.invoice_id is not null then upper(amounts.invoice_id) like 'C%'

@@ -118,7 +118,7 @@ def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> Segmentati
     if len(rows) != 1:
         raise ValueError(f"expected one {kind} model in the registry, found {len(rows)}")
     row = rows.iloc[0]
-    return load_artifact(bytes(row["artifact"]), row["artifact_sha256"])
+    return load_artifact(bytes(row["artifact"]), row["artifact_signature"])
 
 
 def assignments(model: SegmentationModel, customers: pd.DataFrame) -> pd.DataFrame:

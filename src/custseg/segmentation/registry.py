@@ -1,15 +1,24 @@
 """The model registry: fitted models serialised with joblib, with metadata, as table rows.
 
-Loading only ever reads artifacts the project itself wrote: a registry row carries the SHA-256
-of its artifact, and :func:`load_artifact` refuses bytes whose digest differs before anything is
-unpickled. Never load a joblib file from an untrusted source (unpickling runs code).
+Unpickling runs code, so only artifacts the project verifiably wrote are ever loaded. A digest
+stored next to the artifact proves nothing (whoever crafts the file writes the digest too), so
+every artifact is signed with HMAC-SHA256 under a key kept **outside the database**: a file of
+32 random bytes, created with mode 0600 on the first build, at ``$CUSTSEG_MODEL_KEY_PATH``
+(default ``~/.config/custseg/model-signing.key``). :func:`load_artifact` checks the signature
+(constant-time) before a single byte is unpickled; a database built elsewhere, or crafted, is
+refused. The SHA-256 stays as the artifact's public content digest. Scoring with the
+segmentation model needs no artifact at all (``custseg score`` reads the numeric preprocessing
+and centroid tables).
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import io
 import json
+import os
+import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +28,7 @@ import numpy as np
 import pyarrow as pa
 
 ARTIFACT_FORMAT = "custseg-joblib-v1"
+KEY_ENV = "CUSTSEG_MODEL_KEY_PATH"
 
 REGISTRY_SCHEMA = pa.schema(
     [
@@ -34,6 +44,7 @@ REGISTRY_SCHEMA = pa.schema(
         ("training_fingerprint", pa.string()),
         ("artifact_format", pa.string()),
         ("artifact_sha256", pa.string()),
+        ("artifact_signature", pa.string()),
         ("artifact_bytes", pa.int64()),
         ("artifact", pa.binary()),
     ]
@@ -49,18 +60,61 @@ def fingerprint(ids: np.ndarray, X: np.ndarray) -> str:
     return h.hexdigest()
 
 
+class UntrustedArtifactError(ValueError):
+    """An artifact whose signature does not verify with this machine's key: never unpickled."""
+
+
+def key_path() -> Path:
+    """Where the signing key lives: ``$CUSTSEG_MODEL_KEY_PATH``, else in the user's config folder."""
+    configured = os.environ.get(KEY_ENV)
+    return Path(configured) if configured else Path.home() / ".config" / "custseg" / "model-signing.key"
+
+
+def signing_key(create: bool = False) -> bytes:
+    """The model-signing key; ``create`` makes it (32 random bytes, mode 0600) when absent."""
+    path = key_path()
+    if create and not path.exists():
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another build made it a moment ago
+        except OSError as exc:
+            raise OSError(f"cannot create the model-signing key {path}: {exc}; set {KEY_ENV}") from exc
+        else:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_hex(32))
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        raise UntrustedArtifactError(
+            f"no model-signing key at {path}: models are loaded only on the machine (or with the key, "
+            f"{KEY_ENV}) that built them"
+        ) from None
+    if len(key) < 32:
+        raise UntrustedArtifactError(f"the model-signing key {path} is too short; delete it and rebuild")
+    return key.encode()
+
+
+def sign(blob: bytes, key: bytes) -> str:
+    return hmac.new(key, blob, hashlib.sha256).hexdigest()
+
+
 def dump_artifact(obj: Any) -> bytes:
     buf = io.BytesIO()
     joblib.dump({"format": ARTIFACT_FORMAT, "object": obj}, buf, compress=3)
     return buf.getvalue()
 
 
-def load_artifact(blob: bytes, expected_sha256: str) -> Any:
-    digest = hashlib.sha256(blob).hexdigest()
-    if digest != expected_sha256:
-        raise ValueError(
-            f"refusing to load a model artifact whose SHA-256 ({digest[:12]}…) does not match the "
-            f"registry ({expected_sha256[:12]}…): it was not written by this project's build"
+def load_artifact(blob: bytes, signature: str | None) -> Any:
+    """Unpickle an artifact only when its HMAC signature verifies with this machine's key."""
+    expected = sign(blob, signing_key())
+    if not signature or not hmac.compare_digest(expected, str(signature)):
+        raise UntrustedArtifactError(
+            "refusing to load a model artifact whose signature does not verify with the model-signing key "
+            f"({key_path()}): it was not written by a build that holds this key (a database built on "
+            "another machine, or crafted). Nothing was unpickled. Rebuild here, or score with the "
+            "segmentation model, which needs no artifact."
         )
     payload = joblib.load(io.BytesIO(blob))
     if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
@@ -83,6 +137,7 @@ def registry_row(
 ) -> pa.Table:
     blob = dump_artifact(obj)
     digest = hashlib.sha256(blob).hexdigest()
+    signature = sign(blob, signing_key(create=True))
     trained_at = trained_at or datetime.now(timezone.utc)
     model_id = f"{model_kind}-{algorithm}-k{n_clusters}-{training_fingerprint[:12]}"
     row = {
@@ -98,15 +153,16 @@ def registry_row(
         "training_fingerprint": [training_fingerprint],
         "artifact_format": [ARTIFACT_FORMAT],
         "artifact_sha256": [digest],
+        "artifact_signature": [signature],
         "artifact_bytes": [len(blob)],
         "artifact": [blob],
     }
     return pa.Table.from_pydict(row, schema=REGISTRY_SCHEMA)
 
 
-def export_artifact(blob: bytes, expected_sha256: str, path: str | Path) -> Path:
-    """Write a registry artifact to a ``.joblib`` file after checking its digest."""
-    load_artifact(blob, expected_sha256)  # verifies digest and format
+def export_artifact(blob: bytes, signature: str, path: str | Path) -> Path:
+    """Write a registry artifact to a ``.joblib`` file after checking its signature and format."""
+    load_artifact(blob, signature)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(blob)

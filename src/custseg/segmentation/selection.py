@@ -97,6 +97,9 @@ def choose_k(sweep: pd.DataFrame, elbow: int | None, forced: int | None = None) 
     return chosen, f"{why} (silhouette {best:.4f})"
 
 
+MIN_CUSTOMERS = 10
+
+
 def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
     """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
 
@@ -105,11 +108,23 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
     """
     n = len(Xs)
     k_values = config.k_values
-    if n < max(k_values) + 1 or n < 10:
+    if n < MIN_CUSTOMERS:
+        raise ValueError(
+            f"Too few customers for clustering: {n} customers with features; segmentation needs at "
+            f"least {MIN_CUSTOMERS}. Load more transactions (or check the quarantine: "
+            "marts.fct_ingestion_summary says why lines were set aside)."
+        )
+    if n < max(k_values) + 1:
+        fits = n - 1  # the largest k that n customers allow; >= MIN_CUSTOMERS - 1 >= k_min's floor
+        hint = {"k_max": fits}
+        if config.k_min > fits:
+            hint["k_min"] = 2
+        if config.n_clusters is not None and config.n_clusters > fits:
+            hint["n_clusters"] = fits
         raise ValueError(
             f"Too few customers for clustering: {n} customers with features, but k goes up to "
-            f"{max(k_values)}. Lower k_max (and n_clusters), e.g. --vars '{{k_max: {max(2, min(n - 1, 10) // 2)}}}', "
-            "or load more transactions."
+            f"{max(k_values)}. Lower it, e.g. --vars '{{{', '.join(f'{k}: {v}' for k, v in hint.items())}}}' "
+            f"(k can be at most {fits} for {n} customers), or load more transactions."
         )
     idx = sample_rows(n, config.sweep_sample_size, config.random_state)
     X = Xs[idx]

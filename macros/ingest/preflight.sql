@@ -1,0 +1,79 @@
+{#
+    preflight(): the on-run-start hook. Before any seed, test or model runs, it checks every var
+    (dates, segmentation and classifier settings; custseg.settings) and, when the build reads
+    the transactions, the input itself (custseg.ingest.probe_source). A problem stops the build
+    within seconds of dbt's start with one message that says what is wrong and how to fix it,
+    and nothing is written (the publish step never runs).
+
+    Vars reach the Python checks as one JSON value in one escaped SQL string literal.
+#}
+{% macro preflight() -%}
+    {%- if not execute or flags.WHICH not in ['build', 'run', 'test', 'seed', 'compile'] -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set checked = run_query("select custseg_check_settings(" ~ sql_string(tojson(settings_options())) ~ ")") -%}
+    {%- set result = fromjson(checked.columns[0].values()[0]) -%}
+    {%- if not result['ok'] -%}
+        {{ exceptions.raise_compiler_error("Setting problem: " ~ result['error']) }}
+    {%- endif -%}
+    {%- if 'model.custseg.base_retail__transactions' in selected_resources -%}
+        {%- set src = transactions_source() -%}
+        {{ log("Input checked: " ~ src['files'] | length ~ " " ~ src['format'] ~ " file(s), columns "
+               ~ src['mapping'].values() | reject('none') | join(', ')
+               ~ (", text dates read " ~ src['date_order'] if src['date_formats'] else ""), info=True) }}
+        {%- if src['date_note'] -%}
+            {{ log("Note on dates: " ~ src['date_note'], info=True) }}
+        {%- endif -%}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}
+
+
+{# input_options(): the vars that say what to read, as the probe takes them. #}
+{% macro input_options() -%}
+    {{ return({
+        'transactions_path': var('transactions_path'),
+        'transactions_format': var('transactions_format', '') or '',
+        'column_map': var('column_map', {}) or {},
+        'date_format': var('date_format', '') or '',
+        'transactions_sheet': var('transactions_sheet', '') or '',
+    }) }}
+{%- endmacro %}
+
+
+{# settings_options(): every other var that a model reads, for custseg_check_settings. #}
+{% macro settings_options() -%}
+    {%- set names = [
+        'publish', 'as_of_date', 'min_valid_date', 'max_valid_date',
+        'segmentation_features', 'segmentation_log_features', 'segmentation_clip_quantiles',
+        'segmentation_pca_components', 'segmentation_algorithm', 'k_min', 'k_max', 'n_clusters',
+        'random_state', 'n_init', 'sweep_n_init', 'silhouette_exact_max', 'silhouette_sample_size',
+        'sweep_sample_size', 'minibatch_threshold', 'fit_sample_size', 'classifier',
+        'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',
+        'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date'
+    ] -%}
+    {%- set values = {} -%}
+    {%- for name in names -%}
+        {%- do values.update({name: var(name, none)}) -%}
+    {%- endfor -%}
+    {{ return(values) }}
+{%- endmacro %}
+
+
+{#
+    date_var(name): a validated YYYY-MM-DD var as a SQL date literal, or none when unset. The
+    pre-flight check already refused a bad value; this re-checks, so no macro ever pastes an
+    unchecked var into SQL even when the hook is skipped.
+#}
+{% macro date_var(name) -%}
+    {%- set value = var(name, '') -%}
+    {%- if value is none or value == '' -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value | string) -%}
+        {{ exceptions.raise_compiler_error(
+            "Setting problem: " ~ name ~ " must be a date written YYYY-MM-DD, got " ~ (value | string)[:80]
+        ) }}
+    {%- endif -%}
+    {{ return("cast(" ~ sql_string(value) ~ " as date)") }}
+{%- endmacro %}

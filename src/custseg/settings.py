@@ -1,0 +1,81 @@
+"""Checks every dbt var that is not the input file itself, before any SQL runs.
+
+The on-run-start hook ``preflight()`` passes the vars as one JSON object to
+``custseg_check_settings`` (dbt plugin), which calls :func:`check_settings`. A bad value stops
+the build within seconds, naming the var, what it must be and an example; nothing reaches SQL
+unchecked (dates are also escaped where they are used).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from .segmentation.classifier import ClassifierConfig
+from .segmentation.config import SegmentationConfig
+
+DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date")
+# numeric columns of marts.dim_customers a model can use (a test keeps this list equal to the mart)
+CUSTOMER_FEATURES = (
+    "recency_days",
+    "order_count",
+    "monetary_value",
+    "monetary_gross",
+    "returned_value",
+    "tenure_days",
+    "avg_order_value",
+    "items_per_order",
+    "line_count",
+    "distinct_products",
+    "return_line_count",
+    "return_rate",
+    "mean_days_between_orders",
+    "recency_score",
+    "frequency_score",
+    "monetary_score",
+    "fm_score",
+)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def check_date(name: str, value: Any) -> str | None:
+    """A problem with a YYYY-MM-DD var, or None (empty and null mean "not set")."""
+    if value is None or value == "":
+        return None
+    text = str(value)
+    if not isinstance(value, str | date) or not _ISO_DATE.fullmatch(text):
+        return f"{name} must be a date written YYYY-MM-DD, e.g. --vars '{{{name}: \"2011-09-01\"}}', got {value!r}"
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return f"{name} {text!r} is not a calendar date"
+    return None
+
+
+def check_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """``{"ok": True}`` or ``{"ok": False, "error": "..."}`` for the vars in ``values``."""
+    problems = [p for p in (check_date(name, values.get(name)) for name in DATE_VARS) if p]
+    low, high = values.get("min_valid_date"), values.get("max_valid_date")
+    if low and high and not problems and str(low) >= str(high):
+        problems.append(f"min_valid_date ({low}) must be before max_valid_date ({high})")
+    if not isinstance(values.get("publish", True), bool):
+        problems.append(f"publish must be true or false, got {values.get('publish')!r}")
+    features = values.get("segmentation_features") or ()
+    if not isinstance(features, list | tuple) or not all(isinstance(f, str) for f in features):
+        problems.append(f"segmentation_features must be a list of column names, got {features!r}")
+    else:
+        unknown = [f for f in features if f not in CUSTOMER_FEATURES]
+        if unknown:
+            problems.append(
+                f"segmentation_features {unknown} are not customer features; choose from "
+                f"{', '.join(CUSTOMER_FEATURES)}"
+            )
+    for build in (SegmentationConfig.from_vars, ClassifierConfig.from_vars):
+        try:
+            build(values)
+        except (ValueError, TypeError) as exc:
+            problems.append(str(exc).removeprefix("Invalid segmentation settings: "))
+    if problems:
+        return {"ok": False, "error": "; ".join(problems)}
+    return {"ok": True}
