@@ -70,6 +70,10 @@
     {%- if value is none or value == '' -%}
         {{ return(none) }}
     {%- endif -%}
+    {%- if not execute -%}
+        {#- parsing: let the pre-flight hook report every bad var together -#}
+        {{ return("cast(null as date)") }}
+    {%- endif -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-[0-9]{2}-[0-9]{2}', value | string) -%}
         {{ exceptions.raise_compiler_error(
             "Setting problem: " ~ name ~ " must be a date written YYYY-MM-DD, got " ~ (value | string)[:80]

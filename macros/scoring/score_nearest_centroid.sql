@@ -17,6 +17,11 @@
         ) }}
     {%- endif -%}
     {%- set features = var('segmentation_features') -%}
+    {%- for feature in features -%}
+        {%- if not modules.re.fullmatch('[a-z_][a-z0-9_]*', feature | string) -%}
+            {{ exceptions.raise_compiler_error("Setting problem: segmentation_features has '" ~ feature ~ "', not a column name") }}
+        {%- endif -%}
+    {%- endfor -%}
     with
 
     scoring_input as (
@@ -62,7 +67,7 @@
         from scoring_input
         {%- for feature in features %}
         cross join (
-            select * from preprocessing where feature = '{{ feature }}'
+            select * from preprocessing where feature = {{ sql_string(feature) }}
         ) as preprocessing_{{ loop.index }}
         {%- endfor %}
 
@@ -74,7 +79,7 @@
             cluster_id,
             segment_name,
             {%- for feature in features %}
-            max(case when dimension = '{{ feature }}' then centroid_scaled end) as centroid_{{ loop.index }}
+            max(case when dimension = {{ sql_string(feature) }} then centroid_scaled end) as centroid_{{ loop.index }}
             {{- ',' if not loop.last }}
             {%- endfor %}
         from centroids

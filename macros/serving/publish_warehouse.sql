@@ -37,12 +37,14 @@
 {% macro duckdb__publish_warehouse(serving) -%}
     {%- set staging_file = serving ~ '.publishing' -%}
     {%- set working = run_query("select path from duckdb_databases() where database_name = "
-                                ~ dbt.string_literal(target.database)).columns[0].values()[0] -%}
+                                ~ sql_string(target.database)).columns[0].values()[0] -%}
+    {%- set problem = run_query("select custseg_check_serving(" ~ sql_string(serving) ~ ")").columns[0].values()[0] -%}
+    {%- if problem -%}
+        {{ exceptions.raise_compiler_error("Not published: " ~ problem) }}
+    {%- endif -%}
     {%- do run_query("checkpoint") -%}
-    {%- do run_query("select custseg_prepare_file(" ~ dbt.string_literal(staging_file) ~ ")") -%}
-    {%- do run_query("select custseg_copy_file(" ~ dbt.string_literal(working) ~ ", "
-                     ~ dbt.string_literal(staging_file) ~ ")") -%}
-    {%- do run_query("select custseg_replace_file(" ~ dbt.string_literal(staging_file) ~ ", "
-                     ~ dbt.string_literal(serving) ~ ")") -%}
+    {%- do run_query("select custseg_prepare_file(" ~ sql_string(staging_file) ~ ")") -%}
+    {%- do run_query("select custseg_copy_file(" ~ sql_string(working) ~ ", " ~ sql_string(staging_file) ~ ")") -%}
+    {%- do run_query("select custseg_replace_file(" ~ sql_string(staging_file) ~ ", " ~ sql_string(serving) ~ ")") -%}
     {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools).", info=True) }}
 {%- endmacro %}

@@ -23,8 +23,8 @@ classified as {{ inline_cte() }} (
 
 snapshot as (
 
-    {% if var('as_of_date', '') -%}
-    select cast('{{ var("as_of_date") }}' as date) as as_of_date
+    {% if date_var('as_of_date') -%}
+    select {{ date_var('as_of_date') }} as as_of_date
     {%- else -%}
     select cast({{ dbt.dateadd('day', 1, 'max(invoice_date)') }} as date) as as_of_date
     from purchases

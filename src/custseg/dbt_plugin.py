@@ -8,6 +8,9 @@
   ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
   checkpointed working database is copied byte for byte next to the served one, and the
   finished copy replaces it with one rename, so readers never see a half-written file.
+- ``custseg_check_serving(path)``: refuses to publish over a serving copy that a read-write
+  connection holds open or has changed since it was published (its writes would be lost); the
+  published file is made read-only (mode 0444) and its size and mtime are stamped beside it.
 
 Enabled in ``profiles.yml``::
 
@@ -22,6 +25,7 @@ build with the message when the input is unusable.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -43,8 +47,61 @@ def replace_file(src: str, dst: str) -> str:
     if os.path.abspath(src) == os.path.abspath(dst):
         raise ValueError("publish source and destination are the same file")
     os.makedirs(os.path.dirname(os.path.abspath(dst)), exist_ok=True)
+    os.chmod(src, 0o444)  # readers only: a read-write open fails (for anyone but root)
+    problem = check_serving(dst)  # again, right before the swap
+    if problem:
+        raise RuntimeError("Not published: " + problem)
     os.replace(src, dst)
+    with open(_stamp_path(dst) + ".tmp", "w") as handle:
+        json.dump(_stamp(dst), handle)
+    os.replace(_stamp_path(dst) + ".tmp", _stamp_path(dst))
     return dst
+
+
+def _stamp_path(path: str) -> str:
+    return path + ".published"
+
+
+def _stamp(path: str) -> dict:
+    st = os.stat(path)
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def check_serving(path: str) -> str:
+    """Why ``path`` must not be replaced now ("" when it may be).
+
+    DuckDB holds an exclusive lock on a file open read-write and shared locks for readers, so a
+    shared lock we cannot get means a writer is connected: replacing the file would drop its
+    writes without a word. A size or mtime that differs from the stamp written at publish time,
+    or a WAL file beside it, means someone already wrote to it.
+    """
+    if not os.path.exists(path):
+        return ""
+    how_to = (
+        " Open the serving copy read-only (duckdb.connect(path, read_only=True), DBeaver access_mode "
+        "READ_ONLY) and keep your own tables in a database of your own (ATTACH it beside this one)."
+    )
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return (
+            f"{path} is open read-write by another process; replacing it now would silently lose that "
+            f"connection's writes. Close it and run the build again.{how_to}"
+        )
+    finally:
+        os.close(fd)  # also releases the probe lock
+    changed = os.path.exists(path + ".wal")
+    if not changed and os.path.exists(_stamp_path(path)):
+        with open(_stamp_path(path)) as handle:
+            changed = json.load(handle) != _stamp(path)
+    if changed:
+        return (
+            f"{path} was changed after it was published (a read-write connection wrote to it); replacing "
+            f"it would lose those changes. Move them out, then delete or rename {path} and run the build "
+            f"again.{how_to}"
+        )
+    return ""
 
 
 def copy_file(src: str, dst: str) -> str:
@@ -91,6 +148,9 @@ class Plugin(BasePlugin):
             "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function("custseg_prepare_file", prepare_file, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "custseg_check_serving", check_serving, ["VARCHAR"], "VARCHAR", side_effects=True
+        )
         conn.create_function(
             "custseg_copy_file", copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

@@ -36,6 +36,12 @@ CUSTOMER_FEATURES = (
     "monetary_score",
     "fm_score",
 )
+WHOLE_NUMBER_VARS = (
+    "segmentation_pca_components", "k_min", "k_max", "n_clusters", "random_state", "n_init", "sweep_n_init",
+    "silhouette_exact_max", "silhouette_sample_size", "sweep_sample_size", "minibatch_threshold",
+    "fit_sample_size", "classifier_tree_max_depth", "classifier_n_estimators", "classifier_top_countries",
+    "classifier_max_rows",
+)  # fmt: skip
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -71,7 +77,14 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
                 f"segmentation_features {unknown} are not customer features; choose from "
                 f"{', '.join(CUSTOMER_FEATURES)}"
             )
-    for build in (SegmentationConfig.from_vars, ClassifierConfig.from_vars):
+    wrong_type = [
+        f"{name} must be a whole number, got {values[name]!r}"
+        for name in WHOLE_NUMBER_VARS
+        if values.get(name) not in (None, "")
+        and (isinstance(values[name], bool) or not isinstance(values[name], int))
+    ]
+    problems += wrong_type
+    for build in () if wrong_type else (SegmentationConfig.from_vars, ClassifierConfig.from_vars):
         try:
             build(values)
         except (ValueError, TypeError) as exc:

@@ -46,8 +46,16 @@ def demo_file(tmp_path_factory):
 def demo_build(demo_file, tmp_path_factory):
     from conftest import run_dbt
 
-    run = run_dbt(tmp_path_factory.mktemp("build"), "build", vars={"transactions_path": str(demo_file)})
+    # with_unit_tests: the fixture unit tests too (a user's plain `dbt build` leaves them out)
+    run = run_dbt(
+        tmp_path_factory.mktemp("build"),
+        "build",
+        "--selector",
+        "with_unit_tests",
+        vars={"transactions_path": str(demo_file)},
+    )
     _assert_ok(run)
+    assert " 9 unit tests" in run.output
     return run
 
 
@@ -192,6 +200,8 @@ def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
     assert reasons == {
         "clean": 4,
         "unparseable_value": 1,
+        "out_of_range_value": 0,
+        "implausible_date": 0,
         "null_customer": 1,
         "exact_duplicate": 1,
         "cancellation": 1,
@@ -361,7 +371,7 @@ def test_too_few_customers_for_k_is_a_clear_error(tmp_path, dbt_runner):
     run = dbt_runner("build", vars={"transactions_path": str(path)})
     assert run.returncode != 0
     assert "Too few customers for clustering: 3 customers" in run.output
-    assert "k_max" in run.output
+    assert "needs at least 10" in run.output
 
 
 def test_sql_scoring_and_tree_rules_cover_every_customer(demo_build):

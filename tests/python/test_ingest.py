@@ -199,3 +199,137 @@ def test_probe_xlsx_header_only(tmp_path):
     _frame(0).to_excel(xlsx, index=False)
     result = probe_source(str(xlsx), cache_dir=str(tmp_path / "cache"))
     assert not result["ok"] and "no data rows" in result["error"]
+
+
+# -- hardening: one date order per file, types, delimiters, sheets, hostile options -----------
+
+
+def _dates_csv(tmp_path, dates, name="d.csv"):
+    path = tmp_path / name
+    pd.DataFrame(
+        {"CustomerID": ["1"] * len(dates), "InvoiceDate": dates, "amount": ["1"] * len(dates)}
+    ).to_csv(path, index=False)
+    return str(path)
+
+
+def _read_dates(result, dates):
+    """The timestamps the build's SQL makes of these texts with the probe's formats."""
+    import duckdb
+
+    formats = "[" + ", ".join("'" + f + "'" for f in result["date_formats"]) + "]"
+    con = duckdb.connect()
+    return [
+        con.execute(
+            f"select coalesce(try_cast(? as timestamp), try_strptime(?, {formats}))", [d, d]
+        ).fetchone()[0]
+        for d in dates
+    ]
+
+
+def test_day_first_file_is_read_day_first_for_every_line(tmp_path):
+    dates = ["01/02/2011 10:00", "13/02/2011 10:00", "05/03/2011 09:00"]
+    result = probe_source(_dates_csv(tmp_path, dates))
+    assert result["ok"] and result["date_order"] == "day_first" and result["date_note"] == ""
+    parsed = _read_dates(result, dates)
+    assert [(p.month, p.day) for p in parsed] == [(2, 1), (2, 13), (3, 5)]
+
+
+def test_month_first_file_and_ambiguous_file(tmp_path):
+    dates = ["12/1/2010 8:26", "12/13/2010 8:26"]
+    result = probe_source(_dates_csv(tmp_path, dates))
+    assert result["date_order"] == "month_first" and result["date_note"] == ""
+    assert [(p.month, p.day) for p in _read_dates(result, dates)] == [(12, 1), (12, 13)]
+    ambiguous = probe_source(_dates_csv(tmp_path, ["01/02/2011", "03/04/2011"], "a.csv"))
+    assert ambiguous["date_order"] == "month_first"
+    assert (
+        "both month-first and day-first" in ambiguous["date_note"] and "date_format" in ambiguous["date_note"]
+    )
+
+
+def test_mixed_orders_are_not_read_both_ways(tmp_path):
+    dates = ["13/01/2011", "14/01/2011", "01/20/2011"]  # two day-first only, one month-first only
+    result = probe_source(_dates_csv(tmp_path, dates))
+    assert result["date_order"] == "day_first" and "mixes orders" in result["date_note"]
+    parsed = _read_dates(result, dates)
+    assert parsed[2] is None  # quarantined as unparseable_value by the build, not read month-first
+
+
+def test_configured_date_format_wins_and_is_checked(tmp_path):
+    path = _dates_csv(tmp_path, ["01/02/2011 10:00"])
+    result = probe_source({"transactions_path": path, "date_format": "%m/%d/%Y %H:%M"})
+    assert result["date_formats"] == ["%m/%d/%Y %H:%M"] and result["date_order"] == "configured"
+    assert "no % directive" in probe_source({"transactions_path": path, "date_format": "dd/mm/yyyy"})["error"]
+    bad = probe_source({"transactions_path": path, "date_format": "%Q/%m"})
+    assert not bad["ok"] and "not a valid strptime format" in bad["error"]
+
+
+def test_whitespace_delimited_file_says_so(tmp_path):
+    path = tmp_path / "aligned.txt"
+    path.write_text("CustomerID  InvoiceDate   amount\n17850  2011-01-01  10\n")
+    result = probe_source(str(path))
+    assert not result["ok"]
+    assert "read as a single column" in result["error"] and "delimiter" in result["error"]
+
+
+@pytest.mark.parametrize(
+    "column, values, expected",
+    [
+        ("Quantity", [True, False], "has type BOOLEAN"),
+        ("InvoiceDate", [1, 2], "has type BIGINT"),
+        ("CustomerID", [b"x", b"y"], "has type BLOB"),
+    ],
+)
+def test_parquet_columns_of_impossible_types_are_named(tmp_path, column, values, expected):
+    frame = pd.DataFrame(
+        {"CustomerID": ["1", "2"], "InvoiceDate": pd.to_datetime(["2011-01-01", "2011-01-02"]),
+         "Quantity": [1, 2], "UnitPrice": [1.0, 2.0]}
+    )  # fmt: skip
+    frame[column] = values
+    path = tmp_path / "typed.parquet"
+    frame.to_parquet(path)
+    result = probe_source(str(path))
+    assert not result["ok"] and expected in result["error"] and f"Column '{column}'" in result["error"]
+
+
+def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path):
+    xlsx = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(xlsx) as writer:
+        pd.DataFrame({"Notes": ["exported by ERP"]}).to_excel(writer, sheet_name="Cover", index=False)
+        _frame(3).to_excel(writer, sheet_name="Sales", index=False)
+    result = probe_source(str(xlsx), cache_dir=str(tmp_path / "cache"))
+    assert result["ok"] and len(pd.read_parquet(result["files"][0])) == 3
+    named = probe_source(
+        {"transactions_path": str(xlsx), "transactions_sheet": "Cover"}, cache_dir=str(tmp_path / "c2")
+    )
+    assert not named["ok"] and "required field 'customer_id'" in named["error"]
+    missing = probe_source(
+        {"transactions_path": str(xlsx), "transactions_sheet": "Nope"}, cache_dir=str(tmp_path / "c3")
+    )
+    assert "no sheet 'Nope'" in missing["error"] and "Cover, Sales" in missing["error"]
+    cover_only = tmp_path / "cover.xlsx"
+    with pd.ExcelWriter(cover_only) as writer:
+        pd.DataFrame({"Notes": ["x"]}).to_excel(writer, sheet_name="Cover", index=False)
+        pd.DataFrame({"Total": [1]}).to_excel(writer, sheet_name="Summary", index=False)
+    none = probe_source(str(cover_only), cache_dir=str(tmp_path / "c4"))
+    assert "No sheet of" in none["error"] and "'Cover' (Notes)" in none["error"]
+    assert "'Summary' (Total)" in none["error"] and "transactions_sheet" in none["error"]
+
+
+def test_hostile_names_stay_data(tmp_path):
+    """A file name and column names with quotes, semicolons and comment markers are read, and
+    the SQL the probe hands to dbt quotes them."""
+    import duckdb
+
+    folder = tmp_path / "it's; -- here"
+    folder.mkdir()
+    path = folder / "O'Brien\"; drop table x; --.csv"
+    pd.DataFrame({'Client "Ref"; --': ["a"], "When": ["2011-01-01"], "Net": ["5"]}).to_csv(path, index=False)
+    result = probe_source(
+        {"transactions_path": str(path),
+         "column_map": {"customer_id": 'Client "Ref"; --', "invoiced_at": "When", "line_amount": "Net"}}
+    )  # fmt: skip
+    assert result["ok"], result
+    assert duckdb.connect().execute(f"select count(*) from {result['reader_sql']}").fetchone()[0] == 1
+    wrong_type = probe_source({"transactions_path": str(path), "column_map": {"customer_id": 5}})
+    assert "column_map must map field names to column names" in wrong_type["error"]
+    assert "must be text" in probe_source({"transactions_path": ["a", "b"]})["error"]

@@ -1,0 +1,60 @@
+"""The pre-flight check of every var (custseg.settings), with hostile values."""
+
+from __future__ import annotations
+
+import pytest
+
+from custseg.settings import CUSTOMER_FEATURES, check_date, check_settings
+
+HOSTILE = [
+    "2011-01-01'; drop table x; --",
+    "2011-01-01 /* */",
+    "'); select 1; --",
+    "2011-13-01",
+    "2011-02-30",
+]
+
+
+@pytest.mark.parametrize("name", ["as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date"])
+@pytest.mark.parametrize("value", HOSTILE)
+def test_date_vars_accept_only_calendar_dates(name, value):
+    result = check_settings({name: value})
+    assert not result["ok"] and name in result["error"]
+    assert check_settings({name: "2011-09-01"}) == {"ok": True}
+    assert check_settings({name: ""}) == {"ok": True} and check_settings({name: None}) == {"ok": True}
+
+
+def test_date_var_messages_show_the_format():
+    assert "YYYY-MM-DD" in check_date("as_of_date", "01/09/2011")
+    assert "not a calendar date" in check_date("as_of_date", "2011-02-30")
+    assert check_date("as_of_date", 20110901) is not None
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"segmentation_algorithm": "dbscan"}, "segmentation_algorithm must be one of"),
+        ({"k_min": 5, "k_max": 3}, "k_min <= k_max"),
+        ({"segmentation_features": ["recency_days", "shoe_size"]}, "['shoe_size'] are not customer features"),
+        ({"segmentation_features": ["x; drop table y"]}, "are not customer features"),
+        ({"segmentation_features": "recency_days"}, "must be a list"),
+        ({"classifier": "svm"}, "classifier must be one of"),
+        ({"min_valid_date": "2012-01-01", "max_valid_date": "2011-01-01"}, "must be before max_valid_date"),
+        ({"publish": "yes"}, "publish must be true or false"),
+        ({"k_min": "two"}, "k_min must be a whole number, got 'two'"),
+        ({"n_init": 2.5}, "n_init must be a whole number"),
+    ],
+)
+def test_invalid_settings_are_named(values, message):
+    result = check_settings(values)
+    assert not result["ok"] and message in result["error"]
+
+
+def test_several_problems_are_reported_together():
+    error = check_settings({"segmentation_algorithm": "dbscan", "k_min": 5, "k_max": 3})["error"]
+    assert "segmentation_algorithm" in error and "k_min" in error
+
+
+def test_defaults_pass():
+    assert check_settings({}) == {"ok": True}
+    assert set(CUSTOMER_FEATURES) >= {"recency_days", "order_count", "monetary_value"}
