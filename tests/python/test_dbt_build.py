@@ -495,3 +495,13 @@ def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
         assert "Traceback" not in done.stderr
     assert not marker.exists()
     assert not (tmp_path / "m.joblib").exists() and not (tmp_path / "c.joblib").exists()
+
+
+def test_feature_list_of_the_settings_check_is_dim_customers(demo_build):
+    from custseg.settings import CUSTOMER_FEATURES
+
+    numeric = demo_build.query(
+        "select column_name from information_schema.columns where table_schema = 'marts' "
+        "and table_name = 'dim_customers' and data_type in ('INTEGER', 'BIGINT', 'DOUBLE') order by ordinal_position"
+    )
+    assert tuple(r[0] for r in numeric) == CUSTOMER_FEATURES

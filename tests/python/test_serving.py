@@ -220,3 +220,61 @@ def test_readme_connection_examples_use_the_serving_database():
         "DBeaver",
     ]:
         assert snippet in readme
+
+
+WRITER = """
+import sys, time, duckdb
+path, ready, stop = sys.argv[1:4]
+con = duckdb.connect(path)  # read-write: the mistake the publish step must not hide
+con.execute("create table main.my_notes as select 'keep me' as note")
+open(ready, "w").write("ready")
+import os
+while not os.path.exists(stop):
+    time.sleep(0.1)
+con.close()
+"""
+
+
+def test_publish_never_drops_what_a_read_write_connection_wrote(tmp_path):
+    """A read-write connection on the serving copy: while it is open, and after it wrote and
+    closed, the publish refuses loudly and the file keeps its writes; once it is moved away, the
+    next build publishes a read-only file."""
+    import os
+    import stat
+
+    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 300, 6))})
+    assert first.returncode == 0, first.output[-3000:]
+    assert "Using default selector user_build" in first.output
+    assert "unit test" not in first.output.split("Finished running")[1].splitlines()[0]
+    served = first.serving_path
+    assert stat.S_IMODE(served.stat().st_mode) == 0o444
+    ready, stop = tmp_path / "ready", tmp_path / "stop"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(served), str(ready), str(stop)])
+    try:
+        deadline = time.time() + 30
+        while not ready.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        held = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
+    finally:
+        stop.write_text("stop")
+        writer.wait(timeout=60)
+    assert held.returncode != 0
+    assert "Not published" in held.output and "is open read-write by another process" in held.output
+    # the writer has closed; what it wrote is in the file, and the publish still refuses
+    changed = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
+    assert changed.returncode != 0
+    assert "was changed after it was published" in changed.output and "read_only=True" in changed.output
+    con = duckdb.connect(str(served), read_only=True)
+    assert con.execute("select note from main.my_notes").fetchone() == ("keep me",)
+    con.close()
+    # moved away: the next build publishes
+    os.rename(served, tmp_path / "my_notes.duckdb")
+    again = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
+    assert again.returncode == 0, again.output[-3000:]
+    assert stat.S_IMODE(served.stat().st_mode) == 0o444
+    assert (
+        duckdb.connect(str(served), read_only=True)
+        .execute("select count(*) from marts.dim_customers")
+        .fetchone()[0]
+        == 300
+    )
