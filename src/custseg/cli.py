@@ -31,7 +31,18 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 def _cmd_probe(args: argparse.Namespace) -> int:
     from .ingest import probe_source
 
-    result = probe_source(args.path, args.format or "", args.cache_dir)
+    try:
+        column_map = json.loads(args.column_map) if args.column_map else {}
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"--column-map is not valid JSON: {exc}") from exc
+    options = {
+        "transactions_path": args.path,
+        "transactions_format": args.format or "",
+        "column_map": column_map,
+        "date_format": args.date_format or "",
+        "transactions_sheet": args.sheet or "",
+    }
+    result = probe_source(options, cache_dir=args.cache_dir)
     print(json.dumps(result, indent=2))
     return 0 if result["ok"] else 2
 
@@ -120,6 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe = sub.add_parser("probe", help="check a transactions file the way dbt build will")
     probe.add_argument("path")
     probe.add_argument("--format", choices=["csv", "parquet", "xlsx"])
+    probe.add_argument("--column-map", help='as the var, in JSON: \'{"customer_id": "Client Ref"}\'')
+    probe.add_argument("--date-format", help="as the var date_format, e.g. '%%d/%%m/%%Y %%H:%%M'")
+    probe.add_argument("--sheet", help="XLSX: the sheet to read (as the var transactions_sheet)")
     probe.add_argument("--cache-dir", default="target/custseg_cache")
     probe.set_defaults(func=_cmd_probe)
 

@@ -82,7 +82,7 @@ FIELD_TYPES = {
     "stock_code": _TEXT + _NUMBER,
     "customer_id": _TEXT + _NUMBER,
     "description": _TEXT + _NUMBER,
-    "country": _TEXT,
+    "country": _TEXT + _NUMBER,
     "quantity": _TEXT + _NUMBER,
     "unit_price": _TEXT + _NUMBER,
     "line_amount": _TEXT + _NUMBER,

@@ -296,8 +296,13 @@ def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path)
     with pd.ExcelWriter(xlsx) as writer:
         pd.DataFrame({"Notes": ["exported by ERP"]}).to_excel(writer, sheet_name="Cover", index=False)
         _frame(3).to_excel(writer, sheet_name="Sales", index=False)
+        _frame(2).to_excel(writer, sheet_name="Sales'; --", index=False)
     result = probe_source(str(xlsx), cache_dir=str(tmp_path / "cache"))
     assert result["ok"] and len(pd.read_parquet(result["files"][0])) == 3
+    hostile = probe_source(
+        {"transactions_path": str(xlsx), "transactions_sheet": "Sales'; --"}, cache_dir=str(tmp_path / "c1")
+    )
+    assert hostile["ok"] and len(pd.read_parquet(hostile["files"][0])) == 2
     named = probe_source(
         {"transactions_path": str(xlsx), "transactions_sheet": "Cover"}, cache_dir=str(tmp_path / "c2")
     )
@@ -305,7 +310,7 @@ def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path)
     missing = probe_source(
         {"transactions_path": str(xlsx), "transactions_sheet": "Nope"}, cache_dir=str(tmp_path / "c3")
     )
-    assert "no sheet 'Nope'" in missing["error"] and "Cover, Sales" in missing["error"]
+    assert "no sheet 'Nope'" in missing["error"] and "Cover, Sales, Sales'; --" in missing["error"]
     cover_only = tmp_path / "cover.xlsx"
     with pd.ExcelWriter(cover_only) as writer:
         pd.DataFrame({"Notes": ["x"]}).to_excel(writer, sheet_name="Cover", index=False)
@@ -333,3 +338,21 @@ def test_hostile_names_stay_data(tmp_path):
     wrong_type = probe_source({"transactions_path": str(path), "column_map": {"customer_id": 5}})
     assert "column_map must map field names to column names" in wrong_type["error"]
     assert "must be text" in probe_source({"transactions_path": ["a", "b"]})["error"]
+
+
+def test_probe_cli_takes_the_build_options(tmp_path, capsys):
+    import json
+
+    from custseg.cli import main
+
+    path = tmp_path / "shop.csv"
+    pd.DataFrame({"Client": ["a"], "When": ["13/01/2011 10:00"], "Net": ["5"]}).to_csv(path, index=False)
+    assert main(["probe", str(path)]) == 2
+    assert "required field 'customer_id'" in json.loads(capsys.readouterr().out)["error"]
+    mapped = ["--column-map", '{"customer_id": "Client", "invoiced_at": "When", "line_amount": "Net"}']
+    assert main(["probe", str(path), *mapped]) == 0
+    assert json.loads(capsys.readouterr().out)["date_order"] == "day_first"
+    assert main(["probe", str(path), *mapped, "--date-format", "%m/%d/%Y %H:%M"]) == 0
+    assert json.loads(capsys.readouterr().out)["date_formats"] == ["%m/%d/%Y %H:%M"]
+    assert main(["probe", str(path), "--column-map", "{bad"]) == 2
+    assert "--column-map is not valid JSON" in capsys.readouterr().err

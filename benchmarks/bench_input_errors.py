@@ -1,0 +1,118 @@
+"""Benchmark: how soon a bad input or setting is reported by ``dbt build`` (issue 11: within 10 s).
+
+Each case runs ``dbt build`` on the Online Retail file (or a small bad file) in a subprocess with a
+fresh database, and measures the wall time from starting the process to the first line of the
+error message on its output (and to its exit). "cold" uses a fresh target folder (dbt parses the
+whole project); "warm" runs the same command again in the same target folder (partial parsing).
+BLAS/OpenMP threads are pinned to 1. Results go to stdout and to
+``benchmarks/results/input_errors_<timestamp>.{md,csv}``.
+
+    .venv/bin/python benchmarks/bench_input_errors.py --real ../shared/data/online_retail.parquet
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_build import write_report
+
+REPO = Path(__file__).resolve().parents[1]
+DBT = str(Path(sys.executable).with_name("dbt"))
+MARKERS = ("Transactions input problem", "Setting problem", "Not published")
+
+
+def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
+    import pandas as pd
+
+    corrupt = tmp / "corrupt.parquet"
+    corrupt.write_bytes(b"PAR1 truncated")
+    empty = tmp / "empty.csv"
+    empty.write_bytes(b"")
+    typed = tmp / "typed.parquet"
+    frame = pd.read_parquet(real).head(1000)
+    frame["Quantity"] = frame["Quantity"] > 0
+    frame.to_parquet(typed)
+    return [
+        ("missing file", {"transactions_path": str(tmp / "missing.parquet")}),
+        ("empty file", {"transactions_path": str(empty)}),
+        ("corrupt Parquet", {"transactions_path": str(corrupt)}),
+        ("BOOLEAN quantity column", {"transactions_path": str(typed)}),
+        ("Online Retail, column_map to a missing column",
+         {"transactions_path": str(real), "column_map": {"customer_id": "Client"}}),
+        ("Online Retail, bad as_of_date", {"transactions_path": str(real), "as_of_date": "2011-13-01"}),
+        ("Online Retail, unknown algorithm + k_min > k_max",
+         {"transactions_path": str(real), "segmentation_algorithm": "dbscan", "k_min": 5, "k_max": 3}),
+        ("Online Retail, invalid date_format", {"transactions_path": str(real), "date_format": "%Q"}),
+    ]  # fmt: skip
+
+
+def time_to_error(workdir: Path, vars: dict) -> tuple[float, float, str]:
+    env = dict(os.environ)
+    env.update(
+        CUSTSEG_DB_PATH=str(workdir / "wh.duckdb"),
+        CUSTSEG_SERVING_PATH=str(workdir / "serving" / "wh.duckdb"),
+        CUSTSEG_TEMP_DIR=str(workdir / "spill"),
+        CUSTSEG_MODEL_KEY_PATH=str(workdir / "key"),
+        DBT_TARGET_PATH=str(workdir / "target"),
+        DBT_LOG_PATH=str(workdir / "logs"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+        NO_COLOR="1",
+        OMP_NUM_THREADS="1",
+        OPENBLAS_NUM_THREADS="1",
+        MKL_NUM_THREADS="1",
+    )
+    (workdir / "wh.duckdb").unlink(missing_ok=True)
+    started = time.perf_counter()
+    proc = subprocess.Popen(
+        [DBT, "build", "--vars", json.dumps(vars)], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    first, message = None, ""
+    for line in proc.stdout:
+        if first is None and any(m in line for m in MARKERS):
+            first, message = time.perf_counter() - started, line.strip()
+    proc.wait()
+    total = time.perf_counter() - started
+    return (first if first is not None else float("nan")), total, message
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--real", type=Path, default=REPO.parent / "shared" / "data" / "online_retail.parquet"
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-errors-") as tmp_name:
+        tmp = Path(tmp_name)
+        for name, vars in cases(args.real.resolve(), tmp):
+            cold, warm, message = [], [], ""
+            for i in range(args.repeat):
+                workdir = tmp / f"w{len(rows)}_{i}"
+                workdir.mkdir()
+                first, _, message = time_to_error(workdir, vars)
+                cold.append(first)
+                warm.append(time_to_error(workdir, vars)[0])  # same target folder: partial parse
+            rows.append(
+                {
+                    "case": name,
+                    "cold: error after (s)": f"{statistics.median(cold):.1f}",
+                    "warm: error after (s)": f"{statistics.median(warm):.1f}",
+                    "message starts": message.split(":", 1)[0][-40:] if message else "(no message!)",
+                }
+            )
+            print(rows[-1], flush=True)
+    write_report(rows, "input_errors")
+
+
+if __name__ == "__main__":
+    main()
