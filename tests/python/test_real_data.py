@@ -12,6 +12,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.realdata]
 REASONS = [
     "clean",
     "unparseable_value",
+    "out_of_range_value",
+    "implausible_date",
     "null_customer",
     "exact_duplicate",
     "cancellation",
@@ -43,6 +45,7 @@ def online_retail_ii(shared_data, tmp_path_factory):
 def test_online_retail_reconciles(online_retail):
     counts = dict(online_retail.query("select outcome, row_count from marts.fct_ingestion_summary"))
     assert sorted(counts) == sorted(REASONS)
+    assert counts["out_of_range_value"] == counts["implausible_date"] == 0  # the UCI file has neither
     assert sum(counts.values()) == 541_909
     assert online_retail.scalar("select count(*) from marts.fct_transactions") == counts["clean"]
     assert (
