@@ -33,6 +33,8 @@ from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
 
+# Only light modules here (no pandas or scikit-learn): dbt imports this plugin before the
+# pre-flight check runs, so every import delays the first input error.
 from .ingest import probe_source
 from .settings import check_settings
 

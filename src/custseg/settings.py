@@ -12,8 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from .segmentation.classifier import ClassifierConfig
-from .segmentation.config import SegmentationConfig
+from .segmentation.config import ClassifierConfig, SegmentationConfig
 
 DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date")
 # numeric columns of marts.dim_customers a model can use (a test keeps this list equal to the mart)

@@ -17,6 +17,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
+from .config import CLASSIFIERS, ClassifierConfig  # noqa: F401  (the config lives without scikit-learn)
+
 NUMERIC_FEATURES = (
     "recency_days",
     "order_count",
@@ -31,45 +33,7 @@ NUMERIC_FEATURES = (
     "return_line_count",
     "return_rate",
 )
-CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
 OTHER = "__other__"
-
-
-@dataclass(frozen=True)
-class ClassifierConfig:
-    classifier: str = "random_forest"
-    test_size: float = 0.25
-    random_state: int = 42
-    tree_max_depth: int = 4
-    n_estimators: int = 100
-    top_countries: int = 10
-    max_rows: int = 50_000
-
-    @classmethod
-    def from_vars(cls, settings) -> ClassifierConfig:
-        """Build from the same ``segmentation_settings`` JSON the segmentation models read."""
-        from .config import settings_getter
-
-        get = settings_getter(settings)
-        return cls(
-            classifier=str(get("classifier", "random_forest")),
-            test_size=float(get("classifier_test_size", 0.25)),
-            random_state=int(get("random_state", 42)),
-            tree_max_depth=int(get("classifier_tree_max_depth", 4)),
-            n_estimators=int(get("classifier_n_estimators", 100)),
-            top_countries=int(get("classifier_top_countries", 10)),
-            max_rows=int(get("classifier_max_rows", 50_000)),
-        )
-
-    def __post_init__(self) -> None:
-        if self.classifier not in CLASSIFIERS:
-            raise ValueError(f"classifier must be one of {list(CLASSIFIERS)}, got {self.classifier!r}")
-        if not 0 < self.test_size < 1:
-            raise ValueError(f"classifier_test_size must be in (0, 1), got {self.test_size}")
-        if self.tree_max_depth < 1:
-            raise ValueError("classifier_tree_max_depth must be at least 1")
-        if self.max_rows < 100:
-            raise ValueError(f"classifier_max_rows must be at least 100, got {self.max_rows}")
 
 
 @dataclass

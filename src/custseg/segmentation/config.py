@@ -8,6 +8,7 @@ from typing import Any
 
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
 ALGORITHMS = ("kmeans", "gmm", "birch")
+CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
 
 
 def settings_getter(settings: dict[str, Any] | str):
@@ -112,3 +113,38 @@ class SegmentationConfig:
         d = asdict(self)
         d.pop("extra")
         return d
+
+
+@dataclass(frozen=True)
+class ClassifierConfig:
+    classifier: str = "random_forest"
+    test_size: float = 0.25
+    random_state: int = 42
+    tree_max_depth: int = 4
+    n_estimators: int = 100
+    top_countries: int = 10
+    max_rows: int = 50_000
+
+    @classmethod
+    def from_vars(cls, settings) -> ClassifierConfig:
+        """Build from the same ``segmentation_settings`` JSON the segmentation models read."""
+        get = settings_getter(settings)
+        return cls(
+            classifier=str(get("classifier", "random_forest")),
+            test_size=float(get("classifier_test_size", 0.25)),
+            random_state=int(get("random_state", 42)),
+            tree_max_depth=int(get("classifier_tree_max_depth", 4)),
+            n_estimators=int(get("classifier_n_estimators", 100)),
+            top_countries=int(get("classifier_top_countries", 10)),
+            max_rows=int(get("classifier_max_rows", 50_000)),
+        )
+
+    def __post_init__(self) -> None:
+        if self.classifier not in CLASSIFIERS:
+            raise ValueError(f"classifier must be one of {list(CLASSIFIERS)}, got {self.classifier!r}")
+        if not 0 < self.test_size < 1:
+            raise ValueError(f"classifier_test_size must be in (0, 1), got {self.test_size}")
+        if self.tree_max_depth < 1:
+            raise ValueError("classifier_tree_max_depth must be at least 1")
+        if self.max_rows < 100:
+            raise ValueError(f"classifier_max_rows must be at least 100, got {self.max_rows}")
