@@ -50,7 +50,7 @@
         'random_state', 'n_init', 'sweep_n_init', 'silhouette_exact_max', 'silhouette_sample_size',
         'sweep_sample_size', 'minibatch_threshold', 'fit_sample_size', 'classifier',
         'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',
-        'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date'
+        'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads'
     ] -%}
     {%- set values = {} -%}
     {%- for name in names -%}

@@ -5,19 +5,27 @@
     Snapshot: var('as_of_date') if set (lines on or after it are ignored), else the day after
     the last clean purchase. Returns: the customer's cancellation lines of real products (not
     duplicates, positive price) before the snapshot, valued at |quantity * unit_price|.
+
+    Reads the classified lines (intermediate), not the fct_transactions mart: the graph runs one
+    way. Purchases are its clean lines, with the order id and date that mart derives too.
 #}
 
 with
 
-purchases as {{ inline_cte() }} (
-
-    select * from {{ ref('fct_transactions') }}
-
-),
-
 classified as {{ inline_cte() }} (
 
     select * from {{ ref('int_transactions__classified') }}
+
+),
+
+purchases as {{ inline_cte() }} (
+
+    select
+        classified.*,
+        coalesce(classified.invoice_id, classified.order_id_fallback) as order_id,
+        cast(classified.invoiced_at as date) as invoice_date
+    from classified
+    where classified.quarantine_reason is null
 
 ),
 

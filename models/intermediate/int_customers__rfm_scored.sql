@@ -4,6 +4,10 @@
     Scores are ntile(5) over the customers; ties are broken by customer_id so the same data
     always gives the same scores. fm_score is the mean of frequency and monetary scores rounded
     half up. The segment comes from the editable seed rfm_segment_rules (first rule_id wins).
+
+    Carries every customer feature with its final type, so this is the one customer table the
+    ML layer reads (python_models/ read intermediate models only) and dim_customers serves it
+    with the playbook joined: both see exactly the same values.
 #}
 
 with
@@ -59,15 +63,36 @@ matched as (
 final as (
 
     select
-        customer_id,
-        recency_score,
-        frequency_score,
-        monetary_score,
-        fm_score,
-        rfm_cell,
-        rfm_segment
+        features.customer_id,
+        features.country,
+        features.as_of_date,
+        features.first_purchase_at,
+        features.last_purchase_at,
+        cast(features.recency_days as integer) as recency_days,
+        cast(features.order_count as integer) as order_count,
+        -- computed from the two doubles below so monetary_value = monetary_gross - returned_value exactly
+        cast(features.monetary_gross as {{ type_double() }})
+            - cast(features.returned_value as {{ type_double() }}) as monetary_value,
+        cast(features.monetary_gross as {{ type_double() }}) as monetary_gross,
+        cast(features.returned_value as {{ type_double() }}) as returned_value,
+        cast(features.tenure_days as integer) as tenure_days,
+        cast(features.avg_order_value as {{ type_double() }}) as avg_order_value,
+        cast(features.items_per_order as {{ type_double() }}) as items_per_order,
+        cast(features.line_count as integer) as line_count,
+        cast(features.distinct_products as integer) as distinct_products,
+        cast(features.return_line_count as integer) as return_line_count,
+        cast(features.return_rate as {{ type_double() }}) as return_rate,
+        cast(features.mean_days_between_orders as {{ type_double() }}) as mean_days_between_orders,
+        cast(matched.recency_score as integer) as recency_score,
+        cast(matched.frequency_score as integer) as frequency_score,
+        cast(matched.monetary_score as integer) as monetary_score,
+        matched.fm_score,
+        matched.rfm_cell,
+        matched.rfm_segment
     from matched
-    where rule_rank = 1
+    inner join features
+        on matched.customer_id = features.customer_id
+    where matched.rule_rank = 1
 
 )
 

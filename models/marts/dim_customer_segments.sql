@@ -7,7 +7,7 @@ with
 
 assignments as (
 
-    select * from {{ ref('seg_assignments') }}
+    select * from {{ ref('ml_customer_scores') }}
 
 ),
 

@@ -8,9 +8,7 @@ with
 
 registry as (
 
-    select * from {{ ref('seg_model_registry') }}
-    union all
-    select * from {{ ref('cls_model_registry') }}
+    select * from {{ ref('ml_model_registry') }}
 
 ),
 

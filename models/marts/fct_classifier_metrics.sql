@@ -14,7 +14,7 @@ holdout as (
 
 scores as (
 
-    select * from {{ ref('cls_scores') }}
+    select * from {{ ref('ml_customer_scores') }}
 
 ),
 

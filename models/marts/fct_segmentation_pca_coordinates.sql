@@ -4,7 +4,7 @@ with
 
 coordinates as (
 
-    select * from {{ ref('seg_pca_coordinates') }}
+    select * from {{ ref('ml_customer_scores') }}
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 scores as (
 
-    select * from {{ ref('cls_scores') }}
+    select * from {{ ref('ml_customer_scores') }}
 
 ),
 

@@ -2,5 +2,6 @@ from custseg.segmentation import pipeline
 
 
 def model(dbt, session):
-    """The explainable decision tree as a rule table (and its SQL case expression)."""
-    return pipeline.tree_rules(pipeline.to_pandas(dbt.ref("cls_model_registry")))
+    """The explainable decision tree as a rule table (and its SQL case expression). A report of the fit, decoded; nothing is fitted or unpickled."""
+    registry = pipeline.to_pandas(dbt.ref("ml_model_registry").project("model_kind, reports"))
+    return pipeline.report(registry, "classifier_tree", "tree_rules")

@@ -2,5 +2,6 @@ from custseg.segmentation import pipeline
 
 
 def model(dbt, session):
-    """Each cluster's R/F/M position (scores in [0, 1]) and the business name it was given."""
-    return pipeline.cluster_names(pipeline.load_model(pipeline.to_pandas(dbt.ref("seg_model_registry"))))
+    """Each cluster's R/F/M position (scores in [0, 1]) and the business name it was given. A report of the fit, decoded; nothing is fitted or unpickled."""
+    registry = pipeline.to_pandas(dbt.ref("ml_model_registry").project("model_kind, reports"))
+    return pipeline.report(registry, "segmentation", "cluster_names")

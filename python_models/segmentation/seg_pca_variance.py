@@ -2,7 +2,6 @@ from custseg.segmentation import pipeline
 
 
 def model(dbt, session):
-    """Explained variance per PCA component (plot PCA; clustering PCA when enabled)."""
-    fitted = pipeline.load_model(pipeline.to_pandas(dbt.ref("seg_model_registry")))
-    _, variance = pipeline.pca_projection(fitted, pipeline.to_pandas(dbt.ref("dim_customers")))
-    return variance
+    """Explained variance per PCA component (plot PCA; clustering PCA when enabled). A report of the fit, decoded; nothing is fitted or unpickled."""
+    registry = pipeline.to_pandas(dbt.ref("ml_model_registry").project("model_kind, reports"))
+    return pipeline.report(registry, "segmentation", "pca_variance")

@@ -2,5 +2,6 @@ from custseg.segmentation import pipeline
 
 
 def model(dbt, session):
-    """Per feature: log transform, clipping bounds and the scaler's mean and scale."""
-    return pipeline.preprocessing(pipeline.load_model(pipeline.to_pandas(dbt.ref("seg_model_registry"))))
+    """Per feature: log transform, clipping bounds and the scaler's mean and scale. A report of the fit, decoded; nothing is fitted or unpickled."""
+    registry = pipeline.to_pandas(dbt.ref("ml_model_registry").project("model_kind, reports"))
+    return pipeline.report(registry, "segmentation", "preprocessing")

@@ -42,16 +42,17 @@ def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
 
     if kind not in MODEL_KINDS:
         raise ScoringError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
-    table = "segmentation.seg_model_registry" if kind == "segmentation" else "segmentation.cls_model_registry"
     con = _connect(db_path)
     try:
         row = con.execute(
-            f"select model_id, artifact, artifact_sha256, artifact_signature from {table} "
-            "where model_kind = ? order by trained_at desc limit 1",
+            "select model_id, artifact, artifact_sha256, artifact_signature "
+            "from marts.dim_segmentation_model_artifacts where model_kind = ? order by trained_at desc limit 1",
             [kind],
         ).fetchone()
     except duckdb.Error as exc:
-        raise ScoringError(f"{db_path!r} has no {table}; run dbt build first") from exc
+        raise ScoringError(
+            f"{db_path!r} has no marts.dim_segmentation_model_artifacts; run dbt build first"
+        ) from exc
     finally:
         con.close()
     if row is None:

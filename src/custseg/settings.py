@@ -39,7 +39,7 @@ WHOLE_NUMBER_VARS = (
     "segmentation_pca_components", "k_min", "k_max", "n_clusters", "random_state", "n_init", "sweep_n_init",
     "silhouette_exact_max", "silhouette_sample_size", "sweep_sample_size", "minibatch_threshold",
     "fit_sample_size", "classifier_tree_max_depth", "classifier_n_estimators", "classifier_top_countries",
-    "classifier_max_rows",
+    "classifier_max_rows", "ml_threads",
 )  # fmt: skip
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 

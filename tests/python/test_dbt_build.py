@@ -312,7 +312,9 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
         [cli, "export-model", "--db", str(demo_build.db_path), "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    signature = demo_build.scalar("select artifact_signature from segmentation.seg_model_registry")
+    signature = demo_build.scalar(
+        "select artifact_signature from marts.dim_segmentation_model_artifacts where model_kind = 'segmentation'"
+    )
     model = load_artifact(out.read_bytes(), signature)
     assert model.k == demo_build.scalar(
         "select n_clusters from marts.dim_segmentation_models where model_kind = 'segmentation'"
@@ -334,7 +336,7 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     )
     assert tree.returncode == 0, tree.stderr
     tree_signature = demo_build.scalar(
-        "select artifact_signature from segmentation.cls_model_registry where model_kind = 'classifier_tree'"
+        "select artifact_signature from marts.dim_segmentation_model_artifacts where model_kind = 'classifier_tree'"
     )
     assert load_artifact(tree_out.read_bytes(), tree_signature).config.classifier == "decision_tree"
     missing = subprocess.run([cli, "export-model", "--db", str(tmp_path / "none.duckdb"), "-o", str(out)],
@@ -416,7 +418,9 @@ def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
     con.execute(f"copy (select * from marts.dim_customers) to '{features}' (header)")
     expected = dict(con.execute("select customer_id, cluster_id from marts.dim_customer_segments").fetchall())
     expected_clf = dict(
-        con.execute("select customer_id, classifier_cluster_id from segmentation.cls_scores").fetchall()
+        con.execute(
+            "select customer_id, classifier_cluster_id from segmentation.ml_customer_scores"
+        ).fetchall()
     )
     con.close()
     for model, truth in (("segmentation", expected), ("classifier", expected_clf)):
@@ -471,7 +475,7 @@ def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
     marker = tmp_path / "payload-ran"
     evil = dump_artifact(_Payload(marker))
     con = _writable_copy(demo_build, tmp_path)
-    for table in ("segmentation.seg_model_registry", "segmentation.cls_model_registry"):
+    for table in ("marts.dim_segmentation_model_artifacts", "segmentation.ml_model_registry"):
         con.execute(
             f"update {table} set artifact = ?, artifact_sha256 = ?, artifact_signature = ?",
             [evil, hashlib.sha256(evil).hexdigest(), sign(evil, b"attacker-key" * 4)],

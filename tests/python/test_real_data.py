@@ -167,7 +167,7 @@ def test_online_retail_classifier_and_unseen_customers(shared_data, tmp_path):
     # SQL scoring = Python scoring for every customer (also a singular test inside the build)
     assert (
         run.scalar(
-            "select count(*) from marts.fct_sql_centroid_scores s join segmentation.cls_scores p using (customer_id) "
+            "select count(*) from marts.fct_sql_centroid_scores s join segmentation.ml_customer_scores p using (customer_id) "
             "where s.cluster_id <> p.centroid_cluster_id"
         )
         == 0

@@ -184,3 +184,83 @@ def test_empty_and_bad_feature_inputs(customers):
         pipeline.k_selection(
             with_null, SegmentationConfig(features=("mean_days_between_orders",), log_features=())
         )
+
+
+# -- the ML layer: one fit, one scoring pass, reports without unpickling ---------------------
+
+
+@pytest.fixture(scope="module")
+def fitted_registry(customers):
+    from custseg.segmentation.config import ClassifierConfig
+
+    frame = customers.assign(
+        country="France",
+        first_purchase_at=pd.Timestamp("2011-01-01"),
+        **{c: 1.0 for c in ("monetary_gross", "returned_value", "tenure_days", "avg_order_value",
+                            "items_per_order", "line_count", "distinct_products", "return_line_count",
+                            "return_rate")},
+    )  # fmt: skip
+    config = SegmentationConfig(n_init=2, n_clusters=4)
+    registry = pipeline.fit_all(frame, seed_names(), config, ClassifierConfig(n_estimators=10)).to_pandas()
+    return frame, config, registry
+
+
+def test_fit_all_registers_three_models_with_their_reports(fitted_registry):
+    _, _, registry = fitted_registry
+    assert registry["model_kind"].tolist() == ["segmentation", "classifier", "classifier_tree"]
+    model = pipeline.load_model(registry)
+    # the reports are what the building blocks compute from the registered model
+    pd.testing.assert_frame_equal(pipeline.report(registry, "segmentation", "centroids").to_pandas(),
+                                  pipeline.centroids(model))  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pipeline.report(registry, "segmentation", "preprocessing").to_pandas(), pipeline.preprocessing(model)
+    )
+    sweep = pipeline.report(registry, "segmentation", "k_selection").to_pandas()
+    assert pipeline.chosen_k(sweep) == 4 == model.k
+    assert set(pipeline.report(registry, "classifier", "metrics").to_pandas()["metric"]) >= {
+        "accuracy",
+        "macro_f1",
+    }
+    rules = pipeline.report(registry, "classifier_tree", "tree_rules").to_pandas()
+    assert rules["tree_case_sql"].str.startswith("case").all()
+    with pytest.raises(ValueError, match="no report 'nope'"):
+        pipeline.report(registry, "segmentation", "nope")
+
+
+def test_reports_are_read_without_unpickling(fitted_registry, monkeypatch):
+    _, _, registry = fitted_registry
+    tampered = registry.assign(artifact=[b"not a pickle"] * len(registry))
+    monkeypatch.setattr("joblib.load", lambda *a, **k: pytest.fail("a report unpickled an artifact"))
+    assert len(pipeline.report(tampered, "segmentation", "cluster_names")) == 4
+
+
+def test_score_all_loads_each_artifact_once_and_scores_every_way(fitted_registry, monkeypatch):
+    from custseg.segmentation import registry as registry_module
+
+    frame, config, registry = fitted_registry
+    loads = []
+    real = registry_module.load_artifact
+    monkeypatch.setattr(pipeline, "load_artifact", lambda blob, sig: loads.append(1) or real(blob, sig))
+    scores = pipeline.score_all(frame, registry, config)
+    assert len(loads) == 3
+    model = pipeline.load_model(registry)
+    expected = pipeline.assignments(model, frame)
+    pd.testing.assert_frame_equal(scores[expected.columns].reset_index(drop=True), expected)
+    assert (scores["centroid_cluster_id"] == scores["cluster_id"]).all()  # KMeans: nearest centroid
+    coords, _ = pipeline.pca_projection(model, frame)
+    np.testing.assert_allclose(
+        scores[["pc_1", "pc_2", "pc_3"]].to_numpy(), coords[["pc_1", "pc_2", "pc_3"]].to_numpy()
+    )
+    assert scores["is_training_customer"].all() and scores["classifier_confidence"].between(0, 1).all()
+
+
+def test_ml_threads_cap_blas_and_openmp(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    seen = []
+    config = SegmentationConfig(ml_threads=1)
+    with pipeline.ml_threads(config):
+        seen = [pool["num_threads"] for pool in threadpool_info()]
+    assert seen and set(seen) == {1}
+    with pytest.raises(ValueError, match="ml_threads must be at least 1"):
+        SegmentationConfig(ml_threads=0)

@@ -6,6 +6,6 @@ select
 from {{ ref('dim_customers') }} as customers
 left join {{ ref('fct_sql_centroid_scores') }} as sql_scores
     on customers.customer_id = sql_scores.customer_id
-left join {{ ref('cls_scores') }} as python_scores
+left join {{ ref('ml_customer_scores') }} as python_scores
     on customers.customer_id = python_scores.customer_id
 where sql_scores.cluster_id is distinct from python_scores.centroid_cluster_id

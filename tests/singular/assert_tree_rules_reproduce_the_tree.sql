@@ -5,6 +5,6 @@ select
     {{ classifier_tree_case() }} as sql_cluster_id,
     scores.tree_cluster_id
 from {{ ref('dim_customers') }} as customers
-inner join {{ ref('cls_scores') }} as scores
+inner join {{ ref('ml_customer_scores') }} as scores
     on customers.customer_id = scores.customer_id
 where ({{ classifier_tree_case() }}) is distinct from scores.tree_cluster_id

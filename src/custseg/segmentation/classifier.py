@@ -77,7 +77,6 @@ class SegmentClassifier:
     estimator: object
     classes: np.ndarray  # cluster ids, in estimator order
     names: list[str]  # segment name per cluster id
-    reports: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def predict(self, customers: pd.DataFrame) -> pd.DataFrame:
         X = self.encoder.transform(customers)

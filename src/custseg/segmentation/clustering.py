@@ -71,6 +71,8 @@ class SegmentationModel:
     centroids: np.ndarray
     names: list[str] = field(default_factory=list)
     cluster_scores: pd.DataFrame | None = None
+    # the 3-D PCA of the scaled features for plots: (fitted PCA, sign per component)
+    plot_pca: tuple | None = None
 
     @property
     def algorithm(self) -> str:
@@ -124,19 +126,24 @@ class SegmentationModel:
         return steps["log"].inverse_transform(Z)
 
 
-def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig):
+def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig, fitted=None):
     """Fit preprocessing and clustering on the feature matrix.
 
     Returns the model (clusters still in estimator order; the caller renumbers them with
     :func:`renumber` once their business scores are known), the transformed matrix and labels.
     KMeans fits on every row (MiniBatchKMeans above ``minibatch_threshold``); GMM and Birch fit
     on a deterministic sample of ``fit_sample_size`` rows and then assign every row.
+    ``fitted``: the preprocessor already fitted on ``X_raw`` and its output, ``(pre, Xs)`` (the
+    k sweep fitted it; fitting again would give the same numbers for twice the work).
     """
     from .preprocessing import build_preprocessor
     from .selection import sample_rows
 
-    pre = build_preprocessor(config)
-    Xs = pre.fit_transform(X_raw)
+    if fitted is None:
+        pre = build_preprocessor(config)
+        Xs = pre.fit_transform(X_raw)
+    else:
+        pre, Xs = fitted
     idx = (
         sample_rows(len(Xs), config.fit_sample_size, config.random_state)
         if config.algorithm != "kmeans"

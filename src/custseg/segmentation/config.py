@@ -42,6 +42,8 @@ class SegmentationConfig:
     minibatch_threshold: int = 200_000
     fit_sample_size: int = 200_000
     training_cutoff_date: str | None = None
+    # BLAS/OpenMP threads of the ML layer (threadpoolctl); DuckDB already uses every core
+    ml_threads: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -71,6 +73,8 @@ class SegmentationConfig:
             )
         if self.n_init < 1 or self.silhouette_sample_size < 100:
             problems.append("n_init must be >= 1 and silhouette_sample_size >= 100")
+        if self.ml_threads < 1:
+            problems.append(f"ml_threads must be at least 1, got {self.ml_threads}")
         if self.sweep_sample_size < 1_000 or self.fit_sample_size < 1_000:
             problems.append("sweep_sample_size and fit_sample_size must be at least 1000")
         if problems:
@@ -107,6 +111,7 @@ class SegmentationConfig:
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
             fit_sample_size=int(get("fit_sample_size", 200_000)),
             training_cutoff_date=get("training_cutoff_date", None),
+            ml_threads=int(get("ml_threads", 1)),
         )
 
     def as_dict(self) -> dict[str, Any]:

@@ -1,4 +1,18 @@
-"""What each dbt Python model of the segmentation calls: table in, table out."""
+"""What the dbt Python models of the ML layer call: table in, table out.
+
+The layer does each piece of work once per build:
+
+* :func:`fit_all` (model ``ml_model_registry``) reads the customers once and fits everything:
+  preprocessing, the k sweep, the final clustering, its names, the plot PCA, the classifier and
+  the explainable tree. It returns the registry: one row per model with its signed artifact and
+  its report tables (Arrow IPC, read without unpickling by :func:`report`).
+* :func:`score_all` (model ``ml_customer_scores``) reads the customers once, loads each artifact
+  once, and scores every customer every way (cluster, distances, confidence, PCA coordinates,
+  classifier, tree, nearest centroid).
+* The report models (``seg_k_selection``, ``cls_metrics``, ...) only decode a report.
+
+BLAS/OpenMP threads are capped (var ``ml_threads``) around the work.
+"""
 
 from __future__ import annotations
 
@@ -96,10 +110,16 @@ def train(
 ) -> pa.Table:
     """Fit the final model with the chosen k, name the clusters, return its registry row."""
     customers, X = _customers(customers, config, training=True)
+    model, metrics = _fit_segmentation(customers, X, None, sweep, names, config)
+    return _segmentation_row(model, customers, X, metrics, config)
+
+
+def _fit_segmentation(customers, X, fitted, sweep, names, config):
+    """The final clustering at the chosen k, renumbered best to worst and named; its metrics."""
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
-    model, Xs, labels = fit_model(X, k, config)
+    model, Xs, labels = fit_model(X, k, config, fitted)
     if len(np.unique(labels)) < k:
         raise ValueError(
             f"{config.algorithm} formed only {len(np.unique(labels))} clusters for k={k}; "
@@ -124,16 +144,21 @@ def train(
         "inertia": float(((Xs - model.centroids[cluster]) ** 2).sum()),
         "selection_reason": sweep.loc[sweep["is_chosen"], "selection_reason"].iloc[0],
     }
+    return model, metrics
+
+
+def _segmentation_row(model, customers, X, metrics, config, reports: bytes = b"") -> pa.Table:
     return registry_row(
         model_kind="segmentation",
         obj=model,
         algorithm=config.algorithm,
-        n_clusters=k,
+        n_clusters=model.k,
         features=list(config.features),
         params=config.as_dict(),
         metrics=metrics,
         training_rows=len(customers),
         training_fingerprint=fingerprint(customers["customer_id"].to_numpy(), X),
+        reports=reports,
     )
 
 
@@ -197,26 +222,44 @@ def preprocessing(model: SegmentationModel) -> pd.DataFrame:
     return preprocessing_table(model.preprocessor, model.config)
 
 
-def pca_projection(model: SegmentationModel, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """3-D PCA of the scaled features for plots, and the explained-variance table (plot PCA,
-    plus the clustering PCA when segmentation_pca_components > 0)."""
-    customers, X = _customers(customers, model.config)
+def fit_plot_pca(model: SegmentationModel, X: np.ndarray) -> pd.DataFrame:
+    """Fit the 3-D PCA of the scaled features (for plots) on ``X`` (every customer) and keep it on
+    the model; returns the explained-variance table (plot PCA, plus the clustering PCA when
+    segmentation_pca_components > 0)."""
     steps = model.preprocessor.named_steps
     scaled = steps["scale"].transform(steps["clip"].transform(steps["log"].transform(X)))
     n_comp = min(3, scaled.shape[1])
     pca = PCA(n_components=n_comp, random_state=model.config.random_state)
     pca.fit(scaled[sample_rows(len(scaled), model.config.fit_sample_size, model.config.random_state)])
-    coords = pca.transform(scaled)
     # a fixed sign per component (largest loading positive) keeps plots stable across fits
     signs = np.sign(pca.components_[np.arange(n_comp), np.abs(pca.components_).argmax(axis=1)])
-    coords = coords * signs
-    frame = pd.DataFrame({"customer_id": customers["customer_id"].astype(str).to_numpy()})
-    for i in range(3):
-        frame[f"pc_{i + 1}"] = coords[:, i] if i < n_comp else np.nan
+    model.plot_pca = (pca, signs)
     variance = [pca_variance_table(pca, "plot")]
     if "pca" in steps:
         variance.insert(0, pca_variance_table(steps["pca"], "clustering"))
-    return frame, pd.concat(variance, ignore_index=True)
+    return pd.concat(variance, ignore_index=True)
+
+
+def plot_coordinates(model: SegmentationModel, X: np.ndarray) -> np.ndarray:
+    """Every row's 3 plot-PCA coordinates (nan beyond the number of features)."""
+    pca, signs = model.plot_pca
+    steps = model.preprocessor.named_steps
+    scaled = steps["scale"].transform(steps["clip"].transform(steps["log"].transform(X)))
+    coords = pca.transform(scaled) * signs
+    out = np.full((len(X), 3), np.nan)
+    out[:, : coords.shape[1]] = coords
+    return out
+
+
+def pca_projection(model: SegmentationModel, customers: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """3-D PCA of the scaled features for plots, and the explained-variance table."""
+    customers, X = _customers(customers, model.config)
+    variance = fit_plot_pca(model, X)
+    coords = plot_coordinates(model, X)
+    frame = pd.DataFrame({"customer_id": customers["customer_id"].astype(str).to_numpy()})
+    for i in range(3):
+        frame[f"pc_{i + 1}"] = coords[:, i]
+    return frame, variance
 
 
 # -- the pseudo-label classifier (issue 4) ---------------------------------------------------
@@ -231,7 +274,7 @@ def train_classifiers(
 ) -> pa.Table:
     """Fit the configured classifier and the explainable decision tree on the cluster labels of
     the training customers; return two registry rows (kinds 'classifier' and 'classifier_tree')
-    whose artifacts carry the holdout reports."""
+    with the holdout reports (and the tree's rules) as report tables."""
     from dataclasses import replace
 
     from .classifier import train_classifier
@@ -249,7 +292,8 @@ def train_classifiers(
         ("classifier_tree", replace(cls_config, classifier="decision_tree")),
     ):
         model, reports = train_classifier(customers, labels, seg_model.names, cfg)
-        model.reports = reports
+        if kind == "classifier_tree":
+            reports = {**reports, "tree_rules": tree_rules(model)}
         metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
         rows.append(
             registry_row(
@@ -264,55 +308,133 @@ def train_classifiers(
                 training_fingerprint=fingerprint(
                     customers["customer_id"].to_numpy(), model.encoder.transform(customers)
                 ),
+                reports=encode_reports(reports),
             )
         )
     return pa.concat_tables(rows)
 
 
-def classifier_report(registry: pd.DataFrame, name: str, kind: str = "classifier") -> pd.DataFrame:
-    return load_model(registry, kind).reports[name]
-
-
-def tree_rules(registry: pd.DataFrame) -> pd.DataFrame:
+def tree_rules(tree) -> pd.DataFrame:
+    """The explainable decision tree as a rule table, with its whole SQL case expression."""
     from .rules import rule_table, tree_case_sql
 
-    tree = load_model(registry, "classifier_tree")
     table = rule_table(tree)
     table["tree_case_sql"] = tree_case_sql(tree)
     return table
 
 
-def score_customers(
-    customers: pd.DataFrame,
-    seg_registry: pd.DataFrame,
-    cls_registry: pd.DataFrame,
-    seg_config: SegmentationConfig,
-) -> pd.DataFrame:
-    """Every customer scored three ways: the classifier, the explainable tree and the nearest
-    centroid of the segmentation model; flags the customers first seen after the cutoff."""
-    seg_model = load_model(seg_registry)
-    clf = load_model(cls_registry, "classifier")
-    tree = load_model(cls_registry, "classifier_tree")
-    customers, X = _customers(customers, seg_model.config)
-    Xs = seg_model.transform(X)
-    dist = seg_model.centroid_distances(Xs)
-    nearest = dist.argmin(axis=1)
-    by_clf = clf.predict(customers)
-    by_tree = tree.predict(customers)
-    names = np.asarray(seg_model.names, dtype=object)
-    return pd.DataFrame(
-        {
-            "customer_id": customers["customer_id"].astype(str).to_numpy(),
-            "is_training_customer": training_mask(customers, seg_config.training_cutoff_date),
-            "classifier_cluster_id": by_clf["cluster_id"].to_numpy(),
-            "classifier_segment": by_clf["segment_name"].to_numpy(),
-            "classifier_confidence": by_clf["confidence"].to_numpy(),
-            "tree_cluster_id": by_tree["cluster_id"].to_numpy(),
-            "centroid_cluster_id": nearest.astype(np.int32),
-            "centroid_segment": names[nearest],
-            "centroid_distance": dist[np.arange(len(Xs)), nearest],
+# -- the ML layer in two passes: fit once, score once ------------------------------------------
+
+
+def ml_threads(config: SegmentationConfig):
+    """Caps BLAS and OpenMP threads (scikit-learn, numpy) for a block: var ``ml_threads``.
+
+    The Python models run inside dbt beside DuckDB, which already uses every core, and OpenMP
+    workers busy-wait: with another build on the machine the same work took 66 s with default
+    threads and 20 s with one (docs/benchmarks.md)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=config.ml_threads)
+
+
+def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationConfig, cls_config) -> pa.Table:
+    """Everything the build fits, once: the registry rows of the segmentation model, the
+    classifier and the tree, each with its report tables."""
+    with ml_threads(config):
+        everyone, X_all = _customers(customers, config)
+        mask = training_mask(everyone, config.training_cutoff_date)
+        training, X = everyone[mask].reset_index(drop=True), X_all[mask]
+        if training.empty:
+            raise ValueError(
+                f"No customer was first seen before training_cutoff_date={config.training_cutoff_date}; "
+                "choose a later cutoff"
+            )
+        from .preprocessing import build_preprocessor
+
+        pre = build_preprocessor(config)
+        Xs = pre.fit_transform(X)
+        sweep, _, _ = k_sweep(Xs, config)
+        model, metrics = _fit_segmentation(training, X, (pre, Xs), sweep, names, config)
+        variance = fit_plot_pca(model, X_all)
+        reports = {
+            "k_selection": sweep,
+            "preprocessing": preprocessing(model),
+            "centroids": centroids(model),
+            "cluster_names": cluster_names(model),
+            "pca_variance": variance,
         }
+        segmentation = _segmentation_row(model, training, X, metrics, config, encode_reports(reports))
+        labels = pd.DataFrame(
+            {
+                "customer_id": training["customer_id"].astype(str).to_numpy(),
+                "cluster_id": model.assign(X)["cluster_id"],
+            }
+        )
+        classifiers = train_classifiers(training, labels, model, config, cls_config)
+    return pa.concat_tables([segmentation, classifiers])
+
+
+def score_all(customers: pd.DataFrame, registry: pd.DataFrame, config: SegmentationConfig) -> pd.DataFrame:
+    """Every customer scored once, every way: the segmentation model's cluster, distances and
+    confidence, the plot-PCA coordinates, the classifier, the tree and the nearest centroid.
+    Each artifact is loaded (signature checked) once."""
+    with ml_threads(config):
+        seg_model = load_model(registry)
+        clf = load_model(registry, "classifier")
+        tree = load_model(registry, "classifier_tree")
+        customers, X = _customers(customers, seg_model.config)
+        out = seg_model.assign(X)
+        out.insert(0, "customer_id", customers["customer_id"].astype(str).to_numpy())
+        names = np.asarray(seg_model.names, dtype=object)
+        out["segment_name"] = names[out["cluster_id"].to_numpy()]
+        coords = plot_coordinates(seg_model, X)
+        for i in range(3):
+            out[f"pc_{i + 1}"] = coords[:, i]
+        dist = seg_model.centroid_distances(seg_model.transform(X))
+        nearest = dist.argmin(axis=1)
+        by_clf = clf.predict(customers)
+        by_tree = tree.predict(customers)
+        out["is_training_customer"] = training_mask(customers, config.training_cutoff_date)
+        out["classifier_cluster_id"] = by_clf["cluster_id"].to_numpy()
+        out["classifier_segment"] = by_clf["segment_name"].to_numpy()
+        out["classifier_confidence"] = by_clf["confidence"].to_numpy()
+        out["tree_cluster_id"] = by_tree["cluster_id"].to_numpy()
+        out["centroid_cluster_id"] = nearest.astype(np.int32)
+        out["centroid_segment"] = names[nearest]
+        out["centroid_distance"] = dist[np.arange(len(X)), nearest]
+    return out
+
+
+def encode_reports(tables: dict[str, pd.DataFrame]) -> bytes:
+    """Report tables as one Arrow IPC stream of (name, IPC stream of the table): exact values,
+    and nothing that runs code when read back (unlike a pickle)."""
+
+    def ipc(table: pa.Table) -> bytes:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+
+    payloads = [ipc(pa.Table.from_pandas(frame, preserve_index=False)) for frame in tables.values()]
+    return ipc(
+        pa.table({"name": pa.array(list(tables), pa.string()), "payload": pa.array(payloads, pa.binary())})
     )
+
+
+def decode_report(blob: bytes, name: str) -> pa.Table:
+    outer = pa.ipc.open_stream(pa.py_buffer(blob)).read_all().to_pydict()
+    if name not in outer["name"]:
+        raise ValueError(f"the registry has no report {name!r} (it has {outer['name']})")
+    payload = outer["payload"][outer["name"].index(name)]
+    return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+
+
+def report(registry: pd.DataFrame, kind: str, name: str) -> pa.Table:
+    """One report table of the registry row of ``kind``; no artifact is loaded."""
+    rows = registry[registry["model_kind"] == kind]
+    if len(rows) != 1:
+        raise ValueError(f"expected one {kind} model in the registry, found {len(rows)}")
+    return decode_report(bytes(rows.iloc[0]["reports"]), name)
 
 
 __all__ = [
@@ -321,10 +443,13 @@ __all__ = [
     "centroids",
     "chosen_k",
     "cluster_names",
+    "fit_all",
     "k_selection",
     "load_model",
     "pca_projection",
     "preprocessing",
+    "report",
+    "score_all",
     "to_pandas",
     "train",
 ]

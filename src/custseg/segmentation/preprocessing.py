@@ -79,7 +79,8 @@ def feature_matrix(customers: pd.DataFrame, config: SegmentationConfig) -> np.nd
             f"segmentation_features {missing} are not columns of dim_customers; "
             f"choose from: {', '.join(c for c in customers.columns if c != 'customer_id')}"
         )
-    X = customers[list(config.features)].to_numpy(dtype=float, na_value=np.nan)
+    # C order whatever the frame's block layout, so sums run in one order (last bits stable)
+    X = np.ascontiguousarray(customers[list(config.features)].to_numpy(dtype=float, na_value=np.nan))
     if np.isnan(X).any():
         bad = [f for i, f in enumerate(config.features) if np.isnan(X[:, i]).any()]
         raise ValueError(

@@ -47,6 +47,9 @@ REGISTRY_SCHEMA = pa.schema(
         ("artifact_signature", pa.string()),
         ("artifact_bytes", pa.int64()),
         ("artifact", pa.binary()),
+        # the model's report tables (k sweep, centroids, holdout metrics, ...) as Arrow IPC:
+        # read without unpickling anything (pipeline.report)
+        ("reports", pa.binary()),
     ]
 )
 
@@ -134,6 +137,7 @@ def registry_row(
     training_rows: int,
     training_fingerprint: str,
     trained_at: datetime | None = None,
+    reports: bytes = b"",
 ) -> pa.Table:
     blob = dump_artifact(obj)
     digest = hashlib.sha256(blob).hexdigest()
@@ -156,6 +160,7 @@ def registry_row(
         "artifact_signature": [signature],
         "artifact_bytes": [len(blob)],
         "artifact": [blob],
+        "reports": [reports],
     }
     return pa.Table.from_pydict(row, schema=REGISTRY_SCHEMA)
 

@@ -1,0 +1,10 @@
+from custseg.segmentation import SegmentationConfig, pipeline
+
+
+def model(dbt, session):
+    """Every customer scored once, every way, with the registered models (each loaded once)."""
+    return pipeline.score_all(
+        pipeline.to_pandas(dbt.ref("int_customers__rfm_scored")),
+        pipeline.to_pandas(dbt.ref("ml_model_registry")),
+        SegmentationConfig.from_vars(dbt.config.get("segmentation_settings")),
+    )

@@ -1,0 +1,84 @@
+"""The graph runs one way: sources -> staging -> intermediate -> ML layer -> marts -> consumers.
+
+Parses the project (dbt parse in a subprocess, into a temporary target) and fails on any edge
+that runs back up: a model reading a layer above its own, the ML layer (python_models/) reading
+anything but intermediate models, seeds and itself, an exposure reading anything but marts. The
+CLI, the other consumer, is checked by the schemas its SQL names.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import REPO, run_dbt
+
+LAYERS = {"seed": 0, "staging": 1, "intermediate": 2, "ml": 3, "marts": 4, "exposure": 5}
+
+
+def layer(node: dict) -> str:
+    if node["resource_type"] == "seed":
+        return "seed"
+    if node["resource_type"] == "exposure":
+        return "exposure"
+    path = node["original_file_path"]
+    if path.startswith("python_models/"):
+        return "ml"
+    for name in ("staging", "intermediate", "marts"):
+        if path.startswith(f"models/{name}/"):
+            return name
+    raise AssertionError(f"{node['unique_id']} is in no layer ({path})")
+
+
+def backward_edges(manifest: dict) -> list[str]:
+    nodes = {**manifest["nodes"], **manifest["exposures"]}
+    allowed = {
+        "staging": {"seed", "staging"},
+        "intermediate": {"seed", "staging", "intermediate"},
+        "ml": {"seed", "intermediate", "ml"},
+        "marts": {"seed", "intermediate", "ml", "marts"},
+        "exposure": {"marts"},
+    }
+    problems = []
+    for uid, node in nodes.items():
+        if node["resource_type"] not in ("model", "exposure"):
+            continue
+        mine = layer(node)
+        for dep in node["depends_on"]["nodes"]:
+            if dep.startswith("source."):
+                if mine != "staging":
+                    problems.append(f"{uid} ({mine}) reads a source")
+                continue
+            theirs = layer(nodes[dep])
+            if theirs not in allowed[mine]:
+                problems.append(f"{uid} ({mine}) reads {dep} ({theirs})")
+    return problems
+
+
+@pytest.mark.e2e
+def test_no_edge_runs_back_up(tmp_path):
+    run = run_dbt(tmp_path, "parse")
+    assert run.returncode == 0, run.output[-3000:]
+    manifest = json.loads((tmp_path / "target" / "manifest.json").read_text())
+    assert backward_edges(manifest) == []
+    # the check itself catches an edge back up
+    broken = json.loads(json.dumps(manifest))
+    some_int = next(
+        u
+        for u, n in broken["nodes"].items()
+        if n.get("original_file_path", "").startswith("models/intermediate/")
+    )
+    some_mart = next(
+        u for u, n in broken["nodes"].items() if n.get("original_file_path", "").startswith("models/marts/")
+    )
+    broken["nodes"][some_int]["depends_on"]["nodes"].append(some_mart)
+    assert backward_edges(broken) == [f"{some_int} (intermediate) reads {some_mart} (marts)"]
+
+
+def test_cli_consumers_read_marts_only():
+    for name in ("cli.py", "scoring.py"):
+        source = (REPO / "src" / "custseg" / name).read_text()
+        schemas = set(re.findall(r"\bfrom\s+([a-z_]+)\.[a-z_]+", source)) - {"__future__"}
+        assert schemas <= {"marts"}, (name, schemas)
