@@ -120,8 +120,8 @@ def test_mart_constraints_stop_a_bad_table(demo_build, tmp_path):
     con = _writable_copy(demo_build, tmp_path)
     before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
     con.execute(
-        "update intermediate.int_customers__features set order_count = 0 "
-        "where customer_id = (select min(customer_id) from intermediate.int_customers__features)"
+        "update intermediate.int_customers__rfm_scored set order_count = 0 "
+        "where customer_id = (select min(customer_id) from intermediate.int_customers__rfm_scored)"
     )
     con.close()
     run = run_dbt(
