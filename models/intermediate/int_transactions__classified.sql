@@ -1,7 +1,8 @@
 {#
     Every transaction line with its copy number among exact duplicates and the one reason (if
-    any) that keeps it out of the clean data. Reasons are checked in the priority order of the
-    quarantine_reasons seed; the first that applies wins, and the flags keep the full picture.
+    any) that keeps it out of the clean data. Reasons are checked in the order of the macro
+    quarantine_rules() (tested equal to the priorities of the seed quarantine_reasons); the first
+    that applies wins, and the flags keep the full picture.
 
     This is the one stored row-level table: fct_transactions and fct_transaction_quarantine are
     views over it. The raw values as read are kept for quarantined lines only (clean lines have
@@ -76,15 +77,9 @@ classified as (
     select
         *,
         case
-            when is_unparseable then 'unparseable_value'
-            when is_out_of_range then 'out_of_range_value'
-            when is_implausible_date then 'implausible_date'
-            when is_guest then 'null_customer'
-            when copy_number > 1 then 'exact_duplicate'
-            when is_cancellation then 'cancellation'
-            when is_non_product then 'non_product_line'
-            when quantity <= 0 then 'non_positive_quantity'
-            when unit_price <= 0 then 'non_positive_price'
+            {%- for reason, condition in quarantine_rules() %}
+            when {{ condition }} then {{ sql_string(reason) }}
+            {%- endfor %}
         end as quarantine_reason
     from numbered
 

@@ -58,3 +58,42 @@ def test_several_problems_are_reported_together():
 def test_defaults_pass():
     assert check_settings({}) == {"ok": True}
     assert set(CUSTOMER_FEATURES) >= {"recency_days", "order_count", "monetary_value"}
+
+
+def test_python_defaults_are_the_project_vars():
+    """dbt_project.yml is the one source of the defaults: the Python configs' fallbacks equal it,
+    and every var the Python models read reaches them and the pre-flight check."""
+    import re
+    from dataclasses import asdict
+
+    import yaml
+
+    from conftest import REPO
+    from custseg.segmentation.config import ClassifierConfig, SegmentationConfig
+
+    project = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
+    renamed = {
+        "features": "segmentation_features",
+        "log_features": "segmentation_log_features",
+        "clip_quantiles": "segmentation_clip_quantiles",
+        "pca_components": "segmentation_pca_components",
+        "algorithm": "segmentation_algorithm",
+    }
+    for field, value in asdict(SegmentationConfig()).items():
+        expected = project[renamed.get(field, field)]
+        assert (list(value) if isinstance(value, tuple) else value) == expected, field
+    classifier = {"classifier": "classifier", "random_state": "random_state"}
+    for field, value in asdict(ClassifierConfig()).items():
+        assert value == project[classifier.get(field, f"classifier_{field}")], field
+    python_vars = set(
+        re.findall(
+            r"'([a-z_]+)': var\(", (REPO / "python_models/segmentation/_segmentation__models.yml").read_text()
+        )
+    )
+    checked = set(
+        re.findall(
+            r"'([a-z_]+)'",
+            (REPO / "macros/ingest/preflight.sql").read_text().split("{% macro settings_options()")[1],
+        )
+    )
+    assert python_vars <= set(project) and python_vars <= checked

@@ -11,6 +11,7 @@ from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 
 from .config import SegmentationConfig
+from .sampling import sample_rows
 
 
 def fit_estimator(X: np.ndarray, k: int, config: SegmentationConfig):
@@ -137,7 +138,6 @@ def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig, fitted=None
     k sweep fitted it; fitting again would give the same numbers for twice the work).
     """
     from .preprocessing import build_preprocessor
-    from .selection import sample_rows
 
     if fitted is None:
         pre = build_preprocessor(config)

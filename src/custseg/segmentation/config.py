@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
@@ -44,7 +44,6 @@ class SegmentationConfig:
     training_cutoff_date: str | None = None
     # BLAS/OpenMP threads of the ML layer (threadpoolctl); DuckDB already uses every core
     ml_threads: int = 1
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         problems = []
@@ -115,9 +114,7 @@ class SegmentationConfig:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d.pop("extra")
-        return d
+        return asdict(self)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ from .config import SegmentationConfig
 from .naming import RFM, assign_names, cluster_scores
 from .preprocessing import feature_matrix, pca_variance_table, preprocessing_table
 from .registry import fingerprint, load_artifact, registry_row
-from .selection import k_sweep, sample_rows, silhouette
+from .sampling import sample_rows
+from .selection import k_sweep, silhouette
 
 
 def to_pandas(relation) -> pd.DataFrame:

@@ -23,18 +23,12 @@ from sklearn.metrics import (
 
 from .clustering import fit_estimator, within_cluster_sum_of_squares
 from .config import SegmentationConfig
+from .sampling import sample_rows
 
 ELBOW_MIN_GAIN = 0.05
 # The sweep computes the silhouette rows' distance matrix once and reuses it for every k, up to
 # this many rows (8,000 rows = 512 MB of float64); above it, each k computes its own distances.
 SHARED_DISTANCES_MAX = 8_000
-
-
-def sample_rows(n: int, size: int, random_state: int) -> np.ndarray:
-    """A deterministic, sorted sample of row positions (all rows when n <= size)."""
-    if n <= size:
-        return np.arange(n)
-    return np.sort(np.random.default_rng(random_state).choice(n, size=size, replace=False))
 
 
 def silhouette_rows(n: int, config: SegmentationConfig) -> np.ndarray:
