@@ -12,23 +12,12 @@ import re
 from datetime import date
 from typing import Any
 
-from .segmentation.config import ClassifierConfig, SegmentationConfig
+from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, SegmentationConfig
 
 DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date")
 # numeric columns of marts.dim_customers a model can use (a test keeps this list equal to the mart)
 CUSTOMER_FEATURES = (
-    "recency_days",
-    "order_count",
-    "monetary_value",
-    "monetary_gross",
-    "returned_value",
-    "tenure_days",
-    "avg_order_value",
-    "items_per_order",
-    "line_count",
-    "distinct_products",
-    "return_line_count",
-    "return_rate",
+    *NUMERIC_FEATURES,
     "mean_days_between_orders",
     "recency_score",
     "frequency_score",

@@ -29,3 +29,13 @@ def planted_customers(k: int, per_group: int = 150, seed: int = 0) -> tuple[pd.D
     customers = pd.concat(frames, ignore_index=True)
     customers.insert(0, "customer_id", [f"c{i:05d}" for i in range(len(customers))])
     return customers, np.concatenate(groups)
+
+
+class Payload:
+    """Unpickling this runs code: it writes a marker file (for the tests that prove it never runs)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (Path(self.marker).write_text, ("payload ran",))

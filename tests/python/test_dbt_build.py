@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
+from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
 
@@ -449,18 +450,6 @@ def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-class _Payload:
-    """Unpickling this runs code: it writes a marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        from pathlib import Path
-
-        return (Path(self.marker).write_text, ("payload ran",))
-
-
 def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
     """A warehouse file whose registry carries a crafted pickle, with a matching SHA-256 and a
     made-up signature: scoring still works from the numeric tables, the classifier and the
@@ -473,7 +462,7 @@ def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
     from custseg.segmentation.registry import dump_artifact, sign
 
     marker = tmp_path / "payload-ran"
-    evil = dump_artifact(_Payload(marker))
+    evil = dump_artifact(Payload(marker))
     con = _writable_copy(demo_build, tmp_path)
     for table in ("marts.dim_segmentation_model_artifacts", "segmentation.ml_model_registry"):
         con.execute(

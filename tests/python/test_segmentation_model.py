@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +17,7 @@ from custseg.segmentation.registry import (
     sign,
     signing_key,
 )
-from segmentation_helpers import planted_customers, seed_names
+from segmentation_helpers import Payload, planted_customers, seed_names
 
 
 @pytest.fixture(scope="module")
@@ -121,16 +119,6 @@ def test_pca_clustering_variance_is_reported(customers):
     assert set(pipeline.centroids(model)["dimension"]) == {"pc_1", "pc_2"}
 
 
-class _Payload:
-    """Unpickling this runs code: it writes a marker file."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (Path(self.marker).write_text, ("payload ran",))
-
-
 def test_registry_refuses_tampered_and_unsigned_artifacts(tmp_path, monkeypatch):
     import hashlib
 
@@ -142,7 +130,7 @@ def test_registry_refuses_tampered_and_unsigned_artifacts(tmp_path, monkeypatch)
         load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), signature)
     # a crafted pickle with a correct SHA-256 (the old check) or no signature: never unpickled
     marker = tmp_path / "pwned"
-    evil = dump_artifact(_Payload(marker))
+    evil = dump_artifact(Payload(marker))
     for claimed in (hashlib.sha256(evil).hexdigest(), "", None, signature):
         with pytest.raises(UntrustedArtifactError):
             load_artifact(evil, claimed)

@@ -17,22 +17,8 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, precisio
 from sklearn.model_selection import train_test_split
 from sklearn.tree import DecisionTreeClassifier
 
-from .config import CLASSIFIERS, ClassifierConfig  # noqa: F401  (the config lives without scikit-learn)
+from .config import CLASSIFIERS, NUMERIC_FEATURES, ClassifierConfig  # noqa: F401  (config: no scikit-learn)
 
-NUMERIC_FEATURES = (
-    "recency_days",
-    "order_count",
-    "monetary_value",
-    "monetary_gross",
-    "returned_value",
-    "tenure_days",
-    "avg_order_value",
-    "items_per_order",
-    "line_count",
-    "distinct_products",
-    "return_line_count",
-    "return_rate",
-)
 OTHER = "__other__"
 
 

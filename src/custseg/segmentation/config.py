@@ -9,6 +9,21 @@ from typing import Any
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
 ALGORITHMS = ("kmeans", "gmm", "birch")
 CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
+# the numeric customer features the classifier learns from (columns of int_customers__rfm_scored)
+NUMERIC_FEATURES = (
+    "recency_days",
+    "order_count",
+    "monetary_value",
+    "monetary_gross",
+    "returned_value",
+    "tenure_days",
+    "avg_order_value",
+    "items_per_order",
+    "line_count",
+    "distinct_products",
+    "return_line_count",
+    "return_rate",
+)
 
 
 def settings_getter(settings: dict[str, Any] | str):
