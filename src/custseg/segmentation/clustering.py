@@ -89,8 +89,12 @@ class SegmentationModel:
     def assign(self, X_raw: np.ndarray) -> pd.DataFrame:
         """cluster_id, distances to own and next centroid, confidence for every row."""
         Xs = self.transform(X_raw)
+        return self.assign_transformed(Xs, self.centroid_distances(Xs))
+
+    def assign_transformed(self, Xs: np.ndarray, dist: np.ndarray) -> pd.DataFrame:
+        """:meth:`assign` for rows already transformed, with their :meth:`centroid_distances`
+        (a caller that needs both computes them once)."""
         cluster = self.label_to_cluster[self.estimator.predict(Xs)]
-        dist = self.centroid_distances(Xs)
         own = dist[np.arange(len(Xs)), cluster]
         others = dist.copy()
         others[np.arange(len(Xs)), cluster] = np.inf

@@ -111,12 +111,13 @@ def train(
 ) -> pa.Table:
     """Fit the final model with the chosen k, name the clusters, return its registry row."""
     customers, X = _customers(customers, config, training=True)
-    model, metrics = _fit_segmentation(customers, X, None, sweep, names, config)
+    model, metrics, _ = _fit_segmentation(customers, X, None, sweep, names, config)
     return _segmentation_row(model, customers, X, metrics, config)
 
 
 def _fit_segmentation(customers, X, fitted, sweep, names, config):
-    """The final clustering at the chosen k, renumbered best to worst and named; its metrics."""
+    """The final clustering at the chosen k, renumbered best to worst and named; its metrics and
+    the cluster of every row of ``X``."""
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
@@ -145,7 +146,7 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config):
         "inertia": float(((Xs - model.centroids[cluster]) ** 2).sum()),
         "selection_reason": sweep.loc[sweep["is_chosen"], "selection_reason"].iloc[0],
     }
-    return model, metrics
+    return model, metrics, cluster
 
 
 def _segmentation_row(model, customers, X, metrics, config, reports: bytes = b"") -> pa.Table:
@@ -173,10 +174,14 @@ def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> Segmentati
 
 def assignments(model: SegmentationModel, customers: pd.DataFrame) -> pd.DataFrame:
     customers, X = _customers(customers, model.config)
-    out = model.assign(X)
-    out.insert(0, "customer_id", customers["customer_id"].astype(str).to_numpy())
-    out["segment_name"] = np.asarray(model.names, dtype=object)[out["cluster_id"].to_numpy()]
-    return out
+    return _named(model, customers, model.assign(X))
+
+
+def _named(model: SegmentationModel, customers: pd.DataFrame, assigned: pd.DataFrame) -> pd.DataFrame:
+    """An assignment with its customer ids in front and segment names after."""
+    assigned.insert(0, "customer_id", customers["customer_id"].astype(str).to_numpy())
+    assigned["segment_name"] = np.asarray(model.names, dtype=object)[assigned["cluster_id"].to_numpy()]
+    return assigned
 
 
 def cluster_names(model: SegmentationModel) -> pd.DataFrame:
@@ -223,12 +228,18 @@ def preprocessing(model: SegmentationModel) -> pd.DataFrame:
     return preprocessing_table(model.preprocessor, model.config)
 
 
+def _scaled(model: SegmentationModel, X: np.ndarray) -> np.ndarray:
+    """``X`` through the log, clip and scale steps (not the clustering PCA): what the plot PCA sees."""
+    steps = model.preprocessor.named_steps
+    return steps["scale"].transform(steps["clip"].transform(steps["log"].transform(X)))
+
+
 def fit_plot_pca(model: SegmentationModel, X: np.ndarray) -> pd.DataFrame:
     """Fit the 3-D PCA of the scaled features (for plots) on ``X`` (every customer) and keep it on
     the model; returns the explained-variance table (plot PCA, plus the clustering PCA when
     segmentation_pca_components > 0)."""
     steps = model.preprocessor.named_steps
-    scaled = steps["scale"].transform(steps["clip"].transform(steps["log"].transform(X)))
+    scaled = _scaled(model, X)
     n_comp = min(3, scaled.shape[1])
     pca = PCA(n_components=n_comp, random_state=model.config.random_state)
     pca.fit(scaled[sample_rows(len(scaled), model.config.fit_sample_size, model.config.random_state)])
@@ -244,9 +255,7 @@ def fit_plot_pca(model: SegmentationModel, X: np.ndarray) -> pd.DataFrame:
 def plot_coordinates(model: SegmentationModel, X: np.ndarray) -> np.ndarray:
     """Every row's 3 plot-PCA coordinates (nan beyond the number of features)."""
     pca, signs = model.plot_pca
-    steps = model.preprocessor.named_steps
-    scaled = steps["scale"].transform(steps["clip"].transform(steps["log"].transform(X)))
-    coords = pca.transform(scaled) * signs
+    coords = pca.transform(_scaled(model, X)) * signs
     out = np.full((len(X), 3), np.nan)
     out[:, : coords.shape[1]] = coords
     return out
@@ -355,7 +364,7 @@ def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationCo
         pre = build_preprocessor(config)
         Xs = pre.fit_transform(X)
         sweep, _, _ = k_sweep(Xs, config)
-        model, metrics = _fit_segmentation(training, X, (pre, Xs), sweep, names, config)
+        model, metrics, cluster = _fit_segmentation(training, X, (pre, Xs), sweep, names, config)
         variance = fit_plot_pca(model, X_all)
         reports = {
             "k_selection": sweep,
@@ -368,7 +377,7 @@ def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationCo
         labels = pd.DataFrame(
             {
                 "customer_id": training["customer_id"].astype(str).to_numpy(),
-                "cluster_id": model.assign(X)["cluster_id"],
+                "cluster_id": cluster.astype(np.int32),  # the fit's own labels, not a second pass
             }
         )
         classifiers = train_classifiers(training, labels, model, config, cls_config)
@@ -384,14 +393,13 @@ def score_all(customers: pd.DataFrame, registry: pd.DataFrame, config: Segmentat
         clf = load_model(registry, "classifier")
         tree = load_model(registry, "classifier_tree")
         customers, X = _customers(customers, seg_model.config)
-        out = seg_model.assign(X)
-        out.insert(0, "customer_id", customers["customer_id"].astype(str).to_numpy())
-        names = np.asarray(seg_model.names, dtype=object)
-        out["segment_name"] = names[out["cluster_id"].to_numpy()]
+        Xs = seg_model.transform(X)
+        dist = seg_model.centroid_distances(Xs)  # once, for the assignment and the nearest centroid
+        out = _named(seg_model, customers, seg_model.assign_transformed(Xs, dist))
         coords = plot_coordinates(seg_model, X)
         for i in range(3):
             out[f"pc_{i + 1}"] = coords[:, i]
-        dist = seg_model.centroid_distances(seg_model.transform(X))
+        names = np.asarray(seg_model.names, dtype=object)
         nearest = dist.argmin(axis=1)
         by_clf = clf.predict(customers)
         by_tree = tree.predict(customers)
