@@ -66,12 +66,11 @@ EXPORTS = {
 def _cmd_export(args: argparse.Namespace) -> int:
     import duckdb
 
+    from .scoring import connect_warehouse
+
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    try:
-        con = duckdb.connect(args.db, read_only=True)
-    except duckdb.Error as exc:
-        raise ValueError(f"cannot open the warehouse {args.db!r}: {str(exc).splitlines()[0]}") from exc
+    con = connect_warehouse(args.db)
     written = []
     try:
         for name, sql in EXPORTS.items():

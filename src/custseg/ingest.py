@@ -212,8 +212,9 @@ def sql_identifier(name: str) -> str:
     return '"' + str(name).replace('"', '""') + '"'
 
 
-def _sql_list(files: list[str]) -> str:
-    return "[" + ", ".join(sql_string(f) for f in files) + "]"
+def _sql_list(values: list[str]) -> str:
+    """A SQL list of string literals (file names, date formats)."""
+    return "[" + ", ".join(sql_string(v) for v in values) + "]"
 
 
 def csv_reader_sql(files: list[str]) -> str:
@@ -359,9 +360,6 @@ def detect_date_formats(con, reader: str, column: str, date_format: str = "") ->
     col = sql_identifier(column)
     month, day = list(MONTH_FIRST + UNAMBIGUOUS), list(DAY_FIRST + UNAMBIGUOUS)
 
-    def fmt_list(formats: list[str]) -> str:
-        return "[" + ", ".join(sql_string(f) for f in formats) + "]"
-
     n, iso, by_month, by_day, only_month, only_day = con.execute(
         f"""
         with distinct_values as (
@@ -370,8 +368,8 @@ def detect_date_formats(con, reader: str, column: str, date_format: str = "") ->
         parsed as (
             select
                 try_cast(value as timestamp) is not null as is_iso,
-                try_strptime(value, {fmt_list(month)}) is not null as by_month,
-                try_strptime(value, {fmt_list(day)}) is not null as by_day
+                try_strptime(value, {_sql_list(month)}) is not null as by_month,
+                try_strptime(value, {_sql_list(day)}) is not null as by_day
             from distinct_values
         )
         select count(*), count(*) filter (is_iso),
@@ -463,22 +461,17 @@ def validate_input_options(options: dict) -> dict:
     return out
 
 
-def probe_source(
-    path: str | dict, fmt: str = "", cache_dir: str = "target/custseg_cache", column_map=None
-) -> dict:
+def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custseg_cache") -> dict:
     """Check the transactions input and describe how to read it.
 
     ``path`` is the file/glob, or a dict of every input option (:data:`INPUT_OPTIONS`, as the
-    dbt plugin passes them). Returns ``{"ok": True, "format", "files", "reader_sql",
+    dbt plugin and the CLI pass them). Returns ``{"ok": True, "format", "files", "reader_sql",
     "row_number_sql", "columns", "types", "mapping", "date_formats", "date_order", "date_note"}``
     or ``{"ok": False, "error": message}``; never raises for a bad input.
     """
     import duckdb
 
-    options = path if isinstance(path, dict) else {"transactions_path": path, "transactions_format": fmt,
-                                                     "column_map": column_map}  # fmt: skip
-    if isinstance(options.get("column_map"), str):
-        options = {**options, "column_map": json.loads(options["column_map"] or "{}")}
+    options = path if isinstance(path, dict) else {"transactions_path": path, "transactions_format": fmt}
     try:
         options = validate_input_options(options)
         column_map = options["column_map"]

@@ -27,7 +27,8 @@ class ScoringError(ValueError):
     """Bad scoring input; the message names the fields."""
 
 
-def _connect(db_path: str):
+def connect_warehouse(db_path: str):
+    """The warehouse read-only, or a ScoringError that names the file."""
     import duckdb
 
     try:
@@ -42,7 +43,7 @@ def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
 
     if kind not in MODEL_KINDS:
         raise ScoringError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
-    con = _connect(db_path)
+    con = connect_warehouse(db_path)
     try:
         row = con.execute(
             "select model_id, artifact, artifact_sha256, artifact_signature "
@@ -101,7 +102,7 @@ class CentroidModel:
     def from_warehouse(cls, db_path: str) -> CentroidModel:
         import duckdb
 
-        con = _connect(db_path)
+        con = connect_warehouse(db_path)
         try:
             pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
             cen = con.execute("select * from marts.dim_segment_centroids").df()
