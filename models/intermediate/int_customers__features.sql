@@ -10,6 +10,8 @@
     way. Purchases are its clean lines, with the order id and date that mart derives too.
 #}
 
+{%- set as_of_date = date_var('as_of_date') %}
+
 with
 
 classified as {{ inline_cte() }} (
@@ -31,8 +33,8 @@ purchases as {{ inline_cte() }} (
 
 snapshot as (
 
-    {% if date_var('as_of_date') -%}
-    select {{ date_var('as_of_date') }} as as_of_date
+    {% if as_of_date -%}
+    select {{ as_of_date }} as as_of_date
     {%- else -%}
     select cast({{ dbt.dateadd('day', 1, 'max(invoice_date)') }} as date) as as_of_date
     from purchases
