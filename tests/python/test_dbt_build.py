@@ -229,6 +229,8 @@ def test_xlsx_input_builds(tmp_path, dbt_runner):
     _assert_ok(run)
     assert run.scalar("select sum(row_count) from marts.fct_ingestion_summary") == 3_000
     assert run.scalar("select count(*) from marts.dim_customers") == 60
+    # the converted sheet is cached in this run's own target folder, not the checkout's
+    assert len(list((tmp_path / "target" / "custseg_cache").glob("xlsx_*.parquet"))) == 1
 
 
 def _bad_inputs(tmp_path):
