@@ -24,19 +24,30 @@
         {%- if src['date_note'] -%}
             {{ log("Note on dates: " ~ src['date_note'], info=True) }}
         {%- endif -%}
+        {{ log(batch_log(batch_plan(src, loaded_batches())), info=True) }}
     {%- endif -%}
     {{ return('') }}
 {%- endmacro %}
 
 
-{# input_options(): the vars that say what to read, as the probe takes them. #}
+{#
+    input_options(): the vars that say what to read, as the probe takes them; on a full refresh,
+    also the files of every batch loaded so far (macros/ingest/batches.sql).
+#}
 {% macro input_options() -%}
+    {%- set reload_files = [] -%}
+    {%- if is_full_reload() -%}
+        {%- for batch in loaded_batches() if batch['source_file'] not in reload_files -%}
+            {%- do reload_files.append(batch['source_file']) -%}
+        {%- endfor -%}
+    {%- endif -%}
     {{ return({
         'transactions_path': var('transactions_path'),
         'transactions_format': var('transactions_format', '') or '',
         'column_map': var('column_map', {}) or {},
         'date_format': var('date_format', '') or '',
         'transactions_sheet': var('transactions_sheet', '') or '',
+        'reload_files': reload_files,
     }) }}
 {%- endmacro %}
 
@@ -50,7 +61,8 @@
         'random_state', 'n_init', 'sweep_n_init', 'silhouette_exact_max', 'silhouette_sample_size',
         'sweep_sample_size', 'minibatch_threshold', 'fit_sample_size', 'classifier',
         'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',
-        'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads'
+        'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads',
+        'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds'
     ] -%}
     {%- set values = {} -%}
     {%- for name in names -%}

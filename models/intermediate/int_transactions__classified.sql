@@ -4,6 +4,13 @@
     quarantine_rules() (tested equal to the priorities of the seed quarantine_reasons); the first
     that applies wins, and the flags keep the full picture.
 
+    The line store: each build appends its batch (the files not loaded yet; staging reads only
+    those, macros/ingest/batches.sql) in one insert, so a batch is either wholly in or not at all,
+    and every line keeps its batch_id, source_file, file_fingerprint and loaded_at. A line of a new
+    batch that repeats a line of an earlier batch (same invoice and the same parsed values) is its
+    next copy: the copies already stored are counted, found through the batch's invoice ids (one
+    scan of one column of the store, not of its lines).
+
     This is the one stored row-level table: fct_transactions and fct_transaction_quarantine are
     views over it. The raw values as read are kept for quarantined lines only (clean lines have
     their parsed values; storing both would double the write for nothing).
@@ -24,6 +31,12 @@
     derived in the views over it (order_id = coalesce(invoice_id, order_id_fallback), the latter
     stored only for files without invoice ids; invoice_date; is_duplicate = copy_number > 1).
 #}
+
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+) }}
 
 {%- set line_values = [
     'invoice_id_raw', 'stock_code_raw', 'description_raw', 'customer_id_raw', 'country_raw',
@@ -61,14 +74,41 @@ copies as (
 
 ),
 
+{%- set stored_values = ['invoice_id', 'stock_code', 'description', 'customer_id', 'country',
+                         'quantity', 'unit_price', 'line_amount', 'invoiced_at'] %}
+{%- if is_incremental() %}
+
+stored_copies as (
+
+    -- copies of the batch's lines already in the store (earlier batches)
+    select {{ stored_values | join(', ') }}, count(*) as stored_count
+    from {{ this }}
+    where invoice_id in (
+        select batch.invoice_id
+        from {{ ref('stg_retail__transactions') }} as batch
+        where batch.invoice_id is not null
+    )
+    group by {{ stored_values | join(', ') }}
+
+),
+{%- endif %}
+
 numbered as (
 
     select
         transactions.*,
-        coalesce(copies.copy_number, 1) as copy_number
+        coalesce(copies.copy_number, 1)
+        {%- if is_incremental() %} + coalesce(stored_copies.stored_count, 0){% endif %} as copy_number
     from {{ ref('stg_retail__transactions') }} as transactions
     left join copies
         on transactions.source_row_number = copies.source_row_number
+    {%- if is_incremental() %}
+    left join stored_copies
+        on transactions.invoice_id = stored_copies.invoice_id
+        {%- for column in stored_values[1:] %}
+        and transactions.{{ column }} is not distinct from stored_copies.{{ column }}
+        {%- endfor %}
+    {%- endif %}
 
 ),
 
@@ -88,7 +128,11 @@ classified as (
 final as (
 
     select
+        batch_id,
         source_row_number,
+        source_file,
+        file_fingerprint,
+        loaded_at,
         invoice_id,
         case when invoice_id is null then order_id end as order_id_fallback,
         customer_id,

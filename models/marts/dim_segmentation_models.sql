@@ -1,7 +1,8 @@
 {#
-    The model registry without the artifact bytes: what was trained, when, on which data
-    (fingerprint), with which parameters and metrics. Export the artifact with
-    `custseg export-model`.
+    Every model version ever fitted (the registry is append-only), without the artifact bytes:
+    what was trained, when, on which data (fingerprint), with which parameters and metrics, and
+    which version is active (the one the latest run scored with: the newest, or the pinned
+    segmentation_model_version). Export an artifact with `custseg export-model`.
 #}
 
 with
@@ -12,23 +13,39 @@ registry as (
 
 ),
 
+latest_run as (
+
+    select model_version
+    from registry
+    where
+        model_kind = 'run'
+        and run_id = (select max(runs.run_id) from registry as runs where runs.model_kind = 'run')
+
+),
+
 final as (
 
     select
-        model_id,
-        model_kind,
-        cast(trained_at as timestamp) as trained_at,
-        algorithm,
-        cast(n_clusters as integer) as n_clusters,
-        features,
-        params,
-        metrics,
-        cast(training_rows as bigint) as training_rows,
-        training_fingerprint,
-        artifact_format,
-        artifact_sha256,
-        cast(artifact_bytes as bigint) as artifact_bytes
+        registry.model_id,
+        registry.model_kind,
+        cast(registry.model_version as integer) as model_version,
+        coalesce(registry.model_version = latest_run.model_version, false) as is_active,
+        cast(registry.run_id as integer) as fitted_in_run_id,
+        cast(registry.as_of_date as date) as fitted_as_of_date,
+        cast(registry.trained_at as timestamp) as trained_at,
+        registry.algorithm,
+        cast(registry.n_clusters as integer) as n_clusters,
+        registry.features,
+        registry.params,
+        registry.metrics,
+        cast(registry.training_rows as bigint) as training_rows,
+        registry.training_fingerprint,
+        registry.artifact_format,
+        registry.artifact_sha256,
+        cast(registry.artifact_bytes as bigint) as artifact_bytes
     from registry
+    cross join latest_run
+    where registry.model_kind <> 'run'
 
 )
 

@@ -16,7 +16,9 @@ classified as (
 final as (
 
     select
+        batch_id,
         source_row_number,
+        source_file,
         coalesce(invoice_id, order_id_fallback) as order_id,
         invoice_id,
         customer_id,

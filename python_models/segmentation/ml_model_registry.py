@@ -1,9 +1,12 @@
-from custseg.segmentation import ClassifierConfig, SegmentationConfig, pipeline
+from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, pipeline
 
 
 def model(dbt, session):
-    """The one fit of the build: preprocessing, k sweep, final clustering, names, plot PCA,
-    classifier and tree. One registry row per model: signed artifact and report tables."""
+    """The ML layer's step of the build, appended to the registry (incremental): a run row with
+    the drift against the active model and, when the lifecycle decides to fit, one row per model
+    of a new version (segmentation, classifier, tree): signed artifact and report tables.
+    Nothing is appended when neither the customers nor the settings changed."""
+    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail")
     settings = dbt.config.get("segmentation_settings")
     config = SegmentationConfig.from_vars(settings)
     customers = pipeline.to_pandas(dbt.ref("int_customers__rfm_scored"))
@@ -13,4 +16,12 @@ def model(dbt, session):
         outcomes = lines.aggregate("coalesce(quarantine_reason, 'clean') as outcome, count(*) as line_count")
         raise ValueError(pipeline.no_customers_message(dict(pipeline.to_pandas(outcomes).to_numpy())))
     names = pipeline.to_pandas(dbt.ref("segment_names"))
-    return pipeline.fit_all(customers, names, config, ClassifierConfig.from_vars(settings))
+    previous = pipeline.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
+    return pipeline.run(
+        customers,
+        names,
+        pipeline.registry_frame(previous),
+        config,
+        ClassifierConfig.from_vars(settings),
+        LifecycleConfig.from_vars(settings),
+    )

@@ -94,6 +94,9 @@ INPUT_OPTIONS = (
     "column_map",
     "date_format",
     "transactions_sheet",
+    # not a var: on `dbt build --full-refresh` the files of the batches already loaded, which the
+    # rebuild reads again beside transactions_path (macro input_options)
+    "reload_files",
 )
 
 
@@ -200,6 +203,29 @@ def _find_files(path: str) -> list[str]:
             raise SourceError(f"'{f}' is empty (0 bytes). Export the transactions again.")
     # absolute, so the staging views work from any working directory (BI tools, the serving copy)
     return [os.path.abspath(f) for f in files]
+
+
+def _find_reload_files(files: list[str], reload_files: list[str]) -> list[str]:
+    """The input files plus the files of the batches already loaded (full refresh), in name order.
+    A loaded file that is gone cannot be read again: say so, and how to go on."""
+    missing = [f for f in reload_files if not os.path.isfile(f)]
+    if missing:
+        raise SourceError(
+            "A full refresh rebuilds the warehouse from every file loaded so far (marts.fct_batches), "
+            f"and {len(missing)} of them cannot be found: {', '.join(missing[:5])}. Put them back, or start "
+            "over without them: delete the warehouse file (CUSTSEG_DB_PATH, default "
+            "warehouse/custseg.duckdb) and load the files you have."
+        )
+    return sorted(set(files) | {os.path.abspath(f) for f in reload_files})
+
+
+def file_fingerprint(path: str) -> str:
+    """SHA-256 of a file's bytes: how a batch is recognised by its content, whatever its name."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sql_string(value: str) -> str:
@@ -443,6 +469,10 @@ def validate_input_options(options: dict) -> dict:
             "--vars '{column_map: {customer_id: \"Client Ref\"}}'."
         )
     out["column_map"] = column_map
+    reload_files = out["reload_files"] or []
+    if not isinstance(reload_files, list) or not all(isinstance(f, str) for f in reload_files):
+        raise SourceError(f"reload_files must be a list of paths, got {reload_files!r}")
+    out["reload_files"] = reload_files
     if out["date_format"]:
         import duckdb
 
@@ -476,7 +506,11 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
         options = validate_input_options(options)
         column_map = options["column_map"]
         files = _find_files(options["transactions_path"])
+        if options["reload_files"]:
+            files = _find_reload_files(files, options["reload_files"])
         fmt = _detect_format(files, options["transactions_format"])
+        source_files = list(files)
+        fingerprints = [file_fingerprint(f) for f in files]
         if fmt == "xlsx":
             files = [_xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], column_map) for f in files]
             fmt_read = "parquet"
@@ -520,6 +554,10 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
         "ok": True,
         "format": fmt,
         "files": files,
+        # the files as named (files differs for XLSX: the cached Parquet copies) and their content
+        # fingerprints, in the reader's file_index order
+        "source_files": source_files,
+        "fingerprints": fingerprints,
         "reader_sql": reader,
         "row_number_sql": position,
         "columns": columns,

@@ -114,16 +114,26 @@ class CentroidModel:
             raise ScoringError(f"{db_path!r} has no fitted segmentation model; run dbt build first")
         return cls(pre, cen)
 
-    def assign(self, X: np.ndarray) -> pd.DataFrame:
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Features in model space: signed log where the model logs, clip, standardise."""
         X = np.array(X, dtype=float, copy=True)
         X[:, self.log] = np.sign(X[:, self.log]) * np.log1p(np.abs(X[:, self.log]))
-        Xs = (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+        return (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+
+    def assign(self, X: np.ndarray) -> pd.DataFrame:
+        Xs = self.transform(X)
         dist = np.sqrt(((Xs[:, None, :] - self.centroids[None, :, :]) ** 2).sum(axis=2))
         order = np.argsort(dist, axis=1, kind="stable")
         own = dist[np.arange(len(X)), order[:, 0]]
         nxt = dist[np.arange(len(X)), order[:, 1]] if dist.shape[1] > 1 else own
         confidence = np.clip(np.where(nxt > 0, 1.0 - own / np.where(nxt > 0, nxt, 1.0), 0.0), 0.0, 1.0)
-        return pd.DataFrame({"cluster_id": self.cluster_ids[order[:, 0]], "confidence": confidence})
+        return pd.DataFrame(
+            {
+                "cluster_id": self.cluster_ids[order[:, 0]],
+                "confidence": confidence,
+                "distance_to_centroid": own,
+            }
+        )
 
 
 def read_input(path: str | None = None, json_text: str | None = None) -> pd.DataFrame:

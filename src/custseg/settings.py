@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Any
 
-from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, SegmentationConfig
+from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, LifecycleConfig, SegmentationConfig
 
 DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date")
 # numeric columns of marts.dim_customers a model can use (a test keeps this list equal to the mart)
@@ -72,7 +72,8 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
         and (isinstance(values[name], bool) or not isinstance(values[name], int))
     ]
     problems += wrong_type
-    for build in () if wrong_type else (SegmentationConfig.from_vars, ClassifierConfig.from_vars):
+    builders = (SegmentationConfig.from_vars, ClassifierConfig.from_vars, LifecycleConfig.from_vars)
+    for build in () if wrong_type else builders:
         try:
             build(values)
         except (ValueError, TypeError) as exc:

@@ -69,7 +69,7 @@ def test_python_defaults_are_the_project_vars():
     import yaml
 
     from conftest import REPO
-    from custseg.segmentation.config import ClassifierConfig, SegmentationConfig
+    from custseg.segmentation.config import ClassifierConfig, LifecycleConfig, SegmentationConfig
 
     project = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
     renamed = {
@@ -85,6 +85,11 @@ def test_python_defaults_are_the_project_vars():
     classifier = {"classifier": "classifier", "random_state": "random_state"}
     for field, value in asdict(ClassifierConfig()).items():
         assert value == project[classifier.get(field, f"classifier_{field}")], field
+    lifecycle = LifecycleConfig()
+    assert lifecycle.mode == project["segmentation_mode"]
+    assert lifecycle.refit_policy == project["refit_policy"]
+    assert lifecycle.pinned_version == project["segmentation_model_version"]
+    assert {k: list(v) for k, v in lifecycle.thresholds.items()} == project["drift_thresholds"]
     python_vars = set(
         re.findall(
             r"'([a-z_]+)': var\(", (REPO / "python_models/segmentation/_segmentation__models.yml").read_text()

@@ -1,4 +1,7 @@
--- Every raw line is in exactly one of fct_transactions and fct_transaction_quarantine, once.
+-- Every raw line of this build's batch is in exactly one of fct_transactions and
+-- fct_transaction_quarantine, once. The batch is what the staging view reads (the files this
+-- build loaded); the marts are compared on the batches it holds. Earlier batches were proven
+-- when they were loaded; marts.fct_batches reconciles every batch's counts.
 --
 -- Line numbers are grouped in blocks of 62 (block = n div 62, bit = n mod 62). Per block and
 -- per place (input, clean, quarantine) one aggregate gives the number of lines and the OR of
@@ -13,16 +16,30 @@
 {%- set block_size = 62 %}
 with
 
+input_lines as (
+
+    select source_row_number, batch_id from {{ ref('base_retail__transactions') }}
+
+),
+
+batches as (
+
+    select distinct batch_id from input_lines
+
+),
+
 tagged as {{ inline_cte() }} (
 
     select source_row_number, cast(1 as {{ dbt.type_int() }}) as tag
-    from {{ ref('base_retail__transactions') }}
+    from input_lines
     union all
     select source_row_number, cast(2 as {{ dbt.type_int() }}) as tag
     from {{ ref('fct_transactions') }}
+    where batch_id in (select batches.batch_id from batches)
     union all
     select source_row_number, cast(4 as {{ dbt.type_int() }}) as tag
     from {{ ref('fct_transaction_quarantine') }}
+    where batch_id in (select batches.batch_id from batches)
 
 ),
 

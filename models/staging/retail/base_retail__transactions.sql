@@ -1,20 +1,33 @@
 {#
-    One row per raw line of the configured transactions file(s), columns renamed to canonical
-    names and left as read (text for CSV/XLSX, native types for Parquet). The file, its format
+    One row per raw line of this build's batch: the files transactions_path names that are not
+    loaded yet (macros/ingest/batches.sql), with their batch, file and load time, columns renamed
+    to canonical names and left as read (text for CSV/XLSX, native types for Parquet). The file, its format
     and its column spellings are resolved by transactions_source(), which stops the build with a
     clear message when the input is unusable.
 #}
 {%- set src = transactions_source() -%}
+{%- set plan = batch_plan(src, loaded_batches()) if src is not none else none -%}
 
 with
 
 source as (
 
+    {% if src is none -%}
+    select 1 as source_row_number, 1 as batch_id, '' as source_file, '' as file_fingerprint,
+        current_timestamp as loaded_at, 1 as placeholder
+    {%- else -%}
     select
         -- position of the line in the input (files in name order), 1-based
-        {{ src['row_number_sql'] if src is not none else 'row_number() over ()' }} as source_row_number,
+        {{ src['row_number_sql'] }} as source_row_number,
+        -- the batch of each file (macros/ingest/batches.sql); files already loaded are left out
+        {{ batch_column_sql(plan, 'batch_of') }} as batch_id,
+        {{ batch_column_sql(plan, 'file_of') }} as source_file,
+        {{ batch_column_sql(plan, 'fingerprint_of') }} as file_fingerprint,
+        {{ batch_column_sql(plan, 'loaded_at_of') }} as loaded_at,
         *
-    from {{ src['reader_sql'] if src is not none else '(select 1 as placeholder)' }}
+    from {{ src['reader_sql'] }}
+    where file_index in ({{ (plan['selected'] or [-1]) | join(', ') }})
+    {%- endif %}
 
 ),
 
@@ -22,6 +35,10 @@ renamed as (
 
     select
         source_row_number,
+        batch_id,
+        source_file,
+        file_fingerprint,
+        loaded_at,
 
         ---------- identifiers
         {{ transactions_column(src, 'invoice_id') }} as invoice_id_raw,

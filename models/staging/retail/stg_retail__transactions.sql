@@ -48,6 +48,10 @@ parsed as (
 
     select
         source_row_number,
+        batch_id,
+        source_file,
+        file_fingerprint,
+        loaded_at,
         {{ clean_id('invoice_id_text') }} as invoice_id,
         upper({{ clean_id('stock_code_text') }}) as stock_code,
         {{ clean_id('customer_id_text') }} as customer_id,
@@ -96,6 +100,10 @@ flagged as (
 
     select
         amounts.source_row_number,
+        amounts.batch_id,
+        amounts.source_file,
+        amounts.file_fingerprint,
+        amounts.loaded_at,
 
         ---------- keys
         amounts.invoice_id,

@@ -4,6 +4,6 @@ Pure functions and scikit-learn estimators that the dbt Python models call (they
 inputs and return tables). Everything here is deterministic for a fixed ``random_state``.
 """
 
-from .config import ClassifierConfig, SegmentationConfig
+from .config import ClassifierConfig, LifecycleConfig, SegmentationConfig
 
-__all__ = ["ClassifierConfig", "SegmentationConfig"]
+__all__ = ["ClassifierConfig", "LifecycleConfig", "SegmentationConfig"]

@@ -9,6 +9,16 @@ from typing import Any
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
 ALGORITHMS = ("kmeans", "gmm", "birch")
 CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
+SEGMENTATION_MODES = ("auto", "refit", "score")
+REFIT_POLICIES = ("on_drift", "never", "always")
+# drift measure -> (warn at, refit recommended at); docs/segments-over-time.md
+DRIFT_MEASURES = ("feature_psi", "segment_share_psi", "distance_ratio", "silhouette_drop")
+DEFAULT_DRIFT_THRESHOLDS = {
+    "feature_psi": (0.1, 0.25),
+    "segment_share_psi": (0.1, 0.25),
+    "distance_ratio": (1.25, 1.5),
+    "silhouette_drop": (0.05, 0.15),
+}
 # the numeric customer features the classifier learns from (columns of int_customers__rfm_scored)
 NUMERIC_FEATURES = (
     "recency_days",
@@ -130,6 +140,82 @@ class SegmentationConfig:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def fit_settings(self) -> dict[str, Any]:
+        """The settings that change what a fit gives (not how many threads compute it)."""
+        return {k: v for k, v in asdict(self).items() if k != "ml_threads"}
+
+
+@dataclass(frozen=True)
+class LifecycleConfig:
+    """When the build fits a new model version and when it scores with the active one."""
+
+    mode: str = "auto"
+    refit_policy: str = "on_drift"
+    # score with this version (no fitting) instead of the latest
+    pinned_version: int | None = None
+    drift_thresholds: tuple[tuple[str, float, float], ...] = tuple(
+        (name, warn, refit) for name, (warn, refit) in DEFAULT_DRIFT_THRESHOLDS.items()
+    )
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.mode not in SEGMENTATION_MODES:
+            problems.append(f"segmentation_mode must be one of {list(SEGMENTATION_MODES)}, got {self.mode!r}")
+        if self.refit_policy not in REFIT_POLICIES:
+            problems.append(f"refit_policy must be one of {list(REFIT_POLICIES)}, got {self.refit_policy!r}")
+        if self.pinned_version is not None and self.mode == "refit":
+            problems.append(
+                f"segmentation_model_version pins version {self.pinned_version}, so nothing is fitted: "
+                "use segmentation_mode: score (or auto), or unset the pin to refit"
+            )
+        if self.pinned_version is not None and self.pinned_version < 1:
+            problems.append(f"segmentation_model_version must be 1 or more, got {self.pinned_version}")
+        for name, warn, refit in self.drift_thresholds:
+            if name not in DRIFT_MEASURES:
+                problems.append(
+                    f"drift_thresholds has an unknown measure {name!r}; measures: {list(DRIFT_MEASURES)}"
+                )
+            elif not warn <= refit:
+                problems.append(f"drift_thresholds.{name}: warn ({warn}) must not exceed refit ({refit})")
+        if problems:
+            raise ValueError("Invalid segmentation settings: " + "; ".join(problems))
+
+    @property
+    def thresholds(self) -> dict[str, tuple[float, float]]:
+        return {name: (warn, refit) for name, warn, refit in self.drift_thresholds}
+
+    @classmethod
+    def from_vars(cls, settings) -> LifecycleConfig:
+        get = settings_getter(settings)
+        pinned = get("segmentation_model_version", None)
+        thresholds = dict(DEFAULT_DRIFT_THRESHOLDS)
+        given = get("drift_thresholds", {})
+        if not isinstance(given, dict):
+            raise ValueError(
+                "Invalid segmentation settings: drift_thresholds must map a measure to [warn, refit], "
+                f"e.g. {{feature_psi: [0.1, 0.25]}}, got {given!r}"
+            )
+        for name, pair in given.items():
+            if (
+                not isinstance(pair, list | tuple)
+                or len(pair) != 2
+                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+            ):
+                raise ValueError(
+                    f"Invalid segmentation settings: drift_thresholds.{name} must be [warn, refit], got {pair!r}"
+                )
+            thresholds[name] = (float(pair[0]), float(pair[1]))
+        if pinned is not None and (isinstance(pinned, bool) or not isinstance(pinned, int)):
+            raise ValueError(
+                f"Invalid segmentation settings: segmentation_model_version must be a whole number, got {pinned!r}"
+            )
+        return cls(
+            mode=str(get("segmentation_mode", "auto")),
+            refit_policy=str(get("refit_policy", "on_drift")),
+            pinned_version=pinned,
+            drift_thresholds=tuple((name, warn, refit) for name, (warn, refit) in thresholds.items()),
+        )
 
 
 @dataclass(frozen=True)

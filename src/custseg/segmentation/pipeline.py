@@ -16,9 +16,12 @@ BLAS/OpenMP threads are capped (var ``ml_threads``) around the work.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.decomposition import PCA
 
 from .clustering import SegmentationModel, fit_model, renumber
@@ -115,9 +118,14 @@ def train(
     return _segmentation_row(model, customers, X, metrics, config)
 
 
-def _fit_segmentation(customers, X, fitted, sweep, names, config):
+def _fit_segmentation(customers, X, fitted, sweep, names, config, previous=None):
     """The final clustering at the chosen k, renumbered best to worst and named; its metrics and
-    the cluster of every row of ``X``."""
+    the cluster of every row of ``X``.
+
+    ``previous``: (centroids in feature units, names) of the version this fit replaces. With the
+    same k, each new cluster takes the id and name of the previous cluster it continues (nearest
+    centroids, one to one), so ids and names stay put where the segments did; with another k the
+    clusters are numbered best to worst and named afresh."""
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
@@ -129,10 +137,17 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config):
         )
     scores = cluster_scores(customers, labels, k)
     order = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
+    matched = previous is not None and len(previous[0]) == k
+    if matched:
+        from .lifecycle import match_clusters
+
+        # m[label] = the previous id that estimator label continues; id p goes to label m^-1(p)
+        m = match_clusters(model.centroids, model.transform(np.asarray(previous[0], dtype=float)))
+        order = np.argsort(m, kind="stable")
     renumber(model, order)
     cluster = model.label_to_cluster[labels]
     scores = cluster_scores(customers, cluster, k)
-    model.names = assign_names(scores, names)
+    model.names = list(previous[1]) if matched else assign_names(scores, names)
     model.cluster_scores = scores.assign(segment_name=model.names)
     sil, sil_n = silhouette(Xs, cluster, config)
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
@@ -144,13 +159,18 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config):
         "davies_bouldin": float(davies_bouldin_score(Xs[idx], cluster[idx])),
         "calinski_harabasz": float(calinski_harabasz_score(Xs[idx], cluster[idx])),
         "inertia": float(((Xs - model.centroids[cluster]) ** 2).sum()),
+        "mean_distance_to_centroid": float(
+            np.sqrt(((Xs - model.centroids[cluster]) ** 2).sum(axis=1)).mean()
+        ),
+        "matched_previous_version": bool(matched),
         "selection_reason": sweep.loc[sweep["is_chosen"], "selection_reason"].iloc[0],
     }
     return model, metrics, cluster
 
 
-def _segmentation_row(model, customers, X, metrics, config, reports: bytes = b"") -> pa.Table:
+def _segmentation_row(model, customers, X, metrics, config, reports: bytes = b"", **version) -> pa.Table:
     return registry_row(
+        **version,
         model_kind="segmentation",
         obj=model,
         algorithm=config.algorithm,
@@ -164,11 +184,36 @@ def _segmentation_row(model, customers, X, metrics, config, reports: bytes = b""
     )
 
 
-def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> SegmentationModel:
-    rows = registry[registry["model_kind"] == kind]
+def active_version(registry: pd.DataFrame) -> int:
+    """The model version the latest run scored with (the latest version before any run)."""
+    runs = registry[registry["model_kind"] == "run"]
+    if len(runs):
+        return int(runs.sort_values("run_id")["model_version"].iloc[-1])
+    versions = registry.loc[registry["model_kind"] != "run", "model_version"]
+    if versions.empty:
+        raise ValueError("the registry holds no model")
+    return int(versions.max())
+
+
+def active_registry(relation, columns: str = "model_kind, model_version, run_id, reports") -> pd.DataFrame:
+    """The active version's model rows of the registry relation (by default without artifacts:
+    what the report models decode). The other versions' rows are never read."""
+    index = to_pandas(relation.project("model_kind, model_version, run_id"))
+    version = int(active_version(index))
+    return to_pandas(relation.filter(f"model_kind <> 'run' and model_version = {version}").project(columns))
+
+
+def active_row(registry: pd.DataFrame, kind: str) -> pd.Series:
+    """The registry row of the active version's model of ``kind``."""
+    version = active_version(registry)
+    rows = registry[(registry["model_kind"] == kind) & (registry["model_version"] == version)]
     if len(rows) != 1:
-        raise ValueError(f"expected one {kind} model in the registry, found {len(rows)}")
-    row = rows.iloc[0]
+        raise ValueError(f"expected one {kind} model of version {version} in the registry, found {len(rows)}")
+    return rows.iloc[0]
+
+
+def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> SegmentationModel:
+    row = active_row(registry, kind)
     return load_artifact(bytes(row["artifact"]), row["artifact_signature"])
 
 
@@ -281,6 +326,7 @@ def train_classifiers(
     seg_model: SegmentationModel,
     seg_config: SegmentationConfig,
     cls_config,
+    **version,
 ) -> pa.Table:
     """Fit the configured classifier and the explainable decision tree on the cluster labels of
     the training customers; return two registry rows (kinds 'classifier' and 'classifier_tree')
@@ -307,6 +353,7 @@ def train_classifiers(
         metrics = dict(zip(reports["metrics"]["metric"], reports["metrics"]["value"], strict=True))
         rows.append(
             registry_row(
+                **version,
                 model_kind=kind,
                 obj=model,
                 algorithm=cfg.classifier,
@@ -347,9 +394,20 @@ def ml_threads(config: SegmentationConfig):
     return threadpool_limits(limits=config.ml_threads)
 
 
-def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationConfig, cls_config) -> pa.Table:
+def fit_all(
+    customers: pd.DataFrame,
+    names: pd.DataFrame,
+    config: SegmentationConfig,
+    cls_config,
+    previous: tuple | None = None,
+    **version,
+) -> pa.Table:
     """Everything the build fits, once: the registry rows of the segmentation model, the
-    classifier and the tree, each with its report tables."""
+    classifier and the tree, each with its report tables. ``previous``: (centroids in feature
+    units, names) of the version being replaced, whose ids and names a same-k fit keeps;
+    ``version``: model_version, run_id, as_of_date of the rows."""
+    from .lifecycle import training_profile
+
     with ml_threads(config):
         everyone, X_all = _customers(customers, config)
         mask = training_mask(everyone, config.training_cutoff_date)
@@ -364,7 +422,7 @@ def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationCo
         pre = build_preprocessor(config)
         Xs = pre.fit_transform(X)
         sweep, _, _ = k_sweep(Xs, config)
-        model, metrics, cluster = _fit_segmentation(training, X, (pre, Xs), sweep, names, config)
+        model, metrics, cluster = _fit_segmentation(training, X, (pre, Xs), sweep, names, config, previous)
         variance = fit_plot_pca(model, X_all)
         reports = {
             "k_selection": sweep,
@@ -372,16 +430,137 @@ def fit_all(customers: pd.DataFrame, names: pd.DataFrame, config: SegmentationCo
             "centroids": centroids(model),
             "cluster_names": cluster_names(model),
             "pca_variance": variance,
+            "training_profile": training_profile(X, config.features),
         }
-        segmentation = _segmentation_row(model, training, X, metrics, config, encode_reports(reports))
+        segmentation = _segmentation_row(
+            model, training, X, metrics, config, encode_reports(reports), **version
+        )
         labels = pd.DataFrame(
             {
                 "customer_id": training["customer_id"].astype(str).to_numpy(),
                 "cluster_id": cluster.astype(np.int32),  # the fit's own labels, not a second pass
             }
         )
-        classifiers = train_classifiers(training, labels, model, config, cls_config)
+        classifiers = train_classifiers(training, labels, model, config, cls_config, **version)
     return pa.concat_tables([segmentation, classifiers])
+
+
+def run(
+    customers: pd.DataFrame,
+    names: pd.DataFrame,
+    previous: pd.DataFrame,
+    config: SegmentationConfig,
+    cls_config,
+    lifecycle,
+) -> pa.Table:
+    """The ML layer's step of one build (model ``ml_model_registry``, appended to ``previous``,
+    the registry so far): nothing when neither the customers nor the settings changed since the
+    last run; else a run row with the drift against the active model and, when the lifecycle
+    decides to fit (segmentation.lifecycle.decide), the rows of a new model version."""
+    from .lifecycle import decide, measure_drift, overall_status
+    from .registry import empty_registry, run_row
+
+    everyone, X_all = _customers(customers, config)
+    as_of = str(pd.Timestamp(everyone["as_of_date"].iloc[0]).date())
+    data_print = fingerprint(everyone["customer_id"].to_numpy(), X_all)[:48] + "@" + as_of
+    runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
+    models = previous[previous["model_kind"] == "segmentation"]
+    run_id = int(runs["run_id"].max()) + 1 if len(runs) else 1
+    new_version = int(models["model_version"].max()) + 1 if len(models) else 1
+    if lifecycle.pinned_version is not None:
+        if lifecycle.pinned_version not in set(models["model_version"]):
+            raise ValueError(
+                f"segmentation_model_version {lifecycle.pinned_version} is not in the registry; versions: "
+                f"{sorted(int(v) for v in models['model_version'])} (marts.dim_segmentation_models)"
+            )
+        reference_version = lifecycle.pinned_version
+    else:
+        reference_version = active_version(previous) if len(models) else None
+    reference = (
+        active_row(previous[previous["model_version"] == reference_version], "segmentation")
+        if (reference_version is not None)
+        else None
+    )
+    reference_config = _config_of(reference) if reference is not None else None
+    last = runs.iloc[-1] if len(runs) else None
+    changed = last is None or last["training_fingerprint"] != data_print
+    same_model = last is not None and int(last["model_version"]) == reference_version
+    settings_changed = (
+        reference_config is not None and reference_config.fit_settings() != config.fit_settings()
+    )
+    if lifecycle.mode != "refit" and not changed and same_model and not settings_changed:
+        return empty_registry()
+
+    with ml_threads(config):
+        drift = status = None
+        if reference is not None:
+            reference_reports = decode_reports(bytes(reference["reports"]))
+            X_ref = feature_matrix(everyone, reference_config)
+            drift = measure_drift(X_ref, reference_reports, json.loads(reference["metrics"]), reference_config,
+                                  lifecycle)  # fmt: skip
+            status = overall_status(drift)
+        decision = decide(lifecycle, reference is not None, status, changed, settings_changed)
+    rows = []
+    version = reference_version
+    if decision == "fit":
+        version = new_version
+        prior = None
+        if reference is not None:
+            cen = reference_reports["centroids"].drop_duplicates("cluster_id").sort_values("cluster_id")
+            wide = reference_reports["centroids"].pivot(
+                index="cluster_id", columns="dimension", values="centroid_original"
+            )
+            if set(config.features) <= set(wide.columns) and reference_config.features == config.features:
+                prior = (wide.sort_index()[list(config.features)].to_numpy(), cen["segment_name"].tolist())
+        fitted = fit_all(
+            customers,
+            names,
+            config,
+            cls_config,
+            prior,
+            model_version=version,
+            run_id=run_id,
+            as_of_date=as_of,
+        )
+        rows.append(fitted)
+        if drift is None:  # the first model: its run measures the data against its own fit
+            seg = fitted.filter(pc.equal(fitted["model_kind"], "segmentation")).to_pandas().iloc[0]
+            with ml_threads(config):
+                drift = measure_drift(X_all, decode_reports(bytes(seg["reports"])), json.loads(seg["metrics"]),
+                                      config, lifecycle)  # fmt: skip
+            status = overall_status(drift)
+    rows.append(
+        run_row(
+            run_id=run_id,
+            model_version=version,
+            as_of_date=as_of,
+            decision=decision,
+            drift_status=status,
+            data_fingerprint=data_print,
+            customers=len(everyone),
+            reports=encode_reports({"drift": drift}),
+        )
+    )
+    return pa.concat_tables(rows)
+
+
+def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
+    """The registry so far as pandas (an empty one with the registry's columns before the first run)."""
+    from .registry import empty_registry
+
+    return empty_registry().to_pandas() if previous is None else previous
+
+
+def _config_of(row: pd.Series) -> SegmentationConfig:
+    """The segmentation settings a registered model was fitted with."""
+    params = json.loads(row["params"])
+    return SegmentationConfig(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in params.items()
+            if k in SegmentationConfig.__dataclass_fields__
+        }
+    )
 
 
 def score_all(customers: pd.DataFrame, registry: pd.DataFrame, config: SegmentationConfig) -> pd.DataFrame:
@@ -439,11 +618,36 @@ def decode_report(blob: bytes, name: str) -> pa.Table:
 
 
 def report(registry: pd.DataFrame, kind: str, name: str) -> pa.Table:
-    """One report table of the registry row of ``kind``; no artifact is loaded."""
-    rows = registry[registry["model_kind"] == kind]
-    if len(rows) != 1:
-        raise ValueError(f"expected one {kind} model in the registry, found {len(rows)}")
-    return decode_report(bytes(rows.iloc[0]["reports"]), name)
+    """One report table of the active version's model of ``kind``; no artifact is loaded."""
+    return decode_report(bytes(active_row(registry, kind)["reports"]), name)
+
+
+def decode_reports(blob: bytes) -> dict[str, pd.DataFrame]:
+    outer = pa.ipc.open_stream(pa.py_buffer(blob)).read_all().to_pydict()
+    return {
+        name: pa.ipc.open_stream(pa.py_buffer(payload)).read_all().to_pandas()
+        for name, payload in zip(outer["name"], outer["payload"], strict=True)
+    }
+
+
+def drift_report(registry: pd.DataFrame) -> pd.DataFrame:
+    """Every run's drift measures, with the run's date, model version, decision and status."""
+    runs = registry[registry["model_kind"] == "run"].sort_values("run_id")
+    frames = []
+    for run in runs.itertuples():
+        drift = decode_reports(bytes(run.reports))["drift"]
+        drift.insert(0, "run_id", np.int32(run.run_id))
+        drift.insert(1, "as_of_date", run.as_of_date)
+        drift.insert(2, "model_version", np.int32(run.model_version))
+        drift["decision"] = run.decision
+        drift["run_status"] = run.drift_status
+        frames.append(drift)
+    if not frames:
+        raise ValueError("the registry holds no run")
+    out = pd.concat(frames, ignore_index=True)
+    out["run_id"] = out["run_id"].astype(np.int32)
+    out["model_version"] = out["model_version"].astype(np.int32)
+    return out
 
 
 __all__ = [

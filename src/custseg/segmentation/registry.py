@@ -50,8 +50,52 @@ REGISTRY_SCHEMA = pa.schema(
         # the model's report tables (k sweep, centroids, holdout metrics, ...) as Arrow IPC:
         # read without unpickling anything (pipeline.report)
         ("reports", pa.binary()),
+        # segments over time (segmentation.lifecycle): the version a model row belongs to (the
+        # active version for a run row), the run that wrote the row, the customers' snapshot
+        # date, and for a run row its decision (fit | score) and drift status
+        ("model_version", pa.int32()),
+        ("run_id", pa.int32()),
+        ("as_of_date", pa.string()),
+        ("decision", pa.string()),
+        ("drift_status", pa.string()),
     ]
 )
+MODEL_KINDS = ("segmentation", "classifier", "classifier_tree")
+
+
+def empty_registry() -> pa.Table:
+    """No new registry rows (a build whose customers and settings did not change)."""
+    return REGISTRY_SCHEMA.empty_table()
+
+
+def run_row(
+    *,
+    run_id: int,
+    model_version: int,
+    as_of_date: str,
+    decision: str,
+    drift_status: str,
+    data_fingerprint: str,
+    customers: int,
+    reports: bytes,
+) -> pa.Table:
+    """The record of one build of the ML layer: no artifact, the drift report in ``reports``."""
+    row = {name: [None] for name in REGISTRY_SCHEMA.names}
+    row.update(
+        model_id=[f"run-{run_id}"],
+        model_kind=["run"],
+        trained_at=[datetime.now(timezone.utc)],
+        metrics=[json.dumps({"customers": customers}, sort_keys=True)],
+        training_rows=[customers],
+        training_fingerprint=[data_fingerprint],
+        reports=[reports],
+        model_version=[model_version],
+        run_id=[run_id],
+        as_of_date=[as_of_date],
+        decision=[decision],
+        drift_status=[drift_status],
+    )
+    return pa.Table.from_pydict(row, schema=REGISTRY_SCHEMA)
 
 
 def fingerprint(ids: np.ndarray, X: np.ndarray) -> str:
@@ -138,12 +182,15 @@ def registry_row(
     training_fingerprint: str,
     trained_at: datetime | None = None,
     reports: bytes = b"",
+    model_version: int = 1,
+    run_id: int | None = None,
+    as_of_date: str | None = None,
 ) -> pa.Table:
     blob = dump_artifact(obj)
     digest = hashlib.sha256(blob).hexdigest()
     signature = sign(blob, signing_key(create=True))
     trained_at = trained_at or datetime.now(timezone.utc)
-    model_id = f"{model_kind}-{algorithm}-k{n_clusters}-{training_fingerprint[:12]}"
+    model_id = f"{model_kind}-v{model_version}-{algorithm}-k{n_clusters}-{training_fingerprint[:12]}"
     row = {
         "model_id": [model_id],
         "model_kind": [model_kind],
@@ -161,6 +208,11 @@ def registry_row(
         "artifact_bytes": [len(blob)],
         "artifact": [blob],
         "reports": [reports],
+        "model_version": [model_version],
+        "run_id": [run_id],
+        "as_of_date": [as_of_date],
+        "decision": [None],
+        "drift_status": [None],
     }
     return pa.Table.from_pydict(row, schema=REGISTRY_SCHEMA)
 

@@ -1,0 +1,72 @@
+{#
+    Segment history: one row per customer per run (a build whose customers or model changed),
+    appended, never rewritten: the run's snapshot date, the latest batch loaded, the model
+    version and the segment the customer had, with the model's default features (RFM).
+    A build that changes nothing adds nothing.
+#}
+
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+
+with
+
+registry as (
+
+    select * from {{ ref('ml_model_registry') }}
+
+),
+
+latest_run as (
+
+    select run_id, model_version, as_of_date
+    from registry
+    where
+        model_kind = 'run'
+        and run_id = (select max(runs.run_id) from registry as runs where runs.model_kind = 'run')
+        {%- if is_incremental() %}
+        and run_id > (select coalesce(max(history.run_id), 0) from {{ this }} as history)
+        {%- endif %}
+
+),
+
+active_model as (
+
+    select model_id from {{ ref('dim_segmentation_models') }}
+    where is_active and model_kind = 'segmentation'
+
+),
+
+batches as (
+
+    select max(batch_id) as batch_id from {{ ref('fct_batches') }}
+
+),
+
+segments as (
+
+    select * from {{ ref('dim_customer_segments') }}
+
+),
+
+final as (
+
+    select
+        segments.customer_id,
+        cast(latest_run.run_id as integer) as run_id,
+        cast(latest_run.as_of_date as date) as as_of_date,
+        cast(batches.batch_id as integer) as batch_id,
+        cast(latest_run.model_version as integer) as model_version,
+        active_model.model_id,
+        segments.cluster_id,
+        segments.segment_name,
+        segments.confidence,
+        segments.recency_days,
+        segments.order_count,
+        segments.monetary_value
+    from segments
+    cross join latest_run
+    cross join active_model
+    cross join batches
+
+)
+
+select * from final

@@ -1,0 +1,204 @@
+"""Segments over time: model versions, the refit decision, drift and cluster matching.
+
+The registry (model ``ml_model_registry``) is append-only. Each build whose customers changed
+adds one ``run`` row (its decision, the active model version and the drift report) and, when it
+fits, one row per fitted model of a new version. Nothing here unpickles: drift is measured from
+the reference model's report tables (training profile, preprocessing, centroids) with the
+nearest-centroid arithmetic of the SQL scorer (for KMeans exactly its assignment).
+
+Drift measures (thresholds: var ``drift_thresholds``, ``[warn, refit recommended]``):
+
+* ``feature_psi``: population stability index of each model feature, current customers against
+  the training customers, over the training deciles: sum((c - t) * ln(c / t)), shares floored
+  at 1e-4. The usual reading: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 large shift.
+* ``segment_share_psi``: the same index over the segments' customer shares.
+* ``distance_ratio``: mean distance of the customers to their centroid, now / at training.
+* ``silhouette_drop``: the training silhouette minus the silhouette of the current customers
+  (on a deterministic sample of ``silhouette_sample_size``).
+
+Models fitted with PCA are scored on PCA dimensions the report tables do not invert; for them
+only ``feature_psi`` is measured.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import LifecycleConfig, SegmentationConfig
+
+PSI_FLOOR = 1e-4
+STATUSES = ("ok", "warn", "refit_recommended")
+
+
+# -- the training profile, stored with every fitted segmentation model ---------------------------
+
+
+def training_profile(X: np.ndarray, features: tuple[str, ...]) -> pd.DataFrame:
+    """Per feature, its training deciles as bins (lower, upper] and the training share in each."""
+    rows = []
+    for j, feature in enumerate(features):
+        edges = _edges(X[:, j])
+        shares = _shares(X[:, j], edges)
+        for b, share in enumerate(shares):
+            rows.append(
+                {
+                    "feature": feature,
+                    "bin": b,
+                    "lower": float(edges[b]) if b > 0 else -np.inf,
+                    "upper": float(edges[b + 1]) if b + 1 < len(edges) - 1 else np.inf,
+                    "training_share": float(share),
+                }
+            )
+    out = pd.DataFrame(rows)
+    out["bin"] = out["bin"].astype(np.int32)
+    return out
+
+
+def _edges(values: np.ndarray) -> np.ndarray:
+    """Decile cut points (unique), with -inf and inf at the ends."""
+    inner = np.unique(np.quantile(values[np.isfinite(values)], np.linspace(0.1, 0.9, 9)))
+    return np.concatenate([[-np.inf], inner, [np.inf]])
+
+
+def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Share of ``values`` in each bin (lower, upper] of ``edges``."""
+    index = np.searchsorted(edges[1:-1], values, side="left")
+    return np.bincount(index, minlength=len(edges) - 1) / max(len(values), 1)
+
+
+def psi(current: np.ndarray, reference: np.ndarray) -> float:
+    """Population stability index of two share vectors (shares floored at 1e-4)."""
+    c = np.maximum(np.asarray(current, dtype=float), PSI_FLOOR)
+    r = np.maximum(np.asarray(reference, dtype=float), PSI_FLOOR)
+    return float(((c - r) * np.log(c / r)).sum())
+
+
+# -- drift -------------------------------------------------------------------------------------
+
+
+def status_of(value: float, warn: float, refit: float) -> str:
+    if value is None or not np.isfinite(value):
+        return "ok"
+    return "refit_recommended" if value >= refit else "warn" if value >= warn else "ok"
+
+
+def worst(statuses) -> str:
+    ranked = [STATUSES.index(s) for s in statuses]
+    return STATUSES[max(ranked)] if ranked else "ok"
+
+
+def measure_drift(
+    X: np.ndarray,
+    reports: dict[str, pd.DataFrame],
+    metrics: dict,
+    config: SegmentationConfig,
+    lifecycle: LifecycleConfig,
+) -> pd.DataFrame:
+    """The drift of the customers ``X`` (model features, raw) against a fitted model's training
+    data: one row per measure and subject (the feature for feature_psi, else 'segments' or
+    'customers'), with its thresholds and status."""
+    from ..scoring import CentroidModel
+    from .selection import silhouette
+
+    thresholds = lifecycle.thresholds
+    rows = []
+
+    def add(measure, subject, value, reference=None, current=None):
+        warn, refit = thresholds[measure]
+        rows.append(
+            {
+                "measure": measure,
+                "subject": subject,
+                "value": float(value),
+                "reference_value": None if reference is None else float(reference),
+                "current_value": None if current is None else float(current),
+                "warn_threshold": warn,
+                "refit_threshold": refit,
+                "status": status_of(value, warn, refit),
+            }
+        )
+
+    profile = reports["training_profile"]
+    for j, feature in enumerate(config.features):
+        bins = profile[profile["feature"] == feature].sort_values("bin")
+        edges = np.concatenate([[-np.inf], bins["upper"].to_numpy()[:-1], [np.inf]])
+        add("feature_psi", feature, psi(_shares(X[:, j], edges), bins["training_share"].to_numpy()))
+
+    if config.pca_components == 0:
+        model = CentroidModel(reports["preprocessing"], reports["centroids"])
+        assigned = model.assign(X)
+        cluster = assigned["cluster_id"].to_numpy()
+        sizes = reports["cluster_names"].sort_values("cluster_id")["size"].to_numpy(dtype=float)
+        current = np.bincount(cluster, minlength=len(sizes)) / len(cluster)
+        add("segment_share_psi", "segments", psi(current, sizes / sizes.sum()))
+        reference_distance = metrics.get("mean_distance_to_centroid")
+        distance = float(assigned["distance_to_centroid"].mean())
+        if reference_distance:
+            add("distance_ratio", "customers", distance / reference_distance, reference_distance, distance)
+        reference_silhouette = metrics.get("silhouette")
+        if reference_silhouette is not None and len(np.unique(cluster)) > 1:
+            current_silhouette, _ = silhouette(model.transform(X), cluster, config)
+            add(
+                "silhouette_drop",
+                "customers",
+                reference_silhouette - current_silhouette,
+                reference_silhouette,
+                current_silhouette,
+            )
+    return pd.DataFrame(rows)
+
+
+def overall_status(drift: pd.DataFrame) -> str:
+    return worst(drift["status"]) if len(drift) else "ok"
+
+
+# -- the decision --------------------------------------------------------------------------------
+
+
+def decide(
+    lifecycle: LifecycleConfig,
+    has_model: bool,
+    status: str | None,
+    changed: bool,
+    settings_changed: bool = False,
+) -> str:
+    """``fit`` or ``score`` for this build. ``status``: the drift of the customers against the
+    active model; ``changed``: the customers differ from the last run's; ``settings_changed``:
+    the segmentation vars differ from the active model's (auto refits then)."""
+    if lifecycle.pinned_version is not None:
+        return "score"
+    if lifecycle.mode == "refit":
+        return "fit"
+    if not has_model:
+        if lifecycle.mode == "score":
+            raise ValueError(
+                "segmentation_mode is score, but no model has been fitted yet: run the first build with "
+                "segmentation_mode: auto (the default) or refit"
+            )
+        return "fit"
+    if lifecycle.mode == "score":
+        return "score"
+    if settings_changed:
+        return "fit"
+    if lifecycle.refit_policy == "never":
+        return "score"
+    if lifecycle.refit_policy == "always":
+        return "fit" if changed else "score"
+    return "fit" if status == "refit_recommended" else "score"
+
+
+# -- matching a refit's clusters to the previous version's ---------------------------------------
+
+
+def match_clusters(new_centroids: np.ndarray, previous_in_new_space: np.ndarray) -> np.ndarray:
+    """For each new cluster, the previous cluster it continues (Hungarian assignment on centroid
+    distance, in the new model's space); both sides have k clusters. Returns ``m`` with
+    ``m[new] = previous``."""
+    from scipy.optimize import linear_sum_assignment
+
+    cost = np.sqrt(((new_centroids[:, None, :] - previous_in_new_space[None, :, :]) ** 2).sum(axis=2))
+    rows, cols = linear_sum_assignment(cost)
+    m = np.empty(len(new_centroids), dtype=np.int64)
+    m[rows] = cols
+    return m
