@@ -131,6 +131,26 @@
 {%- endmacro %}
 
 
+{#
+    row_in_file_sql(src, plan): a line's 1-based row in its file. Parquet has file_row_number
+    (computed in parallel); CSV is numbered in scan order (files in name order, one thread) and
+    each file's rows are counted from the rows of the selected files before it.
+#}
+{% macro row_in_file_sql(src, plan) -%}
+    {%- if src['format_read'] == 'parquet' -%}
+        file_row_number + 1
+    {%- elif plan['selected'] | length <= 1 -%}
+        row_number() over ()
+    {%- else -%}
+        {%- set state = {'offset': 0} -%}
+        row_number() over () - case file_index
+        {%- for i in plan['selected'] %} when {{ i }} then {{ state['offset'] }}
+            {%- do state.update({'offset': state['offset'] + src['file_rows'][i]}) -%}
+        {%- endfor %} end
+    {%- endif -%}
+{%- endmacro %}
+
+
 {# batch_log(plan): what this build loads, for the pre-flight message. #}
 {% macro batch_log(plan) -%}
     {%- if plan['new_files'] -%}

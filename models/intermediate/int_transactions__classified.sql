@@ -62,10 +62,11 @@ copies as (
 
     -- copies of a line share every raw value; which copy ranks 1 cannot matter
     select
+        source_file,
         source_row_number,
         row_number() over (
             partition by {{ line_values | join(', ') }}
-            order by source_row_number
+            order by source_file, source_row_number
         ) as copy_number
     from {{ ref('base_retail__transactions') }}
     where
@@ -102,6 +103,7 @@ numbered as (
     from {{ ref('stg_retail__transactions') }} as transactions
     left join copies
         on transactions.source_row_number = copies.source_row_number
+        and transactions.source_file = copies.source_file
     {%- if is_incremental() %}
     left join stored_copies
         on transactions.invoice_id = stored_copies.invoice_id

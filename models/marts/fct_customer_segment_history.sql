@@ -5,7 +5,8 @@
     A build that changes nothing adds nothing.
 #}
 
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{#- history is never rebuilt, not even by --full-refresh (drop the table to start it over) #}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', full_refresh=false) }}
 
 with
 

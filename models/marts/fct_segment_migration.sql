@@ -4,7 +4,8 @@
     customers present in both runs count, so a pair's rows add up to them. Appended per new run.
 #}
 
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{#- history is never rebuilt, not even by --full-refresh (drop the table to start it over) #}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', full_refresh=false) }}
 
 with
 

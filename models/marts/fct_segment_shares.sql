@@ -3,7 +3,8 @@
     and net revenue. Appended per new run (from fct_customer_segment_history).
 #}
 
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{#- history is never rebuilt, not even by --full-refresh (drop the table to start it over) #}
+{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', full_refresh=false) }}
 
 with
 

@@ -6,7 +6,8 @@ def model(dbt, session):
     the drift against the active model and, when the lifecycle decides to fit, one row per model
     of a new version (segmentation, classifier, tree): signed artifact and report tables.
     Nothing is appended when neither the customers nor the settings changed."""
-    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail")
+    # every version ever fitted stays, even through --full-refresh (drop the table to start over)
+    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail", full_refresh=False)
     settings = dbt.config.get("segmentation_settings")
     config = SegmentationConfig.from_vars(settings)
     customers = pipeline.to_pandas(dbt.ref("int_customers__rfm_scored"))

@@ -20,6 +20,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         end=args.end,
         chunk_rows=args.chunk_rows,
         spelling=args.spelling,
+        first_customer_id=args.first_customer_id,
+        first_invoice=args.first_invoice,
+        spend_multiplier=args.spend_multiplier,
     )
     started = time.perf_counter()
     summary = write_transactions(args.output, config, fmt=args.format)
@@ -125,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gen.add_argument("--spelling", choices=["online_retail", "online_retail_ii"], default="online_retail")
     gen.add_argument("--format", choices=["parquet", "csv"], help="default: from the file extension")
+    gen.add_argument("--first-customer-id", type=int, default=12_346, help="a later batch: new customer ids")
+    gen.add_argument("--first-invoice", type=int, default=536_365, help="a later batch: new invoice numbers")
+    gen.add_argument(
+        "--spend-multiplier", type=float, default=1.0, help="prices times this (a shifted population)"
+    )
     gen.set_defaults(func=_cmd_generate)
 
     probe = sub.add_parser("probe", help="check a transactions file the way dbt build will")

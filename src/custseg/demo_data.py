@@ -115,6 +115,11 @@ class GeneratorConfig:
     guest_row_share: float = 0.20
     spelling: str = "online_retail"
     products: int = 3_800
+    # a later batch: customer ids and invoice numbers start here (new customers, new invoices)
+    first_customer_id: int = 12_346
+    first_invoice: int = 536_365
+    # every product's price times this (a shifted population for drift tests: spend x 5)
+    spend_multiplier: float = 1.0
 
     def validate(self) -> None:
         if self.customers < 1:
@@ -130,6 +135,8 @@ class GeneratorConfig:
             raise ValueError("chunk_rows must be at least 10,000")
         if not 0 <= self.guest_row_share < 0.9:
             raise ValueError("guest_row_share must be in [0, 0.9)")
+        if not self.spend_multiplier > 0:
+            raise ValueError("spend_multiplier must be positive")
         if self._span_days() < 30:
             raise ValueError("the date range must cover at least 30 days")
 
@@ -158,6 +165,7 @@ def _catalogue(config: GeneratorConfig) -> _Catalogue:
         for (a, b), n in zip(adjectives, nouns, strict=True)
     ]
     prices = np.round(np.exp(rng.normal(np.log(2.1), 0.75, config.products)), 2).clip(0.06, 650)
+    prices = np.round(prices * config.spend_multiplier, 2)
     ranks = np.arange(1, config.products + 1)
     popularity = 1.0 / ranks**0.8
     rng.shuffle(popularity)
@@ -248,8 +256,8 @@ class TransactionGenerator:
         n_chunks = min(n_chunks, cfg.customers)
         rows = _split(cfg.rows, n_chunks)
         customers = _split(cfg.customers, n_chunks)
-        next_customer = 12_346
-        next_invoice = 536_365
+        next_customer = cfg.first_customer_id
+        next_invoice = cfg.first_invoice
         for i in range(n_chunks):
             table, used_invoices = self._chunk(
                 i, int(rows[i]), int(customers[i]), next_customer, next_invoice

@@ -252,24 +252,14 @@ def parquet_reader_sql(files: list[str]) -> str:
     return f"read_parquet({_sql_list(files)}, union_by_name = true)"
 
 
-def row_number_sql(con, files: list[str], fmt_read: str) -> str:
-    """The expression for a line's 1-based position in the input (files in name order).
-
-    Parquet has the virtual columns ``file_row_number`` and ``file_index``, so the position is
-    computed in parallel: the row within its file plus the rows of the files before it (from
-    the Parquet footers, no data read). CSV has no such column and falls back to
-    ``row_number() over ()``, which DuckDB evaluates on one thread in scan order.
-    """
-    if fmt_read != "parquet":
-        return "row_number() over ()"
-    if len(files) == 1:
-        return "file_row_number + 1"
-    offsets, total = [], 0
-    for f in files:
-        offsets.append(total)
-        total += con.execute(f"select count(*) from read_parquet({_sql_list([f])})").fetchone()[0]
-    cases = " ".join(f"when {i} then {offset}" for i, offset in enumerate(offsets))
-    return f"file_row_number + 1 + case file_index {cases} end"
+def file_row_counts(con, reader: str, files: list[str], fmt_read: str) -> list[int] | None:
+    """Rows per file, for a multi-file CSV input: CSV has no ``file_row_number`` column, so a
+    line's row in its file is its position in the scan minus the rows of the files read before
+    it (macro row_in_file_sql). None where it is not needed (Parquet, or one file)."""
+    if fmt_read == "parquet" or len(files) == 1:
+        return None
+    counts = dict(con.execute(f"select file_index, count(*) from {reader} group by file_index").fetchall())
+    return [int(counts.get(i, 0)) for i in range(len(files))]
 
 
 def _header_of(sheet) -> list[str]:
@@ -496,7 +486,7 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
 
     ``path`` is the file/glob, or a dict of every input option (:data:`INPUT_OPTIONS`, as the
     dbt plugin and the CLI pass them). Returns ``{"ok": True, "format", "files", "reader_sql",
-    "row_number_sql", "columns", "types", "mapping", "date_formats", "date_order", "date_note"}``
+    "format_read", "file_rows", "columns", "types", "mapping", "date_formats", "date_order", "date_note"}``
     or ``{"ok": False, "error": message}``; never raises for a bad input.
     """
     import duckdb
@@ -522,7 +512,7 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
             try:
                 described = con.execute(f"describe select * from {reader}").fetchall()
                 has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
-                position = row_number_sql(con, files, fmt_read)
+                file_rows = file_row_counts(con, reader, files, fmt_read)
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise SourceError(
@@ -559,7 +549,9 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
         "source_files": source_files,
         "fingerprints": fingerprints,
         "reader_sql": reader,
-        "row_number_sql": position,
+        # how a line's row in its file is computed (macro row_in_file_sql)
+        "format_read": fmt_read,
+        "file_rows": file_rows,
         "columns": columns,
         "types": {field: (types[col] if col else None) for field, col in mapping.items()},
         "mapping": mapping,

@@ -38,7 +38,7 @@ def connect_warehouse(db_path: str):
 
 
 def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
-    """(model_id, artifact bytes, SHA-256, signature) of the newest registered model of ``kind``."""
+    """(model_id, artifact bytes, SHA-256, signature) of the active version's model of ``kind``."""
     import duckdb
 
     if kind not in MODEL_KINDS:
@@ -47,7 +47,7 @@ def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
     try:
         row = con.execute(
             "select model_id, artifact, artifact_sha256, artifact_signature "
-            "from marts.dim_segmentation_model_artifacts where model_kind = ? order by trained_at desc limit 1",
+            "from marts.dim_segmentation_model_artifacts where model_kind = ? and is_active",
             [kind],
         ).fetchone()
     except duckdb.Error as exc:

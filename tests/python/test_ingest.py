@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -118,23 +119,19 @@ def test_probe_csv_parquet_and_glob(tmp_path):
     assert all(os.path.isabs(f) for f in many["files"])  # views must work from any directory
 
 
-def test_line_numbers_follow_file_name_order_for_csv_and_parquet_globs(tmp_path):
-    import duckdb
+def test_files_are_read_in_name_order_with_their_fingerprints_and_csv_row_counts(tmp_path):
+    import hashlib
 
-    frames = {}
-    for name, n in (("b.parquet", 3), ("a.parquet", 4), ("c.parquet", 2)):
-        frame = _frame(n).assign(Quantity=range(100 * len(frames), 100 * len(frames) + n))
-        frame.to_parquet(tmp_path / name)
-        frames[name] = frame
+    for name, n in (("b", 3), ("a", 4), ("c", 2)):
+        _frame(n).to_parquet(tmp_path / f"{name}.parquet")
+        _frame(n).to_csv(tmp_path / f"{name}.csv", index=False)
     many = probe_source(str(tmp_path / "*.parquet"))
-    assert "over ()" not in many["row_number_sql"]  # parallel: file_row_number + earlier files' rows
-    got = duckdb.sql(f'select {many["row_number_sql"]} as n, "Quantity" from {many["reader_sql"]} order by n')
-    expected = pd.concat([frames[name] for name in sorted(frames)])["Quantity"].tolist()
-    assert got.fetchall() == list(zip(range(1, 10), expected, strict=True))
-    one = probe_source(str(tmp_path / "b.parquet"))
-    assert one["row_number_sql"] == "file_row_number + 1"
-    frames["b.parquet"].to_csv(tmp_path / "b.csv", index=False)
-    assert probe_source(str(tmp_path / "b.csv"))["row_number_sql"] == "row_number() over ()"
+    assert [os.path.basename(f) for f in many["files"]] == ["a.parquet", "b.parquet", "c.parquet"]
+    assert many["fingerprints"] == [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in many["files"]]
+    assert many["format_read"] == "parquet" and many["file_rows"] is None  # file_row_number exists
+    csv = probe_source(str(tmp_path / "*.csv"))
+    assert csv["format_read"] == "csv" and csv["file_rows"] == [4, 3, 2]
+    assert probe_source(str(tmp_path / "b.csv"))["file_rows"] is None  # one file: its scan position
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ with
 
 input_lines as (
 
-    select source_row_number, batch_id from {{ ref('base_retail__transactions') }}
+    select source_file, source_row_number, batch_id from {{ ref('base_retail__transactions') }}
 
 ),
 
@@ -28,18 +28,31 @@ batches as (
 
 ),
 
+files as (
+
+    -- a line is (file, row in file); numbered files make it one integer per line
+    select source_file, row_number() over (order by source_file) * {{ 2 ** 40 }} as file_offset
+    from (select distinct source_file from input_lines) as distinct_files
+
+),
+
 tagged as {{ inline_cte() }} (
 
-    select source_row_number, cast(1 as {{ dbt.type_int() }}) as tag
-    from input_lines
-    union all
-    select source_row_number, cast(2 as {{ dbt.type_int() }}) as tag
-    from {{ ref('fct_transactions') }}
-    where batch_id in (select batches.batch_id from batches)
-    union all
-    select source_row_number, cast(4 as {{ dbt.type_int() }}) as tag
-    from {{ ref('fct_transaction_quarantine') }}
-    where batch_id in (select batches.batch_id from batches)
+    select coalesce(files.file_offset, 0) + lines.source_row_number as line_key, lines.tag
+    from (
+        select source_file, source_row_number, cast(1 as {{ dbt.type_int() }}) as tag
+        from input_lines
+        union all
+        select source_file, source_row_number, cast(2 as {{ dbt.type_int() }}) as tag
+        from {{ ref('fct_transactions') }}
+        where batch_id in (select batches.batch_id from batches)
+        union all
+        select source_file, source_row_number, cast(4 as {{ dbt.type_int() }}) as tag
+        from {{ ref('fct_transaction_quarantine') }}
+        where batch_id in (select batches.batch_id from batches)
+    ) as lines
+    left join files
+        on lines.source_file = files.source_file
 
 ),
 
@@ -55,8 +68,8 @@ per_block as (
     from (
         select
             tag,
-            {{ int_div('source_row_number', block_size) }} as block,
-            {{ bit_flag('mod(source_row_number, ' ~ block_size ~ ')') }} as bit
+            {{ int_div('line_key', block_size) }} as block,
+            {{ bit_flag('mod(line_key, ' ~ block_size ~ ')') }} as bit
         from tagged
     ) as lines
     group by block
@@ -79,22 +92,25 @@ broken_blocks as (
 per_line as (
 
     select
-        source_row_number,
+        line_key,
         count(*) as occurrences,
         {{ bit_or_agg('tag') }} as tags
     from tagged
-    where {{ int_div('source_row_number', block_size) }} in (select broken_blocks.block from broken_blocks)
-    group by source_row_number
+    where {{ int_div('line_key', block_size) }} in (select broken_blocks.block from broken_blocks)
+    group by line_key
 
 )
 
 select
     case
-        when tags = 1 then 'line is in neither mart'
-        when tags in (2, 4, 6) then 'line is not in the input'
-        when tags = 7 then 'line is in both marts'
-        else 'line is ' || cast(occurrences as {{ dbt.type_string() }}) || ' times in input and marts'
+        when per_line.tags = 1 then 'line is in neither mart'
+        when per_line.tags in (2, 4, 6) then 'line is not in the input'
+        when per_line.tags = 7 then 'line is in both marts'
+        else 'line is ' || cast(per_line.occurrences as {{ dbt.type_string() }}) || ' times in input and marts'
     end as problem,
-    source_row_number
+    files.source_file,
+    per_line.line_key - coalesce(files.file_offset, 0) as source_row_number
 from per_line
-where occurrences <> 2 or tags not in (3, 5)
+left join files
+    on {{ int_div('per_line.line_key', 2 ** 40) }} * {{ 2 ** 40 }} = files.file_offset
+where per_line.occurrences <> 2 or per_line.tags not in (3, 5)

@@ -17,8 +17,8 @@ source as (
         current_timestamp as loaded_at, 1 as placeholder
     {%- else -%}
     select
-        -- position of the line in the input (files in name order), 1-based
-        {{ src['row_number_sql'] }} as source_row_number,
+        -- the line's row in its file, 1-based (with source_file, its provenance)
+        {{ row_in_file_sql(src, plan) }} as source_row_number,
         -- the batch of each file (macros/ingest/batches.sql); files already loaded are left out
         {{ batch_column_sql(plan, 'batch_of') }} as batch_id,
         {{ batch_column_sql(plan, 'file_of') }} as source_file,

@@ -1,0 +1,311 @@
+"""Segments over time end to end on small generated batches: the ledger, skipping a file already
+loaded, late batches, duplicates across batches, --full-refresh from the loaded files, drift and
+the refit decision, and a build killed half-way (README "Running it every week")."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import DBT, REPO, mart_differences, run_dbt, serving_path
+from custseg.demo_data import GeneratorConfig, write_transactions
+
+pytestmark = pytest.mark.e2e
+
+SMALL = {"rows": 12_000, "customers": 600}
+
+
+def _batch(folder: Path, name: str, **options) -> Path:
+    path = folder / name
+    write_transactions(path, GeneratorConfig(**{**SMALL, **options}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def batches(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("batches")
+    return {
+        "a": _batch(folder, "week_01.parquet", seed=1),
+        # a late batch: other customers, dated before batch a
+        "late": _batch(
+            folder,
+            "week_02.parquet",
+            seed=2,
+            first_customer_id=60_000,
+            first_invoice=800_000,
+            start="2010-03-01",
+            end="2010-11-20",
+        ),
+        # the training distribution again: twice as many new customers (drift is measured on the
+        # whole customer base, so a shift shows once the new customers are a good part of it)
+        "same": _batch(
+            folder,
+            "week_03.parquet",
+            seed=3,
+            first_customer_id=70_000,
+            first_invoice=900_000,
+            rows=24_000,
+            customers=1_200,
+        ),
+        # the same customers and lines, every price x 5
+        "shifted": _batch(
+            folder,
+            "week_03_shifted.parquet",
+            seed=3,
+            first_customer_id=70_000,
+            first_invoice=900_000,
+            rows=24_000,
+            customers=1_200,
+            spend_multiplier=5.0,
+        ),
+    }
+
+
+def _copy_warehouse(src: Path, workdir: Path) -> Path:
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, workdir / src.name)
+    return workdir / src.name
+
+
+def _ledger(run) -> list[tuple]:
+    return run.query(
+        "select batch_id, source_files, raw_line_count, clean_line_count + quarantined_line_count, loaded_at "
+        "from marts.fct_batches order by batch_id"
+    )
+
+
+def _store_batches(run) -> list[tuple]:
+    return run.query(
+        "select batch_id, count(*) from intermediate.int_transactions__classified group by batch_id order by 1"
+    )
+
+
+@pytest.fixture(scope="module")
+def two_batches(batches, tmp_path_factory):
+    """Batch a, then the late batch, in one warehouse."""
+    workdir = tmp_path_factory.mktemp("two")
+    first = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
+    assert first.returncode == 0, first.output[-4000:]
+    second = run_dbt(workdir, "build", vars={"transactions_path": str(batches["late"])})
+    assert second.returncode == 0, second.output[-4000:]
+    assert "Batch 2: 1 new file(s)" in second.output
+    return second
+
+
+def test_each_batch_is_one_ledger_row_that_reconciles(two_batches, batches):
+    ledger = _ledger(two_batches)
+    assert [row[0] for row in ledger] == [1, 2]
+    assert [row[1] for row in ledger] == [str(batches["a"]), str(batches["late"])]
+    for _, _, raw, split, _ in ledger:
+        assert raw == split
+    assert [row[2] for row in ledger] == [pq.read_metadata(batches[k]).num_rows for k in ("a", "late")]
+    assert _store_batches(two_batches) == [(row[0], row[2]) for row in ledger]
+    # every line keeps its file and row
+    assert (
+        two_batches.scalar(
+            "select count(*) from marts.fct_transactions where source_file is null or source_row_number is null"
+        )
+        == 0
+    )
+
+
+def test_a_late_batch_counts_as_a_full_build_over_both_files(two_batches, batches, tmp_path):
+    glob = str(batches["a"].parent / "week_0[12].parquet")
+    full = run_dbt(tmp_path, "build", vars={"transactions_path": glob})
+    assert full.returncode == 0, full.output[-4000:]
+    assert full.query("select batch_id, source_file_count from marts.fct_batches") == [(1, 2)]
+    differences = mart_differences(two_batches.db_path, full.db_path)
+    # the customers and the load summary are identical (the segments need not be: the batched
+    # warehouse judged the late batch against the model of batch 1, and history differs)
+    assert "dim_customers" not in differences and "fct_ingestion_summary" not in differences
+    assert two_batches.scalar("select count(*) from marts.dim_customers") > 1000
+    for line_mart in ("fct_transactions", "fct_transaction_quarantine"):
+        columns = "order_id, customer_id, stock_code, quantity, unit_price, invoiced_at, source_file"
+        assert sorted(two_batches.query(f"select {columns} from marts.{line_mart}")) == sorted(
+            full.query(f"select {columns} from marts.{line_mart}")
+        )
+
+
+def test_a_file_already_loaded_is_skipped_and_changes_nothing(two_batches, batches, tmp_path):
+    # the same content under another name is recognised by its content
+    renamed = tmp_path / "data" / "resent_week_01.parquet"
+    renamed.parent.mkdir()
+    shutil.copyfile(batches["a"], renamed)
+    before = _copy_warehouse(two_batches.db_path, tmp_path / "before")
+    workdir = tmp_path / "again"
+    _copy_warehouse(two_batches.db_path, workdir)
+    again = run_dbt(workdir, "build", vars={"transactions_path": str(renamed)})
+    assert again.returncode == 0, again.output[-4000:]
+    assert "Nothing new to load" in again.output
+    assert f"{renamed} (already loaded as batch 1)" in again.output
+    assert mart_differences(before, again.db_path) == {}
+    assert _ledger(again) == _ledger(two_batches)
+
+
+def test_a_line_repeated_in_a_later_batch_is_an_exact_duplicate(two_batches, batches, tmp_path):
+    # three clean lines of batch 1, sent again in a file of their own
+    rows = [r[0] for r in two_batches.query(
+        "select source_row_number from marts.fct_transactions where batch_id = 1 order by 1 limit 3"
+    )]  # fmt: skip
+    repeated = tmp_path / "week_04.parquet"
+    duckdb.execute(
+        f"copy (select * exclude (file_row_number) from read_parquet('{batches['a']}', file_row_number = true) "
+        f"where file_row_number + 1 in ({', '.join(map(str, rows))})) to '{repeated}' (format parquet)"
+    )
+    workdir = tmp_path / "wh"
+    _copy_warehouse(two_batches.db_path, workdir)
+    run = run_dbt(workdir, "build", vars={"transactions_path": str(repeated)})
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.query(
+        "select quarantine_reason, count(*) from marts.fct_transaction_quarantine where batch_id = 3 group by 1"
+    ) == [("exact_duplicate", 3)]
+
+
+def test_full_refresh_rebuilds_from_the_loaded_files(two_batches, batches, tmp_path):
+    workdir = tmp_path / "wh"
+    _copy_warehouse(two_batches.db_path, workdir)
+    # transactions_path names only the first file: the late batch comes back from the ledger
+    run = run_dbt(workdir, "build", "--full-refresh", vars={"transactions_path": str(batches["a"])})
+    assert run.returncode == 0, run.output[-4000:]
+    assert _ledger(run) == _ledger(two_batches)  # same batches, ids and load times
+    # the same lines, so the same customers: no new run; registry and history are kept
+    assert mart_differences(two_batches.db_path, run.db_path) == {}
+    # a loaded file that is gone stops a full refresh with what to do
+    moved = tmp_path / "moved.parquet"
+    shutil.copyfile(batches["late"], moved)
+    workdir2 = tmp_path / "wh2"
+    _copy_warehouse(two_batches.db_path, workdir2)
+    batches["late"].rename(batches["late"].with_suffix(".away"))
+    try:
+        failed = run_dbt(workdir2, "build", "--full-refresh", vars={"transactions_path": str(batches["a"])})
+    finally:
+        batches["late"].with_suffix(".away").rename(batches["late"])
+    assert failed.returncode != 0
+    assert "cannot be found" in failed.output and str(batches["late"]) in failed.output
+
+
+@pytest.fixture(scope="module")
+def fitted(batches, tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("fitted")
+    run = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+def _drift(run, run_id):
+    return run.query(
+        f"select distinct run_status, decision, model_version from marts.fct_segmentation_drift where run_id = {run_id}"
+    )
+
+
+def test_a_batch_from_the_training_distribution_is_ok(fitted, batches, tmp_path):
+    _copy_warehouse(fitted.db_path, tmp_path)
+    run = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["same"])})
+    assert run.returncode == 0, run.output[-4000:]
+    assert _drift(run, 2) == [("ok", "score", 1)]
+    assert run.scalar("select count(distinct model_version) from marts.dim_segmentation_models") == 1
+    # history: both runs; migration: every customer of run 1 is in run 2
+    assert run.query(
+        "select run_id, count(*) from marts.fct_customer_segment_history group by 1 order by 1"
+    ) == [
+        (1, fitted.scalar("select count(*) from marts.dim_customers")),
+        (2, run.scalar("select count(*) from marts.dim_customers")),
+    ]
+    assert run.scalar("select sum(customers) from marts.fct_segment_migration where to_run_id = 2") == (
+        fitted.scalar("select count(*) from marts.dim_customers")
+    )
+
+
+def test_a_shifted_batch_recommends_a_refit(fitted, batches, tmp_path):
+    _copy_warehouse(fitted.db_path, tmp_path / "score")
+    scored = run_dbt(
+        tmp_path / "score",
+        "build",
+        vars={"transactions_path": str(batches["shifted"]), "segmentation_mode": "score"},
+    )
+    assert scored.returncode == 0, scored.output[-4000:]
+    assert _drift(scored, 2) == [("refit_recommended", "score", 1)]
+    psi = scored.scalar(
+        "select value from marts.fct_segmentation_drift where run_id = 2 and subject = 'monetary_value'"
+    )
+    assert psi >= 0.25
+    # auto (refit_policy on_drift) refits in the same build; the segments come from version 2
+    _copy_warehouse(fitted.db_path, tmp_path / "auto")
+    auto = run_dbt(tmp_path / "auto", "build", vars={"transactions_path": str(batches["shifted"])})
+    assert auto.returncode == 0, auto.output[-4000:]
+    assert _drift(auto, 2) == [("refit_recommended", "fit", 2)]
+    assert auto.query(
+        "select model_version from marts.dim_segmentation_models where is_active group by 1"
+    ) == [(2,)]
+    assert (
+        auto.scalar("select distinct model_version from marts.fct_customer_segment_history where run_id = 2")
+        == 2
+    )
+
+
+def _kill_when(workdir: Path, marker: str, transactions: Path) -> str:
+    """Start an incremental build and kill -9 it as soon as ``marker`` appears in its output."""
+    env = dict(os.environ)
+    db_path = workdir / "wh.duckdb"
+    env.update(
+        CUSTSEG_DB_PATH=str(db_path),
+        CUSTSEG_SERVING_PATH=str(serving_path(db_path)),
+        DBT_TARGET_PATH=str(workdir / "target"),
+        DBT_LOG_PATH=str(workdir / "logs"),
+        NO_COLOR="1",
+    )
+    proc = subprocess.Popen(
+        [DBT, "build", "--vars", json.dumps({"transactions_path": str(transactions)})],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            os.killpg(proc.pid, signal.SIGKILL)
+            break
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
+    return "".join(seen)
+
+
+@pytest.mark.parametrize(
+    "marker",
+    [
+        "START sql incremental model intermediate.int_transactions__classified",
+        "START python incremental model segmentation.ml_model_registry",
+    ],
+)
+def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted, batches, tmp_path, marker):
+    _copy_warehouse(fitted.db_path, tmp_path)
+    served = serving_path(tmp_path / "wh.duckdb")
+    served.parent.mkdir(parents=True)
+    shutil.copyfile(fitted.serving_path, served)
+    served_bytes = served.read_bytes()
+    _kill_when(tmp_path, marker, batches["same"])
+    assert served.read_bytes() == served_bytes  # never published half a build
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+    stored = dict(
+        con.execute(
+            "select batch_id, count(*) from intermediate.int_transactions__classified group by 1"
+        ).fetchall()
+    )
+    con.close()
+    assert stored.get(2) in (None, pq.read_metadata(batches["same"]).num_rows)  # all of it or none
+    rerun = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["same"])})
+    assert rerun.returncode == 0, rerun.output[-4000:]
+    assert _store_batches(rerun) == [(row[0], row[2]) for row in _ledger(rerun)]
+    assert [row[0] for row in _ledger(rerun)] == [1, 2]
+    assert rerun.scalar("select count(*) from marts.fct_batches where batch_id = 2") == 1
+    con = duckdb.connect(str(rerun.serving_path), read_only=True)
+    assert con.execute("select count(*) from marts.fct_batches").fetchone()[0] == 2
+    con.close()
