@@ -175,3 +175,140 @@ def test_online_retail_classifier_and_unseen_customers(shared_data, tmp_path):
     assert run.scalar("select count(*) from marts.fct_sql_centroid_scores") == run.scalar(
         "select count(*) from marts.dim_customers"
     )
+
+
+# -- segments over time on Online Retail, one build per invoice month -------------------------
+
+
+@pytest.fixture(scope="module")
+def monthly(shared_data, tmp_path_factory):
+    """Online Retail split by invoice month into 13 files, loaded one build per file in order
+    (months 1-6 auto, then score mode), snapshot pinned to the day after the last invoice so that
+    a customer who buys nothing in a month keeps his features."""
+    folder = tmp_path_factory.mktemp("months")
+    source = shared_data / "online_retail.parquet"
+    months = [
+        row[0]
+        for row in duckdb.sql(
+            f"select distinct strftime(InvoiceDate, '%Y-%m') as m from '{source}' order by m"
+        ).fetchall()
+    ]
+    files = []
+    for month in months:
+        path = folder / f"online_retail_{month}.parquet"
+        duckdb.execute(
+            f"copy (select * from '{source}' where strftime(InvoiceDate, '%Y-%m') = '{month}') "
+            f"to '{path}' (format parquet)"
+        )
+        files.append(path)
+    workdir = tmp_path_factory.mktemp("monthly")
+    for i, path in enumerate(files):
+        mode = "auto" if i < 6 else "score"
+        run = run_dbt(
+            workdir,
+            "build",
+            vars={"transactions_path": str(path), "as_of_date": "2011-12-10", "segmentation_mode": mode},
+        )
+        assert run.returncode == 0, f"month {i + 1}: " + run.output[-4000:]
+    return files, run
+
+
+def test_thirteen_monthly_batches_reconcile(monthly):
+    files, run = monthly
+    assert len(files) == 13
+    ledger = run.query(
+        "select batch_id, raw_line_count, clean_line_count, quarantined_line_count from marts.fct_batches"
+    )
+    assert [row[0] for row in ledger] == list(range(1, 14))
+    assert sum(row[1] for row in ledger) == 541_909
+    assert sum(row[2] + row[3] for row in ledger) == 541_909
+    assert all(row[1] == row[2] + row[3] for row in ledger)
+
+
+def test_monthly_customers_equal_a_full_build_over_the_thirteen_files(monthly, tmp_path):
+    files, run = monthly
+    full = run_dbt(
+        tmp_path,
+        "build",
+        vars={"transactions_path": str(files[0].parent / "*.parquet"), "as_of_date": "2011-12-10"},
+    )
+    assert full.returncode == 0, full.output[-4000:]
+    con = duckdb.connect()
+    con.execute(f"attach '{run.db_path}' as monthly (read_only)")
+    con.execute(f"attach '{full.db_path}' as full_build (read_only)")
+    for a, b in (("monthly", "full_build"), ("full_build", "monthly")):
+        assert (
+            con.execute(
+                f"select count(*) from (select * from {a}.marts.dim_customers except all "
+                f"select * from {b}.marts.dim_customers)"
+            ).fetchone()[0]
+            == 0
+        )
+    assert con.execute("select count(*) from monthly.marts.dim_customers").fetchone()[0] > 4_000
+
+
+def test_score_mode_keeps_the_cluster_of_unchanged_customers(monthly):
+    _, run = monthly
+    runs = run.query(
+        "select distinct run_id, decision, model_version from marts.fct_segmentation_drift order by run_id"
+    )
+    scored = [r for r in runs if r[1] == "score"]
+    assert len(scored) >= 7 and len({r[2] for r in runs[-7:]}) == 1  # months 7-13: one frozen model
+    kept, moved = run.query(
+        """
+        select
+            count(*) filter (where before.cluster_id = after.cluster_id),
+            count(*) filter (where before.cluster_id <> after.cluster_id)
+        from marts.fct_customer_segment_history as before
+        inner join marts.fct_customer_segment_history as after
+            on after.customer_id = before.customer_id and after.run_id = before.run_id + 1
+        where
+            after.run_id > (select max(run_id) - 7 from marts.fct_customer_segment_history)
+            and before.model_version = after.model_version
+            and before.recency_days = after.recency_days
+            and before.order_count = after.order_count
+            and before.monetary_value = after.monetary_value
+        """
+    )[0]
+    assert kept > 1_000 and moved == 0
+
+
+def test_each_migration_adds_up_to_the_customers_of_both_runs(monthly):
+    _, run = monthly
+    rows = run.query(
+        """
+        with pairs as (
+            select after.run_id, count(*) as customers
+            from marts.fct_customer_segment_history as before
+            inner join marts.fct_customer_segment_history as after
+                on after.customer_id = before.customer_id and after.run_id = before.run_id + 1
+            group by after.run_id
+        ),
+        moved as (select to_run_id, sum(customers) as customers from marts.fct_segment_migration group by 1)
+        select pairs.run_id, pairs.customers, moved.customers
+        from pairs left join moved on pairs.run_id = moved.to_run_id
+        """
+    )
+    assert (
+        len(rows) == run.scalar("select count(distinct run_id) from marts.fct_customer_segment_history") - 1
+    )
+    assert all(r[1] == r[2] for r in rows), rows
+
+
+def test_loading_a_month_again_changes_no_table(monthly, tmp_path):
+    files, run = monthly
+    import shutil
+
+    from conftest import mart_differences
+
+    workdir = tmp_path / "again"
+    workdir.mkdir()
+    shutil.copyfile(run.db_path, workdir / run.db_path.name)
+    again = run_dbt(
+        workdir,
+        "build",
+        vars={"transactions_path": str(files[6]), "as_of_date": "2011-12-10", "segmentation_mode": "score"},
+    )
+    assert again.returncode == 0, again.output[-4000:]
+    assert f"{files[6]} (already loaded as batch 7)" in again.output
+    assert mart_differences(run.db_path, again.db_path) == {}
