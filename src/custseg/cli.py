@@ -92,9 +92,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from .scoring import load_registered, read_input, score
+    from .scoring import (
+        features_from_transactions,
+        load_registered,
+        looks_like_transactions,
+        read_input,
+        score,
+    )
 
-    frame = read_input(args.input, args.json)
+    if args.input and (
+        args.transactions or (args.transactions is None and looks_like_transactions(args.input))
+    ):
+        frame = features_from_transactions(args.input, args.as_of_date)
+    else:
+        frame = read_input(args.input, args.json)
     model = load_registered(args.db, args.model)
     result = score(frame, model, args.model)
     if args.output:
@@ -159,13 +170,21 @@ def build_parser() -> argparse.ArgumentParser:
     ex.set_defaults(func=_cmd_export)
 
     sc = sub.add_parser("score", help="assign segments to customers with the registered model")
-    sc.add_argument("input", nargs="?", help="CSV or Parquet file of customer features")
+    sc.add_argument("input", nargs="?", help="CSV or Parquet file of customer features, or of transactions")
     sc.add_argument("--json", help="one customer as JSON, e.g. '{\"recency_days\": 12, ...}'")
     sc.add_argument(
         "--model", default="segmentation", choices=["segmentation", "classifier", "classifier_tree"]
     )
     sc.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
     sc.add_argument("--output", "-o", help="write CSV (or .parquet) here instead of stdout")
+    sc.add_argument(
+        "--transactions",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the input is a transactions file: its customer features are computed by the build's own SQL "
+        "(default: decided from its columns)",
+    )
+    sc.add_argument("--as-of-date", help="transactions: the snapshot date of the features (YYYY-MM-DD)")
     sc.set_defaults(func=_cmd_score)
     return parser
 

@@ -168,6 +168,75 @@ def read_input(path: str | None = None, json_text: str | None = None) -> pd.Data
     return frame
 
 
+def project_dir() -> Path:
+    """The dbt project: $CUSTSEG_PROJECT_DIR, else the checkout this package is installed from."""
+    import os
+
+    configured = os.environ.get("CUSTSEG_PROJECT_DIR")
+    path = Path(configured) if configured else Path(__file__).resolve().parents[2]
+    if not (path / "dbt_project.yml").exists():
+        raise ScoringError(
+            f"no dbt project at {path}: set CUSTSEG_PROJECT_DIR to the folder with dbt_project.yml"
+        )
+    return path
+
+
+def looks_like_transactions(path: str) -> bool:
+    """A file the build could read as transaction lines (a customer id, a date, amounts), not a
+    file of customer features."""
+    from .ingest import probe_source
+
+    return bool(probe_source(path)["ok"])
+
+
+def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.DataFrame:
+    """The customer features of a transactions file, computed by the project's own SQL models:
+    ``dbt build`` of staging and intermediate (int_customers__rfm_scored and what it needs) into a
+    throw-away warehouse, with the same vars as a build. One definition, nothing copied to Python.
+    Input problems are reported as the build reports them."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    import duckdb
+
+    project = project_dir()
+    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt")
+    if dbt is None:
+        raise ScoringError("dbt is not installed in this environment (pip install -e .)")
+    variables = {"transactions_path": os.path.abspath(path), "publish": False}
+    if as_of_date:
+        variables["as_of_date"] = as_of_date
+    with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
+        env = dict(os.environ)
+        env.update(
+            CUSTSEG_DB_PATH=os.path.join(tmp, "features.duckdb"),
+            CUSTSEG_SERVING_PATH=os.path.join(tmp, "serving", "features.duckdb"),
+            DBT_TARGET_PATH=os.path.join(tmp, "target"),
+            DBT_LOG_PATH=os.path.join(tmp, "logs"),
+            NO_COLOR="1",
+        )
+        cmd = [dbt, "build", "--select", "+int_customers__rfm_scored", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+               "--vars", json.dumps(variables), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
+        proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [line for line in proc.stdout.splitlines() if "problem:" in line or "Error" in line]
+            raise ScoringError(
+                f"cannot compute the features of {path!r}: "
+                + (" ".join(line.strip() for line in lines[:3]) or proc.stdout[-1000:])
+            )
+        con = duckdb.connect(env["CUSTSEG_DB_PATH"], read_only=True)
+        try:
+            return con.execute(
+                "select * from intermediate.int_customers__rfm_scored order by customer_id"
+            ).df()
+        finally:
+            con.close()
+
+
 def _check_numeric(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
     missing = [f for f in fields if f not in frame.columns]
     if missing:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -450,6 +452,34 @@ def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
     )  # fmt: skip
     assert bad.returncode == 2 and "missing field(s): monetary_value" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_score_a_transactions_file_with_the_builds_own_features(demo_build, demo_file, tmp_path):
+    """`custseg score transactions.parquet` computes the features with the build's SQL models and
+    applies the active model: on the build's own file and snapshot, every customer gets exactly
+    the segment the warehouse gave him. A bad file is reported as the build reports it."""
+    import subprocess
+
+    cli = str(Path(sys.executable).with_name("custseg"))
+    as_of = str(demo_build.scalar("select max(as_of_date) from marts.dim_customers"))
+    out = tmp_path / "scored.csv"
+    done = subprocess.run(
+        [cli, "score", str(demo_file), "--db", str(demo_build.db_path), "--as-of-date", as_of, "-o", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
+    truth = dict(demo_build.query("select customer_id, cluster_id from marts.dim_customer_segments"))
+    assert len(scored) == len(truth)
+    assert (scored["cluster_id"] == pd.Series(truth).reindex(scored.index)).all()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n")
+    failed = subprocess.run(
+        [cli, "score", str(bad), "--transactions", "--db", str(demo_build.db_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert failed.returncode == 2 and "no data rows" in failed.stderr and "Traceback" not in failed.stderr
 
 
 def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
