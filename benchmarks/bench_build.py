@@ -90,9 +90,9 @@ def generate(rows: int, workdir: Path) -> Path:
     return path
 
 
-def build_once(path: Path, workdir: Path) -> dict:
-    run_dir = Path(tempfile.mkdtemp(dir=workdir))
-    env = dict(
+def build_env(run_dir: Path) -> dict:
+    """The environment of a benchmark build: its own database, serving copy, spill, target, logs."""
+    return dict(
         os.environ,
         CUSTSEG_DB_PATH=str(run_dir / "wh.duckdb"),
         CUSTSEG_SERVING_PATH=str(run_dir / "serving" / "wh.duckdb"),
@@ -101,6 +101,11 @@ def build_once(path: Path, workdir: Path) -> dict:
         DBT_LOG_PATH=str(run_dir / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+
+
+def build_once(path: Path, workdir: Path) -> dict:
+    run_dir = Path(tempfile.mkdtemp(dir=workdir))
+    env = build_env(run_dir)
     cmd = [
         sys.executable,
         "-c",

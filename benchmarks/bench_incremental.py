@@ -1,0 +1,107 @@
+"""Benchmark: a weekly batch against the full build of the warehouse it lands in.
+
+For each size N it generates a warehouse file of N lines (N/100 customers) and a batch of N/100
+lines from the same customers, later dates and new invoices. Each repeat runs, interleaved, a
+cold full ``dbt build`` of the N lines, then, on the warehouse that build wrote, an incremental
+``dbt build`` of the batch in ``segmentation_mode: score``. It reports the median wall times,
+their ratio, the batch build's start-up + parse and data-test time, and its slowest models.
+Run with BLAS/OpenMP threads pinned (``OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1``).
+
+    .venv/bin/python benchmarks/bench_incremental.py --rows 20000000 --repeat 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_build import BIN, REPO, WRAPPER, build_env, write_report
+
+
+def generate(path: Path, rows: int, customers: int, *extra: str) -> Path:
+    if not path.exists():
+        subprocess.run(
+            [str(BIN / "custseg"), "generate", "-o", str(path), "--rows", str(rows), "--customers",
+             str(customers), *extra],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+    return path
+
+
+def build(run_dir: Path, transactions: Path, **variables) -> dict:
+    env = build_env(run_dir)
+    shutil.rmtree(run_dir / "target", ignore_errors=True)  # cold: no partial parse either
+    cmd = [sys.executable, "-c", WRAPPER, str(BIN / "dbt"), "build", "--vars",
+           json.dumps({"transactions_path": str(transactions), **variables})]  # fmt: skip
+    out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    if result["rc"] != 0:
+        raise SystemExit(f"dbt build failed on {transactions}; rerun it by hand (run dir {run_dir})")
+    run_results = json.loads((run_dir / "target" / "run_results.json").read_text())
+    timings = run_results["results"]
+    result["startup_parse_s"] = result["wall_s"] - run_results["elapsed_time"]
+    result["tests_s"] = sum(r["execution_time"] for r in timings if r["unique_id"].startswith("test."))
+    result["models"] = {
+        r["unique_id"].split(".")[-1]: r["execution_time"] for r in timings if r["unique_id"].startswith("model.")
+    }
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", action="append", type=int, required=True, help="warehouse lines (repeatable)")
+    parser.add_argument("--batch-share", type=float, default=0.01)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--workdir", default=str(REPO / "target" / "bench"))
+    args = parser.parse_args()
+    workdir = Path(args.workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    rows_out = []
+    for n in args.rows:
+        customers = max(100, n // 100)
+        base = generate(workdir / f"generated_{n}.parquet", n, customers)
+        batch_rows = max(1_000, int(n * args.batch_share))
+        batch = generate(
+            workdir / f"batch_{n}.parquet", batch_rows, min(customers, batch_rows // 4), "--seed", "99",
+            "--start", "2011-12-10", "--end", "2012-01-20", "--first-invoice", "20000000",
+        )  # fmt: skip
+        full, incremental = [], []
+        for _ in range(args.repeat):
+            run_dir = Path(tempfile.mkdtemp(dir=workdir))
+            full.append(build(run_dir, base))
+            incremental.append(build(run_dir, batch, segmentation_mode="score"))
+            shutil.rmtree(run_dir, ignore_errors=True)
+        full_s = statistics.median(r["wall_s"] for r in full)
+        batch_s = statistics.median(r["wall_s"] for r in incremental)
+        models = {m: statistics.median(r["models"][m] for r in incremental) for m in incremental[0]["models"]}
+        slowest = sorted(models.items(), key=lambda kv: -kv[1])[:5]
+        rows_out.append(
+            {
+                "warehouse_lines": f"{n:,}",
+                "batch_lines": f"{batch_rows:,}",
+                "runs": args.repeat,
+                "full_build_s": round(full_s, 1),
+                "batch_build_s": round(batch_s, 1),
+                "batch_share_of_full": f"{batch_s / full_s:.1%}",
+                "batch_startup_parse_s": round(statistics.median(r["startup_parse_s"] for r in incremental), 1),
+                "batch_data_tests_s": round(statistics.median(r["tests_s"] for r in incremental), 1),
+                "full_peak_rss_mib": round(max(r["peak_rss_mib"] for r in full)),
+                "batch_peak_rss_mib": round(max(r["peak_rss_mib"] for r in incremental)),
+                "batch_slowest_models_s": "; ".join(f"{m} {t:.1f}" for m, t in slowest),
+            }
+        )
+        print(json.dumps(rows_out[-1]), flush=True)
+    write_report(rows_out, f"incremental_{time.strftime('%H%M')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
