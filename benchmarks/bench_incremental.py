@@ -50,14 +50,20 @@ def build(run_dir: Path, transactions: Path, **variables) -> dict:
     result["startup_parse_s"] = result["wall_s"] - run_results["elapsed_time"]
     result["tests_s"] = sum(r["execution_time"] for r in timings if r["unique_id"].startswith("test."))
     result["models"] = {
-        r["unique_id"].split(".")[-1]: r["execution_time"] for r in timings if r["unique_id"].startswith("model.")
+        r["unique_id"].split(".")[-1]: r["execution_time"]
+        for r in timings
+        if r["unique_id"].startswith("model.")
     }
     return result
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", action="append", type=int, required=True, help="warehouse lines (repeatable)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--rows", action="append", type=int, required=True, help="warehouse lines (repeatable)"
+    )
     parser.add_argument("--batch-share", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workdir", default=str(REPO / "target" / "bench"))
@@ -91,7 +97,9 @@ def main() -> int:
                 "full_build_s": round(full_s, 1),
                 "batch_build_s": round(batch_s, 1),
                 "batch_share_of_full": f"{batch_s / full_s:.1%}",
-                "batch_startup_parse_s": round(statistics.median(r["startup_parse_s"] for r in incremental), 1),
+                "batch_startup_parse_s": round(
+                    statistics.median(r["startup_parse_s"] for r in incremental), 1
+                ),
                 "batch_data_tests_s": round(statistics.median(r["tests_s"] for r in incremental), 1),
                 "full_peak_rss_mib": round(max(r["peak_rss_mib"] for r in full)),
                 "batch_peak_rss_mib": round(max(r["peak_rss_mib"] for r in incremental)),

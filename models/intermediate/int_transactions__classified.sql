@@ -141,10 +141,11 @@ final as (
         stock_code,
         description,
         country,
-        quantity,
-        unit_price,
-        line_amount,
-        invoiced_at,
+        -- fixed types, whatever the file's: every batch appends to the same table
+        cast(quantity as {{ type_double() }}) as quantity,
+        cast(unit_price as {{ type_double() }}) as unit_price,
+        cast(line_amount as {{ type_double() }}) as line_amount,
+        cast(invoiced_at as {{ dbt.type_timestamp() }}) as invoiced_at,
         copy_number,
         is_unparseable,
         is_guest,
@@ -153,7 +154,8 @@ final as (
         quarantine_reason,
         {%- for column in ['invoice_id_raw', 'customer_id_raw', 'quantity_raw', 'unit_price_raw',
                            'line_amount_raw', 'invoiced_at_raw'] %}
-        case when quarantine_reason is not null then {{ column }} end as {{ column }}{{ ',' if not loop.last }}
+        case when quarantine_reason is not null then cast({{ column }} as {{ dbt.type_string() }}) end
+            as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from classified
 

@@ -72,7 +72,7 @@ final as (
         moves.to_segment,
         (moves.from_segment = moves.to_segment) as is_same_segment,
         cast(count(*) as bigint) as customers,
-        cast(sum(moves.monetary_value) as {{ type_double() }}) as revenue
+        cast({{ sum_money('moves.monetary_value') }} as {{ type_double() }}) as revenue
     from moves
     inner join runs as from_runs
         on moves.from_run_id = from_runs.run_id

@@ -25,7 +25,7 @@ per_segment as (
         model_version,
         segment_name,
         count(*) as customers,
-        sum(monetary_value) as revenue
+        {{ sum_money('monetary_value') }} as revenue
     from history
     group by run_id, as_of_date, model_version, segment_name
 

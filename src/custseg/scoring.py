@@ -191,7 +191,7 @@ def looks_like_transactions(path: str) -> bool:
 
 def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.DataFrame:
     """The customer features of a transactions file, computed by the project's own SQL models:
-    ``dbt build`` of staging and intermediate (int_customers__rfm_scored and what it needs) into a
+    ``dbt build`` of marts.dim_customers and what it needs (staging, intermediate) into a
     throw-away warehouse, with the same vars as a build. One definition, nothing copied to Python.
     Input problems are reported as the build reports them."""
     import json
@@ -219,7 +219,7 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
             DBT_LOG_PATH=os.path.join(tmp, "logs"),
             NO_COLOR="1",
         )
-        cmd = [dbt, "build", "--select", "+int_customers__rfm_scored", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+        cmd = [dbt, "build", "--select", "+dim_customers", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
                "--vars", json.dumps(variables), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
@@ -230,9 +230,7 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
             )
         con = duckdb.connect(env["CUSTSEG_DB_PATH"], read_only=True)
         try:
-            return con.execute(
-                "select * from intermediate.int_customers__rfm_scored order by customer_id"
-            ).df()
+            return con.execute("select * from marts.dim_customers order by customer_id").df()
         finally:
             con.close()
 

@@ -108,7 +108,7 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
     compiled = (
         tmp_path / "target" / "compiled" / "custseg" / "tests" / "singular" / "assert_raw_rows_reconcile.sql"
     )
-    problems = {line: problem for problem, line in run.query(compiled.read_text())}
+    problems = {line: problem for problem, _, line in run.query(compiled.read_text())}
     assert problems == {
         lost: "line is in neither mart",
         doubled: "line is 3 times in input and marts",

@@ -95,11 +95,13 @@ def test_failed_build_keeps_the_last_good_publication(tmp_path):
             "UnitPrice": [1.0] * 3,
         }
     ).to_csv(tiny, index=False)
-    bad = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(tiny)})
+    # a new batch, and a snapshot before every purchase: the build fails at the fit
+    bad = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(tiny), "as_of_date": "1995-01-01"})
     assert bad.returncode != 0
-    assert "Not published" in bad.output
-    # the working database was partly rebuilt (features of 3 customers) before clustering failed ...
-    assert bad.scalar("select count(*) from marts.dim_customers") == 3
+    assert "Not published" in bad.output and "No customer has a clean purchase" in bad.output
+    # the working database was partly rebuilt (the batch loaded, no customer before 1995) ...
+    assert bad.scalar("select count(*) from marts.fct_batches") == 2
+    assert bad.scalar("select count(*) from marts.dim_customers") == 0
     # ... but the served copy is the last good one, intact and readable
     after = pd.read_parquet(_export(good.serving_path, tmp_path / "after"))
     pd.testing.assert_frame_equal(before, after)
