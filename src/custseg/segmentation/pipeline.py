@@ -203,13 +203,17 @@ def active_registry(relation, columns: str = "model_kind, model_version, run_id,
     return to_pandas(relation.filter(f"model_kind <> 'run' and model_version = {version}").project(columns))
 
 
-def active_row(registry: pd.DataFrame, kind: str) -> pd.Series:
-    """The registry row of the active version's model of ``kind``."""
-    version = active_version(registry)
+def model_row(registry: pd.DataFrame, kind: str, version: int) -> pd.Series:
+    """The registry row of the model of ``kind`` in ``version``."""
     rows = registry[(registry["model_kind"] == kind) & (registry["model_version"] == version)]
     if len(rows) != 1:
         raise ValueError(f"expected one {kind} model of version {version} in the registry, found {len(rows)}")
     return rows.iloc[0]
+
+
+def active_row(registry: pd.DataFrame, kind: str) -> pd.Series:
+    """The registry row of the active version's model of ``kind``."""
+    return model_row(registry, kind, active_version(registry))
 
 
 def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> SegmentationModel:
@@ -477,9 +481,7 @@ def run(
     else:
         reference_version = active_version(previous) if len(models) else None
     reference = (
-        active_row(previous[previous["model_version"] == reference_version], "segmentation")
-        if (reference_version is not None)
-        else None
+        model_row(previous, "segmentation", reference_version) if reference_version is not None else None
     )
     reference_config = _config_of(reference) if reference is not None else None
     last = runs.iloc[-1] if len(runs) else None
@@ -609,12 +611,21 @@ def encode_reports(tables: dict[str, pd.DataFrame]) -> bytes:
     )
 
 
-def decode_report(blob: bytes, name: str) -> pa.Table:
+def _payloads(blob: bytes) -> dict[str, bytes]:
+    """The report tables of a ``reports`` blob, by name, still encoded."""
     outer = pa.ipc.open_stream(pa.py_buffer(blob)).read_all().to_pydict()
-    if name not in outer["name"]:
-        raise ValueError(f"the registry has no report {name!r} (it has {outer['name']})")
-    payload = outer["payload"][outer["name"].index(name)]
+    return dict(zip(outer["name"], outer["payload"], strict=True))
+
+
+def _table(payload: bytes) -> pa.Table:
     return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+
+
+def decode_report(blob: bytes, name: str) -> pa.Table:
+    payloads = _payloads(blob)
+    if name not in payloads:
+        raise ValueError(f"the registry has no report {name!r} (it has {list(payloads)})")
+    return _table(payloads[name])
 
 
 def report(registry: pd.DataFrame, kind: str, name: str) -> pa.Table:
@@ -623,11 +634,8 @@ def report(registry: pd.DataFrame, kind: str, name: str) -> pa.Table:
 
 
 def decode_reports(blob: bytes) -> dict[str, pd.DataFrame]:
-    outer = pa.ipc.open_stream(pa.py_buffer(blob)).read_all().to_pydict()
-    return {
-        name: pa.ipc.open_stream(pa.py_buffer(payload)).read_all().to_pandas()
-        for name, payload in zip(outer["name"], outer["payload"], strict=True)
-    }
+    """Every report table of a ``reports`` blob, as pandas."""
+    return {name: _table(payload).to_pandas() for name, payload in _payloads(blob).items()}
 
 
 def drift_report(registry: pd.DataFrame) -> pd.DataFrame:
