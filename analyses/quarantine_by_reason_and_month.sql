@@ -1,3 +1,4 @@
+{{ config(enabled=input_kind() == 'transactions') }}
 -- Quarantined lines by month and reason: spot a feed that started sending bad data.
 select
     {{ dbt.date_trunc('month', 'invoiced_at') }} as month,

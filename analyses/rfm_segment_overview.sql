@@ -1,3 +1,4 @@
+{{ config(enabled=input_kind() == 'transactions') }}
 -- Size, value and behaviour of each rule-based RFM segment, best segments first.
 with
 

@@ -16,6 +16,11 @@
     {%- if not result['ok'] -%}
         {{ exceptions.raise_compiler_error("Setting problem: " ~ result['error']) }}
     {%- endif -%}
+    {%- if 'model.custseg.stg_customer_table__customers' in selected_resources -%}
+        {%- set src = customer_table_source() -%}
+        {{ log("Customer table checked: " ~ src['rows'] ~ " rows, id column " ~ src['id_column'] ~ "; "
+               ~ custseg_column_kinds(src), info=True) }}
+    {%- endif -%}
     {%- if 'model.custseg.base_retail__transactions' in selected_resources -%}
         {%- set src = transactions_source() -%}
         {{ log("Input checked: " ~ src['files'] | length ~ " " ~ src['format'] ~ " file(s), columns "
@@ -52,17 +57,31 @@
 {%- endmacro %}
 
 
+{# custseg_column_kinds(src): "numeric: a, b; categorical: c" for the log. #}
+{% macro custseg_column_kinds(src) -%}
+    {%- set parts = [] -%}
+    {%- for kind in ['numeric', 'boolean', 'date', 'categorical', 'empty', 'ignore'] -%}
+        {%- set names = src['columns'] | selectattr('kind', 'equalto', kind) | map(attribute='name') | list -%}
+        {%- if names -%}
+            {%- do parts.append(kind ~ ": " ~ names | join(', ')) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(parts | join('; ')) }}
+{%- endmacro %}
+
+
 {# settings_options(): every other var that a model reads, for custseg_check_settings. #}
 {% macro settings_options() -%}
     {%- set names = [
-        'publish', 'as_of_date', 'min_valid_date', 'max_valid_date',
+        'publish', 'customers_path', 'as_of_date', 'min_valid_date', 'max_valid_date',
         'segmentation_features', 'segmentation_log_features', 'segmentation_clip_quantiles',
         'segmentation_pca_components', 'segmentation_algorithm', 'k_min', 'k_max', 'n_clusters',
         'random_state', 'n_init', 'sweep_n_init', 'silhouette_exact_max', 'silhouette_sample_size',
         'sweep_sample_size', 'minibatch_threshold', 'fit_sample_size', 'classifier',
         'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',
         'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads',
-        'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds'
+        'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds',
+        'segment_value_feature'
     ] -%}
     {%- set values = {} -%}
     {%- for name in names -%}

@@ -17,11 +17,6 @@
         ) }}
     {%- endif -%}
     {%- set features = var('segmentation_features') -%}
-    {%- for feature in features -%}
-        {%- if not modules.re.fullmatch('[a-z_][a-z0-9_]*', feature | string) -%}
-            {{ exceptions.raise_compiler_error("Setting problem: segmentation_features has '" ~ feature ~ "', not a column name") }}
-        {%- endif -%}
-    {%- endfor -%}
     with
 
     scoring_input as (
@@ -54,9 +49,9 @@
                     greatest(
                         case
                             when preprocessing_{{ loop.index }}.log_transformed
-                                then sign(cast(scoring_input.{{ feature }} as {{ type_double() }}))
-                                    * ln(1 + abs(cast(scoring_input.{{ feature }} as {{ type_double() }})))
-                            else cast(scoring_input.{{ feature }} as {{ type_double() }})
+                                then sign(cast(scoring_input.{{ sql_identifier(feature) }} as {{ type_double() }}))
+                                    * ln(1 + abs(cast(scoring_input.{{ sql_identifier(feature) }} as {{ type_double() }})))
+                            else cast(scoring_input.{{ sql_identifier(feature) }} as {{ type_double() }})
                         end,
                         preprocessing_{{ loop.index }}.clip_lower
                     ),

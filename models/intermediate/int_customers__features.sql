@@ -9,6 +9,8 @@
     Reads the classified lines (intermediate), not the fct_transactions mart: the graph runs one
     way. Purchases are its clean lines, with the order id and date that mart derives too.
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 
 {%- set as_of_date = date_var('as_of_date') %}
 

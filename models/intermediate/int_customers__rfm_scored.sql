@@ -9,6 +9,8 @@
     ML layer reads (python_models/ read intermediate models only) and dim_customers serves it
     with the playbook joined: both see exactly the same values.
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 
 with
 

@@ -33,6 +33,7 @@
 #}
 
 {{ config(
+    enabled=input_kind() == 'transactions',
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',

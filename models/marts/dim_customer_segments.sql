@@ -1,6 +1,8 @@
 {#
     One row per customer: the ML segment (cluster id, business name, confidence, distances)
     beside the rule-based RFM segment and the key features. The table to target campaigns from.
+    From a customer table (var customers_path) the RFM and purchase columns are null: that
+    input has no purchases; marts.dim_customer_attributes holds its own columns.
 #}
 
 with
@@ -13,7 +15,7 @@ assignments as (
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers__segmentation_input') }}
 
 ),
 
@@ -23,17 +25,25 @@ playbook as (
 
 ),
 
+cluster_names as (
+
+    select * from {{ ref('seg_cluster_names') }}
+
+),
+
 final as (
 
     select
         assignments.customer_id,
         cast(assignments.cluster_id as integer) as cluster_id,
         assignments.segment_name,
-        playbook.description as segment_description,
-        playbook.recommended_action,
+        -- RFM names have a playbook; names from a customer table's features carry their own
+        coalesce(playbook.description, cluster_names.description) as segment_description,
+        coalesce(playbook.recommended_action, cluster_names.recommended_action) as recommended_action,
         cast(assignments.confidence as {{ type_double() }}) as confidence,
         cast(assignments.distance_to_centroid as {{ type_double() }}) as distance_to_centroid,
         cast(assignments.distance_to_next_centroid as {{ type_double() }}) as distance_to_next_centroid,
+        {%- if input_kind() == 'transactions' %}
         customers.rfm_segment,
         customers.rfm_cell,
         customers.recency_score,
@@ -47,11 +57,28 @@ final as (
         customers.return_rate,
         customers.country,
         customers.as_of_date
+        {%- else %}
+        cast(null as {{ dbt.type_string() }}) as rfm_segment,
+        cast(null as {{ dbt.type_string() }}) as rfm_cell,
+        cast(null as integer) as recency_score,
+        cast(null as integer) as frequency_score,
+        cast(null as integer) as monetary_score,
+        cast(null as integer) as recency_days,
+        cast(null as integer) as order_count,
+        cast(null as {{ type_double() }}) as monetary_value,
+        cast(null as integer) as tenure_days,
+        cast(null as {{ type_double() }}) as avg_order_value,
+        cast(null as {{ type_double() }}) as return_rate,
+        cast(null as {{ dbt.type_string() }}) as country,
+        customers.as_of_date
+        {%- endif %}
     from assignments
     inner join customers
         on assignments.customer_id = customers.customer_id
     left join playbook
         on assignments.segment_name = playbook.segment_name
+    left join cluster_names
+        on assignments.cluster_id = cluster_names.cluster_id
 
 )
 

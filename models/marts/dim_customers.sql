@@ -3,6 +3,8 @@
     RFM segment with its description and recommended action. The table analysts start from.
     The features and scores are int_customers__rfm_scored's (the table the ML layer reads).
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 
 with
 

@@ -6,7 +6,7 @@
     raw_line_count = clean_line_count + quarantined_line_count, batch by batch.
 #}
 
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(enabled=input_kind() == 'transactions', materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
 
 with
 

@@ -38,7 +38,12 @@ active_model as (
 
 batches as (
 
+    {%- if input_kind() == 'transactions' %}
     select max(batch_id) as batch_id from {{ ref('fct_batches') }}
+    {%- else %}
+    -- a customer table is one snapshot, not batches of lines
+    select cast(null as integer) as batch_id
+    {%- endif %}
 
 ),
 

@@ -2,6 +2,8 @@
     Reconciliation of the load: raw lines in, clean lines out, and quarantined lines by reason.
     One row per outcome ('clean' or a quarantine reason), including reasons with zero rows.
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 
 with
 

@@ -13,7 +13,7 @@ segments as (
 
 customers as (
 
-    select * from {{ ref('dim_customers') }}
+    select * from {{ ref('int_customers__segmentation_input') }}
 
 ),
 
@@ -31,17 +31,21 @@ playbook as (
 
 {%- set features = ['recency_days', 'order_count', 'monetary_value', 'tenure_days', 'avg_order_value',
                     'items_per_order', 'distinct_products', 'return_rate'] %}
+{#- a customer table has none of these (null here): its segments' features are described by
+    distinguishing_features, and marts.dim_customer_attributes holds every column #}
+{%- set from_transactions = input_kind() == 'transactions' %}
+{%- set null_value = 'cast(null as ' ~ type_double() ~ ')' %}
 
 aggregated as (
 
     select
         segments.cluster_id,
         count(*) as customer_count,
-        {{ sum_money('customers.monetary_value') }} as revenue,
+        {{ sum_money('customers.monetary_value' if from_transactions else null_value) }} as revenue,
         {{ mean_exact('segments.confidence') }} as mean_confidence,
         {%- for feature in features %}
-        {{ mean_exact('customers.' ~ feature) }} as mean_{{ feature }},
-        {{ median('customers.' ~ feature) }} as median_{{ feature }}{{ ',' if not loop.last }}
+        {{ mean_exact('customers.' ~ feature if from_transactions else null_value) }} as mean_{{ feature }},
+        {{ median('customers.' ~ feature if from_transactions else null_value) }} as median_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
     from segments
     inner join customers
@@ -55,8 +59,9 @@ final as (
     select
         cast(aggregated.cluster_id as integer) as cluster_id,
         cluster_names.segment_name,
-        playbook.description,
-        playbook.recommended_action,
+        coalesce(playbook.description, cluster_names.description) as description,
+        coalesce(playbook.recommended_action, cluster_names.recommended_action) as recommended_action,
+        cluster_names.distinguishing_features,
         cast(aggregated.customer_count as bigint) as customer_count,
         cast(aggregated.customer_count as {{ type_double() }})
             / sum(aggregated.customer_count) over () as customer_share,

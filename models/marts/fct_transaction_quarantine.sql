@@ -4,7 +4,7 @@
     Cancellations land here too, and still feed the customers' return features.
 #}
 
-{{ config(materialized="view") }}
+{{ config(enabled=input_kind() == 'transactions', materialized="view") }}
 
 with
 

@@ -3,7 +3,7 @@
     real product with positive quantity and price. One row per raw line kept.
 #}
 
-{{ config(materialized="view") }}
+{{ config(enabled=input_kind() == 'transactions', materialized="view") }}
 
 with
 

@@ -10,12 +10,11 @@ def model(dbt, session):
     dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail", full_refresh=False)
     settings = dbt.config.get("segmentation_settings")
     config = SegmentationConfig.from_vars(settings)
-    customers = pipeline.to_pandas(dbt.ref("int_customers__rfm_scored"))
+    customers = pipeline.to_pandas(dbt.ref("int_customers__segmentation_input"))
     if customers.empty:
         # say why: the lines by outcome (a lazy relation, read only on this path)
-        lines = dbt.ref("int_transactions__classified")
-        outcomes = lines.aggregate("coalesce(quarantine_reason, 'clean') as outcome, count(*) as line_count")
-        raise ValueError(pipeline.no_customers_message(dict(pipeline.to_pandas(outcomes).to_numpy())))
+        outcomes = pipeline.to_pandas(dbt.ref("int_input__outcomes"))
+        raise ValueError(pipeline.no_customers_message(dict(outcomes.to_numpy())))
     names = pipeline.to_pandas(dbt.ref("segment_names"))
     previous = pipeline.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     return pipeline.run(

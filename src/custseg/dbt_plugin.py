@@ -3,6 +3,7 @@
 - ``custseg_probe_source(options_json)``: checks the input (see ingest.py); the options are
   the input vars as one JSON object, so no var is ever pasted into SQL. The answer is cached for
   the dbt invocation (the pre-flight hook, the base and the staging model ask the same question).
+- ``custseg_probe_customers(options_json)``: the same for a customer table (customer_table.py).
 - ``custseg_check_settings(settings_json)``: validates every other var (see settings.py).
 - ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst)`` /
   ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
@@ -35,6 +36,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 
 # Only light modules here (no pandas or scikit-learn): dbt imports this plugin before the
 # pre-flight check runs, so every import delays the first input error.
+from .customer_table import probe_customer_table
 from .ingest import probe_source
 from .settings import check_settings
 
@@ -141,10 +143,23 @@ class Plugin(BasePlugin):
                 answers[options] = json.dumps(probe_source(parsed, cache_dir=cache_dir))
             return answers[options]
 
+        def probe_customers(options: str) -> str:
+            key = "customers:" + (options or "")
+            if key not in answers:
+                try:
+                    parsed = json.loads(options or "{}")
+                except json.JSONDecodeError as exc:
+                    return json.dumps({"ok": False, "error": f"input options are not JSON: {exc}"})
+                answers[key] = json.dumps(probe_customer_table(parsed, cache_dir=cache_dir))
+            return answers[key]
+
         def settings(values: str) -> str:
             return json.dumps(check_settings(json.loads(values or "{}")))
 
         conn.create_function(UDF_NAME, probe, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "custseg_probe_customers", probe_customers, ["VARCHAR"], "VARCHAR", side_effects=True
+        )
         conn.create_function("custseg_check_settings", settings, ["VARCHAR"], "VARCHAR", side_effects=True)
         conn.create_function(
             "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True

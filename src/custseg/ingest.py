@@ -160,11 +160,11 @@ def resolve_columns(columns: Iterable[str], column_map: dict[str, str] | None = 
     return resolved
 
 
-def _detect_format(files: list[str], fmt: str) -> str:
+def _detect_format(files: list[str], fmt: str, var: str = "transactions_format") -> str:
     if fmt:
         fmt = fmt.lower().lstrip(".")
         if fmt not in {"csv", "parquet", "xlsx"}:
-            raise SourceError(f"transactions_format '{fmt}' is not supported; use csv, parquet or xlsx.")
+            raise SourceError(f"{var} '{fmt}' is not supported; use csv, parquet or xlsx.")
         return fmt
     formats = set()
     for f in files:
@@ -177,7 +177,7 @@ def _detect_format(files: list[str], fmt: str) -> str:
             raise SourceError(
                 f"Cannot tell the format of '{f}' from its extension '{suffix or '(none)'}'. "
                 "Supported: .csv/.tsv/.txt/.csv.gz (CSV), .parquet/.pq (Parquet), .xlsx (Excel). "
-                "Rename the file or set --vars '{transactions_format: csv}'."
+                f"Rename the file or set --vars '{{{var}: csv}}'."
             )
         formats.add(FORMATS[suffix])
     if len(formats) > 1:
@@ -185,9 +185,9 @@ def _detect_format(files: list[str], fmt: str) -> str:
     return formats.pop()
 
 
-def _find_files(path: str) -> list[str]:
+def _find_files(path: str, var: str = "transactions_path", how_to: str = HOW_TO_POINT) -> list[str]:
     if not path:
-        raise SourceError("The var transactions_path is empty. " + HOW_TO_POINT)
+        raise SourceError(f"The var {var} is empty. " + how_to)
     if glob.has_magic(path):
         files = sorted(f for f in glob.glob(path) if os.path.isfile(f))
     else:
@@ -195,12 +195,12 @@ def _find_files(path: str) -> list[str]:
         if files and os.path.isdir(path):
             raise SourceError(f"'{path}' is a directory. Use a glob such as '{path}/*.parquet'.")
     if not files:
-        raise SourceError(f"No file matches '{path}' (relative to {os.getcwd()}). " + HOW_TO_POINT)
+        raise SourceError(f"No file matches '{path}' (relative to {os.getcwd()}). " + how_to)
     for f in files:
         if not os.access(f, os.R_OK):
             raise SourceError(f"'{f}' exists but cannot be read (permission denied).")
         if os.path.getsize(f) == 0:
-            raise SourceError(f"'{f}' is empty (0 bytes). Export the transactions again.")
+            raise SourceError(f"'{f}' is empty (0 bytes). Export the file again.")
     # absolute, so the staging views work from any working directory (BI tools, the serving copy)
     return [os.path.abspath(f) for f in files]
 

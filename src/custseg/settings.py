@@ -55,10 +55,23 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"min_valid_date ({low}) must be before max_valid_date ({high})")
     if not isinstance(values.get("publish", True), bool):
         problems.append(f"publish must be true or false, got {values.get('publish')!r}")
+    customer_table = bool(values.get("customers_path"))
     features = values.get("segmentation_features") or ()
     if not isinstance(features, list | tuple) or not all(isinstance(f, str) for f in features):
         problems.append(f"segmentation_features must be a list of column names, got {features!r}")
+    elif customer_table:
+        # the customer-table probe checks them against the table's own features
+        if values.get("training_cutoff_date"):
+            problems.append(
+                "training_cutoff_date needs transactions (first purchase dates); a customer table has "
+                "none: leave it unset"
+            )
     else:
+        if values.get("segment_value_feature"):
+            problems.append(
+                "segment_value_feature applies to a customer table (customers_path); transactions rank "
+                "segments by recency, frequency and monetary value: leave it unset"
+            )
         unknown = [f for f in features if f not in CUSTOMER_FEATURES]
         if unknown:
             problems.append(

@@ -78,6 +78,7 @@ def test_python_defaults_are_the_project_vars():
         "clip_quantiles": "segmentation_clip_quantiles",
         "pca_components": "segmentation_pca_components",
         "algorithm": "segmentation_algorithm",
+        "value_feature": "segment_value_feature",
     }
     for field, value in asdict(SegmentationConfig()).items():
         expected = project[renamed.get(field, field)]

@@ -1,3 +1,4 @@
+{{ config(enabled=input_kind() == 'transactions') }}
 -- dim_customers has exactly the customers with a clean purchase before the snapshot date,
 -- and monetary_gross equals the sum of their clean line amounts.
 with

@@ -1,3 +1,4 @@
+{{ config(enabled=input_kind() == 'transactions') }}
 -- Every raw line of this build's batch is in exactly one of fct_transactions and
 -- fct_transaction_quarantine, once. The batch is what the staging view reads (the files this
 -- build loaded); the marts are compared on the batches it holds. Earlier batches were proven

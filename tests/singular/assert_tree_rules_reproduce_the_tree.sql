@@ -4,7 +4,7 @@ select
     customers.customer_id,
     {{ classifier_tree_case() }} as sql_cluster_id,
     scores.tree_cluster_id
-from {{ ref('dim_customers') }} as customers
+from {{ ref('int_customers__segmentation_input') }} as customers
 inner join {{ ref('ml_customer_scores') }} as scores
     on customers.customer_id = scores.customer_id
 where ({{ classifier_tree_case() }}) is distinct from scores.tree_cluster_id

@@ -5,6 +5,8 @@
     and its column spellings are resolved by transactions_source(), which stops the build with a
     clear message when the input is unusable.
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 {%- set src = transactions_source() -%}
 {%- set plan = batch_plan(src, loaded_batches()) if src is not none else none -%}
 

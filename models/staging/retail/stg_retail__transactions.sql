@@ -13,6 +13,8 @@
     Dates before var('min_valid_date') or after var('max_valid_date') (default: the day of the
     build) are flagged implausible: one line dated years ahead must not move everyone's recency.
 #}
+{{ config(enabled=input_kind() == 'transactions') }}
+
 
 {%- set date_formats = transactions_date_formats() -%}
 {%- set min_valid_date = date_var('min_valid_date') -%}

@@ -1,8 +1,9 @@
 """Pseudo-label classifier: learns the clusters from customer features, so new customers can be
 assigned a segment without refitting the clustering.
 
-Features: the numeric customer features plus one-hot country (top countries, the rest as
-'other'). Split: stratified train/test. Classifiers: random forest (default), a shallow decision
+Features: from transactions, the numeric customer features plus one-hot country (top countries,
+the rest as 'other'); from a customer table, every numeric column of its feature table (the
+typed, engineered and one-hot columns). Split: stratified train/test. Classifiers: random forest (default), a shallow decision
 tree (exportable as SQL, see :mod:`custseg.segmentation.rules`), or gradient boosting.
 """
 
@@ -20,16 +21,30 @@ from sklearn.tree import DecisionTreeClassifier
 from .config import CLASSIFIERS, NUMERIC_FEATURES, ClassifierConfig  # noqa: F401  (config: no scikit-learn)
 
 OTHER = "__other__"
+# columns of a customer table's feature table that are not customer traits
+NOT_FEATURES = ("customer_id", "source_row_number")
 
 
 @dataclass
 class FeatureEncoder:
-    """Numeric features as they are (nulls -> 0) and one-hot countries learnt at fit time."""
+    """Numeric features as they are and one-hot countries learnt at fit time (transactions), or
+    the numeric columns of a customer table's feature table (``use_country`` false)."""
 
     numeric: tuple[str, ...] = NUMERIC_FEATURES
     countries: tuple[str, ...] = field(default_factory=tuple)
+    use_country: bool = True
 
     def fit(self, customers: pd.DataFrame, top: int) -> FeatureEncoder:
+        if not set(NUMERIC_FEATURES) <= set(customers.columns):  # a customer table
+            self.use_country = False
+            self.numeric = tuple(
+                c
+                for c in customers.columns
+                if c not in NOT_FEATURES
+                and pd.api.types.is_numeric_dtype(customers[c])
+                and not pd.api.types.is_bool_dtype(customers[c])
+            )
+            return self
         counts = customers["country"].value_counts()
         ordered = sorted(counts.index, key=lambda c: (-counts[c], c))
         self.countries = tuple(ordered[:top])
@@ -37,10 +52,12 @@ class FeatureEncoder:
 
     @property
     def columns(self) -> list[str]:
+        if not self.use_country:
+            return list(self.numeric)
         return [*self.numeric, *(f"country={c}" for c in self.countries), f"country={OTHER}"]
 
     def required(self) -> list[str]:
-        return [*self.numeric, "country"]
+        return [*self.numeric, "country"] if self.use_country else list(self.numeric)
 
     def transform(self, customers: pd.DataFrame) -> np.ndarray:
         missing = [c for c in self.required() if c not in customers.columns]
@@ -51,6 +68,8 @@ class FeatureEncoder:
         if invalid:
             raise ValueError(f"missing or non-numeric value in field(s): {', '.join(invalid)}")
         X_num = num.to_numpy(dtype=float)
+        if not self.use_country:
+            return X_num
         country = customers["country"].astype(str).to_numpy()
         onehot = np.column_stack([country == c for c in self.countries] + [~np.isin(country, self.countries)])
         return np.hstack([X_num, onehot.astype(float)])

@@ -67,6 +67,9 @@ class SegmentationConfig:
     minibatch_threshold: int = 200_000
     fit_sample_size: int = 200_000
     training_cutoff_date: str | None = None
+    # a customer table's measure of customer value: orders its segments best to worst and picks
+    # their actions ("" = none: segments are ordered by size)
+    value_feature: str = ""
     # BLAS/OpenMP threads of the ML layer (threadpoolctl); DuckDB already uses every core
     ml_threads: int = 1
 
@@ -134,6 +137,7 @@ class SegmentationConfig:
             sweep_sample_size=int(get("sweep_sample_size", 50_000)),
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
             fit_sample_size=int(get("fit_sample_size", 200_000)),
+            value_feature=str(get("segment_value_feature", "")),
             training_cutoff_date=get("training_cutoff_date", None),
             ml_threads=int(get("ml_threads", 1)),
         )

@@ -112,3 +112,162 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
     return unique
+
+
+# -- names beyond RFM: what sets each cluster apart ---------------------------------------------
+
+# a feature sets a cluster apart when its cluster mean is at least this many population standard
+# deviations from the population mean
+DISTINCT_EFFECT = 0.5
+ACTIONS = (
+    "Retain and reward: loyalty perks, early access and personal service; watch them for churn.",
+    "Grow: cross-sell and upsell around what sets them apart.",
+    "Develop: targeted offers on their strongest interests to raise spend and frequency.",
+    "Re-activate at low cost: win-back offers through cheap channels; stop costly contact if they stay silent.",
+)
+NO_VALUE_ACTION = (
+    "Tailor offers and messages to what sets this segment apart, and measure its response "
+    "against the other segments (set segment_value_feature to rank segments by value)."
+)
+
+
+def _action_index(rank: int, k: int) -> int:
+    """The best segment is retained, the worst re-activated, those between grown then developed."""
+    if rank == 0:
+        return 0
+    if rank == k - 1:
+        return len(ACTIONS) - 1
+    return 1 + min(1, (rank - 1) * 2 // max(1, k - 2))
+
+
+def is_rfm(customers: pd.DataFrame) -> bool:
+    """Whether the customers come from transactions (they have R, F and M)."""
+    return all(c in customers.columns for c in RFM)
+
+
+def effects(customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str]) -> np.ndarray:
+    """(k, len(columns)) standardised mean differences: (cluster mean - mean) / std (0 for constants)."""
+    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
+    mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+    std = np.where(std > 0, std, np.inf)
+    out = np.zeros((k, len(columns)))
+    for j in range(k):
+        mask = cluster == j
+        if mask.any():
+            out[j] = (np.nanmean(X[mask], axis=0) - mean) / std
+    return np.nan_to_num(out)
+
+
+def _phrase(column: str, effect: float) -> str:
+    if "=" in column:  # one-hot "Gender=Female"
+        name, level = column.split("=", 1)
+        return f"{name} {level}" if effect > 0 else f"few {name} {level}"
+    return f"{'High' if effect > 0 else 'Low'} {column}"
+
+
+def distinguishing(
+    customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
+) -> list[list[tuple[str, float, float, float]]]:
+    """Per cluster, up to ``top`` features that set it apart most (|effect| >= DISTINCT_EFFECT):
+    (feature, effect, cluster mean, population mean), strongest first (ties: column order)."""
+    eff = effects(customers, cluster, k, columns)
+    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
+    pop = np.nanmean(X, axis=0)
+    result = []
+    for j in range(k):
+        order = np.lexsort((np.arange(len(columns)), -np.abs(eff[j])))
+        chosen = [i for i in order if abs(eff[j, i]) >= DISTINCT_EFFECT][:top]
+        mask = cluster == j
+        result.append(
+            [(columns[i], float(eff[j, i]), float(np.nanmean(X[mask, i])), float(pop[i])) for i in chosen]
+        )
+    return result
+
+
+def _number(x: float) -> str:
+    """82300.4 -> '82,300'; 2.614 -> '2.61'; 0.0312 -> '0.0312'."""
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 1:
+        return f"{x:.2f}".rstrip("0").rstrip(".")
+    return f"{x:.3g}"
+
+
+def distinguishing_text(parts: list[tuple[str, float, float, float]]) -> str:
+    """'High Income (82,300 vs 51,600 overall); Low Family_Size (1.6 vs 2.6 overall)'; '' when none."""
+    return "; ".join(f"{_phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
+
+
+def profile(
+    customers: pd.DataFrame, cluster: np.ndarray, k: int, features: tuple[str, ...], value_feature: str = ""
+) -> pd.DataFrame:
+    """Per cluster: size, the R/F/M scores (transactions; NaN for a customer table), a
+    combined score that orders clusters best to worst, and what sets it apart.
+
+    From transactions the combined score is the mean R/F/M score and the names come from the RFM
+    prototypes (:func:`assign_names`); ``distinguishing_features`` names the purchase features
+    that set a cluster apart beyond RFM (a high return rate shows). From a customer table the
+    combined score is the share of customers the cluster's median beats on ``value_feature``
+    (its share of customers without one), and each cluster gets a proposed name from its most
+    distinguishing model features ("High Income · Low Family_Size"), a description and an action
+    by value rank."""
+    if is_rfm(customers):
+        scores = cluster_scores(customers, cluster, k)
+        from .config import NUMERIC_FEATURES
+
+        extra = [c for c in NUMERIC_FEATURES if c in customers.columns]
+        scores["distinguishing_features"] = [
+            distinguishing_text(p) for p in distinguishing(customers, cluster, k, extra)
+        ]
+        for column in ("proposed_name", "description", "recommended_action"):
+            scores[column] = pd.Series([None] * len(scores), dtype="string")  # typed text, even when null
+        return scores
+    if value_feature and value_feature not in customers.columns:
+        raise ValueError(f"segment_value_feature '{value_feature}' is not a column of the customer features")
+    sizes = np.bincount(cluster, minlength=k)
+    if value_feature:
+        values = customers[value_feature].to_numpy(dtype=float)
+        combined = [
+            _beats(values, float(np.median(values[cluster == j]))) if sizes[j] else 0.0 for j in range(k)
+        ]
+    else:
+        combined = list(sizes / max(1, sizes.sum()))
+    parts = distinguishing(customers, cluster, k, list(features))
+    names = [" · ".join(_phrase(c, e) for c, e, _, _ in p) or "Typical customers" for p in parts]
+    rank = np.argsort(np.lexsort((np.arange(k), -np.asarray(combined))))  # 0 = best
+    actions = [ACTIONS[_action_index(int(r), k)] if value_feature else NO_VALUE_ACTION for r in rank]
+    text = [distinguishing_text(p) for p in parts]
+    return pd.DataFrame(
+        {
+            "cluster_id": np.arange(k),
+            "size": sizes.astype(int),
+            "median_recency_days": np.nan,
+            "median_order_count": np.nan,
+            "median_monetary_value": np.nan,
+            "recency_score": np.nan,
+            "frequency_score": np.nan,
+            "monetary_score": np.nan,
+            "combined_score": np.asarray(combined, dtype=float),
+            "distinguishing_features": text,
+            "proposed_name": names,
+            "description": [
+                f"{sizes[j] / max(1, sizes.sum()):.0%} of customers. "
+                + (f"Sets it apart: {text[j]}." if text[j] else "Close to the average on every feature.")
+                for j in range(k)
+            ],
+            "recommended_action": actions,
+        }
+    )
+
+
+def name_clusters(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
+    """A unique name per cluster: RFM prototypes for transactions, else the proposed names
+    (a repeated one gets a number)."""
+    if scores["proposed_name"].isna().all():  # transactions
+        return assign_names(scores, names)
+    seen: dict[str, int] = {}
+    unique = []
+    for name in scores["proposed_name"]:
+        seen[name] = seen.get(name, 0) + 1
+        unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
+    return unique

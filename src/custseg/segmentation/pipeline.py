@@ -26,7 +26,7 @@ from sklearn.decomposition import PCA
 
 from .clustering import SegmentationModel, fit_model, renumber
 from .config import SegmentationConfig
-from .naming import RFM, assign_names, cluster_scores
+from .naming import RFM, name_clusters, profile
 from .preprocessing import feature_matrix, pca_variance_table, preprocessing_table
 from .registry import fingerprint, load_artifact, registry_row
 from .sampling import sample_rows
@@ -135,7 +135,7 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config, previous=None)
             f"{config.algorithm} formed only {len(np.unique(labels))} clusters for k={k}; "
             "lower n_clusters or use segmentation_algorithm: kmeans"
         )
-    scores = cluster_scores(customers, labels, k)
+    scores = profile(customers, labels, k, config.features, config.value_feature)
     order = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
     matched = previous is not None and len(previous[0]) == k
     if matched:
@@ -146,8 +146,8 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config, previous=None)
         order = np.argsort(m, kind="stable")
     renumber(model, order)
     cluster = model.label_to_cluster[labels]
-    scores = cluster_scores(customers, cluster, k)
-    model.names = list(previous[1]) if matched else assign_names(scores, names)
+    scores = profile(customers, cluster, k, config.features, config.value_feature)
+    model.names = list(previous[1]) if matched else name_clusters(scores, names)
     model.cluster_scores = scores.assign(segment_name=model.names)
     sil, sil_n = silhouette(Xs, cluster, config)
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
@@ -465,8 +465,9 @@ def run(
     from .registry import empty_registry, run_row
 
     everyone, X_all = _customers(customers, config)
-    as_of = str(pd.Timestamp(everyone["as_of_date"].iloc[0]).date())
-    data_print = fingerprint(everyone["customer_id"].to_numpy(), X_all)[:48] + "@" + as_of
+    first = everyone["as_of_date"].iloc[0]
+    as_of = None if pd.isna(first) else str(pd.Timestamp(first).date())  # a table without dates
+    data_print = fingerprint(everyone["customer_id"].to_numpy(), X_all)[:48] + "@" + (as_of or "")
     runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
     models = previous[previous["model_kind"] == "segmentation"]
     run_id = int(runs["run_id"].max()) + 1 if len(runs) else 1

@@ -18,10 +18,14 @@ def _quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
 def feature_sql(encoder, index: int) -> str:
     name = encoder.columns[index]
     if index < len(encoder.numeric):
-        return f"cast({name} as float)"
+        return f"cast({_identifier(name)} as float)"
     country = name.split("=", 1)[1]
     if country == OTHER:
         listed = ", ".join(_quote(c) for c in encoder.countries) or "''"

@@ -1,0 +1,531 @@
+"""The second input kind: a customer table (one row per customer, attribute columns).
+
+:func:`probe_customer_table` is what the pre-flight hook and the customer-table models ask (through
+the dbt plugin's ``custseg_probe_customers``). It reads the file once, in DuckDB, and returns how
+to build it, or a message that says what is wrong and how to fix it:
+
+* the id column (``customer_id_column``, else a column named like ``ID``/``customer_id``);
+* a kind per column, inferred from the whole column and overridable (``customer_column_types``):
+  ``numeric`` (at least 95% of the non-empty values read as numbers; the rest are counted as
+  unparseable and imputed), ``boolean`` (true/false/yes/no words), ``date`` (ISO, or the one
+  strptime format that reads the most values), ``categorical`` (anything else), ``empty`` (no
+  value at all: kept out of the model and reported) or ``ignore``;
+* the SQL that types each column, the levels of each categorical (top ``onehot_top_n`` by count,
+  a null is the level ``(missing)``, the rest ``(other)``), and each engineered feature
+  (``engineered_features``: name -> expression) translated from a small, checked grammar;
+* the model's feature names (numeric, boolean, engineered, one-hot ``column=level``), checked
+  against ``segmentation_features``.
+
+Every name and value that reaches SQL is quoted (:func:`custseg.ingest.sql_identifier`,
+:func:`custseg.ingest.sql_string`); expressions are tokenised and only known columns, numbers,
+strings, operators, a few keywords and the functions in :data:`FUNCTIONS` pass.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any
+
+from .ingest import (
+    SourceError,
+    _detect_format,
+    _find_files,
+    _xlsx_to_parquet,
+    csv_reader_sql,
+    parquet_reader_sql,
+    sql_identifier,
+    sql_string,
+)
+
+OPTIONS = (
+    "customers_path",
+    "customers_format",
+    "customer_id_column",
+    "customer_column_types",
+    "customer_date_format",
+    "engineered_features",
+    "onehot_top_n",
+    "impute_strategy",
+    "outlier_rule",
+    "outlier_iqr_factor",
+    "as_of_date",
+    "segmentation_features",
+    "segmentation_log_features",
+    "k_min",
+    "segment_value_feature",
+)
+KINDS = ("numeric", "boolean", "date", "categorical", "ignore")
+HOW_TO_POINT = (
+    "Point the build at your customer table with --vars '{customers_path: path/to/customers.csv, "
+    "customer_id_column: ID}' (CSV, Parquet or XLSX)."
+)
+ID_NAMES = ("customerid", "custid", "clientid", "memberid", "userid", "id")
+TRUE_WORDS = ("true", "t", "yes", "y")
+FALSE_WORDS = ("false", "f", "no", "n")
+MISSING, OTHER = "(missing)", "(other)"
+# share of the non-empty values that must read as a number / date for that kind
+TYPE_SHARE = 0.95
+DATE_FORMATS = (
+    "%Y-%m-%d", "%d-%m-%Y", "%m-%d-%Y", "%d/%m/%Y", "%m/%d/%Y", "%Y/%m/%d", "%d.%m.%Y",
+    "%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
+)  # fmt: skip
+IMPUTE = ("median", "mean", "zero")
+OUTLIER_RULES = ("clip", "quarantine", "none")
+
+# functions an engineered feature may call (DuckDB spelling), and the project's own ones
+FUNCTIONS = {
+    "abs", "ln", "log10", "sqrt", "exp", "power", "round", "floor", "ceil", "coalesce", "nullif",
+    "greatest", "least", "year", "month", "day", "lower", "upper", "length", "trim",
+}  # fmt: skip
+OWN_FUNCTIONS = {"days_between": "date_diff('day',"}  # days_between(a, b) = days from a to b
+KEYWORDS = {
+    "case", "when", "then", "else", "end", "and", "or", "not", "in", "is", "null", "between",
+    "like", "true", "false",
+}  # fmt: skip
+_TOKEN = re.compile(
+    r"""(?P<space>\s+)
+    |(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
+    |(?P<string>'(?:[^']|'')*')
+    |(?P<quoted>"(?:[^"]|"")+")
+    |(?P<word>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<op><=|>=|<>|!=|\|\||[-+*/%(),<>=])""",
+    re.X,
+)
+
+
+def _norm(name: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def validate_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The customer-table options with their types checked (the defaults live in dbt_project.yml)."""
+    o = {name: options.get(name) for name in OPTIONS}
+    for name in ("customers_path", "customers_format", "customer_id_column", "customer_date_format"):
+        if o[name] is None:
+            o[name] = ""
+        if not isinstance(o[name], str):
+            raise SourceError(f"{name} must be text, got {o[name]!r}")
+    for name in ("customer_column_types", "engineered_features"):
+        o[name] = o[name] or {}
+        if not isinstance(o[name], dict) or not all(isinstance(v, str) for v in o[name].values()):
+            raise SourceError(
+                f"{name} must map column names to text, e.g. {{Income: numeric}}, got {o[name]!r}"
+            )
+    bad = {c: k for c, k in o["customer_column_types"].items() if k not in KINDS}
+    if bad:
+        raise SourceError(f"customer_column_types {bad}: each kind must be one of {', '.join(KINDS)}")
+    top = o["onehot_top_n"]
+    if isinstance(top, bool) or not isinstance(top, int) or top < 1:
+        raise SourceError(f"onehot_top_n must be a whole number >= 1, got {top!r}")
+    if o["impute_strategy"] not in IMPUTE:
+        raise SourceError(f"impute_strategy must be one of {', '.join(IMPUTE)}, got {o['impute_strategy']!r}")
+    if o["outlier_rule"] not in OUTLIER_RULES:
+        raise SourceError(
+            f"outlier_rule must be one of {', '.join(OUTLIER_RULES)}, got {o['outlier_rule']!r}"
+        )
+    factor = o["outlier_iqr_factor"]
+    if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
+        raise SourceError(f"outlier_iqr_factor must be a number > 0, got {factor!r}")
+    for name in ("segmentation_features", "segmentation_log_features"):
+        o[name] = list(o[name] or [])
+    return o
+
+
+def find_id_column(columns: list[str], configured: str) -> str:
+    """The configured id column, else the first column named like a customer id."""
+    if configured:
+        if configured in columns:
+            return configured
+        close = [c for c in columns if _norm(c) == _norm(configured)]
+        hint = f" Did you mean '{close[0]}'?" if close else ""
+        raise SourceError(
+            f"customer_id_column '{configured}' is not a column of the customer table.{hint} "
+            f"Columns: {', '.join(columns)}."
+        )
+    for wanted in ID_NAMES:
+        for column in columns:
+            if _norm(column) == wanted:
+                return column
+    raise SourceError(
+        "The customer table needs an id column and none is named like one (ID, customer_id, ...). "
+        f"Name it with --vars '{{customer_id_column: <column>}}'. Columns: {', '.join(columns)}."
+    )
+
+
+def _text(column: str, native: str) -> str:
+    """The column as trimmed text, empty text as null (how every kind is read)."""
+    return f"nullif(trim(cast({sql_identifier(column)} as varchar)), '')"
+
+
+def _number_sql(column: str, native: str) -> str:
+    if _is_number_type(native):
+        return f"cast({sql_identifier(column)} as double)"
+    return f"try_cast({_text(column, native)} as double)"
+
+
+def _boolean_sql(column: str, native: str) -> str:
+    if native == "BOOLEAN":
+        return f"cast({sql_identifier(column)} as double)"
+    text = f"lower({_text(column, native)})"
+    trues = ", ".join(sql_string(w) for w in (*TRUE_WORDS, "1"))
+    falses = ", ".join(sql_string(w) for w in (*FALSE_WORDS, "0"))
+    return f"(case when {text} in ({trues}) then 1.0 when {text} in ({falses}) then 0.0 end)"
+
+
+def _date_sql(column: str, native: str, fmt: str) -> str:
+    if native in ("DATE",) or native.startswith("TIMESTAMP"):
+        return f"cast({sql_identifier(column)} as date)"
+    if fmt == "iso":
+        return f"try_cast({_text(column, native)} as date)"
+    return f"cast(try_strptime({_text(column, native)}, {sql_string(fmt)}) as date)"
+
+
+def _is_number_type(native: str) -> bool:
+    return native.split("(")[0] in (
+        "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+        "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL",
+    )  # fmt: skip
+
+
+def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> tuple[str, str]:
+    """(kind, date format) of one column from all of its values."""
+    if _is_number_type(native):
+        return "numeric", ""
+    if native == "BOOLEAN":
+        return "boolean", ""
+    if native == "DATE" or native.startswith("TIMESTAMP"):
+        return "date", "native"
+    text = _text(column, native)
+    words = ", ".join(sql_string(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
+    present, numbers, booleans = con.execute(
+        f"select count({text}), count(try_cast({text} as double)), "
+        f"count(case when lower({text}) in ({words}) then 1 end) from {reader}"
+    ).fetchone()
+    if present == 0:
+        return "empty", ""
+    if booleans == present:
+        return "boolean", ""
+    if numbers >= TYPE_SHARE * present:
+        return "numeric", ""
+    formats = [date_format] if date_format else ["iso", *DATE_FORMATS]
+    best, best_count = "", 0
+    for fmt in formats:
+        count = con.execute(f"select count({_date_sql(column, native, fmt)}) from {reader}").fetchone()[0]
+        if count > best_count:
+            best, best_count = fmt, count
+    if best and best_count >= TYPE_SHARE * present:
+        return "date", best
+    return "categorical", ""
+
+
+def translate_expression(name: str, expression: str, columns: dict[str, str], as_of: str) -> str:
+    """An engineered feature's expression as DuckDB SQL, or a SourceError naming it.
+
+    Words are keywords, whitelisted functions (a word followed by '('), or columns (matched
+    exactly, then case-insensitively; "quoted" names too), rendered as quoted identifiers.
+    ``as_of_date`` is the build's snapshot date."""
+    out: list[str] = []
+    tokens = []
+    pos = 0
+    while pos < len(expression):
+        match = _TOKEN.match(expression, pos)
+        if not match:
+            raise SourceError(
+                f"engineered feature '{name}': cannot read {expression[pos : pos + 20]!r} in {expression!r}; "
+                "use column names, numbers, 'text', + - * / %, comparisons, CASE WHEN and "
+                f"the functions {', '.join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))}"
+            )
+        pos = match.end()
+        if match.lastgroup != "space":
+            tokens.append((match.lastgroup, match.group()))
+    if not tokens:
+        raise SourceError(f"engineered feature '{name}' has an empty expression")
+    lowered = {c.lower(): c for c in columns}
+    for i, (kind, text) in enumerate(tokens):
+        follows_paren = i + 1 < len(tokens) and tokens[i + 1][1] == "("
+        if kind == "word":
+            word = text.lower()
+            if word in KEYWORDS:
+                out.append(word)
+            elif follows_paren and word in OWN_FUNCTIONS:
+                out.append(OWN_FUNCTIONS[word])
+                tokens[i + 1] = ("skip", "")
+                continue
+            elif follows_paren:
+                if word not in FUNCTIONS:
+                    raise SourceError(
+                        f"engineered feature '{name}': function {text}() is not allowed in {expression!r}; "
+                        f"use {', '.join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))}"
+                    )
+                out.append(word)
+            elif word == "as_of_date":
+                out.append(f"cast({sql_string(as_of)} as date)")
+            else:
+                out.append(_column_ref(name, expression, text, columns, lowered))
+        elif kind == "quoted":
+            out.append(_column_ref(name, expression, text[1:-1].replace('""', '"'), columns, lowered))
+        elif kind == "skip":
+            continue
+        elif kind == "op" and text == "!=":
+            out.append("<>")
+        else:
+            out.append(text)
+    return " ".join(out)
+
+
+def _column_ref(name, expression, word, columns, lowered) -> str:
+    column = word if word in columns else lowered.get(word.lower())
+    if column is None:
+        raise SourceError(
+            f"engineered feature '{name}': '{word}' in {expression!r} is not a column of the customer "
+            f"table nor an earlier engineered feature. Columns: {', '.join(columns)}."
+        )
+    return sql_identifier(column)
+
+
+def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custseg_cache") -> dict:
+    """Check the customer table and describe how to build it (see the module docstring).
+
+    Returns ``{"ok": True, ...}`` or ``{"ok": False, "error": message}``; never raises for a bad input.
+    """
+    import duckdb
+
+    try:
+        o = validate_options(options)
+        files = _find_files(o["customers_path"], var="customers_path", how_to=HOW_TO_POINT)
+        fmt = _detect_format(files, o["customers_format"], var="customers_format")
+        source_files = list(files)
+        if fmt == "xlsx":
+            files = [_xlsx_to_parquet(f, cache_dir) for f in files]
+        reader = parquet_reader_sql(files) if fmt in ("xlsx", "parquet") else _csv_reader(files)
+        con = duckdb.connect()
+        try:
+            return {"ok": True, **_describe(con, reader, files, source_files, fmt, o)}
+        finally:
+            con.close()
+    except SourceError as exc:
+        return {"ok": False, "error": str(exc)}
+
+
+def _csv_reader(files: list[str]) -> str:
+    return csv_reader_sql(files)
+
+
+def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: str, o: dict) -> dict:
+    import duckdb
+
+    source = reader
+    try:
+        described = con.execute(f"describe select * from {reader}").fetchall()
+        # read once; every check below queries this copy (a customer table fits in memory)
+        con.execute(f"create temp table custseg_raw as select * from {reader}")
+        reader = "custseg_raw"
+        n_rows = con.execute(f"select count(*) from {reader}").fetchone()[0]
+    except duckdb.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise SourceError(
+            f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. Check that the file is complete, "
+            "or set --vars '{customers_format: ...}'."
+        ) from exc
+    columns = [row[0] for row in described]
+    native = {row[0]: row[1] for row in described}
+    if len(columns) == 1 and fmt == "csv" and any(sep in columns[0] for sep in (";", "\t", "|")):
+        raise SourceError(
+            f"{files[0]} was read as one column '{columns[0][:60]}': its separator was not recognised. "
+            "Save it with commas or tabs."
+        )
+    id_column = find_id_column(columns, o["customer_id_column"])
+    unknown = sorted(set(o["customer_column_types"]) - set(columns))
+    if unknown:
+        raise SourceError(f"customer_column_types names {unknown}, which are not columns; columns: {columns}")
+    minimum = max(3, int(o["k_min"] or 2) + 1)
+    if n_rows < minimum:
+        raise SourceError(
+            f"{files[0]} has {n_rows} data row(s); segmenting needs at least {minimum} customers "
+            f"(k_min + 1). Check that this is the whole customer table."
+        )
+    kinds: dict[str, str] = {}
+    date_formats: dict[str, str] = {}
+    for column in columns:
+        if column == id_column:
+            continue
+        forced = o["customer_column_types"].get(column)
+        if forced == "ignore":
+            kinds[column] = "ignore"
+            continue
+        kind, date_fmt = infer_kind(con, reader, column, native[column], o["customer_date_format"])
+        if forced and forced != kind and kind != "empty":
+            kind = forced
+            if forced == "date":
+                date_fmt = _best_date_format(con, reader, column, native[column], o["customer_date_format"])
+        kinds[column] = kind
+        if kind == "date":
+            date_formats[column] = date_fmt
+    usable = [c for c, k in kinds.items() if k not in ("ignore", "empty")]
+    if not usable:
+        raise SourceError(
+            f"The customer table has no column to segment on besides the id '{id_column}'"
+            + (f" (empty or ignored: {', '.join(kinds)})" if kinds else "")
+            + ". Add attribute columns (spend, visits, demographics, ...)."
+        )
+    typed = {c: _typed_sql(c, kinds[c], native[c], date_formats.get(c, "")) for c in usable}
+    levels = {
+        c: _levels(con, reader, typed[c], int(o["onehot_top_n"])) for c in usable if kinds[c] == "categorical"
+    }
+    as_of = _as_of(con, reader, typed, kinds, o["as_of_date"], source_files)
+    engineered = {}
+    known = {c: kinds[c] for c in usable}
+    for name, expression in o["engineered_features"].items():
+        if name in known or name == id_column:
+            raise SourceError(f"engineered feature '{name}' has the name of a column; choose another name")
+        engineered[name] = translate_expression(name, expression, known, as_of)
+        known[name] = "numeric"
+    _check_expressions(con, reader, typed, engineered)
+    features = (
+        [c for c in usable if kinds[c] in ("numeric", "boolean")]
+        + list(engineered)
+        + [
+            f"{c}={level}"
+            for c, (top, other) in levels.items()
+            for level in [*top, *([OTHER] if other else [])]
+        ]
+    )
+    constant = _constant_columns(
+        con, reader, typed, [c for c in usable if kinds[c] in ("numeric", "boolean")]
+    )
+    _check_features(o, features, kinds, constant, levels)
+    return {
+        "format": fmt,
+        "files": files,
+        "reader_sql": source,
+        "rows": int(n_rows),
+        "id_column": id_column,
+        "id_sql": _text(id_column, native[id_column]),
+        "columns": [
+            {
+                "name": c,
+                "kind": kinds[c],
+                "native_type": native[c],
+                "date_format": date_formats.get(c, ""),
+                "typed_sql": typed.get(c, ""),
+                "is_constant": c in constant,
+            }
+            for c in kinds
+        ],
+        "levels": {c: top for c, (top, _other) in levels.items()},
+        "has_other": {c: other for c, (_top, other) in levels.items()},
+        "engineered": [
+            {"name": n, "expression": o["engineered_features"][n], "sql": s} for n, s in engineered.items()
+        ],
+        "features": features,
+        "as_of_date": as_of,
+    }
+
+
+def _typed_sql(column: str, kind: str, native: str, date_fmt: str) -> str:
+    if kind == "numeric":
+        return _number_sql(column, native)
+    if kind == "boolean":
+        return _boolean_sql(column, native)
+    if kind == "date":
+        return _date_sql(column, native, date_fmt)
+    return _text(column, native)
+
+
+def _best_date_format(con, reader, column, native, date_format) -> str:
+    formats = [date_format] if date_format else ["iso", *DATE_FORMATS]
+    counts = {
+        f: con.execute(f"select count({_date_sql(column, native, f)}) from {reader}").fetchone()[0]
+        for f in formats
+    }
+    return max(formats, key=lambda f: counts[f])
+
+
+def _levels(con, reader: str, typed: str, top_n: int) -> tuple[list[str], bool]:
+    """The top ``top_n`` levels by count (ties by level) with nulls as (missing); and whether more exist."""
+    rows = con.execute(
+        f"select coalesce({typed}, {sql_string(MISSING)}) as level, count(*) as n from {reader} "
+        f"group by 1 order by n desc, level limit {top_n + 1}"
+    ).fetchall()
+    return [r[0] for r in rows[:top_n]], len(rows) > top_n
+
+
+def _as_of(con, reader, typed, kinds, configured, files) -> str:
+    """The snapshot date: var as_of_date, else the day after the latest date in any date column,
+    else the day the file was last modified (a table without dates is a snapshot of that day)."""
+    from datetime import datetime, timedelta, timezone
+
+    if configured:
+        return str(configured)
+    dates = [typed[c] for c in typed if kinds[c] == "date"]
+    latest = None
+    if dates:
+        latest = con.execute(f"select max(greatest({', '.join(dates)})) from {reader}").fetchone()[0]
+    if latest is None:
+        modified = max(os.path.getmtime(f) for f in files)
+        return datetime.fromtimestamp(modified, tz=timezone.utc).date().isoformat()
+    return (latest + timedelta(days=1)).isoformat()
+
+
+def _check_expressions(con, reader, typed, engineered) -> None:
+    """Each engineered expression runs on the typed table and gives a number; else its name and why."""
+    import duckdb
+
+    if not engineered:
+        return
+    base = ", ".join(f"{sql} as {sql_identifier(c)}" for c, sql in typed.items())
+    con.execute(f"create or replace temp table custseg_typed as select {base} from {reader}")
+    done: list[str] = []
+    for name, sql in engineered.items():
+        select = ", ".join(["*", *done, f"cast(({sql}) as double) as {sql_identifier(name)}"])
+        try:
+            con.execute(f"select {select} from custseg_typed limit 100").fetchall()
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise SourceError(f"engineered feature '{name}' cannot be computed: {first}") from exc
+        done.append(f"cast(({sql}) as double) as {sql_identifier(name)}")
+
+
+def _constant_columns(con, reader, typed, columns) -> set[str]:
+    if not columns:
+        return set()
+    counts = con.execute(
+        "select " + ", ".join(f"count(distinct {typed[c]})" for c in columns) + f" from {reader}"
+    ).fetchone()
+    return {c for c, n in zip(columns, counts, strict=True) if n <= 1}
+
+
+def _check_features(o, features, kinds, constant, levels) -> None:
+    """segmentation_features (and the log ones) must be model features of this table."""
+    wanted = o["segmentation_features"]
+    problems = []
+    for f in wanted:
+        if f in features:
+            if f in constant:
+                problems.append(
+                    f"'{f}' has one value for every customer, so it cannot separate them: remove it"
+                )
+            continue
+        if kinds.get(f) == "categorical":
+            cols = [x for x in features if x.startswith(f + "=")]
+            problems.append(f"'{f}' is categorical: name its one-hot columns instead ({', '.join(cols)})")
+        elif kinds.get(f) in ("date", "empty", "ignore"):
+            problems.append(f"'{f}' is a {kinds[f]} column, not a number (derive one in engineered_features)")
+        else:
+            problems.append(f"'{f}' is not a feature of the customer table")
+    if problems or not wanted:
+        raise SourceError(
+            "segmentation_features must name features of the customer table"
+            + (": " + "; ".join(problems) if problems else " (it is empty)")
+            + f". Features: {', '.join(features)}."
+        )
+    value = o["segment_value_feature"] or ""
+    if value and value not in features:
+        raise SourceError(
+            f"segment_value_feature '{value}' is not a numeric feature of the customer table. "
+            f"Features: {', '.join(features)}."
+        )
+    bad_log = [f for f in o["segmentation_log_features"] if f not in wanted]
+    if bad_log:
+        raise SourceError(f"segmentation_log_features {bad_log} are not in segmentation_features {wanted}")

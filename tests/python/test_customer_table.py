@@ -1,0 +1,355 @@
+"""The customer-table input (custseg.customer_table) on small fixture files: typing, the id
+column, one-hot levels, engineered expressions and the checks that stop a bad table or setting
+with a clear message; names beyond RFM (custseg.segmentation.naming.profile); the classifier
+on a customer table's columns. No dbt here: test_customer_table_build.py builds end to end."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from custseg.customer_table import probe_customer_table, translate_expression
+from custseg.ingest import SourceError
+from custseg.segmentation.classifier import FeatureEncoder
+from custseg.segmentation.naming import DISTINCT_EFFECT, distinguishing_text, name_clusters, profile
+
+DEFAULTS = {
+    "onehot_top_n": 10,
+    "impute_strategy": "median",
+    "outlier_rule": "clip",
+    "outlier_iqr_factor": 3.0,
+    "k_min": 2,
+}
+
+
+def probe(tmp_path, frame: pd.DataFrame | str, name: str = "customers.csv", **options) -> dict:
+    path = tmp_path / name
+    if isinstance(frame, str):
+        path.write_text(frame)
+    elif name.endswith(".parquet"):
+        frame.to_parquet(path)
+    else:
+        frame.to_csv(path, index=False, sep="\t" if name.endswith(".tsv") else ",")
+    features = options.pop("segmentation_features", None)
+    result = probe_customer_table(
+        {**DEFAULTS, "customers_path": str(path), **options}
+        | (
+            {"segmentation_features": features}
+            if features is not None
+            else {"segmentation_features": ["spend"]}
+        ),
+        cache_dir=str(tmp_path / "cache"),
+    )
+    return result
+
+
+def kinds(result: dict) -> dict[str, str]:
+    return {c["name"]: c["kind"] for c in result["columns"]}
+
+
+def table(n: int = 20) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "ID": [f"c{i}" for i in range(n)],
+            "spend": rng.integers(10, 500, n).astype(str),
+            "member": rng.choice(["yes", "no"], n),
+            "joined": [
+                f"{d:02d}-0{m}-2020"
+                for d, m in zip(rng.integers(13, 28, n), rng.integers(1, 9, n), strict=True)
+            ],
+            "city": rng.choice(["Lyon", "Paris", None], n),
+            "blank": [None] * n,
+        }
+    )
+
+
+def test_each_column_kind_is_inferred_from_all_of_its_values(tmp_path):
+    result = probe(tmp_path, table())
+    assert result["ok"], result
+    assert result["id_column"] == "ID"
+    assert kinds(result) == {
+        "spend": "numeric",
+        "member": "boolean",
+        "joined": "date",
+        "city": "categorical",
+        "blank": "empty",
+    }
+    joined = next(c for c in result["columns"] if c["name"] == "joined")
+    assert joined["date_format"] == "%d-%m-%Y"  # days above 12: day-first
+    # empty columns are reported, not features; booleans are 0/1 features; categoricals one-hot
+    assert "blank" not in result["features"]
+    assert {"member", "city=Lyon", "city=Paris", "city=(missing)"} <= set(result["features"])
+
+
+def test_a_few_words_in_a_numeric_column_keep_it_numeric_and_many_make_it_categorical(tmp_path):
+    frame = table(40)
+    frame.loc[0, "spend"] = "n/a"  # 1 of 40: unreadable, imputed later
+    assert kinds(probe(tmp_path, frame))["spend"] == "numeric"
+    frame.loc[:4, "spend"] = "unknown"  # 5 of 40 = 12.5%: not a number column
+    result = probe(tmp_path, frame, segmentation_features=["member"])
+    assert kinds(result)["spend"] == "categorical"
+
+
+def test_kinds_can_be_overridden_and_columns_ignored(tmp_path):
+    result = probe(
+        tmp_path,
+        table(),
+        customer_column_types={"spend": "categorical", "city": "ignore"},
+        segmentation_features=["member"],
+    )
+    assert kinds(result)["spend"] == "categorical"
+    assert kinds(result)["city"] == "ignore"
+    assert not any(f.startswith("city=") for f in result["features"])
+
+
+def test_typed_sql_reads_the_values_it_claims(tmp_path):
+    result = probe(tmp_path, table())
+    con = duckdb.connect()
+    typed = {c["name"]: c["typed_sql"] for c in result["columns"] if c["typed_sql"]}
+    row = con.execute(
+        f"select {', '.join(f'{sql} as x{i}' for i, sql in enumerate(typed.values()))} "
+        f"from {result['reader_sql']} limit 1"
+    ).fetchone()
+    first = table().iloc[0]
+    values = dict(zip(typed, row, strict=True))
+    assert values["spend"] == float(first["spend"])
+    assert values["member"] == (1.0 if first["member"] == "yes" else 0.0)
+    day, month, year = (int(p) for p in first["joined"].split("-"))
+    assert (values["joined"].day, values["joined"].month, values["joined"].year) == (day, month, year)
+
+
+def test_the_id_column_is_found_by_name_or_configured(tmp_path):
+    frame = table().rename(columns={"ID": "Customer ID"})
+    assert probe(tmp_path, frame)["id_column"] == "Customer ID"
+    missing = probe(tmp_path, table().rename(columns={"ID": "ref"}))
+    assert not missing["ok"] and "customer_id_column" in missing["error"]
+    typo = probe(tmp_path, table(), customer_id_column="id_")
+    assert not typo["ok"] and "Did you mean 'ID'" in typo["error"]
+
+
+def test_an_id_only_file_and_a_one_row_file_are_refused_with_a_reason(tmp_path):
+    only_id = probe(tmp_path, "ID\n1\n2\n3\n")
+    assert not only_id["ok"] and "no column to segment on" in only_id["error"]
+    one_row = probe(tmp_path, "ID,spend\n1,10\n")
+    assert not one_row["ok"] and "1 data row" in one_row["error"] and "at least 3" in one_row["error"]
+
+
+def test_categorical_levels_are_the_top_n_with_missing_and_other(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "ID": range(12),
+            "spend": range(12),
+            "tier": ["a"] * 5 + ["b"] * 3 + ["c"] * 2 + [None, "d"],
+        }
+    )
+    result = probe(tmp_path, frame, onehot_top_n=3)
+    assert result["levels"]["tier"] == ["a", "b", "c"]
+    assert result["has_other"]["tier"] is True
+    assert "tier=(other)" in result["features"]
+    result = probe(tmp_path, frame, onehot_top_n=5)
+    # a null is a level of its own; ties are broken by the level's text
+    assert result["levels"]["tier"] == ["a", "b", "c", "(missing)", "d"]
+    assert result["has_other"]["tier"] is False
+
+
+def test_a_categorical_with_ten_thousand_levels_becomes_top_n_plus_other(tmp_path):
+    n = 10_000
+    frame = pd.DataFrame(
+        {"ID": range(n), "spend": np.arange(n) % 97, "postcode": [f"P{i:05d}" for i in range(n)]}
+    )
+    result = probe(tmp_path, frame, onehot_top_n=10)
+    assert result["ok"], result
+    assert len(result["levels"]["postcode"]) == 10
+    assert sum(f.startswith("postcode=") for f in result["features"]) == 11  # 10 levels + (other)
+
+
+def test_engineered_expressions_are_translated_and_checked(tmp_path):
+    columns = {"Kidhome": "numeric", "Teenhome": "numeric", "Status": "categorical", "Since": "date"}
+    sql = translate_expression(
+        "Family",
+        "Kidhome + teenhome + case when Status in ('Married', 'Together') then 2 else 1 end",
+        columns,
+        "2014-06-30",
+    )
+    assert sql == (
+        '"Kidhome" + "Teenhome" + case when "Status" in ( \'Married\' , \'Together\' ) then 2 else 1 end'
+    )
+    days = translate_expression("Days", "days_between(Since, as_of_date)", columns, "2014-06-30")
+    assert days == "date_diff('day', \"Since\" , cast('2014-06-30' as date) )"
+    con = duckdb.connect()
+    assert (
+        con.execute(
+            f"select {days.replace(chr(34) + 'Since' + chr(34), 'date ' + chr(39) + '2014-06-01' + chr(39))}"
+        ).fetchone()[0]
+        == 29
+    )
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("Kidhome; drop table x", "cannot read ';"),
+        ("(select 1)", "'select'"),
+        ("read_csv('/etc/passwd')", "function read_csv() is not allowed"),
+        ("Kidhome + Wealth", "'Wealth'"),
+        ("Kidhome -- comment", "'comment'"),
+        ("", "empty expression"),
+    ],
+)
+def test_expressions_outside_the_grammar_are_refused_naming_the_feature(expression, message):
+    with pytest.raises(SourceError) as error:
+        translate_expression("Bad", expression, {"Kidhome": "numeric"}, "2014-01-01")
+    assert "engineered feature 'Bad'" in str(error.value)
+    assert message in str(error.value)
+
+
+def test_two_minus_signs_never_start_a_comment():
+    sql = translate_expression("Twice", "Kidhome --Kidhome", {"Kidhome": "numeric"}, "2014-01-01")
+    assert "--" not in sql
+    assert duckdb.connect().execute(f"select {sql} from (select 2 as Kidhome)").fetchone()[0] == 4
+
+
+def test_an_expression_that_cannot_be_computed_is_named_before_the_build(tmp_path):
+    result = probe(
+        tmp_path, table(), engineered_features={"ratio": "spend / member", "broken": "spend + city"}
+    )
+    assert not result["ok"]
+    assert "engineered feature 'broken' cannot be computed" in result["error"]
+
+
+def test_engineered_features_may_use_earlier_ones_and_become_features(tmp_path):
+    result = probe(
+        tmp_path,
+        table(),
+        engineered_features={"double_spend": "spend * 2", "quad_spend": "double_spend * 2"},
+        segmentation_features=["quad_spend"],
+    )
+    assert result["ok"], result
+    assert [e["name"] for e in result["engineered"]] == ["double_spend", "quad_spend"]
+    assert {"double_spend", "quad_spend"} <= set(result["features"])
+
+
+@pytest.mark.parametrize(
+    ("features", "message"),
+    [
+        (["city"], "'city' is categorical: name its one-hot columns instead (city=Lyon"),
+        (["joined"], "'joined' is a date column"),
+        (["blank"], "'blank' is a empty column"),
+        (["wealth"], "'wealth' is not a feature"),
+        (["flat"], "'flat' has one value for every customer"),
+        ([], "(it is empty)"),
+    ],
+)
+def test_segmentation_features_must_be_features_of_the_table(tmp_path, features, message):
+    frame = table().assign(flat=7)
+    result = probe(tmp_path, frame, segmentation_features=features)
+    assert not result["ok"]
+    assert message in result["error"]
+    assert "Features: spend, member, flat" in result["error"]
+
+
+def test_bad_customer_table_settings_are_named(tmp_path):
+    for options, message in [
+        ({"impute_strategy": "mode"}, "impute_strategy must be one of median, mean, zero"),
+        ({"outlier_rule": "drop"}, "outlier_rule must be one of clip, quarantine, none"),
+        ({"outlier_iqr_factor": 0}, "outlier_iqr_factor must be a number > 0"),
+        ({"onehot_top_n": 0}, "onehot_top_n must be a whole number >= 1"),
+        ({"customer_column_types": {"spend": "money"}}, "each kind must be one of"),
+        ({"segment_value_feature": "wealth"}, "segment_value_feature 'wealth'"),
+    ]:
+        result = probe(tmp_path, table(), **options)
+        assert not result["ok"] and message in result["error"], (options, result)
+
+
+def test_a_tab_separated_file_and_parquet_read_the_same(tmp_path):
+    frame = table()
+    tsv = probe(tmp_path, frame, name="c.tsv")
+    parquet = probe(tmp_path, frame, name="c.parquet")
+    assert tsv["ok"] and parquet["ok"]
+    assert kinds(tsv) == kinds(parquet)
+    assert tsv["features"] == parquet["features"]
+
+
+def test_the_as_of_date_is_the_day_after_the_latest_date(tmp_path):
+    result = probe(tmp_path, table())
+    latest = max(pd.to_datetime(table()["joined"], format="%d-%m-%Y"))
+    assert result["as_of_date"] == (latest + pd.Timedelta(days=1)).date().isoformat()
+    assert probe(tmp_path, table(), as_of_date="2030-01-01")["as_of_date"] == "2030-01-01"
+
+
+# -- names beyond RFM ----------------------------------------------------------------------
+
+
+def _customers() -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(1)
+    n = 300
+    cluster = np.repeat([0, 1, 2], n // 3)
+    frame = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "Income": np.where(cluster == 0, 90_000, 40_000) + rng.normal(0, 3_000, n),
+            "Children": np.where(cluster == 1, 3, 0.5) + rng.normal(0, 0.2, n),
+            "Spend": np.select([cluster == 0, cluster == 1], [2_000, 600], 100) + rng.normal(0, 30, n),
+            "Gender=Female": (cluster == 2).astype(float),
+        }
+    )
+    return frame, cluster
+
+
+def test_clusters_of_a_customer_table_are_named_by_what_sets_them_apart():
+    customers, cluster = _customers()
+    scores = profile(customers, cluster, 3, ("Income", "Children", "Spend", "Gender=Female"), "Spend")
+    names = name_clusters(scores, pd.DataFrame())
+    assert names[0].startswith("High Income") or names[0].startswith("High Spend")
+    assert "High Children" in names[1]
+    assert "Gender Female" in names[2]
+    # ranked by value: the high spenders get the retention action, the lowest the re-activation one
+    actions = scores["recommended_action"].tolist()
+    assert actions[0].startswith("Retain") and actions[2].startswith("Re-activate")
+    assert (
+        "Sets it apart: High Income (90,0" in scores.loc[0, "description"]
+        or "High Spend" in scores.loc[0, "description"]
+    )
+    # without a value feature: ordered by size, a generic action that says how to get ranked ones
+    plain = profile(customers, cluster, 3, ("Income", "Children"), "")
+    assert plain["recommended_action"].str.contains("segment_value_feature").all()
+
+
+def test_a_cluster_close_to_the_average_on_everything_is_called_typical():
+    customers, _ = _customers()
+    flat = np.zeros(len(customers), dtype=int)
+    flat[::2] = 1  # two clusters drawn alike
+    scores = profile(customers, flat, 2, ("Income", "Children"), "")
+    assert name_clusters(scores, pd.DataFrame()) == ["Typical customers", "Typical customers 2"]
+    assert (scores["distinguishing_features"] == "").all()
+
+
+def test_rfm_clusters_keep_rfm_names_and_show_a_feature_that_sets_them_apart():
+    rng = np.random.default_rng(2)
+    n = 200
+    cluster = np.repeat([0, 1], n // 2)
+    customers = pd.DataFrame(
+        {
+            "recency_days": rng.integers(1, 300, n),
+            "order_count": rng.integers(1, 10, n),
+            "monetary_value": rng.uniform(10, 1000, n),
+            "return_rate": np.where(cluster == 1, 0.46, 0.02) + rng.uniform(0, 0.01, n),
+        }
+    )
+    scores = profile(customers, cluster, 2, ("recency_days", "order_count", "monetary_value"))
+    assert scores["proposed_name"].isna().all()  # the RFM prototypes name them
+    assert "High return_rate (0.46" in scores.loc[1, "distinguishing_features"]
+    assert abs(DISTINCT_EFFECT) > 0 and distinguishing_text([]) == ""
+
+
+def test_the_classifier_learns_a_customer_tables_numeric_columns_without_a_country():
+    customers, _ = _customers()
+    customers["source_row_number"] = np.arange(len(customers))
+    customers["as_of_date"] = pd.Timestamp("2024-01-01")
+    encoder = FeatureEncoder().fit(customers, top=10)
+    assert encoder.use_country is False
+    assert encoder.columns == ["Income", "Children", "Spend", "Gender=Female"]
+    assert encoder.transform(customers).shape == (len(customers), 4)
