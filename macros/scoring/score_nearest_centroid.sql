@@ -8,15 +8,21 @@
     clip to [clip_lower, clip_upper], standardise with scaler_mean / scaler_scale; then the
     Euclidean distance to every centroid; the smallest wins (ties: the lower cluster_id).
     Returns: <id_column>, cluster_id, segment_name, distance_to_centroid.
-    Models fitted with PCA (segmentation_pca_components > 0) are not supported here.
+    A model fitted with PCA (segmentation_pca_components > 0) is scored in its components: each
+    component is sum_f (scaled_f - pca_mean_f) * loading_jf (marts.dim_segmentation_pca_loadings),
+    a linear projection, so it is plain SQL too.
 #}
 {% macro score_nearest_centroid(relation, id_column='customer_id') -%}
-    {%- if var('segmentation_pca_components', 0) | int > 0 -%}
-        {{ exceptions.raise_compiler_error(
-            "score_nearest_centroid does not support PCA models; set segmentation_pca_components: 0"
-        ) }}
-    {%- endif -%}
     {%- set features = var('segmentation_features') -%}
+    {%- set n_components = var('segmentation_pca_components', 0) | int -%}
+    {#- the model's dimensions: the PCA components, or the features themselves -#}
+    {%- set dimensions = [] -%}
+    {%- for j in range(n_components) -%}
+        {%- do dimensions.append('pc_' ~ (j + 1)) -%}
+    {%- endfor -%}
+    {%- if not dimensions -%}
+        {%- set dimensions = features -%}
+    {%- endif -%}
     with
 
     scoring_input as (
@@ -68,13 +74,69 @@
 
     ),
 
+{%- if n_components > 0 %}
+    loadings as (
+
+        select * from {{ ref('dim_segmentation_pca_loadings') }}
+
+    ),
+
+    loadings_wide as (
+
+        select
+            {%- for j in range(n_components) %}
+            {%- set outer = loop %}
+            {%- for feature in features %}
+            max(case when component = {{ j + 1 }} and feature = {{ sql_string(feature) }} then loading end)
+                as loading_{{ j + 1 }}_{{ loop.index }},
+            {%- endfor %}
+            {%- endfor %}
+            {%- for feature in features %}
+            max(case when component = 1 and feature = {{ sql_string(feature) }} then pca_mean end)
+                as pca_mean_{{ loop.index }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from loadings
+
+    ),
+
+    projected as (
+
+        -- the PCA components, summed in one fixed order per component
+        select
+            standardised.entity_id,
+            {%- for j in range(n_components) %}
+            {%- set component = j + 1 %}
+            (
+                {%- for feature in features %}
+                {{ '+ ' if not loop.first }}(standardised.scaled_{{ loop.index }} - loadings_wide.pca_mean_{{ loop.index }})
+                * loadings_wide.loading_{{ component }}_{{ loop.index }}
+                {%- endfor %}
+            ) as dimension_{{ component }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from standardised
+        cross join loadings_wide
+
+    ),
+{%- else %}
+    projected as (
+
+        select
+            entity_id,
+            {%- for feature in features %}
+            scaled_{{ loop.index }} as dimension_{{ loop.index }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from standardised
+
+    ),
+{%- endif %}
+
     centroids_wide as (
 
         select
             cluster_id,
             segment_name,
-            {%- for feature in features %}
-            max(case when dimension = {{ sql_string(feature) }} then centroid_scaled end) as centroid_{{ loop.index }}
+            {%- for dimension in dimensions %}
+            max(case when dimension = {{ sql_string(dimension) }} then centroid_scaled end) as centroid_{{ loop.index }}
             {{- ',' if not loop.last }}
             {%- endfor %}
         from centroids
@@ -85,16 +147,16 @@
     distances as (
 
         select
-            standardised.entity_id,
+            projected.entity_id,
             centroids_wide.cluster_id,
             centroids_wide.segment_name,
             sqrt(
-                {%- for feature in features %}
-                {{ '+ ' if not loop.first }}(standardised.scaled_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
-                * (standardised.scaled_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
+                {%- for dimension in dimensions %}
+                {{ '+ ' if not loop.first }}(projected.dimension_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
+                * (projected.dimension_{{ loop.index }} - centroids_wide.centroid_{{ loop.index }})
                 {%- endfor %}
             ) as distance_to_centroid
-        from standardised
+        from projected
         cross join centroids_wide
 
     ),

@@ -74,10 +74,13 @@ def load_registered(db_path: str, kind: str):
 
 class CentroidModel:
     """Nearest-centroid assignment from the published numeric tables: per feature signed log,
-    clip, standardise; Euclidean distance to every centroid (ties: lower cluster id);
-    confidence = 1 - own distance / next distance. The same steps as the SQL scorer."""
+    clip, standardise; with a PCA model, the projection on its components; Euclidean distance
+    to every centroid (ties: lower cluster id); confidence = 1 - own distance / next distance.
+    The same steps as the SQL scorer."""
 
-    def __init__(self, preprocessing: pd.DataFrame, centroids: pd.DataFrame):
+    def __init__(
+        self, preprocessing: pd.DataFrame, centroids: pd.DataFrame, loadings: pd.DataFrame | None = None
+    ):
         pre = preprocessing.sort_values("feature_order")
         self.features = tuple(pre["feature"])
         self.log = pre["log_transformed"].to_numpy(dtype=bool)
@@ -85,16 +88,27 @@ class CentroidModel:
         self.upper = pre["clip_upper"].to_numpy(dtype=float)
         self.mean = pre["scaler_mean"].to_numpy(dtype=float)
         self.scale = pre["scaler_scale"].to_numpy(dtype=float)
+        self.pca_mean, self.components = None, None
+        dimensions = list(self.features)
+        if loadings is not None and len(loadings):
+            order = {f: i for i, f in enumerate(self.features)}
+            n = int(loadings["component"].max())
+            self.components = np.zeros((n, len(self.features)))
+            self.pca_mean = np.zeros(len(self.features))
+            for row in loadings.itertuples():
+                self.components[int(row.component) - 1, order[row.feature]] = row.loading
+                self.pca_mean[order[row.feature]] = row.pca_mean
+            dimensions = [f"pc_{j + 1}" for j in range(n)]
         wide = centroids.pivot(index="cluster_id", columns="dimension", values="centroid_scaled")
-        missing = [f for f in self.features if f not in wide.columns]
+        missing = [d for d in dimensions if d not in wide.columns]
         if missing:
             raise ScoringError(
-                f"the centroid table has no dimension for feature(s) {missing}: models fitted with PCA "
-                "are scored with --model classifier"
+                f"the centroid table has no dimension {missing}: the model was fitted with PCA, and its "
+                "loadings (marts.dim_segmentation_pca_loadings) are missing"
             )
         wide = wide.sort_index()
         self.cluster_ids = wide.index.to_numpy(dtype=np.int32)
-        self.centroids = wide[list(self.features)].to_numpy(dtype=float)
+        self.centroids = wide[dimensions].to_numpy(dtype=float)
         names = centroids.drop_duplicates("cluster_id").set_index("cluster_id")["segment_name"]
         self.names = names.reindex(range(int(self.cluster_ids.max()) + 1)).tolist()
 
@@ -106,19 +120,23 @@ class CentroidModel:
         try:
             pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
             cen = con.execute("select * from marts.dim_segment_centroids").df()
+            loadings = con.execute("select * from marts.dim_segmentation_pca_loadings").df()
         except duckdb.Error as exc:
             raise ScoringError(f"{db_path!r} has no segmentation tables; run dbt build first") from exc
         finally:
             con.close()
         if pre.empty or cen.empty:
             raise ScoringError(f"{db_path!r} has no fitted segmentation model; run dbt build first")
-        return cls(pre, cen)
+        return cls(pre, cen, loadings)
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         """Features in model space: signed log where the model logs, clip, standardise."""
         X = np.array(X, dtype=float, copy=True)
         X[:, self.log] = np.sign(X[:, self.log]) * np.log1p(np.abs(X[:, self.log]))
-        return (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+        scaled = (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+        if self.components is None:
+            return scaled
+        return (scaled - self.pca_mean) @ self.components.T
 
     def assign(self, X: np.ndarray) -> pd.DataFrame:
         Xs = self.transform(X)

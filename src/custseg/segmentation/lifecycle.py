@@ -16,8 +16,8 @@ Drift measures (thresholds: var ``drift_thresholds``, ``[warn, refit recommended
 * ``silhouette_drop``: the training silhouette minus the silhouette of the current customers
   (on a deterministic sample of ``silhouette_sample_size``).
 
-Models fitted with PCA are scored on PCA dimensions the report tables do not invert; for them
-only ``feature_psi`` is measured.
+Models fitted with PCA are measured the same way: their report tables carry the PCA loadings
+(versions fitted before the loadings were reported measure ``feature_psi`` only).
 """
 
 from __future__ import annotations
@@ -125,8 +125,8 @@ def measure_drift(
         edges = np.concatenate([[-np.inf], bins["upper"].to_numpy()[:-1], [np.inf]])
         add("feature_psi", feature, psi(_shares(X[:, j], edges), bins["training_share"].to_numpy()))
 
-    if config.pca_components == 0:
-        model = CentroidModel(reports["preprocessing"], reports["centroids"])
+    if config.pca_components == 0 or "pca_loadings" in reports:
+        model = CentroidModel(reports["preprocessing"], reports["centroids"], reports.get("pca_loadings"))
         assigned = model.assign(X)
         cluster = assigned["cluster_id"].to_numpy()
         sizes = reports["cluster_names"].sort_values("cluster_id")["size"].to_numpy(dtype=float)

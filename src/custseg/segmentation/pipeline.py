@@ -27,7 +27,7 @@ from sklearn.decomposition import PCA
 from .clustering import SegmentationModel, fit_model, renumber
 from .config import SegmentationConfig
 from .naming import RFM, name_clusters, profile
-from .preprocessing import feature_matrix, pca_variance_table, preprocessing_table
+from .preprocessing import feature_matrix, pca_loadings_table, pca_variance_table, preprocessing_table
 from .registry import fingerprint, load_artifact, registry_row
 from .sampling import sample_rows
 from .selection import k_sweep, silhouette
@@ -431,6 +431,7 @@ def fit_all(
         reports = {
             "k_selection": sweep,
             "preprocessing": preprocessing(model),
+            "pca_loadings": pca_loadings_table(model.preprocessor, model.config),
             "centroids": centroids(model),
             "cluster_names": cluster_names(model),
             "pca_variance": variance,

@@ -108,6 +108,36 @@ def preprocessing_table(pre: Pipeline, config: SegmentationConfig) -> pd.DataFra
     )
 
 
+def pca_loadings_table(pre: Pipeline, config: SegmentationConfig) -> pd.DataFrame:
+    """The clustering PCA as numbers (empty without PCA): per component and feature the loading,
+    and per feature the mean PCA subtracts. Component j of a scaled row x is
+    sum_f (x_f - pca_mean_f) * loading_jf: what the SQL scorer and custseg score compute."""
+    frame = pd.DataFrame(
+        {
+            "component": pd.Series(dtype=np.int32),
+            "feature": pd.Series(dtype=object),
+            "feature_order": pd.Series(dtype=np.int32),
+            "loading": pd.Series(dtype=float),
+            "pca_mean": pd.Series(dtype=float),
+        }
+    )
+    if "pca" not in pre.named_steps:
+        return frame
+    pca = pre.named_steps["pca"]
+    rows = [
+        {
+            "component": np.int32(j + 1),
+            "feature": feature,
+            "feature_order": np.int32(i),
+            "loading": float(pca.components_[j, i]),
+            "pca_mean": float(pca.mean_[i]),
+        }
+        for j in range(pca.n_components_)
+        for i, feature in enumerate(config.features)
+    ]
+    return pd.DataFrame(rows).astype(frame.dtypes.to_dict())
+
+
 def pca_variance_table(pca: PCA, purpose: str) -> pd.DataFrame:
     ratio = pca.explained_variance_ratio_
     return pd.DataFrame(

@@ -1,0 +1,28 @@
+{#
+    The clustering PCA of the active model (segmentation_pca_components > 0; no rows without
+    PCA): per component and feature the loading, and per feature the mean the PCA subtracts.
+    Component j of a customer = sum over features of (scaled value - pca_mean) * loading, where
+    the scaled value comes from dim_segmentation_preprocessing: the pure-SQL scorer does this.
+#}
+
+with
+
+loadings as (
+
+    select * from {{ ref('seg_pca_loadings') }}
+
+),
+
+final as (
+
+    select
+        cast(component as integer) as component,
+        feature,
+        cast(feature_order as integer) as feature_order,
+        cast(loading as {{ type_double() }}) as loading,
+        cast(pca_mean as {{ type_double() }}) as pca_mean
+    from loadings
+
+)
+
+select * from final
