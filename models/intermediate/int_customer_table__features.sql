@@ -99,12 +99,13 @@ base as (
 {%- for feature in src['engineered'] %}
 engineered_{{ loop.index }} as (
 
+    {#- a finite number or null: x - x is 0 only for a finite x, not for the infinity or NaN a
+        division by zero gives; a null takes the feature's median #}
+    {%- set value = "cast((" ~ feature['sql'] ~ ") as " ~ type_double() ~ ")" %}
+    {%- set finite = "case when " ~ value ~ " - " ~ value ~ " = 0 then " ~ value ~ " end" %}
     select
         *,
-        coalesce(
-            cast(({{ feature['sql'] }}) as {{ type_double() }}),
-            median(cast(({{ feature['sql'] }}) as {{ type_double() }})) over ()
-        ) as {{ sql_identifier(feature['name']) }}
+        coalesce({{ finite }}, median({{ finite }}) over ()) as {{ sql_identifier(feature['name']) }}
     from {{ previous['name'] }}
 
 ),
@@ -118,15 +119,15 @@ final as (
         {%- for column in categoricals %}
         {%- set levels = src['levels'][column['name']] %}
         {%- for level in levels %},
-        case when {{ sql_identifier(column['name']) }} = {{ sql_string(level) }} then 1.0 else 0.0 end
+        cast(case when {{ sql_identifier(column['name']) }} = {{ sql_string(level) }} then 1 else 0 end as {{ type_double() }})
             as {{ sql_identifier(column['name'] ~ '=' ~ level) }}
         {%- endfor %}
         {%- if src['has_other'][column['name']] %},
-        case
+        cast(case
             when {{ sql_identifier(column['name']) }} not in ({% for level in levels %}{{ sql_string(level) }}{{ ', ' if not loop.last }}{% endfor %})
-                then 1.0
-            else 0.0
-        end as {{ sql_identifier(column['name'] ~ '=(other)') }}
+                then 1
+            else 0
+        end as {{ type_double() }}) as {{ sql_identifier(column['name'] ~ '=(other)') }}
         {%- endif %}
         {%- endfor %}
     from {{ previous['name'] }}

@@ -170,7 +170,7 @@ def _boolean_sql(column: str, native: str) -> str:
     text = f"lower({_text(column, native)})"
     trues = ", ".join(sql_string(w) for w in (*TRUE_WORDS, "1"))
     falses = ", ".join(sql_string(w) for w in (*FALSE_WORDS, "0"))
-    return f"(case when {text} in ({trues}) then 1.0 when {text} in ({falses}) then 0.0 end)"
+    return f"cast(case when {text} in ({trues}) then 1 when {text} in ({falses}) then 0 end as double)"
 
 
 def _date_sql(column: str, native: str, fmt: str) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.scoring import CentroidModel
 from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
@@ -350,10 +351,16 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-@pytest.mark.parametrize("algorithm", ["gmm", "birch"])
-def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, algorithm):
+@pytest.mark.parametrize(("algorithm", "pca"), [("gmm", 0), ("birch", 2)])
+def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, algorithm, pca):
     run = dbt_runner(
-        "build", vars={"transactions_path": str(demo_file), "segmentation_algorithm": algorithm, "k_max": 6}
+        "build",
+        vars={
+            "transactions_path": str(demo_file),
+            "segmentation_algorithm": algorithm,
+            "k_max": 6,
+            "segmentation_pca_components": pca,
+        },
     )
     _assert_ok(run)
     assert (
@@ -362,6 +369,22 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
     )
     assert run.scalar("select count(*) from marts.dim_customer_segments") == DEMO.customers
     assert run.scalar("select min(confidence) >= 0 and max(confidence) <= 1 from marts.dim_customer_segments")
+    if pca:
+        # the PCA model is scored in pure SQL (the build's assert_sql_scoring_equals_python passed)
+        # and by custseg score's arithmetic from the published tables: the same clusters
+        assert run.scalar("select count(*) from marts.dim_segmentation_pca_loadings") == pca * 3
+        assert run.scalar("select count(distinct dimension) from marts.dim_segment_centroids") == pca
+        model = CentroidModel.from_warehouse(str(run.serving_path))
+        customers = pd.DataFrame(
+            run.query(
+                "select c.customer_id, c.recency_days, c.order_count, c.monetary_value, s.cluster_id "
+                "from marts.dim_customers c join marts.fct_sql_centroid_scores s using (customer_id) "
+                "order by c.customer_id"
+            ),
+            columns=["customer_id", "recency_days", "order_count", "monetary_value", "sql_cluster"],
+        )
+        assigned = model.assign(customers[list(model.features)].to_numpy(dtype=float))
+        assert (assigned["cluster_id"].to_numpy() == customers["sql_cluster"].to_numpy()).all()
 
 
 def test_too_few_customers_for_k_is_a_clear_error(tmp_path, dbt_runner):

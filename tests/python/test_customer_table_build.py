@@ -1,0 +1,242 @@
+"""End-to-end builds of a customer table (var customers_path) on a generated fixture with every
+problem a real table has: null and duplicate ids, missing and unreadable numbers, outliers, a
+boolean in words, a day-first date, a categorical with nulls, an all-null and a constant column,
+an engineered feature that divides by zero. Checked against pandas computations on the same file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+N = 240
+NULL_IDS = 2
+DUPLICATES = 3
+
+
+def fixture_table() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    group = rng.integers(0, 3, N)
+    frame = pd.DataFrame(
+        {
+            "Member ID": [f"m{i:04d}" for i in range(N)],
+            "spend": np.round(np.select([group == 0, group == 1], [900, 300], 60) + rng.normal(0, 25, N), 2),
+            "visits": np.select([group == 0, group == 1], [12, 6], 2) + rng.integers(0, 3, N),
+            "kids": rng.integers(0, 3, N),
+            "newsletter": rng.choice(["yes", "no"], N),
+            "joined": [
+                f"{d:02d}/{m:02d}/2021"
+                for d, m in zip(rng.integers(13, 29, N), rng.integers(1, 13, N), strict=True)
+            ],
+            "city": rng.choice(["Lyon", "Paris", "Nice", None], N, p=[0.4, 0.3, 0.2, 0.1]),
+            "notes": [None] * N,
+            "country": ["FR"] * N,
+            "constant_score": [5] * N,
+        }
+    ).astype({"spend": object})
+    frame.loc[[3, 8, 21, 40, 77], "spend"] = None  # missing
+    frame.loc[11, "spend"] = "n/a"  # unreadable
+    frame.loc[[5, 6], "spend"] = [25_000.0, 31_000.0]  # outliers
+    frame.loc[[13, 14, 15, 16], "visits"] = 0  # spend_per_visit divides by zero
+    frame.loc[[50, 51], "Member ID"] = None
+    extra = frame.iloc[[100, 101, 102]].copy()  # later copies of three ids
+    extra["visits"] = 99
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+VARS = {
+    "customer_id_column": "Member ID",
+    "engineered_features": {"spend_per_visit": "spend / visits", "family": "kids + 2"},
+    "segmentation_features": ["spend", "visits", "spend_per_visit", "newsletter", "city=Lyon"],
+    "segmentation_log_features": ["spend"],
+    "segmentation_pca_components": 2,
+    "segment_value_feature": "spend",
+    "k_max": 5,
+    "onehot_top_n": 3,
+}
+
+
+@pytest.fixture(scope="module")
+def customer_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("customers") / "members.csv"
+    fixture_table().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def clip_build(customer_file, tmp_path_factory):
+    from conftest import run_dbt
+
+    run = run_dbt(
+        tmp_path_factory.mktemp("clip"), "build", vars={"customers_path": str(customer_file), **VARS}
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+def kept_rows() -> pd.DataFrame:
+    """The rows the id check keeps, as pandas sees them (row numbers from 1)."""
+    frame = fixture_table()
+    frame["source_row_number"] = np.arange(1, len(frame) + 1)
+    frame = frame[frame["Member ID"].notna()]
+    return frame[~frame["Member ID"].duplicated()]
+
+
+def test_every_row_is_kept_or_quarantined_with_its_reason(clip_build):
+    reasons = dict(
+        clip_build.query(
+            "select quarantine_reason, count(*) from marts.fct_customer_table_quarantine group by 1"
+        )
+    )
+    assert reasons == {"null_customer_id": NULL_IDS, "duplicate_customer_id": DUPLICATES}
+    kept = clip_build.scalar("select count(*) from marts.dim_customer_attributes")
+    assert kept == N - NULL_IDS == len(kept_rows())
+    assert kept + NULL_IDS + DUPLICATES == len(fixture_table())
+    # the first copy of a repeated id is the one kept (its visits are not the later copies' 99)
+    assert clip_build.scalar("select max(visits) from marts.dim_customer_attributes") < 99
+    assert "Customer table checked: 243 rows, id column Member ID" in clip_build.output
+
+
+def test_columns_are_typed_and_accounted(clip_build):
+    columns = {
+        row[0]: row[1:]
+        for row in clip_build.query(
+            "select column_name, column_kind, missing_count, unreadable_count, imputed_count, impute_value "
+            "from marts.fct_customer_table_columns"
+        )
+    }
+    assert {name: value[0] for name, value in columns.items()} == {
+        "spend": "numeric",
+        "visits": "numeric",
+        "kids": "numeric",
+        "newsletter": "boolean",
+        "joined": "date",
+        "city": "categorical",
+        "notes": "empty",
+        "country": "categorical",
+        "constant_score": "numeric",
+    }
+    spend = pd.to_numeric(kept_rows()["spend"], errors="coerce")
+    _, missing, unreadable, imputed, impute_value = columns["spend"]
+    assert (missing, unreadable, imputed) == (6, 1, 6)
+    assert impute_value == pytest.approx(float(spend.median()))
+
+
+def test_missing_values_are_imputed_and_outliers_clipped_and_recorded(clip_build):
+    spend = pd.to_numeric(kept_rows()["spend"], errors="coerce").dropna()
+    q1, q3 = np.percentile(spend, [25, 75])
+    upper = q3 + 3.0 * (q3 - q1)
+    outliers = clip_build.query(
+        "select customer_id, original_value, upper_bound, clipped_value, action "
+        "from marts.fct_customer_table_outliers where column_name = 'spend' order by customer_id"
+    )
+    assert [(r[0], r[1], r[4]) for r in outliers] == [
+        ("m0005", 25_000.0, "clipped"),
+        ("m0006", 31_000.0, "clipped"),
+    ]
+    assert all(r[2] == pytest.approx(upper) and r[3] == pytest.approx(upper) for r in outliers)
+    values = dict(clip_build.query("select customer_id, spend from marts.dim_customer_attributes"))
+    assert values["m0005"] == pytest.approx(upper)
+    for missing in ("m0003", "m0008", "m0011", "m0021"):
+        assert values[missing] == pytest.approx(float(spend.median()))
+    assert clip_build.scalar("select count(*) from marts.dim_customer_attributes where spend is null") == 0
+
+
+def test_categoricals_are_one_hot_with_missing_and_other_levels(clip_build):
+    rows = clip_build.query(
+        'select customer_id, city, "city=Lyon" + "city=Paris" + "city=Nice" + "city=(other)" '
+        "from marts.dim_customer_attributes"
+    )
+    assert all(total == 1 for _, _, total in rows)
+    expected = kept_rows().set_index("Member ID")["city"].fillna("(missing)")
+    assert {cid: city for cid, city, _ in rows} == expected.to_dict()
+    assert (
+        clip_build.scalar('select sum("city=(other)") from marts.dim_customer_attributes')
+        == (expected == "(missing)").sum()
+    )
+    assert (
+        clip_build.scalar("select min(newsletter), max(newsletter) from marts.dim_customer_attributes") == 0
+    )
+
+
+def test_engineered_features_equal_their_expression_and_nulls_take_the_median(clip_build):
+    frame = pd.DataFrame(
+        clip_build.query(
+            "select customer_id, spend, visits, kids, spend_per_visit, family from marts.dim_customer_attributes"
+        ),
+        columns=["customer_id", "spend", "visits", "kids", "spend_per_visit", "family"],
+    ).set_index("customer_id")
+    ratio = frame["spend"] / frame["visits"].where(frame["visits"] != 0)
+    assert np.allclose(frame["spend_per_visit"][ratio.notna()], ratio.dropna())
+    assert (frame.loc[["m0013", "m0014", "m0015", "m0016"], "spend_per_visit"] == ratio.median()).all()
+    assert (frame["family"] == frame["kids"] + 2).all()
+
+
+def test_customers_are_segmented_with_names_from_their_features(clip_build):
+    segments = clip_build.query(
+        "select count(*), count(distinct cluster_id), count(segment_description), count(recommended_action), "
+        "count(rfm_segment) from marts.dim_customer_segments"
+    )[0]
+    assert segments[0] == N - NULL_IDS and segments[1] >= 2
+    assert segments[2] == segments[3] == segments[0]  # every segment described, with an action
+    assert segments[4] == 0  # no RFM from a customer table
+    names = [r[0] for r in clip_build.query("select segment_name from marts.fct_segment_profiles")]
+    assert len(set(names)) == len(names)
+    assert all(any(word in n for word in ("High", "Low", "city", "newsletter", "Typical")) for n in names)
+    # PCA: 2 components over 5 features, scored in SQL equal to Python (a data test of the build)
+    assert clip_build.scalar("select count(*) from marts.dim_segmentation_pca_loadings") == 2 * 5
+    assert clip_build.scalar("select count(*) from marts.fct_sql_centroid_scores") == N - NULL_IDS
+    accuracy = clip_build.scalar("select value from marts.fct_classifier_metrics where metric = 'accuracy'")
+    assert 0 <= accuracy <= 1
+
+
+def test_outlier_rule_quarantine_takes_the_rows_out(customer_file, tmp_path):
+    from conftest import run_dbt
+
+    run = run_dbt(
+        tmp_path,
+        "build",
+        vars={
+            "customers_path": str(customer_file),
+            **VARS,
+            "outlier_rule": "quarantine",
+            "outlier_iqr_factor": 5.0,
+        },
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    outliers = {r[0] for r in run.query("select distinct customer_id from marts.fct_customer_table_outliers")}
+    assert {"m0005", "m0006"} <= outliers
+    quarantined = {
+        r[0]
+        for r in run.query(
+            "select customer_id from marts.fct_customer_table_quarantine where quarantine_reason = 'outlier'"
+        )
+    }
+    assert quarantined == outliers
+    kept = run.scalar("select count(*) from marts.dim_customer_attributes")
+    assert kept == N - NULL_IDS - len(outliers)
+    assert run.scalar("select count(*) from marts.dim_customer_segments") == kept
+
+
+def test_a_bad_customer_table_setting_stops_the_build_naming_it(customer_file, tmp_path):
+    from conftest import run_dbt
+
+    run = run_dbt(
+        tmp_path,
+        "build",
+        vars={
+            "customers_path": str(customer_file),
+            **VARS,
+            "engineered_features": {"wealth": "spend * income"},
+        },
+    )
+    assert run.returncode != 0
+    assert "Customer table problem: engineered feature 'wealth': 'income'" in run.output
+    assert "Columns: spend, visits, kids, newsletter, joined, city, country, constant_score" in run.output
+    assert (
+        not (tmp_path / "wh.duckdb").exists()
+        or run.scalar("select count(*) from information_schema.tables where table_schema = 'marts'") == 0
+    )
