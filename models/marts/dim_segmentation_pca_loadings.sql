@@ -17,7 +17,7 @@ final as (
 
     select
         cast(component as integer) as component,
-        feature,
+        cast(feature as {{ dbt.type_string() }}) as feature,
         cast(feature_order as integer) as feature_order,
         cast(loading as {{ type_double() }}) as loading,
         cast(pca_mean as {{ type_double() }}) as pca_mean

@@ -115,7 +115,7 @@ def pca_loadings_table(pre: Pipeline, config: SegmentationConfig) -> pd.DataFram
     frame = pd.DataFrame(
         {
             "component": pd.Series(dtype=np.int32),
-            "feature": pd.Series(dtype=object),
+            "feature": pd.Series(dtype="string"),
             "feature_order": pd.Series(dtype=np.int32),
             "loading": pd.Series(dtype=float),
             "pca_mean": pd.Series(dtype=float),
