@@ -57,12 +57,19 @@ def backward_edges(manifest: dict) -> list[str]:
     return problems
 
 
-@pytest.fixture(scope="module")
-def manifest(tmp_path_factory) -> dict:
+# the graph of each input kind: transactions (the default) and a customer table (customers_path
+# set: its models are enabled and the transaction models disabled); parsing reads no file
+KINDS = {"transactions": None, "customer_table": {"customers_path": "customers.csv"}}
+
+
+@pytest.fixture(scope="module", params=list(KINDS))
+def manifest(request, tmp_path_factory) -> dict:
     tmp = tmp_path_factory.mktemp("parse")
-    run = run_dbt(tmp, "parse")
+    run = run_dbt(tmp, "parse", vars=KINDS[request.param])
     assert run.returncode == 0, run.output[-3000:]
-    return json.loads((tmp / "target" / "manifest.json").read_text())
+    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
+    manifest["input_kind"] = request.param
+    return manifest
 
 
 @pytest.mark.e2e
@@ -120,6 +127,17 @@ def models_without_a_primary_key_test(manifest: dict) -> list[str]:
 @pytest.mark.e2e
 def test_every_model_has_a_primary_key_test(manifest):
     assert models_without_a_primary_key_test(manifest) == []
+    if manifest["input_kind"] == "customer_table":
+        names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+        assert {"stg_customer_table__customers", "dim_customer_attributes"} <= names
+        assert not names & {"dim_customers", "int_transactions__classified"}
+        reconcile = manifest["nodes"]["test.custseg.assert_customer_rows_reconcile"]["depends_on"]["nodes"]
+        assert {n.split(".")[-1] for n in reconcile} == {
+            "stg_customer_table__customers",
+            "dim_customer_attributes",
+            "fct_customer_table_quarantine",
+        }
+        return
     reconcile = manifest["nodes"]["test.custseg.assert_raw_rows_reconcile"]["depends_on"]["nodes"]
     assert {n.split(".")[-1] for n in reconcile} == {
         "base_retail__transactions",
