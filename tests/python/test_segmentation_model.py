@@ -80,7 +80,7 @@ def test_same_data_same_model_outputs(customers):
     assert reg1.loc[0, "model_id"] == reg2.loc[0, "model_id"]
 
 
-@pytest.mark.parametrize("algorithm", ["gmm", "birch"])
+@pytest.mark.parametrize("algorithm", ["gmm", "birch", "agglomerative"])
 def test_other_algorithms_give_the_same_tables(customers, algorithm):
     config = SegmentationConfig(algorithm=algorithm, n_init=2, k_max=6)
     _, registry, model = _train(customers, config)
@@ -92,6 +92,25 @@ def test_other_algorithms_give_the_same_tables(customers, algorithm):
     coords, variance = pipeline.pca_projection(model, customers)
     assert list(coords.columns) == ["customer_id", "pc_1", "pc_2", "pc_3"]
     assert variance["explained_variance_ratio"].sum() == pytest.approx(1.0)
+
+
+def test_ward_assigns_every_customer_to_its_nearest_centroid_and_finds_clear_groups():
+    from custseg.segmentation.clustering import WARD_MAX_ROWS, WardClustering
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[0.0, 0.0], [8.0, 0.0], [0.0, 8.0]])
+    truth = np.repeat([0, 1, 2], 2_500)
+    X = centres[truth] + rng.normal(0, 0.5, (len(truth), 2))
+    ward = WardClustering(n_clusters=3, random_state=0).fit(X)
+    assert ward.fit_rows_ == WARD_MAX_ROWS < len(X)  # fitted on a sample, applied to every row
+    labels = ward.predict(X)
+    nearest = ((X[:, None, :] - ward.cluster_centers_[None]) ** 2).sum(axis=2).argmin(axis=1)
+    assert (labels == nearest).all()
+    # each true group is one cluster
+    assert all(len(np.unique(labels[truth == g])) == 1 for g in range(3))
+    assert len(np.unique(labels)) == 3
+    again = WardClustering(n_clusters=3, random_state=0).fit(X)
+    assert np.array_equal(again.cluster_centers_, ward.cluster_centers_)
 
 
 def test_centroids_and_preprocessing_tables(customers):

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
-ALGORITHMS = ("kmeans", "gmm", "birch")
+ALGORITHMS = ("kmeans", "gmm", "birch", "agglomerative")
 CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
 SEGMENTATION_MODES = ("auto", "refit", "score")
 REFIT_POLICIES = ("on_drift", "never", "always")
