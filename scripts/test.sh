@@ -2,6 +2,9 @@
 # One command from a fresh clone: set up with dev tools, lint, and run the whole test suite
 # (package unit tests, dbt unit + data tests through end-to-end dbt builds, real-data builds
 # when ../shared/data or CUSTSEG_SHARED_DATA is present). Extra arguments go to pytest.
+# The suite runs on CUSTSEG_TEST_WORKERS pytest-xdist workers (default 2, one test file per
+# worker at a time, so module fixtures are built once): most of a dbt build is single-threaded
+# Python, so two builds side by side use both cores. CUSTSEG_TEST_WORKERS=0 runs in one process.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
@@ -9,4 +12,9 @@ echo "==> ruff"
 .venv/bin/ruff check src tests/python benchmarks
 .venv/bin/ruff format --check src tests/python benchmarks
 echo "==> pytest"
-.venv/bin/python -m pytest "$@"
+WORKERS="${CUSTSEG_TEST_WORKERS:-2}"
+if [ "$WORKERS" = "0" ]; then
+    .venv/bin/python -m pytest "$@"
+else
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
+fi
