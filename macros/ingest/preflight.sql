@@ -75,7 +75,7 @@
     {%- set names = [
         'publish', 'customers_path', 'as_of_date', 'min_valid_date', 'max_valid_date',
         'segmentation_features', 'segmentation_log_features', 'segmentation_clip_quantiles',
-        'segmentation_pca_components', 'segmentation_algorithm', 'k_min', 'k_max', 'n_clusters',
+        'segmentation_pca_components', 'segmentation_algorithm', 'min_cluster_size', 'k_min', 'k_max', 'n_clusters',
         'random_state', 'n_init', 'sweep_n_init', 'silhouette_exact_max', 'silhouette_sample_size',
         'sweep_sample_size', 'minibatch_threshold', 'fit_sample_size', 'classifier',
         'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',

@@ -25,7 +25,7 @@ CUSTOMER_FEATURES = (
     "fm_score",
 )
 WHOLE_NUMBER_VARS = (
-    "segmentation_pca_components", "k_min", "k_max", "n_clusters", "random_state", "n_init", "sweep_n_init",
+    "segmentation_pca_components", "min_cluster_size", "k_min", "k_max", "n_clusters", "random_state", "n_init", "sweep_n_init",
     "silhouette_exact_max", "silhouette_sample_size", "sweep_sample_size", "minibatch_threshold",
     "fit_sample_size", "classifier_tree_max_depth", "classifier_n_estimators", "classifier_top_countries",
     "classifier_max_rows", "ml_threads",

@@ -351,7 +351,7 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-@pytest.mark.parametrize(("algorithm", "pca"), [("gmm", 0), ("birch", 2)])
+@pytest.mark.parametrize(("algorithm", "pca"), [("gmm", 0), ("birch", 2), ("hdbscan", 0)])
 def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, algorithm, pca):
     run = dbt_runner(
         "build",
@@ -369,6 +369,15 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
     )
     assert run.scalar("select count(*) from marts.dim_customer_segments") == DEMO.customers
     assert run.scalar("select min(confidence) >= 0 and max(confidence) <= 1 from marts.dim_customer_segments")
+    if algorithm == "hdbscan":
+        # its own k, one row of quality measures, the noise group numbered last with its action
+        k, reason = run.query("select k, selection_reason from marts.fct_segmentation_k_selection")[0]
+        assert "hdbscan (min_cluster_size=20) found" in reason
+        noise = run.query(
+            "select cluster_id, recommended_action from marts.fct_segment_profiles "
+            "where segment_name = 'Unclustered (noise)'"
+        )
+        assert noise and noise[0][0] == k - 1 and noise[0][1].startswith("Review individually")
     if pca:
         # the PCA model is scored in pure SQL (the build's assert_sql_scoring_equals_python passed)
         # and by custseg score's arithmetic from the published tables: the same clusters

@@ -113,6 +113,39 @@ def test_ward_assigns_every_customer_to_its_nearest_centroid_and_finds_clear_gro
     assert np.array_equal(again.cluster_centers_, ward.cluster_centers_)
 
 
+def test_hdbscan_finds_its_own_k_and_names_the_noise_group(customers):
+    from custseg.segmentation.naming import NOISE_ACTION, NOISE_NAME
+
+    # the planted groups plus 20 customers scattered over the whole range, between the groups
+    rng = np.random.default_rng(5)
+    n, lo, hi = 20, customers.min(numeric_only=True), customers.max(numeric_only=True)
+    scattered = customers.sample(n, random_state=5).assign(
+        customer_id=[f"z{i}" for i in range(n)],
+        recency_days=rng.uniform(lo["recency_days"], hi["recency_days"], n),
+        order_count=rng.uniform(lo["order_count"], hi["order_count"], n),
+        monetary_value=np.exp(rng.uniform(np.log(lo["monetary_value"]), np.log(hi["monetary_value"]), n)),
+    )
+    frame = pd.concat([customers, scattered], ignore_index=True)
+    config = SegmentationConfig(algorithm="hdbscan", min_cluster_size=30)
+    sweep, registry, model = _train(frame, config)
+    assert len(sweep) == 1 and bool(sweep["is_chosen"].iloc[0])
+    assert "hdbscan (min_cluster_size=30) found" in sweep["selection_reason"].iloc[0]
+    assert model.k == sweep["k"].iloc[0] == model.estimator.found_ + 1
+    assert model.noise_cluster == model.k - 1  # numbered last
+    assert model.names[model.noise_cluster] == NOISE_NAME
+    noise_row = model.cluster_scores.set_index("cluster_id").loc[model.noise_cluster]
+    assert noise_row["recommended_action"] == NOISE_ACTION
+    out = pipeline.assignments(model, frame)
+    noise = set(out.loc[out["cluster_id"] == model.noise_cluster, "customer_id"])
+    assert len(noise & set(scattered["customer_id"])) >= 12  # most scattered ones are noise
+    assert len(noise - set(scattered["customer_id"])) <= 0.05 * len(customers)
+    # a customer is noise exactly when it lies beyond the reach of its nearest found cluster
+    ordered = frame.sort_values("customer_id", kind="stable")  # assignments come in id order
+    labels = model.estimator.predict(model.transform(ordered[list(config.features)].to_numpy(dtype=float)))
+    assert ((labels == model.estimator.found_) == (out["cluster_id"] == model.noise_cluster).to_numpy()).all()
+    assert registry.loc[0, "algorithm"] == "hdbscan"
+
+
 def test_centroids_and_preprocessing_tables(customers):
     config = SegmentationConfig(n_init=2, n_clusters=4, clip_quantiles=(0.0, 1.0))
     _, _, model = _train(customers, config)

@@ -44,6 +44,59 @@ class WardClustering:
         return dist.argmin(axis=1)
 
 
+# HDBSCAN is fitted on at most this many rows (a deterministic sample)
+HDBSCAN_MAX_ROWS = 20_000
+
+
+class DensityClustering:
+    """HDBSCAN (scikit-learn) on a deterministic sample of at most :data:`HDBSCAN_MAX_ROWS` rows:
+    it finds its own number of clusters and leaves the rest as noise. Each found cluster keeps its
+    centre and its reach (the largest distance of a member to the centre); a row is assigned to the
+    nearest centre when it lies within that centre's reach, else to the noise group, whose label
+    is the last one (``n_clusters - 1``; present only when the fit left noise)."""
+
+    def __init__(self, min_cluster_size: int = 0, random_state: int = 42):
+        self.min_cluster_size = min_cluster_size
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray) -> DensityClustering:
+        from sklearn.cluster import HDBSCAN
+
+        idx = sample_rows(len(X), HDBSCAN_MAX_ROWS, self.random_state)
+        size = self.min_cluster_size or max(10, len(idx) // 100)
+        labels = HDBSCAN(min_cluster_size=size, copy=True).fit_predict(X[idx])
+        found = int(labels.max()) + 1
+        if found < 1:
+            raise ValueError(
+                f"HDBSCAN found no cluster (min_cluster_size={size}): every customer is noise; lower "
+                "min_cluster_size or use segmentation_algorithm: kmeans"
+            )
+        sample = X[idx]
+        centres = np.vstack([sample[labels == j].mean(axis=0) for j in range(found)])
+        self.reach_ = np.array(
+            [np.sqrt(((sample[labels == j] - centres[j]) ** 2).sum(axis=1)).max() for j in range(found)]
+        )
+        self.found_ = found
+        self.min_cluster_size_ = size
+        self.fit_rows_ = len(idx)
+        self.cluster_centers_ = centres
+        noise = self.predict(X) == found
+        self.has_noise_ = bool(noise.any())
+        if self.has_noise_:  # the noise group's centre: the mean of its rows, for profiles
+            self.cluster_centers_ = np.vstack([centres, X[noise].mean(axis=0)])
+        self.n_clusters = found + int(self.has_noise_)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        found = self.found_
+        dist = np.empty((len(X), found))
+        for j in range(found):
+            dist[:, j] = np.sqrt(((X - self.cluster_centers_[j]) ** 2).sum(axis=1))
+        nearest = dist.argmin(axis=1)
+        within = dist[np.arange(len(X)), nearest] <= self.reach_[nearest]
+        return np.where(within, nearest, found)
+
+
 def fit_estimator(X: np.ndarray, k: int, config: SegmentationConfig):
     """An unfitted-then-fitted estimator with ``predict`` for the configured algorithm."""
     if config.algorithm == "kmeans":
@@ -64,6 +117,8 @@ def fit_estimator(X: np.ndarray, k: int, config: SegmentationConfig):
         est = Birch(n_clusters=k, threshold=0.3)
     elif config.algorithm == "agglomerative":
         est = WardClustering(n_clusters=k, random_state=config.random_state)
+    elif config.algorithm == "hdbscan":  # finds its own k (the sweep's single row)
+        est = DensityClustering(min_cluster_size=config.min_cluster_size, random_state=config.random_state)
     else:  # validated in SegmentationConfig
         raise ValueError(config.algorithm)
     return est.fit(X)
@@ -104,6 +159,8 @@ class SegmentationModel:
     centroids: np.ndarray
     names: list[str] = field(default_factory=list)
     cluster_scores: pd.DataFrame | None = None
+    # the cluster id of the noise group (hdbscan: customers within no cluster's reach), or None
+    noise_cluster: int | None = None
     # the 3-D PCA of the scaled features for plots: (fitted PCA, sign per component)
     plot_pca: tuple | None = None
 
@@ -183,11 +240,12 @@ def fit_model(X_raw: np.ndarray, k: int, config: SegmentationConfig, fitted=None
         pre, Xs = fitted
     idx = (
         sample_rows(len(Xs), config.fit_sample_size, config.random_state)
-        if config.algorithm != "kmeans"
+        if config.algorithm not in ("kmeans", "hdbscan")  # hdbscan samples itself
         else None
     )
     fit_X = Xs if idx is None else Xs[idx]
     estimator = fit_estimator(fit_X, k, config)
+    k = int(getattr(estimator, "n_clusters", k))  # hdbscan found its own
     labels = estimator.predict(Xs)
     centroids = _model_centroids(estimator, Xs, labels, k)
     identity = np.arange(k)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
-ALGORITHMS = ("kmeans", "gmm", "birch", "agglomerative")
+ALGORITHMS = ("kmeans", "gmm", "birch", "agglomerative", "hdbscan")
 CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
 SEGMENTATION_MODES = ("auto", "refit", "score")
 REFIT_POLICIES = ("on_drift", "never", "always")
@@ -67,6 +67,8 @@ class SegmentationConfig:
     minibatch_threshold: int = 200_000
     fit_sample_size: int = 200_000
     training_cutoff_date: str | None = None
+    # hdbscan: the smallest group that counts as a cluster (0 = 1% of the customers, at least 10)
+    min_cluster_size: int = 0
     # a customer table's measure of customer value: orders its segments best to worst and picks
     # their actions ("" = none: segments are ordered by size)
     value_feature: str = ""
@@ -100,6 +102,10 @@ class SegmentationConfig:
             )
         if self.n_init < 1 or self.silhouette_sample_size < 100:
             problems.append("n_init must be >= 1 and silhouette_sample_size >= 100")
+        if self.min_cluster_size < 0 or self.min_cluster_size == 1:
+            problems.append(
+                f"min_cluster_size must be 0 (automatic) or at least 2, got {self.min_cluster_size}"
+            )
         if self.ml_threads < 1:
             problems.append(f"ml_threads must be at least 1, got {self.ml_threads}")
         if self.sweep_sample_size < 1_000 or self.fit_sample_size < 1_000:
@@ -138,6 +144,7 @@ class SegmentationConfig:
             minibatch_threshold=int(get("minibatch_threshold", 200_000)),
             fit_sample_size=int(get("fit_sample_size", 200_000)),
             value_feature=str(get("segment_value_feature", "")),
+            min_cluster_size=int(get("min_cluster_size", 0)),
             training_cutoff_date=get("training_cutoff_date", None),
             ml_threads=int(get("ml_threads", 1)),
         )

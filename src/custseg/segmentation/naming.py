@@ -271,3 +271,28 @@ def name_clusters(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
     return unique
+
+
+# HDBSCAN's noise group: customers within no cluster's reach
+NOISE_NAME = "Unclustered (noise)"
+NOISE_DESCRIPTION = (
+    "Customers within no cluster's reach (density clustering left them out): unusual combinations "
+    "of the features, or too few alike to form a group."
+)
+NOISE_ACTION = "Review individually; do not target them with a segment campaign."
+
+
+def mark_noise(scores: pd.DataFrame, names: list[str], noise: int) -> tuple[pd.DataFrame, list[str]]:
+    """The noise group's name, description and action in place of those its position gave it."""
+    names = list(names)
+    names[noise] = NOISE_NAME
+    scores = scores.copy()
+    row = scores["cluster_id"] == noise
+    for column, value in (
+        ("proposed_name", NOISE_NAME),
+        ("description", NOISE_DESCRIPTION),
+        ("recommended_action", NOISE_ACTION),
+    ):
+        scores[column] = scores[column].astype("string")
+        scores.loc[row, column] = value
+    return scores, names

@@ -26,7 +26,7 @@ from sklearn.decomposition import PCA
 
 from .clustering import SegmentationModel, fit_model, renumber
 from .config import SegmentationConfig
-from .naming import RFM, name_clusters, profile
+from .naming import RFM, mark_noise, name_clusters, profile
 from .preprocessing import feature_matrix, pca_loadings_table, pca_variance_table, preprocessing_table
 from .registry import fingerprint, load_artifact, registry_row
 from .sampling import sample_rows
@@ -130,6 +130,8 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config, previous=None)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
     model, Xs, labels = fit_model(X, k, config, fitted)
+    # hdbscan: the estimator label of the noise group (the last), which is numbered last
+    noise = model.estimator.found_ if getattr(model.estimator, "has_noise_", False) else None
     if len(np.unique(labels)) < k:
         raise ValueError(
             f"{config.algorithm} formed only {len(np.unique(labels))} clusters for k={k}; "
@@ -144,10 +146,15 @@ def _fit_segmentation(customers, X, fitted, sweep, names, config, previous=None)
         # m[label] = the previous id that estimator label continues; id p goes to label m^-1(p)
         m = match_clusters(model.centroids, model.transform(np.asarray(previous[0], dtype=float)))
         order = np.argsort(m, kind="stable")
+    elif noise is not None:
+        order = np.concatenate([order[order != noise], [noise]])
     renumber(model, order)
     cluster = model.label_to_cluster[labels]
     scores = profile(customers, cluster, k, config.features, config.value_feature)
     model.names = list(previous[1]) if matched else name_clusters(scores, names)
+    if noise is not None:
+        model.noise_cluster = int(model.label_to_cluster[noise])
+        scores, model.names = mark_noise(scores, model.names, model.noise_cluster)
     model.cluster_scores = scores.assign(segment_name=model.names)
     sil, sil_n = silhouette(Xs, cluster, config)
     from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score

@@ -94,6 +94,43 @@ def choose_k(sweep: pd.DataFrame, elbow: int | None, forced: int | None = None) 
 MIN_CUSTOMERS = 10
 
 
+def density_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
+    """HDBSCAN chooses its own k: the sweep table has its one row, with the same quality measures
+    (the noise group counted as a group). Fitted on the rows the final fit uses, so both agree."""
+    estimator = fit_estimator(Xs, 0, config)
+    labels = estimator.predict(Xs)
+    k = int(estimator.n_clusters)
+    noise = int((labels == estimator.found_).sum())
+    reason = f"hdbscan (min_cluster_size={estimator.min_cluster_size_}) found {estimator.found_} clusters" + (
+        f" and a noise group of {noise} customers" if noise else " and no noise"
+    )
+    valid = len(np.unique(labels)) >= 2
+    sil, sil_n = silhouette(Xs, labels, config) if valid else (float("nan"), 0)
+    sweep = pd.DataFrame(
+        [
+            {
+                "k": k,
+                "clusters_found": len(np.unique(labels)),
+                "inertia": within_cluster_sum_of_squares(Xs, labels),
+                "silhouette": sil,
+                "davies_bouldin": float(davies_bouldin_score(Xs, labels)) if valid else float("nan"),
+                "calinski_harabasz": float(calinski_harabasz_score(Xs, labels)) if valid else float("nan"),
+                "silhouette_sample_size": sil_n,
+                "fit_rows": int(estimator.fit_rows_),
+                "is_elbow": False,
+                "is_chosen": True,
+                "selection_reason": reason,
+                "algorithm": config.algorithm,
+            }
+        ]
+    )
+    if k < 2:
+        raise ValueError(
+            f"hdbscan found a single group ({reason}); lower min_cluster_size or use another algorithm"
+        )
+    return sweep, k, reason
+
+
 def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
     """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
 
@@ -120,6 +157,8 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
             f"{max(k_values)}. Lower it, e.g. --vars '{{{', '.join(f'{k}: {v}' for k, v in hint.items())}}}' "
             f"(k can be at most {fits} for {n} customers), or load more transactions."
         )
+    if config.algorithm == "hdbscan":
+        return density_sweep(Xs, config)
     idx = sample_rows(n, config.sweep_sample_size, config.random_state)
     X = Xs[idx]
     # the sweep only ranks k, so it restarts fewer times (sweep_n_init); the final fit uses n_init
