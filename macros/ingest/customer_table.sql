@@ -18,11 +18,7 @@
         'outlier_rule', 'outlier_iqr_factor', 'as_of_date', 'segmentation_features',
         'segmentation_log_features', 'k_min', 'segment_value_feature'
     ] -%}
-    {%- set values = {} -%}
-    {%- for name in names -%}
-        {%- do values.update({name: var(name, none)}) -%}
-    {%- endfor -%}
-    {{ return(values) }}
+    {{ return(var_values(names)) }}
 {%- endmacro %}
 
 

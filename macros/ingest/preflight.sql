@@ -70,6 +70,16 @@
 {%- endmacro %}
 
 
+{# var_values(names): {name: var(name) or none} for the given var names. #}
+{% macro var_values(names) -%}
+    {%- set values = {} -%}
+    {%- for name in names -%}
+        {%- do values.update({name: var(name, none)}) -%}
+    {%- endfor -%}
+    {{ return(values) }}
+{%- endmacro %}
+
+
 {# settings_options(): every other var that a model reads, for custseg_check_settings. #}
 {% macro settings_options() -%}
     {%- set names = [
@@ -83,11 +93,7 @@
         'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds',
         'segment_value_feature'
     ] -%}
-    {%- set values = {} -%}
-    {%- for name in names -%}
-        {%- do values.update({name: var(name, none)}) -%}
-    {%- endfor -%}
-    {{ return(values) }}
+    {{ return(var_values(names)) }}
 {%- endmacro %}
 
 

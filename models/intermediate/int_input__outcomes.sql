@@ -5,15 +5,13 @@
 {{ config(materialized='view') }}
 
 {%- if input_kind() == 'customers' %}
-select
-    coalesce(quarantine_reason, 'clean') as outcome,
-    count(*) as line_count
-from {{ ref('int_customer_table__classified') }}
-group by coalesce(quarantine_reason, 'clean')
+    {%- set classified = ref('int_customer_table__classified') %}
 {%- else %}
+    {%- set classified = ref('int_transactions__classified') %}
+{%- endif %}
+
 select
     coalesce(quarantine_reason, 'clean') as outcome,
     count(*) as line_count
-from {{ ref('int_transactions__classified') }}
+from {{ classified }}
 group by coalesce(quarantine_reason, 'clean')
-{%- endif %}

@@ -134,24 +134,22 @@ class Plugin(BasePlugin):
         cache_dir = self.cache_dir
         answers = self.answers
 
-        def probe(options: str) -> str:
-            if options not in answers:
-                try:
-                    parsed = json.loads(options or "{}")
-                except json.JSONDecodeError as exc:
-                    return json.dumps({"ok": False, "error": f"input options are not JSON: {exc}"})
-                answers[options] = json.dumps(probe_source(parsed, cache_dir=cache_dir))
-            return answers[options]
-
-        def probe_customers(options: str) -> str:
-            key = "customers:" + (options or "")
+        def cached(kind: str, check, options: str) -> str:
+            """The probe's JSON answer for these options, computed once per dbt invocation."""
+            key = kind + ":" + (options or "")
             if key not in answers:
                 try:
                     parsed = json.loads(options or "{}")
                 except json.JSONDecodeError as exc:
                     return json.dumps({"ok": False, "error": f"input options are not JSON: {exc}"})
-                answers[key] = json.dumps(probe_customer_table(parsed, cache_dir=cache_dir))
+                answers[key] = json.dumps(check(parsed, cache_dir=cache_dir))
             return answers[key]
+
+        def probe(options: str) -> str:
+            return cached("transactions", probe_source, options)
+
+        def probe_customers(options: str) -> str:
+            return cached("customers", probe_customer_table, options)
 
         def settings(values: str) -> str:
             return json.dumps(check_settings(json.loads(values or "{}")))
