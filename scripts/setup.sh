@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Creates .venv (if absent) and installs the project with pinned ranges. Needs only python3.
-# Usage: scripts/setup.sh [--dev]   (--dev adds pytest and ruff)
+# Usage: scripts/setup.sh [--dev | --dashboard]   (--dev adds the test tools, --dashboard the
+# dashboard's streamlit and plotly)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 extras=""
 [ "${1:-}" = "--dev" ] && extras="[dev]"
+[ "${1:-}" = "--dashboard" ] && extras="[dashboard]"
 if [ ! -x .venv/bin/python ]; then
     echo "==> creating .venv with $($PYTHON --version)"
     "$PYTHON" -m venv .venv

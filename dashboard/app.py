@@ -1,0 +1,215 @@
+"""The segmentation dashboard: `bash scripts/dashboard.sh` (or `.venv/bin/streamlit run dashboard/app.py`).
+
+Reads the published serving database read-only (CUSTSEG_SERVING_PATH, default
+warehouse/custseg.duckdb), so it keeps working while `dbt build` runs. The numbers come from
+custseg.dashboard; this file only lays them out.
+"""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from custseg import dashboard as data
+
+st.set_page_config(page_title="Customer segments", layout="wide")
+
+
+def page_overview() -> None:
+    st.title("Overview")
+    head = data.overview()
+    cols = st.columns(4)
+    cols[0].metric("Customers", f"{head['customers']:,}")
+    cols[1].metric("Segments", head["segments"])
+    cols[2].metric("As of", head["as_of_date"] or "—")
+    cols[3].metric("Revenue", f"{head['revenue']:,.0f}" if head["revenue"] is not None else "—")
+    model = head["model"]
+    if model:
+        st.caption(
+            f"Model in use: {model['model_id']} ({model['algorithm']}, k = {model['n_clusters']}, "
+            f"version {model['model_version']}, trained {model['trained_at']})"
+        )
+    prof = data.profiles()
+    if prof["revenue"].notna().any():
+        st.subheader("Revenue share by segment")
+        st.plotly_chart(px.pie(prof, names="segment_name", values="revenue"), key="revenue_share")
+    st.subheader("Ingestion accounting")
+    st.caption("Every raw row is clean or quarantined with its reason.")
+    st.dataframe(data.ingestion(), hide_index=True, key="ingestion")
+
+
+def page_segments() -> None:
+    st.title("Segments")
+    prof = data.profiles()
+    st.dataframe(prof, hide_index=True, key="profiles")
+    left, right = st.columns(2)
+    left.plotly_chart(px.bar(prof, x="segment_name", y="customer_count", title="Customers"), key="sizes")
+    if prof["revenue"].notna().any():
+        right.plotly_chart(px.bar(prof, x="segment_name", y="revenue", title="Revenue"), key="revenue")
+    values = data.feature_values()
+    features = [c for c in values.columns if c != "segment_name"]
+    st.subheader("Features by segment")
+    st.caption(f"Up to {data.MAX_VIOLIN_POINTS:,} customers per segment.")
+    feature = st.selectbox("Feature", features, key="violin_feature")
+    st.plotly_chart(px.violin(values, x="segment_name", y=feature, box=True), key="violin")
+    points = data.scatter_points()
+    st.subheader("Customers on the first principal components")
+    st.caption(f"{len(points):,} customers shown (a fixed sample above {data.MAX_SCATTER_POINTS:,}).")
+    st.plotly_chart(
+        px.scatter(points, x="pc_1", y="pc_2", color="segment_name", opacity=0.6), key="scatter_2d"
+    )
+    if points["pc_3"].notna().any():
+        st.plotly_chart(
+            px.scatter_3d(points, x="pc_1", y="pc_2", z="pc_3", color="segment_name", opacity=0.6),
+            key="scatter_3d",
+        )
+
+
+def page_k() -> None:
+    st.title("Choosing k")
+    sweep = data.k_selection()
+    chosen = sweep[sweep["is_chosen"]].iloc[0]
+    st.metric("Chosen k", int(chosen["k"]))
+    st.write(f"Why: {chosen['selection_reason']}")
+    cols = st.columns(2)
+    for i, (measure, better) in enumerate(
+        [
+            ("inertia", "elbow"),
+            ("silhouette", "higher is better"),
+            ("davies_bouldin", "lower is better"),
+            ("calinski_harabasz", "higher is better"),
+        ]
+    ):
+        fig = px.line(sweep, x="k", y=measure, markers=True, title=f"{measure} ({better})")
+        fig.add_vline(x=int(chosen["k"]), line_dash="dash")
+        cols[i % 2].plotly_chart(fig, key=f"k_{measure}")
+    st.dataframe(sweep, hide_index=True, key="sweep")
+
+
+def page_rfm() -> None:
+    st.title("RFM map")
+    if data.input_kind() == "customers":
+        st.info("The RFM map needs transactions: this warehouse was built from a customer table.")
+        return
+    grid = data.rfm_grid()
+    st.caption("Customers per cell: recency score (rows) by frequency-monetary score (columns).")
+    pivot = grid.pivot_table(index="recency_score", columns="fm_score", values="customers", aggfunc="sum")
+    st.plotly_chart(px.imshow(pivot, text_auto=True, aspect="auto"), key="rfm_heatmap")
+    by_segment = grid.groupby("rfm_segment", as_index=False)[["customers", "revenue"]].sum()
+    st.dataframe(by_segment.sort_values("revenue", ascending=False), hide_index=True, key="rfm_segments")
+
+
+def page_classifier() -> None:
+    st.title("Classifier")
+    tables = data.classifier()
+    metrics = dict(zip(tables["metrics"]["metric"], tables["metrics"]["value"], strict=True))
+    st.metric("Holdout accuracy", f"{metrics['accuracy']:.1%}")
+    confusion = tables["confusion"].pivot_table(
+        index="actual_segment", columns="predicted_segment", values="customer_count", aggfunc="sum"
+    )
+    st.plotly_chart(px.imshow(confusion, text_auto=True, aspect="auto"), key="confusion")
+    st.subheader("Per segment")
+    st.dataframe(tables["report"], hide_index=True, key="report")
+    st.subheader("Feature importances")
+    st.plotly_chart(
+        px.bar(tables["importances"], x="importance", y="feature", orientation="h"), key="importances"
+    )
+    st.subheader("The explainable tree's rules")
+    st.dataframe(tables["rules"], hide_index=True, key="rules")
+
+
+def page_time() -> None:
+    st.title("Over time")
+    hist = data.history()
+    runs = hist["shares"]["run_id"].nunique()
+    if runs < 2:
+        st.info(
+            f"Segment history has {runs} run(s). Shares over time and migration need at least two builds "
+            "with new data (README, 'Running it every week')."
+        )
+    if runs:
+        st.plotly_chart(
+            px.area(hist["shares"], x="as_of_date", y="customer_share", color="segment_name"), key="shares"
+        )
+    if len(hist["migration"]):
+        st.subheader("Migration between runs")
+        st.dataframe(hist["migration"], hide_index=True, key="migration")
+    if len(hist["drift"]):
+        st.subheader("Drift")
+        latest = hist["drift"][hist["drift"]["run_id"] == hist["drift"]["run_id"].max()]
+        st.metric("Latest drift status", latest["run_status"].iloc[0])
+        st.dataframe(latest, hide_index=True, key="drift")
+
+
+def page_score() -> None:
+    st.title("Score a customer")
+    st.caption("The active model assigns the segment; nothing is refitted.")
+    features = data.feature_columns()
+    with st.form("score"):
+        values = {f: st.number_input(f, value=0.0, key=f"score_{f}") for f in features}
+        submitted = st.form_submit_button("Score")
+    if submitted:
+        result = data.score_customer(values)
+        st.success(f"Segment {result['cluster_id']}: {result['segment_name']}")
+        st.metric("Confidence", f"{result['confidence']:.0%}")
+        if result["recommended_action"]:
+            st.write(f"Recommended action: {result['recommended_action']}")
+
+
+def page_upload() -> None:
+    st.title("Try your own file")
+    st.caption(
+        "Upload transactions (CSV, Parquet or XLSX, up to "
+        f"{data.upload_max_bytes() / 1024 / 1024:.0f} MB). The build runs in a temporary workspace "
+        "of its own, never in the main warehouse, and the workspace is removed afterwards."
+    )
+    upload = st.file_uploader("Transactions file", type=list(data.UPLOAD_FORMATS), key="upload")
+    automatic = st.checkbox("Choose k automatically", value=True, key="auto_k")
+    k = None if automatic else st.slider("k", 2, 10, 4, key="k")
+    if upload is not None and st.button("Segment", key="run_upload"):
+        bar = st.progress(0.0, text="Starting dbt build")
+        try:
+            result = data.run_upload(
+                upload.name, upload.getvalue(), k, progress=lambda f, t: bar.progress(f, text=t)
+            )
+        except data.UploadError as exc:
+            st.error(str(exc))
+            return
+        bar.progress(1.0, text="Done")
+        st.dataframe(result.profiles, hide_index=True, key="upload_profiles")
+        st.download_button(
+            "Download customer_segments.csv",
+            result.segments.to_csv(index=False),
+            file_name="customer_segments.csv",
+            mime="text/csv",
+            key="download",
+        )
+
+
+PAGE_FUNCTIONS = {
+    "Overview": page_overview,
+    "Segments": page_segments,
+    "Choosing k": page_k,
+    "RFM map": page_rfm,
+    "Classifier": page_classifier,
+    "Over time": page_time,
+    "Score a customer": page_score,
+    "Try your own file": page_upload,
+}
+
+
+def main() -> None:
+    wanted = st.query_params.get("page", "Overview")
+    page = st.sidebar.radio(
+        "Page", data.PAGES, index=data.PAGES.index(wanted) if wanted in data.PAGES else 0, key="page"
+    )
+    if not data.serving_path().exists():
+        st.error(
+            f"No published warehouse at {data.serving_path()}: run `bash scripts/build.sh` first, or set "
+            "CUSTSEG_SERVING_PATH."
+        )
+        return
+    PAGE_FUNCTIONS[page]()
+
+
+main()

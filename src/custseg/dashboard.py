@@ -1,0 +1,340 @@
+"""What the Streamlit dashboard (dashboard/app.py) shows, as plain functions over the published
+serving database: every query opens the file read-only and closes it again, so a `dbt build`
+that publishes a new copy meanwhile is never blocked and the next query sees the new one.
+
+The app only lays these tables out; tests compare them with the marts directly.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+# scatter plots draw at most this many customers (a deterministic sample above it)
+MAX_SCATTER_POINTS = 5_000
+# violin plots: at most this many customers per segment
+MAX_VIOLIN_POINTS = 2_000
+UPLOAD_FORMATS = ("csv", "tsv", "txt", "parquet", "pq", "xlsx")
+# uploads larger than this are refused (MB; CUSTSEG_UPLOAD_MAX_MB overrides)
+DEFAULT_UPLOAD_MAX_MB = 200
+PAGES = (
+    "Overview",
+    "Segments",
+    "Choosing k",
+    "RFM map",
+    "Classifier",
+    "Over time",
+    "Score a customer",
+    "Try your own file",
+)
+
+
+def serving_path() -> Path:
+    """The published database: CUSTSEG_SERVING_PATH, else warehouse/custseg.duckdb."""
+    return Path(os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
+
+
+def query(sql: str, path: Path | None = None) -> pd.DataFrame:
+    """One read-only query on the serving copy (the connection is closed right after)."""
+    import duckdb
+
+    con = duckdb.connect(str(path or serving_path()), read_only=True)
+    try:
+        return con.execute(sql).df()
+    finally:
+        con.close()
+
+
+def tables(path: Path | None = None) -> set[str]:
+    frame = query("select table_name from information_schema.tables where table_schema = 'marts'", path)
+    return set(frame["table_name"])
+
+
+def input_kind(path: Path | None = None) -> str:
+    """'transactions' or 'customers' (a customer table), from the marts the build made."""
+    return "customers" if "dim_customer_attributes" in tables(path) else "transactions"
+
+
+# -- Overview ------------------------------------------------------------------------------
+
+
+def overview(path: Path | None = None) -> dict:
+    """Customers, segments, revenue, as-of date and the model in use."""
+    head = query(
+        "select count(*) as customers, count(distinct cluster_id) as segments, max(as_of_date) as as_of_date "
+        "from marts.dim_customer_segments",
+        path,
+    ).iloc[0]
+    model = query(
+        "select model_id, algorithm, n_clusters, model_version, trained_at from marts.dim_segmentation_models "
+        "where is_active and model_kind = 'segmentation'",
+        path,
+    )
+    revenue = query("select sum(revenue) as revenue from marts.fct_segment_profiles", path).iloc[0]["revenue"]
+    return {
+        "customers": int(head["customers"]),
+        "segments": int(head["segments"]),
+        "as_of_date": None if pd.isna(head["as_of_date"]) else str(pd.Timestamp(head["as_of_date"]).date()),
+        "revenue": None if pd.isna(revenue) else float(revenue),
+        "model": model.iloc[0].to_dict() if len(model) else None,
+    }
+
+
+def ingestion(path: Path | None = None) -> pd.DataFrame:
+    """Raw rows by outcome (clean, then each quarantine reason) with their share."""
+    if input_kind(path) == "customers":
+        return query(
+            "with outcomes as ("
+            " select 'clean' as outcome, count(*) as row_count from marts.dim_customer_attributes"
+            " union all select quarantine_reason, count(*) from marts.fct_customer_table_quarantine"
+            " group by quarantine_reason)"
+            " select outcome, row_count, row_count / sum(row_count) over () as row_share from outcomes"
+            " order by outcome <> 'clean', row_count desc, outcome",
+            path,
+        )
+    return query(
+        "select outcome, row_count, row_share from marts.fct_ingestion_summary "
+        "where row_count > 0 order by priority",
+        path,
+    )
+
+
+# -- Segments ------------------------------------------------------------------------------
+
+
+def profiles(path: Path | None = None) -> pd.DataFrame:
+    return query(
+        "select cluster_id, segment_name, description, recommended_action, customer_count, customer_share, "
+        "revenue, revenue_share, mean_confidence, distinguishing_features "
+        "from marts.fct_segment_profiles order by cluster_id",
+        path,
+    )
+
+
+def feature_columns(path: Path | None = None) -> list[str]:
+    """The features plotted per segment: the active model's features."""
+    pre = query("select feature from marts.dim_segmentation_preprocessing order by feature_order", path)
+    return pre["feature"].tolist()
+
+
+def feature_values(path: Path | None = None, per_segment: int = MAX_VIOLIN_POINTS) -> pd.DataFrame:
+    """The model features of up to ``per_segment`` customers per segment (the first by id),
+    with their segment, for violin plots."""
+    features = feature_columns(path)
+    source = "marts.dim_customer_attributes" if input_kind(path) == "customers" else "marts.dim_customers"
+    cols = ", ".join(f'c."{f.replace(chr(34), chr(34) * 2)}"' for f in features)
+    return query(
+        f"select s.segment_name, {cols} from marts.dim_customer_segments s "
+        f"join {source} c using (customer_id) "
+        "qualify row_number() over (partition by s.cluster_id order by s.customer_id) <= "
+        f"{int(per_segment)} order by s.cluster_id, s.customer_id",
+        path,
+    )
+
+
+def scatter_points(path: Path | None = None, limit: int = MAX_SCATTER_POINTS) -> pd.DataFrame:
+    """PCA coordinates coloured by segment: every customer up to ``limit``, else a
+    deterministic sample of ``limit`` (by a hash of the customer id)."""
+    return query(
+        "select customer_id, segment_name, pc_1, pc_2, pc_3 from marts.fct_segmentation_pca_coordinates "
+        f"order by hash(customer_id), customer_id limit {int(limit)}",
+        path,
+    )
+
+
+# -- Choosing k, RFM map, classifier --------------------------------------------------------
+
+
+def k_selection(path: Path | None = None) -> pd.DataFrame:
+    return query(
+        "select k, inertia, silhouette, davies_bouldin, calinski_harabasz, is_elbow, is_chosen, "
+        "selection_reason from marts.fct_segmentation_k_selection order by k",
+        path,
+    )
+
+
+def rfm_grid(path: Path | None = None) -> pd.DataFrame:
+    """Customers and value per RFM segment and (recency score, frequency-monetary score) cell."""
+    return query(
+        "select rfm_segment, recency_score, fm_score, count(*) as customers, sum(monetary_value) as revenue "
+        "from marts.dim_customers group by all order by recency_score, fm_score",
+        path,
+    )
+
+
+def classifier(path: Path | None = None) -> dict[str, pd.DataFrame]:
+    return {
+        "metrics": query("select metric, value from marts.fct_classifier_metrics", path),
+        "report": query("select * from marts.fct_classifier_report order by cluster_id", path),
+        "confusion": query("select * from marts.fct_classifier_confusion_matrix", path),
+        "importances": query(
+            "select feature, importance, method from marts.fct_classifier_feature_importances "
+            "order by importance_rank limit 20",
+            path,
+        ),
+        "rules": query(
+            "select rule_id, conditions, segment_name, training_samples, purity "
+            "from marts.dim_classifier_tree_rules order by rule_id",
+            path,
+        ),
+    }
+
+
+# -- Over time -----------------------------------------------------------------------------
+
+
+def history(path: Path | None = None) -> dict[str, pd.DataFrame]:
+    return {
+        "shares": query("select * from marts.fct_segment_shares order by run_id, segment_name", path),
+        "migration": query(
+            "select * from marts.fct_segment_migration order by to_run_id, customers desc", path
+        ),
+        "drift": query(
+            "select run_id, as_of_date, measure, subject, value, status, run_status, decision "
+            "from marts.fct_segmentation_drift order by run_id, measure, subject",
+            path,
+        ),
+    }
+
+
+# -- Score a customer ----------------------------------------------------------------------
+
+
+def score_customer(values: dict[str, float], path: Path | None = None) -> dict:
+    """The active model's segment for one customer's features (no refit): cluster, name,
+    confidence and the segment's action."""
+    from .scoring import CentroidModel
+
+    model = CentroidModel.from_warehouse(str(path or serving_path()))
+    row = pd.DataFrame([values])[list(model.features)].to_numpy(dtype=float)
+    assigned = model.assign(row).iloc[0]
+    cluster = int(assigned["cluster_id"])
+    actions = profiles(path).set_index("cluster_id")
+    return {
+        "cluster_id": cluster,
+        "segment_name": model.names[cluster],
+        "confidence": float(assigned["confidence"]),
+        "recommended_action": actions.loc[cluster, "recommended_action"]
+        if cluster in actions.index
+        else None,
+    }
+
+
+# -- Try your own file -----------------------------------------------------------------------
+
+
+class UploadError(ValueError):
+    """An upload the dashboard refuses, or a build that stopped; the message is for the user."""
+
+
+@dataclass
+class UploadResult:
+    segments: pd.DataFrame  # customer_segments.csv
+    profiles: pd.DataFrame
+    log: str
+
+
+def upload_max_bytes() -> int:
+    return int(float(os.environ.get("CUSTSEG_UPLOAD_MAX_MB", DEFAULT_UPLOAD_MAX_MB)) * 1024 * 1024)
+
+
+def check_upload(name: str, size: int) -> str:
+    """The upload's format (by extension), or an UploadError saying what is accepted."""
+    suffix = Path(name).suffix.lower().lstrip(".")
+    if suffix not in UPLOAD_FORMATS:
+        raise UploadError(
+            f"'{name}' is not a supported file: upload CSV (.csv, .tsv, .txt), Parquet (.parquet) or Excel (.xlsx)."
+        )
+    limit = upload_max_bytes()
+    if size > limit:
+        raise UploadError(
+            f"'{name}' is {size / 1024 / 1024:.1f} MB; the dashboard takes files up to {limit / 1024 / 1024:.0f} MB "
+            "(CUSTSEG_UPLOAD_MAX_MB). Run larger files with scripts/build.sh."
+        )
+    return suffix
+
+
+def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=None) -> UploadResult:
+    """Segment an uploaded transactions file in a temporary workspace of its own (its own
+    warehouse, target and logs; never the main warehouse), and remove the workspace afterwards.
+    ``progress(fraction, text)`` is called as dbt reports nodes. Raises UploadError with the
+    build's own message when the file is refused."""
+    import json
+
+    check_upload(name, len(data))
+    repo = Path(__file__).resolve().parents[2]
+    workspace = Path(tempfile.mkdtemp(prefix="custseg-upload-"))
+    try:
+        # the file keeps its own (sanitised) name, so messages name it as the user knows it
+        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name) or "upload.csv"
+        upload = workspace / safe
+        upload.write_bytes(data)
+        for folder in ("build", "serving"):
+            (workspace / folder).mkdir()
+        env = dict(os.environ)
+        env.update(
+            CUSTSEG_DB_PATH=str(workspace / "build" / "wh.duckdb"),
+            CUSTSEG_SERVING_PATH=str(workspace / "serving" / "wh.duckdb"),
+            CUSTSEG_TEMP_DIR=str(workspace / "spill"),
+            DBT_TARGET_PATH=str(workspace / "target"),
+            DBT_LOG_PATH=str(workspace / "logs"),
+            CUSTSEG_MODEL_KEY_PATH=str(workspace / "model-signing.key"),
+            NO_COLOR="1",
+        )
+        build_vars = {"transactions_path": str(upload)}
+        if n_clusters:
+            build_vars["n_clusters"] = int(n_clusters)
+        dbt = str(Path(sys.executable).with_name("dbt"))
+        cmd = [dbt, "build", "--vars", json.dumps(build_vars)]
+        proc = subprocess.Popen(
+            cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        lines = []
+        for line in proc.stdout:
+            lines.append(line)
+            if (
+                progress is not None
+                and " of " in line
+                and ("START" in line or "OK" in line or "PASS" in line)
+            ):
+                try:
+                    done, total = line.split(" of ")[0].split()[-1], line.split(" of ")[1].split()[0]
+                    progress(min(1.0, int(done) / int(total)), line.strip()[-90:])
+                except (ValueError, IndexError):
+                    pass
+        proc.wait()
+        log = "".join(lines)
+        if proc.returncode != 0:
+            raise UploadError(build_message(log))
+        serving = workspace / "serving" / "wh.duckdb"
+        segments = query(
+            "select customer_id, cluster_id, segment_name, segment_description, recommended_action, confidence, "
+            "recency_days, order_count, monetary_value from marts.dim_customer_segments order by customer_id",
+            serving,
+        )
+        return UploadResult(segments, profiles(serving), log)
+    finally:
+        shutil.rmtree(workspace, ignore_errors=True)
+
+
+def build_message(log: str) -> str:
+    """The build's own explanation of why it stopped (its problem lines), else its last lines."""
+    wanted = (
+        "Transactions input problem",
+        "Setting problem",
+        "Customer table problem",
+        "Too few customers",
+        "No customer",
+    )
+    for line in log.splitlines():
+        for marker in wanted:
+            if marker in line:
+                return line[line.index(marker) :].strip()
+    return "The build failed: " + " ".join(log.strip().splitlines()[-3:])[-600:]

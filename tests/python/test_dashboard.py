@@ -1,0 +1,237 @@
+"""The Streamlit dashboard (dashboard/app.py) on a built warehouse: every page through Streamlit's
+AppTest (no exception, and the numbers it shows equal the database's), the upload path, and every
+page in a real headless Chromium (tests/python/test_dashboard_browser.py)."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from conftest import REPO, run_dbt
+from custseg import dashboard
+from custseg.demo_data import GeneratorConfig, write_transactions
+
+pytestmark = pytest.mark.e2e
+
+APP = str(REPO / "dashboard" / "app.py")
+DEMO = GeneratorConfig(rows=30_000, customers=500, seed=5)
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "transactions.parquet"
+    write_transactions(path, DEMO)
+    run = run_dbt(tmp_path_factory.mktemp("build"), "build", vars={"transactions_path": str(path)})
+    assert run.returncode == 0, run.output[-4000:]
+    return run.serving_path
+
+
+@pytest.fixture
+def serving(warehouse, monkeypatch) -> Path:
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(warehouse))
+    return warehouse
+
+
+def db(path: Path, sql: str):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def render(page: str):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.query_params["page"] = page
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
+def metric(at, label: str) -> str:
+    return next(m.value for m in at.metric if m.label == label)
+
+
+@pytest.mark.parametrize("page", dashboard.PAGES)
+def test_every_page_renders_without_an_error(serving, page):
+    at = render(page)
+    assert at.title[0].value == page
+
+
+def test_overview_numbers_are_the_databases(serving):
+    at = render("Overview")
+    customers, segments, as_of = db(
+        serving,
+        "select count(*), count(distinct cluster_id), max(as_of_date) from marts.dim_customer_segments",
+    )[0]
+    assert metric(at, "Customers") == f"{customers:,}"
+    assert metric(at, "Segments") == str(segments)
+    assert metric(at, "As of") == str(as_of)
+    revenue = db(serving, "select sum(revenue) from marts.fct_segment_profiles")[0][0]
+    assert metric(at, "Revenue") == f"{float(revenue):,.0f}"
+    model_id = db(
+        serving,
+        "select model_id from marts.dim_segmentation_models where is_active and model_kind = 'segmentation'",
+    )[0][0]
+    assert model_id in at.caption[0].value
+    shown = at.dataframe[0].value
+    expected = dict(
+        db(serving, "select outcome, row_count from marts.fct_ingestion_summary where row_count > 0")
+    )
+    assert dict(zip(shown["outcome"], shown["row_count"], strict=True)) == expected
+
+
+def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
+    at = render("Segments")
+    shown = at.dataframe[0].value
+    expected = db(
+        serving, "select segment_name, customer_count from marts.fct_segment_profiles order by cluster_id"
+    )
+    assert list(zip(shown["segment_name"], shown["customer_count"], strict=True)) == expected
+    assert len(at.get("plotly_chart")) == 5  # sizes, revenue, violin, 2-D and 3-D scatter
+    points = dashboard.scatter_points(serving, limit=100)
+    assert len(points) == 100 and points["customer_id"].is_unique
+    assert points.equals(dashboard.scatter_points(serving, limit=100))  # the same sample each time
+    # violins: at most MAX_VIOLIN_POINTS per segment, the model's features
+    values = dashboard.feature_values(serving, per_segment=10)
+    assert values.groupby("segment_name").size().max() <= 10
+    assert [c for c in values.columns if c != "segment_name"] == [
+        "recency_days",
+        "order_count",
+        "monetary_value",
+    ]
+
+
+def test_choosing_k_marks_the_chosen_k_and_why(serving):
+    at = render("Choosing k")
+    k, reason = db(
+        serving, "select k, selection_reason from marts.fct_segmentation_k_selection where is_chosen"
+    )[0]
+    assert metric(at, "Chosen k") == str(k)
+    assert reason in at.markdown[0].value
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_rfm_map_counts_every_customer(serving):
+    at = render("RFM map")
+    shown = at.dataframe[0].value
+    expected = dict(db(serving, "select rfm_segment, count(*) from marts.dim_customers group by 1"))
+    assert dict(zip(shown["rfm_segment"], shown["customers"], strict=True)) == expected
+
+
+def test_classifier_page_shows_the_holdout_figures(serving):
+    at = render("Classifier")
+    accuracy = db(serving, "select value from marts.fct_classifier_metrics where metric = 'accuracy'")[0][0]
+    assert metric(at, "Holdout accuracy") == f"{accuracy:.1%}"
+    report = at.dataframe[0].value
+    assert (
+        report["support"].sum() == db(serving, "select sum(support) from marts.fct_classifier_report")[0][0]
+    )
+    rules = at.dataframe[1].value
+    assert len(rules) == db(serving, "select count(*) from marts.dim_classifier_tree_rules")[0][0]
+
+
+def test_over_time_says_what_it_needs_with_one_run(serving):
+    at = render("Over time")
+    assert "needs at least two builds" in at.info[0].value or "at least two" in at.info[0].value
+    assert (
+        metric(at, "Latest drift status")
+        == db(serving, "select max(run_status) from marts.fct_segmentation_drift")[0][0]
+    )
+
+
+def test_score_a_customer_gives_the_active_models_segment(serving):
+    customer = db(
+        serving,
+        "select c.recency_days, c.order_count, c.monetary_value, s.segment_name, s.recommended_action "
+        "from marts.dim_customers c join marts.dim_customer_segments s using (customer_id) "
+        "order by c.monetary_value desc limit 1",
+    )[0]
+    at = render("Score a customer")
+    for feature, value in zip(("recency_days", "order_count", "monetary_value"), customer[:3], strict=True):
+        at.number_input(key=f"score_{feature}").set_value(float(value))
+    at.button[0].click()
+    at.run()
+    assert not at.exception
+    assert customer[3] in at.success[0].value  # KMeans: the model's segment is the nearest centroid
+    assert customer[4] in at.markdown[-1].value
+
+
+def test_a_good_upload_is_segmented_in_a_workspace_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
+    path = tmp_path / "mine.csv"
+    write_transactions(path, GeneratorConfig(rows=6_000, customers=150, seed=2))
+    before = set(Path(dashboard.tempfile.gettempdir()).glob("custseg-upload-*"))
+    seen = []
+    result = dashboard.run_upload(
+        "mine.csv", path.read_bytes(), n_clusters=3, progress=lambda f, t: seen.append(f)
+    )
+    assert result.segments["customer_id"].is_unique and len(result.segments) == 150
+    assert result.segments["cluster_id"].nunique() == 3 == len(result.profiles)
+    assert seen and max(seen) <= 1.0
+    assert set(Path(dashboard.tempfile.gettempdir()).glob("custseg-upload-*")) == before  # removed
+    assert not (tmp_path / "never").exists()  # the main warehouse is never touched
+
+
+def test_bad_uploads_show_the_builds_own_message(tmp_path):
+    bad = pd.DataFrame({"Client": ["a", "b"], "When": ["2011-01-01", "2011-01-02"], "Amount": [1, 2]})
+    with pytest.raises(dashboard.UploadError) as error:
+        dashboard.run_upload("bad.csv", bad.to_csv(index=False).encode())
+    assert str(error.value).startswith("Transactions input problem:")
+    assert "no column for required field 'customer_id'" in str(error.value)
+    with pytest.raises(dashboard.UploadError, match="not a supported file"):
+        dashboard.check_upload("notes.json", 10)
+
+
+def test_an_oversize_upload_is_refused_before_any_build(monkeypatch):
+    monkeypatch.setenv("CUSTSEG_UPLOAD_MAX_MB", "0.001")
+    with pytest.raises(dashboard.UploadError, match="takes files up to 0 MB"):
+        dashboard.run_upload("big.csv", b"x" * 5_000)
+
+
+def test_two_uploads_at_once_do_not_collide(tmp_path):
+    files = []
+    for seed, customers in ((3, 120), (4, 140)):
+        path = tmp_path / f"shop{seed}.parquet"
+        write_transactions(path, GeneratorConfig(rows=5_000, customers=customers, seed=seed))
+        files.append((path, customers))
+    results: dict[int, object] = {}
+
+    def upload(i: int) -> None:
+        path, _ = files[i]
+        try:
+            results[i] = dashboard.run_upload(path.name, path.read_bytes(), n_clusters=3)
+        except Exception as exc:  # reported below
+            results[i] = exc
+
+    threads = [threading.Thread(target=upload, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, (_, customers) in enumerate(files):
+        assert not isinstance(results[i], Exception), results[i]
+        assert len(results[i].segments) == customers  # each got its own file's customers
+
+
+def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_path_factory, monkeypatch):
+    from test_customer_table_build import VARS, fixture_table
+
+    path = tmp_path_factory.mktemp("table") / "members.csv"
+    fixture_table().to_csv(path, index=False)
+    run = run_dbt(tmp_path_factory.mktemp("table_build"), "build", vars={"customers_path": str(path), **VARS})
+    assert run.returncode == 0, run.output[-4000:]
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
+    for page in ("Overview", "Segments", "Choosing k", "Classifier", "Over time"):
+        render(page)
+    assert "needs transactions" in render("RFM map").info[0].value
+    shown = render("Overview").dataframe[0].value
+    kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
+    assert dict(zip(shown["outcome"], shown["row_count"], strict=True))["clean"] == kept
