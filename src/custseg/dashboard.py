@@ -52,14 +52,10 @@ def query(sql: str, path: Path | None = None) -> pd.DataFrame:
         con.close()
 
 
-def tables(path: Path | None = None) -> set[str]:
-    frame = query("select table_name from information_schema.tables where table_schema = 'marts'", path)
-    return set(frame["table_name"])
-
-
 def input_kind(path: Path | None = None) -> str:
-    """'transactions' or 'customers' (a customer table), from the marts the build made."""
-    return "customers" if "dim_customer_attributes" in tables(path) else "transactions"
+    """'transactions' or 'customers' (a customer table: its segments have no RFM segment)."""
+    rfm = query("select count(rfm_segment) as n from marts.dim_customer_segments", path).iloc[0]["n"]
+    return "transactions" if rfm else "customers"
 
 
 # -- Overview ------------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def test_no_edge_runs_back_up(manifest):
 
 
 def test_cli_consumers_read_marts_only():
-    for name in ("cli.py", "scoring.py"):
+    for name in ("cli.py", "scoring.py", "dashboard.py"):
         source = (REPO / "src" / "custseg" / name).read_text()
         schemas = set(re.findall(r"\bfrom\s+([a-z_]+)\.[a-z_]+", source)) - {"__future__"}
         assert schemas <= {"marts"}, (name, schemas)
@@ -144,3 +144,21 @@ def test_every_model_has_a_primary_key_test(manifest):
         "fct_transactions",
         "fct_transaction_quarantine",
     }
+
+
+@pytest.mark.e2e
+def test_the_dashboard_exposure_names_the_marts_it_reads(manifest):
+    """Every mart custseg/dashboard.py queries is a dependency of the segmentation_dashboard
+    exposure, except the marts of one input kind (named in its description instead)."""
+    source = (REPO / "src" / "custseg" / "dashboard.py").read_text()
+    read = set(re.findall(r"\bmarts\.([a-z_]+)", source))
+    one_kind = {
+        "dim_customers",
+        "fct_ingestion_summary",
+        "dim_customer_attributes",
+        "fct_customer_table_quarantine",
+    }
+    exposure = next(e for e in manifest["exposures"].values() if e["name"] == "segmentation_dashboard")
+    declared = {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]}
+    assert read - one_kind <= declared, sorted(read - one_kind - declared)
+    assert all(name in exposure["description"] for name in one_kind)
