@@ -235,3 +235,35 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
     shown = render("Overview").dataframe[0].value
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
     assert dict(zip(shown["outcome"], shown["row_count"], strict=True))["clean"] == kept
+
+
+def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_path, monkeypatch):
+    from conftest import run_dbt
+
+    folder = tmp_path / "files"
+    folder.mkdir()
+    write_transactions(folder / "week_01.parquet", GeneratorConfig(rows=8_000, customers=300, seed=8))
+    write_transactions(
+        folder / "week_02.parquet",
+        GeneratorConfig(
+            rows=4_000, customers=150, seed=9, first_customer_id=50_000, first_invoice=700_000,
+            start="2011-12-10", end="2012-02-28",
+        ),
+    )  # fmt: skip
+    workdir = tmp_path / "build"
+    for week in ("week_01", "week_02"):
+        run = run_dbt(workdir, "build", vars={"transactions_path": str(folder / f"{week}.parquet")})
+        assert run.returncode == 0, run.output[-4000:]
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
+    at = render("Over time")
+    assert not at.info  # it has what it needs
+    migration = at.dataframe[0].value
+    expected = db(run.serving_path, "select sum(customers) from marts.fct_segment_migration")[0][0]
+    assert migration["customers"].sum() == expected > 0
+    status = db(
+        run.serving_path,
+        "select run_status from marts.fct_segmentation_drift where run_id = (select max(run_id) "
+        "from marts.fct_segmentation_drift) limit 1",
+    )[0][0]
+    assert metric(at, "Latest drift status") == status
+    assert len(at.get("plotly_chart")) == 1  # shares over the two runs
