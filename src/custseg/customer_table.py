@@ -153,7 +153,7 @@ def find_id_column(columns: list[str], configured: str) -> str:
     )
 
 
-def _text(column: str, native: str) -> str:
+def _text(column: str) -> str:
     """The column as trimmed text, empty text as null (how every kind is read)."""
     return f"nullif(trim(cast({sql_identifier(column)} as varchar)), '')"
 
@@ -161,13 +161,13 @@ def _text(column: str, native: str) -> str:
 def _number_sql(column: str, native: str) -> str:
     if _is_number_type(native):
         return f"cast({sql_identifier(column)} as double)"
-    return f"try_cast({_text(column, native)} as double)"
+    return f"try_cast({_text(column)} as double)"
 
 
 def _boolean_sql(column: str, native: str) -> str:
     if native == "BOOLEAN":
         return f"cast({sql_identifier(column)} as double)"
-    text = f"lower({_text(column, native)})"
+    text = f"lower({_text(column)})"
     trues = ", ".join(sql_string(w) for w in (*TRUE_WORDS, "1"))
     falses = ", ".join(sql_string(w) for w in (*FALSE_WORDS, "0"))
     return f"cast(case when {text} in ({trues}) then 1 when {text} in ({falses}) then 0 end as double)"
@@ -177,8 +177,8 @@ def _date_sql(column: str, native: str, fmt: str) -> str:
     if native in ("DATE",) or native.startswith("TIMESTAMP"):
         return f"cast({sql_identifier(column)} as date)"
     if fmt == "iso":
-        return f"try_cast({_text(column, native)} as date)"
-    return f"cast(try_strptime({_text(column, native)}, {sql_string(fmt)}) as date)"
+        return f"try_cast({_text(column)} as date)"
+    return f"cast(try_strptime({_text(column)}, {sql_string(fmt)}) as date)"
 
 
 def _is_number_type(native: str) -> bool:
@@ -196,7 +196,7 @@ def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> 
         return "boolean", ""
     if native == "DATE" or native.startswith("TIMESTAMP"):
         return "date", "native"
-    text = _text(column, native)
+    text = _text(column)
     words = ", ".join(sql_string(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
     present, numbers, booleans = con.execute(
         f"select count({text}), count(try_cast({text} as double)), "
@@ -298,7 +298,7 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
         source_files = list(files)
         if fmt == "xlsx":
             files = [_xlsx_to_parquet(f, cache_dir) for f in files]
-        reader = parquet_reader_sql(files) if fmt in ("xlsx", "parquet") else _csv_reader(files)
+        reader = parquet_reader_sql(files) if fmt in ("xlsx", "parquet") else csv_reader_sql(files)
         con = duckdb.connect()
         try:
             return {"ok": True, **_describe(con, reader, files, source_files, fmt, o)}
@@ -306,10 +306,6 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
             con.close()
     except SourceError as exc:
         return {"ok": False, "error": str(exc)}
-
-
-def _csv_reader(files: list[str]) -> str:
-    return csv_reader_sql(files)
 
 
 def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: str, o: dict) -> dict:
@@ -401,7 +397,7 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
         "reader_sql": source,
         "rows": int(n_rows),
         "id_column": id_column,
-        "id_sql": _text(id_column, native[id_column]),
+        "id_sql": _text(id_column),
         "columns": [
             {
                 "name": c,
@@ -430,7 +426,7 @@ def _typed_sql(column: str, kind: str, native: str, date_fmt: str) -> str:
         return _boolean_sql(column, native)
     if kind == "date":
         return _date_sql(column, native, date_fmt)
-    return _text(column, native)
+    return _text(column)
 
 
 def _best_date_format(con, reader, column, native, date_format) -> str:
