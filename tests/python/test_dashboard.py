@@ -267,3 +267,38 @@ def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_
     )[0][0]
     assert metric(at, "Latest drift status") == status
     assert len(at.get("plotly_chart")) == 1  # shares over the two runs
+
+
+def test_the_dashboard_keeps_answering_while_dbt_builds_and_then_shows_the_new_build(tmp_path):
+    from conftest import run_dbt
+
+    first_file, second_file = tmp_path / "week_01.parquet", tmp_path / "week_02.parquet"
+    write_transactions(first_file, GeneratorConfig(rows=6_000, customers=200, seed=12))
+    write_transactions(
+        second_file,
+        GeneratorConfig(rows=3_000, customers=100, seed=13, first_customer_id=50_000, first_invoice=700_000),
+    )
+    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(first_file)})
+    assert first.returncode == 0, first.output[-4000:]
+    served = first.serving_path
+    answers, failures, done = [], [], threading.Event()
+
+    def build() -> None:
+        run = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(second_file)})
+        answers.append(("build", run.returncode))
+        done.set()
+
+    builder = threading.Thread(target=build)
+    builder.start()
+    while not done.is_set():
+        try:
+            answers.append(("overview", dashboard.overview(served)["customers"]))
+        except Exception as exc:  # a blocked or broken read
+            failures.append(repr(exc))
+        done.wait(0.2)
+    builder.join()
+    assert ("build", 0) in answers
+    assert not failures, failures[:3]
+    during = [n for kind, n in answers if kind == "overview"]
+    assert len(during) > 20 and set(during) <= {200, 300}  # it answered through the whole build
+    assert dashboard.overview(served)["customers"] == 300  # and then shows the new publication
