@@ -26,6 +26,19 @@ from bench_build import write_report
 REPO = Path(__file__).resolve().parents[1]
 
 
+def timing(how: str, page: str, customers: int, times: list[float]) -> dict:
+    row = {
+        "how": how,
+        "page": page,
+        "customers": customers,
+        "median_s": round(statistics.median(times), 3),
+        "worst_s": round(max(times), 3),
+        "runs": len(times),
+    }
+    print(row, flush=True)
+    return row
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--serving", type=Path, required=True, help="the published warehouse file")
@@ -52,18 +65,8 @@ def main() -> None:
                 raise SystemExit(f"{page}: {at.exception[0].value}")
             if i:  # the first run warms imports and caches
                 times.append(elapsed)
-        rows.append(
-            {
-                "page": page,
-                "customers": customers,
-                "median_s": round(statistics.median(times), 3),
-                "worst_s": round(max(times), 3),
-                "runs": len(times),
-            }
-        )
-        print(rows[-1], flush=True)
-    rows = [{"how": "script", **r} for r in rows]
-    rows += [{"how": "browser", **r} for r in browser_times(args.serving, customers, args.repeat)]
+        rows.append(timing("script", page, customers, times))
+    rows += browser_times(args.serving, customers, args.repeat)
     write_report(rows, "dashboard")
 
 
@@ -111,16 +114,7 @@ def browser_times(serving: Path, customers: int, repeat: int) -> list[dict]:
                     )
                     if i:
                         times.append(time.perf_counter() - start)
-                rows.append(
-                    {
-                        "page": name,
-                        "customers": customers,
-                        "median_s": round(statistics.median(times), 3),
-                        "worst_s": round(max(times), 3),
-                        "runs": len(times),
-                    }
-                )
-                print(rows[-1], flush=True)
+                rows.append(timing("browser", name, customers, times))
             browser.close()
         return rows
     finally:
