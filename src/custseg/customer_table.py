@@ -28,6 +28,8 @@ import re
 from typing import Any
 
 from .ingest import (
+    _NUMBER,
+    _TIME,
     SourceError,
     _detect_format,
     _find_files,
@@ -174,7 +176,7 @@ def _boolean_sql(column: str, native: str) -> str:
 
 
 def _date_sql(column: str, native: str, fmt: str) -> str:
-    if native in ("DATE",) or native.startswith("TIMESTAMP"):
+    if native in _TIME:
         return f"cast({sql_identifier(column)} as date)"
     if fmt == "iso":
         return f"try_cast({_text(column)} as date)"
@@ -182,10 +184,7 @@ def _date_sql(column: str, native: str, fmt: str) -> str:
 
 
 def _is_number_type(native: str) -> bool:
-    return native.split("(")[0] in (
-        "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
-        "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL",
-    )  # fmt: skip
+    return native.split("(")[0] in _NUMBER  # DECIMAL(18,3) is a DECIMAL
 
 
 def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> tuple[str, str]:
@@ -194,7 +193,7 @@ def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> 
         return "numeric", ""
     if native == "BOOLEAN":
         return "boolean", ""
-    if native == "DATE" or native.startswith("TIMESTAMP"):
+    if native in _TIME:
         return "date", "native"
     text = _text(column)
     words = ", ".join(sql_string(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
@@ -208,13 +207,8 @@ def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> 
         return "boolean", ""
     if numbers >= TYPE_SHARE * present:
         return "numeric", ""
-    formats = [date_format] if date_format else ["iso", *DATE_FORMATS]
-    best, best_count = "", 0
-    for fmt in formats:
-        count = con.execute(f"select count({_date_sql(column, native, fmt)}) from {reader}").fetchone()[0]
-        if count > best_count:
-            best, best_count = fmt, count
-    if best and best_count >= TYPE_SHARE * present:
+    best, best_count = _best_date_format(con, reader, column, native, date_format)
+    if best_count and best_count >= TYPE_SHARE * present:
         return "date", best
     return "categorical", ""
 
@@ -354,7 +348,9 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
         if forced and forced != kind and kind != "empty":
             kind = forced
             if forced == "date":
-                date_fmt = _best_date_format(con, reader, column, native[column], o["customer_date_format"])
+                date_fmt, _ = _best_date_format(
+                    con, reader, column, native[column], o["customer_date_format"]
+                )
         kinds[column] = kind
         if kind == "date":
             date_formats[column] = date_fmt
@@ -390,7 +386,7 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
     constant = _constant_columns(
         con, reader, typed, [c for c in usable if kinds[c] in ("numeric", "boolean")]
     )
-    _check_features(o, features, kinds, constant, levels)
+    _check_features(o, features, kinds, constant)
     return {
         "format": fmt,
         "files": files,
@@ -402,18 +398,14 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
             {
                 "name": c,
                 "kind": kinds[c],
-                "native_type": native[c],
                 "date_format": date_formats.get(c, ""),
                 "typed_sql": typed.get(c, ""),
-                "is_constant": c in constant,
             }
             for c in kinds
         ],
         "levels": {c: top for c, (top, _other) in levels.items()},
         "has_other": {c: other for c, (_top, other) in levels.items()},
-        "engineered": [
-            {"name": n, "expression": o["engineered_features"][n], "sql": s} for n, s in engineered.items()
-        ],
+        "engineered": [{"name": n, "sql": s} for n, s in engineered.items()],
         "features": features,
         "as_of_date": as_of,
     }
@@ -429,13 +421,16 @@ def _typed_sql(column: str, kind: str, native: str, date_fmt: str) -> str:
     return _text(column)
 
 
-def _best_date_format(con, reader, column, native, date_format) -> str:
+def _best_date_format(con, reader, column, native, date_format) -> tuple[str, int]:
+    """The date format (var customer_date_format, else ISO or the strptime format) that reads the
+    most values of the column, and how many it reads (ties: the earlier format)."""
     formats = [date_format] if date_format else ["iso", *DATE_FORMATS]
-    counts = {
-        f: con.execute(f"select count({_date_sql(column, native, f)}) from {reader}").fetchone()[0]
-        for f in formats
-    }
-    return max(formats, key=lambda f: counts[f])
+    best, best_count = formats[0], -1
+    for fmt in formats:
+        count = con.execute(f"select count({_date_sql(column, native, fmt)}) from {reader}").fetchone()[0]
+        if count > best_count:
+            best, best_count = fmt, count
+    return best, best_count
 
 
 def _levels(con, reader: str, typed: str, top_n: int) -> tuple[list[str], bool]:
@@ -474,13 +469,14 @@ def _check_expressions(con, reader, typed, engineered) -> None:
     con.execute(f"create or replace temp table custseg_typed as select {base} from {reader}")
     done: list[str] = []
     for name, sql in engineered.items():
-        select = ", ".join(["*", *done, f"cast(({sql}) as double) as {sql_identifier(name)}"])
+        item = f"cast(({sql}) as double) as {sql_identifier(name)}"
+        select = ", ".join(["*", *done, item])
         try:
             con.execute(f"select {select} from custseg_typed limit 100").fetchall()
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise SourceError(f"engineered feature '{name}' cannot be computed: {first}") from exc
-        done.append(f"cast(({sql}) as double) as {sql_identifier(name)}")
+        done.append(item)
 
 
 def _constant_columns(con, reader, typed, columns) -> set[str]:
@@ -492,7 +488,7 @@ def _constant_columns(con, reader, typed, columns) -> set[str]:
     return {c for c, n in zip(columns, counts, strict=True) if n <= 1}
 
 
-def _check_features(o, features, kinds, constant, levels) -> None:
+def _check_features(o, features, kinds, constant) -> None:
     """segmentation_features (and the log ones) must be model features of this table."""
     wanted = o["segmentation_features"]
     problems = []
