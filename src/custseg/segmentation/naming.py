@@ -106,9 +106,14 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
         free_clusters = [c for c in free_clusters if result[c] is None]
         free_names = [n for n in free_names if n not in used_names]
 
+    return numbered(result)
+
+
+def numbered(names) -> list[str]:
+    """The names with a number on each repeat: ["Lost", "Lost"] -> ["Lost", "Lost 2"]."""
     seen: dict[str, int] = {}
     unique = []
-    for name in result:
+    for name in names:
         seen[name] = seen.get(name, 0) + 1
         unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
     return unique
@@ -145,19 +150,6 @@ def is_rfm(customers: pd.DataFrame) -> bool:
     return all(c in customers.columns for c in RFM)
 
 
-def effects(customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str]) -> np.ndarray:
-    """(k, len(columns)) standardised mean differences: (cluster mean - mean) / std (0 for constants)."""
-    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
-    mean, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
-    std = np.where(std > 0, std, np.inf)
-    out = np.zeros((k, len(columns)))
-    for j in range(k):
-        mask = cluster == j
-        if mask.any():
-            out[j] = (np.nanmean(X[mask], axis=0) - mean) / std
-    return np.nan_to_num(out)
-
-
 def _phrase(column: str, effect: float) -> str:
     if "=" in column:  # one-hot "Gender=Female"
         name, level = column.split("=", 1)
@@ -168,19 +160,21 @@ def _phrase(column: str, effect: float) -> str:
 def distinguishing(
     customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
 ) -> list[list[tuple[str, float, float, float]]]:
-    """Per cluster, up to ``top`` features that set it apart most (|effect| >= DISTINCT_EFFECT):
-    (feature, effect, cluster mean, population mean), strongest first (ties: column order)."""
-    eff = effects(customers, cluster, k, columns)
+    """Per cluster, up to ``top`` features that set it apart most: those whose standardised mean
+    difference, (cluster mean - mean) / std (0 for a constant column), is at least DISTINCT_EFFECT
+    in size; as (feature, effect, cluster mean, population mean), strongest first (ties: column
+    order)."""
     X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
-    pop = np.nanmean(X, axis=0)
+    pop, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+    std = np.where(std > 0, std, np.inf)
     result = []
     for j in range(k):
-        order = np.lexsort((np.arange(len(columns)), -np.abs(eff[j])))
-        chosen = [i for i in order if abs(eff[j, i]) >= DISTINCT_EFFECT][:top]
         mask = cluster == j
-        result.append(
-            [(columns[i], float(eff[j, i]), float(np.nanmean(X[mask, i])), float(pop[i])) for i in chosen]
-        )
+        means = np.nanmean(X[mask], axis=0) if mask.any() else pop
+        eff = np.nan_to_num((means - pop) / std)
+        order = np.lexsort((np.arange(len(columns)), -np.abs(eff)))
+        chosen = [i for i in order if abs(eff[i]) >= DISTINCT_EFFECT][:top]
+        result.append([(columns[i], float(eff[i]), float(means[i]), float(pop[i])) for i in chosen])
     return result
 
 
@@ -265,12 +259,7 @@ def name_clusters(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     (a repeated one gets a number)."""
     if scores["proposed_name"].isna().all():  # transactions
         return assign_names(scores, names)
-    seen: dict[str, int] = {}
-    unique = []
-    for name in scores["proposed_name"]:
-        seen[name] = seen.get(name, 0) + 1
-        unique.append(name if seen[name] == 1 else f"{name} {seen[name]}")
-    return unique
+    return numbered(scores["proposed_name"])
 
 
 # HDBSCAN's noise group: customers within no cluster's reach
