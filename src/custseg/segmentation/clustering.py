@@ -13,6 +13,16 @@ from sklearn.pipeline import Pipeline
 from .config import SegmentationConfig
 from .sampling import sample_rows
 
+
+def centre_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every row to every centre, n x k (one centre at a time keeps memory
+    at n x k)."""
+    dist = np.empty((len(X), len(centres)))
+    for j, centre in enumerate(centres):
+        dist[:, j] = np.sqrt(((X - centre) ** 2).sum(axis=1))
+    return dist
+
+
 # Ward's agglomerative clustering keeps an n x n distance structure: it is fitted on at most this
 # many rows (a deterministic sample; ~1.4 s per k at 5,000 rows and 9 features)
 WARD_MAX_ROWS = 5_000
@@ -38,10 +48,7 @@ class WardClustering:
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
-        dist = np.empty((len(X), self.n_clusters))
-        for j in range(self.n_clusters):
-            dist[:, j] = ((X - self.cluster_centers_[j]) ** 2).sum(axis=1)
-        return dist.argmin(axis=1)
+        return centre_distances(X, self.cluster_centers_).argmin(axis=1)
 
 
 # HDBSCAN is fitted on at most this many rows (a deterministic sample)
@@ -89,9 +96,7 @@ class DensityClustering:
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         found = self.found_
-        dist = np.empty((len(X), found))
-        for j in range(found):
-            dist[:, j] = np.sqrt(((X - self.cluster_centers_[j]) ** 2).sum(axis=1))
+        dist = centre_distances(X, self.cluster_centers_[:found])  # not the noise group's centre
         nearest = dist.argmin(axis=1)
         within = dist[np.arange(len(X)), nearest] <= self.reach_[nearest]
         return np.where(within, nearest, found)
@@ -205,10 +210,7 @@ class SegmentationModel:
 
     def centroid_distances(self, Xs: np.ndarray) -> np.ndarray:
         """Euclidean distance of every (transformed) row to every centroid, n x k."""
-        dist = np.empty((len(Xs), self.k))
-        for j in range(self.k):  # one centroid at a time keeps memory at n x k
-            dist[:, j] = np.sqrt(((Xs - self.centroids[j]) ** 2).sum(axis=1))
-        return dist
+        return centre_distances(Xs, self.centroids)
 
     def original_centroids(self) -> np.ndarray:
         """Centroids mapped back to feature units (undo PCA, scaling and log; clipping is lossy)."""
