@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .ingest import sql_identifier
+
 # scatter plots draw at most this many customers (a deterministic sample above it)
 MAX_SCATTER_POINTS = 5_000
 # violin plots: at most this many customers per segment
@@ -125,7 +127,7 @@ def feature_values(path: Path | None = None, per_segment: int = MAX_VIOLIN_POINT
     with their segment, for violin plots."""
     features = feature_columns(path)
     source = "marts.dim_customer_attributes" if input_kind(path) == "customers" else "marts.dim_customers"
-    cols = ", ".join(f'c."{f.replace(chr(34), chr(34) * 2)}"' for f in features)
+    cols = ", ".join(f"c.{sql_identifier(f)}" for f in features)
     return query(
         f"select s.segment_name, {cols} from marts.dim_customer_segments s "
         f"join {source} c using (customer_id) "
