@@ -25,28 +25,35 @@
 {#
     customer_table_source(): checks the customer table and returns how to build it (columns and
     their kinds, typing SQL, one-hot levels, engineered features, model features), or stops the
-    build with the probe's message. Dispatched: the DuckDB version asks the custseg plugin.
+    build with the probe's message (custseg.customer_table, through custseg_check()).
+    Customer tables are built on DuckDB: the probe's typing SQL is DuckDB's (try_cast,
+    strptime), so another engine stops here with a message (customer_table_engine_check).
 #}
 {% macro customer_table_source() -%}
-    {{ return(adapter.dispatch('customer_table_source', 'custseg')()) }}
-{%- endmacro %}
-
-{% macro default__customer_table_source() -%}
-    {{ exceptions.raise_compiler_error(
-        "customer_table_source() is implemented for DuckDB only (adapter: " ~ adapter.type() ~ ")."
-    ) }}
-{%- endmacro %}
-
-{% macro duckdb__customer_table_source() -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set probe_sql = "select custseg_probe_customers(" ~ sql_string(tojson(customer_table_options())) ~ ")" -%}
-    {%- set result = fromjson(run_query(probe_sql).columns[0].values()[0]) -%}
+    {%- do customer_table_engine_check() -%}
+    {%- set result = custseg_check('probe_customers', customer_table_options()) -%}
     {%- if not result['ok'] -%}
         {{ exceptions.raise_compiler_error("Customer table problem: " ~ result['error']) }}
     {%- endif -%}
     {{ return(result) }}
+{%- endmacro %}
+
+{% macro customer_table_engine_check() -%}
+    {{ return(adapter.dispatch('customer_table_engine_check', 'custseg')()) }}
+{%- endmacro %}
+
+{% macro default__customer_table_engine_check() -%}
+    {{ exceptions.raise_compiler_error(
+        "Customer table problem: customer tables (customers_path) are built on DuckDB only (this "
+        ~ "target's adapter is " ~ adapter.type() ~ "). Build them with the default target, or "
+        ~ "give Spark transactions (transactions_path)."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__customer_table_engine_check() -%}
 {%- endmacro %}
 
 

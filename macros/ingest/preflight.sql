@@ -11,8 +11,7 @@
     {%- if not execute or flags.WHICH not in ['build', 'run', 'test', 'seed', 'compile'] -%}
         {{ return('') }}
     {%- endif -%}
-    {%- set checked = run_query("select custseg_check_settings(" ~ sql_string(tojson(settings_options())) ~ ")") -%}
-    {%- set result = fromjson(checked.columns[0].values()[0]) -%}
+    {%- set result = custseg_check('check_settings', settings_options()) -%}
     {%- if not result['ok'] -%}
         {{ exceptions.raise_compiler_error("Setting problem: " ~ result['error']) }}
     {%- endif -%}

@@ -5,30 +5,57 @@
     (canonical field -> source column or none) and `types`. Any problem with the input (no such
     file, unknown extension, empty, unreadable, missing required column) stops the build here
     with a message that says what is wrong and how to fix it, before any table is written.
-    Dispatched: the DuckDB version asks the custseg plugin's UDF; another engine would read
-    its own catalog.
+    The probe (custseg.ingest.probe_source) runs in Python through custseg_check().
 #}
 {% macro transactions_source() -%}
-    {{ return(adapter.dispatch('transactions_source', 'custseg')()) }}
-{%- endmacro %}
-
-{% macro default__transactions_source() -%}
-    {{ exceptions.raise_compiler_error(
-        "transactions_source() is implemented for DuckDB only (adapter: " ~ adapter.type() ~ ")."
-    ) }}
-{%- endmacro %}
-
-{% macro duckdb__transactions_source() -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {#- every input var travels as one JSON value in one escaped literal; the plugin caches the answer -#}
-    {%- set probe_sql = "select custseg_probe_source(" ~ sql_string(tojson(input_options())) ~ ")" -%}
-    {%- set result = fromjson(run_query(probe_sql).columns[0].values()[0]) -%}
+    {#- every input var travels as one JSON value; the check caches the answer -#}
+    {%- set result = custseg_check('probe_source', input_options()) -%}
     {%- if not result['ok'] -%}
         {{ exceptions.raise_compiler_error("Transactions input problem: " ~ result['error']) }}
     {%- endif -%}
+    {%- do result.update({'reader_sql': transactions_reader_sql(result)}) -%}
     {{ return(result) }}
+{%- endmacro %}
+
+
+{#
+    transactions_reader_sql(src): a relation over the probed files with a file_index column (the
+    file's position in src['files']) and, for Parquet, file_row_number (0-based). Dispatched:
+    DuckDB takes the probe's read_csv/read_parquet expression; Spark reads Parquet natively
+    (a CSV or XLSX input on Spark: see spark__transactions_reader_sql).
+#}
+{% macro transactions_reader_sql(src) -%}
+    {{ return(adapter.dispatch('transactions_reader_sql', 'custseg')(src)) }}
+{%- endmacro %}
+
+{% macro default__transactions_reader_sql(src) -%}
+    {{ return(src['reader_sql']) }}
+{%- endmacro %}
+
+{% macro spark__transactions_reader_sql(src) -%}
+    {%- if src['format_read'] != 'parquet' -%}
+        {{ exceptions.raise_compiler_error(
+            "Transactions input problem: on Spark the transactions are read as Parquet, and "
+            ~ src['files'] | join(', ') ~ " is " ~ src['format'] | upper ~ ". Convert it to Parquet once "
+            ~ "(with DuckDB: COPY (FROM read_csv('in.csv', all_varchar = true)) TO 'in.parquet') and set "
+            ~ "transactions_path to the Parquet file."
+        ) }}
+    {%- endif -%}
+    {%- set parts = [] -%}
+    {%- for file in src['files'] -%}
+        {%- do parts.append("select " ~ loop.index0 ~ " as file_index, _metadata.row_index as file_row_number, * from parquet."
+                            ~ spark_path(file)) -%}
+    {%- endfor -%}
+    {{ return("(" ~ parts | join(" union all ") ~ ")") }}
+{%- endmacro %}
+
+
+{# spark_path(path): a file path as Spark SQL's back-quoted path identifier (backquotes doubled). #}
+{% macro spark_path(path) -%}
+    {{ return("`" ~ path | replace("`", "``") ~ "`") }}
 {%- endmacro %}
 
 

@@ -40,8 +40,6 @@ from .customer_table import probe_customer_table
 from .ingest import probe_source
 from .settings import check_settings
 
-UDF_NAME = "custseg_probe_source"
-
 
 def replace_file(src: str, dst: str) -> str:
     """Atomically move ``src`` over ``dst`` (same folder, so one rename); returns ``dst``.
@@ -125,36 +123,53 @@ def prepare_file(path: str) -> str:
     return path
 
 
+class Checks:
+    """The input and settings checks the macros ask for, by name, each answer a JSON text. The
+    probes are cached for the dbt invocation (the pre-flight hook, the base and the staging model
+    ask the same question). Shared by this plugin (as DuckDB UDFs) and the Spark adapter
+    (custseg.spark, as adapter methods)."""
+
+    def __init__(self, cache_dir: str = "target/custseg_cache") -> None:
+        self.cache_dir = cache_dir
+        self.answers: dict[str, str] = {}
+        self.checks = {
+            "probe_source": (probe_source, True),
+            "probe_customers": (probe_customer_table, True),
+            "check_settings": (check_settings, False),
+        }
+
+    def __call__(self, kind: str, options: str) -> str:
+        check, takes_cache = self.checks[kind]
+        key = kind + ":" + (options or "")
+        if key not in self.answers:
+            try:
+                parsed = json.loads(options or "{}")
+            except json.JSONDecodeError as exc:
+                return json.dumps({"ok": False, "error": f"{kind} options are not JSON: {exc}"})
+            answer = json.dumps(check(parsed, cache_dir=self.cache_dir) if takes_cache else check(parsed))
+            if not takes_cache:
+                return answer
+            self.answers[key] = answer
+        return self.answers[key]
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
-        self.cache_dir = plugin_config.get("cache_dir", "target/custseg_cache")
-        self.answers: dict[str, str] = {}
+        self.checks = Checks(plugin_config.get("cache_dir", "target/custseg_cache"))
 
     def configure_connection(self, conn) -> None:
-        cache_dir = self.cache_dir
-        answers = self.answers
-
-        def cached(kind: str, check, options: str) -> str:
-            """The probe's JSON answer for these options, computed once per dbt invocation."""
-            key = kind + ":" + (options or "")
-            if key not in answers:
-                try:
-                    parsed = json.loads(options or "{}")
-                except json.JSONDecodeError as exc:
-                    return json.dumps({"ok": False, "error": f"input options are not JSON: {exc}"})
-                answers[key] = json.dumps(check(parsed, cache_dir=cache_dir))
-            return answers[key]
+        checks = self.checks
 
         def probe(options: str) -> str:
-            return cached("transactions", probe_source, options)
+            return checks("probe_source", options)
 
         def probe_customers(options: str) -> str:
-            return cached("customers", probe_customer_table, options)
+            return checks("probe_customers", options)
 
         def settings(values: str) -> str:
-            return json.dumps(check_settings(json.loads(values or "{}")))
+            return checks("check_settings", values)
 
-        conn.create_function(UDF_NAME, probe, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function("custseg_probe_source", probe, ["VARCHAR"], "VARCHAR", side_effects=True)
         conn.create_function(
             "custseg_probe_customers", probe_customers, ["VARCHAR"], "VARCHAR", side_effects=True
         )

@@ -80,6 +80,9 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
         DBT_LOG_PATH=str(workdir / "logs"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         NO_COLOR="1",
+        # target spark: its metastore and tables (profiles.yml)
+        CUSTSEG_SPARK_WAREHOUSE=str(workdir / "spark"),
+        SPARK_LOCAL_IP="127.0.0.1",
     )
     cmd = [DBT, *args]
     if vars:

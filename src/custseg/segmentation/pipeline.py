@@ -34,16 +34,32 @@ from .selection import k_sweep, silhouette
 
 
 def to_pandas(relation) -> pd.DataFrame:
-    """A DuckDB relation (or Arrow object) as pandas, moved through Arrow."""
+    """A DuckDB relation, a Spark DataFrame (the custseg_spark adapter) or an Arrow object as
+    pandas, moved through Arrow."""
     if hasattr(relation, "to_arrow_table"):
         table = relation.to_arrow_table()
     elif hasattr(relation, "fetch_arrow_table"):
         table = relation.fetch_arrow_table()
+    elif hasattr(relation, "toArrow"):
+        table = relation.toArrow()
     else:
         table = relation
     if isinstance(table, pa.RecordBatchReader):
         table = table.read_all()
     return table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
+
+
+def read(relation, columns: str = "*", where: str | None = None) -> pd.DataFrame:
+    """``select columns from relation [where ...]`` as pandas, on a DuckDB relation or a Spark
+    DataFrame (``where`` is SQL written by this package, never a user's value)."""
+    if where is not None:
+        relation = relation.filter(where)
+    if columns != "*":
+        if hasattr(relation, "project"):
+            relation = relation.project(columns)
+        else:
+            relation = relation.selectExpr(*(column.strip() for column in columns.split(",")))
+    return to_pandas(relation)
 
 
 def _customers(customers: pd.DataFrame, config: SegmentationConfig, training: bool = False):
@@ -205,9 +221,8 @@ def active_version(registry: pd.DataFrame) -> int:
 def active_registry(relation, columns: str = "model_kind, model_version, run_id, reports") -> pd.DataFrame:
     """The active version's model rows of the registry relation (by default without artifacts:
     what the report models decode). The other versions' rows are never read."""
-    index = to_pandas(relation.project("model_kind, model_version, run_id"))
-    version = int(active_version(index))
-    return to_pandas(relation.filter(f"model_kind <> 'run' and model_version = {version}").project(columns))
+    version = int(active_version(read(relation, "model_kind, model_version, run_id")))
+    return read(relation, columns, f"model_kind <> 'run' and model_version = {version}")
 
 
 def model_row(registry: pd.DataFrame, kind: str, version: int) -> pd.Series:

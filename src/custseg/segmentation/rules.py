@@ -8,17 +8,33 @@ and one-hot country columns become ``case when country = '…' then 1 else 0 end
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 from .classifier import OTHER, SegmentClassifier
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
 def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
+    """A string literal both DuckDB and Spark SQL read alike: engines escape quotes differently
+    ('' in DuckDB; Spark joins adjacent literals and reads backslash escapes), so a quote or a
+    backslash becomes chr(39) / chr(92) in a concat()."""
+    if "'" not in text and "\\" not in text:
+        return "'" + text + "'"
+    parts = re.split(r"(['\\])", text)
+    pieces = [f"chr({ord(part)})" if part in ("'", "\\") else "'" + part + "'" for part in parts if part]
+    return "concat(" + ", ".join(pieces) + ")"
 
 
 def _identifier(name: str) -> str:
+    """A column name as written: plain names (every transactions feature) bare, so the SQL runs
+    on DuckDB and Spark alike; any other name double-quoted (standard SQL, DuckDB)."""
+    if _PLAIN_NAME.fullmatch(name):
+        return name
     return '"' + name.replace('"', '""') + '"'
 
 

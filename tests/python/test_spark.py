@@ -1,0 +1,161 @@
+"""`dbt build --target spark` (dbt-spark's local session through the custseg_spark adapter) on
+the same demo file as a DuckDB build: the same data tests pass, and the tables agree (counts,
+customer features within 1e-9, the same segment for every customer, on the Python models' and
+on the pure-SQL scorer's side).
+
+Spark's tables are Parquet files under CUSTSEG_SPARK_WAREHOUSE/tables/<schema>.db/<table>; the
+test reads them with DuckDB, so no second Spark session is started.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+
+import duckdb
+import pytest
+
+from custseg.demo_data import GeneratorConfig, write_transactions
+
+pytestmark = [pytest.mark.e2e, pytest.mark.spark]
+
+DEMO = GeneratorConfig(rows=20_000, customers=400, seed=5)
+# tables written by the build (views are not files); the registry's training time and the
+# ledger's load time are when each build ran
+SCHEMAS = ("intermediate", "segmentation", "marts")
+RUN_TIME_COLUMNS = {"trained_at", "loaded_at", "run_id"}
+
+
+def spark_missing() -> str:
+    """Why Spark cannot run here ("" when it can)."""
+    if importlib.util.find_spec("pyspark") is None or importlib.util.find_spec("dbt.adapters.spark") is None:
+        return "pyspark / dbt-spark not installed (bash scripts/setup.sh --dev installs them)"
+    java = shutil.which("java")
+    if java is None:
+        return "no Java: Spark needs Java 17+ (scripts/test.sh installs Debian's openjdk-17-jre-headless)"
+    version = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    found = re.search(r'version "(\d+)', version)
+    if not found or int(found.group(1)) < 17:
+        return f"Spark 4 needs Java 17+, found: {version.splitlines()[0] if version else '?'}"
+    return ""
+
+
+@pytest.fixture(scope="module")
+def builds(tmp_path_factory):
+    from conftest import run_dbt
+
+    reason = spark_missing()
+    if reason:
+        pytest.skip(reason)
+    demo = tmp_path_factory.mktemp("spark-demo") / "transactions.parquet"
+    write_transactions(demo, DEMO)
+    vars = {"transactions_path": str(demo)}
+    duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
+    assert duck.returncode == 0, duck.output[-4000:]
+    spark_dir = tmp_path_factory.mktemp("spark")
+    spark = run_dbt(spark_dir, "build", "--target", "spark", vars=vars)
+    assert spark.returncode == 0, spark.output[-6000:]
+    return duck, spark, spark_dir
+
+
+def _results(workdir) -> dict[str, str]:
+    results = json.loads((workdir / "target" / "run_results.json").read_text())["results"]
+    return {r["unique_id"]: r["status"] for r in results}
+
+
+def _spark_tables(spark_dir) -> dict[str, str]:
+    """schema.table -> a Parquet glob, for every table the Spark build wrote."""
+    root = spark_dir / "spark" / "tables"
+    return {
+        f"{schema}.{table.name}": str(table / "*.parquet")
+        for schema in SCHEMAS
+        for table in sorted((root / f"{schema}.db").iterdir())
+        if table.is_dir()
+    }
+
+
+@pytest.fixture(scope="module")
+def con(builds):
+    duck, _, spark_dir = builds
+    con = duckdb.connect()
+    con.execute(f"attach '{duck.db_path}' as duck (read_only)")
+    for name, glob in _spark_tables(spark_dir).items():
+        schema, table = name.split(".")
+        con.execute(f"create schema if not exists spark_{schema}")
+        con.execute(f"create view spark_{schema}.{table} as select * from read_parquet('{glob}')")
+    yield con
+    con.close()
+
+
+def test_spark_build_passes_the_same_data_tests(builds):
+    duck, spark, spark_dir = builds
+    duck_results, spark_results = _results(duck.db_path.parent), _results(spark_dir)
+    duck_tests = {k for k, v in duck_results.items() if k.startswith("test.") and v == "pass"}
+    spark_tests = {k for k, v in spark_results.items() if k.startswith("test.") and v == "pass"}
+    assert len(duck_tests) > 100
+    assert spark_tests == duck_tests
+    assert {k for k in spark_results if k.startswith("model.")} == {
+        k for k in duck_results if k.startswith("model.")
+    }
+
+
+def test_every_table_has_the_same_rows_and_columns(builds, con):
+    _, _, spark_dir = builds
+    tables = _spark_tables(spark_dir)
+    assert {"marts.dim_customers", "marts.dim_customer_segments", "marts.fct_sql_centroid_scores",
+            "segmentation.ml_model_registry", "intermediate.int_transactions__classified"} <= set(tables)
+    for name in tables:
+        schema, table = name.split(".")
+        duck_columns = [r[0] for r in con.execute(f"describe duck.{schema}.{table}").fetchall()]
+        spark_columns = [r[0] for r in con.execute(f"describe spark_{schema}.{table}").fetchall()]
+        assert spark_columns == duck_columns, name
+        counts = con.execute(
+            f"select (select count(*) from duck.{schema}.{table}), (select count(*) from spark_{schema}.{table})"
+        ).fetchone()
+        assert counts[0] == counts[1], f"{name}: DuckDB {counts[0]} rows, Spark {counts[1]}"
+
+
+def _differences(con, schema: str, table: str, key: str) -> list[str]:
+    """Columns of a table whose values differ between the engines for some key: numbers beyond
+    1e-9 (relative to max(1, |value|)), anything else when not equal."""
+    described = con.execute(f"describe duck.{schema}.{table}").fetchall()
+    problems = []
+    for column, kind, *_ in described:
+        if column == key or column in RUN_TIME_COLUMNS or kind == "BLOB":
+            continue
+        a, b = f'd."{column}"', f's."{column}"'
+        if kind in ("DOUBLE", "FLOAT") or kind.startswith("DECIMAL"):
+            differs = (
+                f"abs(cast({a} as double) - cast({b} as double)) "
+                f"> 1e-9 * greatest(1, abs(cast({a} as double)))"
+            )
+        else:
+            differs = f"cast({a} as varchar) <> cast({b} as varchar)"
+        count = con.execute(
+            f"select count(*) from duck.{schema}.{table} d join spark_{schema}.{table} s using ({key}) "
+            f"where {differs} or ({a} is null) <> ({b} is null)"
+        ).fetchone()[0]
+        if count:
+            problems.append(f"{column}: {count} rows")
+    return problems
+
+
+def test_customer_features_agree_within_1e_9(con):
+    assert con.execute("select count(*) from duck.marts.dim_customers").fetchone()[0] > 300
+    assert _differences(con, "marts", "dim_customers", "customer_id") == []
+    assert _differences(con, "intermediate", "int_customers__features", "customer_id") == []
+
+
+def test_every_customer_gets_the_same_segment(con):
+    assert _differences(con, "marts", "dim_customer_segments", "customer_id") == []
+    # the pure-SQL scorer, run by Spark over every customer, agrees with DuckDB's Python assignment
+    mismatched = con.execute(
+        "select count(*) from duck.marts.dim_customer_segments d "
+        "full join spark_marts.fct_sql_centroid_scores s using (customer_id) "
+        "where s.cluster_id is distinct from d.cluster_id"
+    ).fetchone()[0]
+    assert mismatched == 0
+    assert _differences(con, "marts", "fct_segment_profiles", "cluster_id") == []
