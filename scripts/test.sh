@@ -16,6 +16,8 @@ if ! command -v chromium >/dev/null 2>&1; then
     { $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
         >/dev/null 2>&1 || echo "    could not install chromium: the browser test will be skipped, saying so"
 fi
+# the Spark comparison test (tests/python/test_spark.py) needs Java 17+; skipped, saying so, without
+bash scripts/install_java.sh
 echo "==> ruff"
 .venv/bin/ruff check src tests/python benchmarks dashboard
 .venv/bin/ruff format --check src tests/python benchmarks dashboard

@@ -138,12 +138,14 @@ final as (
         coalesce(returns.returned_value, 0) as returned_value,
         {{ dbt.datediff('cast(order_stats.first_purchase_at as date)', 'snapshot.as_of_date', 'day') }}
             as tenure_days,
-        order_stats.monetary_gross / order_stats.order_count as avg_order_value,
+        -- money is decimal: divide as doubles (Spark would keep a decimal of scale 6)
+        cast(order_stats.monetary_gross as {{ type_double() }}) / order_stats.order_count as avg_order_value,
         order_stats.item_count / order_stats.order_count as items_per_order,
         line_stats.line_count,
         line_stats.distinct_products,
         coalesce(returns.return_line_count, 0) as return_line_count,
-        coalesce(returns.returned_value, 0) / order_stats.monetary_gross as return_rate,
+        cast(coalesce(returns.returned_value, 0) as {{ type_double() }})
+            / cast(order_stats.monetary_gross as {{ type_double() }}) as return_rate,
         case
             when order_stats.order_count > 1
                 then {{ dbt.datediff('cast(order_stats.first_purchase_at as date)',

@@ -66,7 +66,10 @@ final as (
         cast(aggregated.customer_count as {{ type_double() }})
             / sum(aggregated.customer_count) over () as customer_share,
         cast(aggregated.revenue as {{ type_double() }}) as revenue,
-        cast(aggregated.revenue / sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
+        -- revenue is an exact decimal sum; the share is divided as doubles (as on DuckDB; Spark
+        -- would keep a decimal of scale 6)
+        cast(aggregated.revenue as {{ type_double() }})
+            / cast(sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
         cast(aggregated.mean_confidence as {{ type_double() }}) as mean_confidence,
         cast(cluster_names.recency_score as {{ type_double() }}) as recency_position,
         cast(cluster_names.frequency_score as {{ type_double() }}) as frequency_position,
