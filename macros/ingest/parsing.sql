@@ -32,6 +32,46 @@
     cast({{ expr }} as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+{#- Spark: ISO text by cast (null when it does not read: dbt-spark turns ANSI mode off), then each
+    format as a Java datetime pattern (spark_datetime_pattern). -#}
+{% macro spark__parse_timestamp(expr, formats=[]) -%}
+    coalesce(
+        cast({{ expr }} as timestamp)
+        {%- for f in formats %},
+        try_to_timestamp(trim(cast({{ expr }} as string)), {{ sql_string(spark_datetime_pattern(f)) }})
+        {%- endfor %}
+    )
+{%- endmacro %}
+
+{#
+    spark_datetime_pattern(format): a strptime format as a Java/Spark datetime pattern, e.g.
+    '%d/%m/%Y %H:%M' -> 'd/M/yyyy H:m' (one-letter fields read one or two digits, as strptime
+    does); letters outside directives are quoted. One difference: %y reads 00-99 as 2000-2099
+    on Spark (strptime: 69-99 as 1969-1999).
+#}
+{% macro spark_datetime_pattern(format) -%}
+    {%- set directives = {'Y': 'yyyy', 'y': 'yy', 'm': 'M', 'd': 'd', 'H': 'H', 'I': 'h', 'M': 'm', 'S': 's',
+                          'p': 'a', 'b': 'MMM', 'B': 'MMMM', 'f': 'SSSSSS', '%': '%'} -%}
+    {%- set state = {'out': '', 'directive': false} -%}
+    {%- for char in format -%}
+        {%- if state['directive'] -%}
+            {%- if char not in directives -%}
+                {{ exceptions.raise_compiler_error(
+                    "Setting problem: date format " ~ format ~ " uses %" ~ char ~ ", which the Spark target "
+                    ~ "cannot read; use %Y %y %m %d %H %I %M %S %p %b %B %f.") }}
+            {%- endif -%}
+            {%- do state.update({'out': state['out'] ~ directives[char], 'directive': false}) -%}
+        {%- elif char == '%' -%}
+            {%- do state.update({'directive': true}) -%}
+        {%- elif char.isalpha() or char == "'" -%}
+            {%- do state.update({'out': state['out'] ~ "'" ~ (char if char != "'" else "''") ~ "'"}) -%}
+        {%- else -%}
+            {%- do state.update({'out': state['out'] ~ char}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(state['out']) }}
+{%- endmacro %}
+
 {% macro duckdb__parse_timestamp(expr, formats=[]) -%}
     {%- if formats -%}
     coalesce(
@@ -96,11 +136,28 @@
     end
 {%- endmacro %}
 
+{#- Spark: typeof() tells a floating id from text, as DuckDB's version does (Spark writes a large
+    double as 1.785E7, so a whole double becomes a bigint first). -#}
+{% macro spark__id_text(expr) -%}
+    case
+        when typeof({{ expr }}) in ('double', 'float') then (
+            case
+                when isnan(cast({{ expr }} as double)) then null
+                when cast({{ expr }} as double) = floor(cast({{ expr }} as double))
+                    and abs(cast({{ expr }} as double)) < 1e18
+                    then cast(cast(cast({{ expr }} as double) as bigint) as string)
+                else cast({{ expr }} as string)
+            end
+        )
+        else trim(cast({{ expr }} as string))
+    end
+{%- endmacro %}
+
 {% macro clean_id(text) -%}
     case
         when length({{ text }}) > 4 and {{ text }} not like '%0' then {{ text }}
         when lower({{ text }}) in ('', 'nan', 'none', 'null') then null
-        when {{ text }} like '%.%0' then regexp_replace({{ text }}, '\.0+$', '')
+        when {{ text }} like '%.%0' then regexp_replace({{ text }}, '[.]0+$', '')
         else {{ text }}
     end
 {%- endmacro %}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import duckdb
 import numpy as np
 import pandas as pd
@@ -165,3 +167,24 @@ def test_read_input_errors(tmp_path):
         read_input(str(tmp_path / "empty.csv"))
     with pytest.raises(ScoringError, match="either an input file or --json"):
         read_input()
+
+
+@pytest.mark.parametrize("text", ["United Kingdom", "Cote d'Ivoire", "a\\b", "'", "it's a \\'trap\\'", ""])
+def test_tree_sql_literals_read_the_same_on_duckdb_and_spark(text):
+    from custseg.segmentation.rules import _quote
+
+    sql = _quote(text)
+    assert duckdb.execute(f"select {sql}").fetchone()[0] == text
+    # literals hold no quote (Spark joins 'a''b' into 'ab') and no backslash (DuckDB keeps it
+    # literally, Spark reads an escape): those characters come from chr()
+    literal = r"'[^'\\]*'"
+    piece = rf"(?:{literal}|chr\(\d+\))"
+    assert re.fullmatch(rf"{literal}|concat\({piece}(?:, {piece})*\)", sql), sql
+
+
+def test_tree_sql_names_are_bare_when_plain_and_quoted_otherwise():
+    from custseg.segmentation.rules import _identifier
+
+    assert _identifier("monetary_value") == "monetary_value"
+    assert _identifier("Income=High") == '"Income=High"'
+    assert _identifier('say "hi"') == '"say ""hi"""'

@@ -1,5 +1,5 @@
 """`dbt build --target spark` (dbt-spark's local session through the custseg_spark adapter) on
-the same demo file as a DuckDB build: the same data tests pass, and the tables agree (counts,
+the same demo file (text dates, day-first; double customer ids) as a DuckDB build: the same data tests pass, and the tables agree (counts,
 customer features within 1e-9, the same segment for every customer, on the Python models' and
 on the pure-SQL scorer's side).
 
@@ -19,6 +19,7 @@ import duckdb
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.ingest import sql_string
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -50,8 +51,17 @@ def builds(tmp_path_factory):
     reason = spark_missing()
     if reason:
         pytest.skip(reason)
-    demo = tmp_path_factory.mktemp("spark-demo") / "transactions.parquet"
-    write_transactions(demo, DEMO)
+    # a quote in the path: it reaches Spark SQL as a path identifier and as string literals
+    demo = tmp_path_factory.mktemp("spark-demo") / "O'Brien's files" / "transactions.parquet"
+    demo.parent.mkdir()
+    raw = demo.with_name("generated.parquet")
+    write_transactions(raw, DEMO)
+    # dates as day-first text (strptime on DuckDB, a Java pattern on Spark); ids stay doubles
+    duckdb.execute(
+        f"copy (select * replace (strftime(InvoiceDate, '%d/%m/%Y %H:%M') as InvoiceDate) "
+        f"from read_parquet({sql_string(str(raw))})) to {sql_string(str(demo))} (format parquet)"
+    )
+    raw.unlink()
     vars = {"transactions_path": str(demo)}
     duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
     assert duck.returncode == 0, duck.output[-4000:]
@@ -90,8 +100,22 @@ def con(builds):
     con.close()
 
 
+def test_the_adapter_is_dbt_spark_with_a_driver_side_python_runner():
+    pytest.importorskip("dbt.adapters.spark")
+    from dbt.adapters.factory import FACTORY
+
+    FACTORY.load_plugin("custseg_spark")
+    # macros dispatch custseg_spark__, then spark__ (dbt-spark's), then default__
+    assert FACTORY.get_adapter_type_names("custseg_spark") == ["custseg_spark", "spark"]
+    assert FACTORY.get_adapter_package_names("custseg_spark")[:2] == ["dbt_custseg_spark", "dbt_spark"]
+    adapter = FACTORY.plugins["custseg_spark"].adapter
+    assert adapter.type() == "custseg_spark"
+    helpers = adapter.python_submission_helpers.fget(adapter.__new__(adapter))
+    assert {"session", "all_purpose_cluster"} <= set(helpers)
+
+
 def test_spark_build_passes_the_same_data_tests(builds):
-    duck, spark, spark_dir = builds
+    duck, _, spark_dir = builds
     duck_results, spark_results = _results(duck.db_path.parent), _results(spark_dir)
     duck_tests = {k for k, v in duck_results.items() if k.startswith("test.") and v == "pass"}
     spark_tests = {k for k, v in spark_results.items() if k.startswith("test.") and v == "pass"}
@@ -105,8 +129,13 @@ def test_spark_build_passes_the_same_data_tests(builds):
 def test_every_table_has_the_same_rows_and_columns(builds, con):
     _, _, spark_dir = builds
     tables = _spark_tables(spark_dir)
-    assert {"marts.dim_customers", "marts.dim_customer_segments", "marts.fct_sql_centroid_scores",
-            "segmentation.ml_model_registry", "intermediate.int_transactions__classified"} <= set(tables)
+    assert {
+        "marts.dim_customers",
+        "marts.dim_customer_segments",
+        "marts.fct_sql_centroid_scores",
+        "segmentation.ml_model_registry",
+        "intermediate.int_transactions__classified",
+    } <= set(tables)
     for name in tables:
         schema, table = name.split(".")
         duck_columns = [r[0] for r in con.execute(f"describe duck.{schema}.{table}").fetchall()]

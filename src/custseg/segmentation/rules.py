@@ -15,7 +15,6 @@ import pandas as pd
 
 from .classifier import OTHER, SegmentClassifier
 
-
 _PLAIN_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
