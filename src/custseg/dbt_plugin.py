@@ -124,32 +124,32 @@ def prepare_file(path: str) -> str:
 
 
 class Checks:
-    """The input and settings checks the macros ask for, by name, each answer a JSON text. The
-    probes are cached for the dbt invocation (the pre-flight hook, the base and the staging model
+    """The input and settings checks the macros ask for, by name, each answer a JSON text,
+    computed once per dbt invocation (the pre-flight hook, the base and the staging model
     ask the same question). Shared by this plugin (as DuckDB UDFs) and the Spark adapter
     (custseg.spark, as adapter methods)."""
 
     def __init__(self, cache_dir: str = "target/custseg_cache") -> None:
         self.cache_dir = cache_dir
         self.answers: dict[str, str] = {}
-        self.checks = {
-            "probe_source": (probe_source, True),
-            "probe_customers": (probe_customer_table, True),
-            "check_settings": (check_settings, False),
-        }
+
+    def _answer(self, kind: str, options: dict) -> dict:
+        if kind == "probe_source":
+            return probe_source(options, cache_dir=self.cache_dir)
+        if kind == "probe_customers":
+            return probe_customer_table(options, cache_dir=self.cache_dir)
+        if kind == "check_settings":
+            return check_settings(options)
+        raise ValueError(f"unknown check {kind!r}")
 
     def __call__(self, kind: str, options: str) -> str:
-        check, takes_cache = self.checks[kind]
         key = kind + ":" + (options or "")
         if key not in self.answers:
             try:
                 parsed = json.loads(options or "{}")
             except json.JSONDecodeError as exc:
                 return json.dumps({"ok": False, "error": f"{kind} options are not JSON: {exc}"})
-            answer = json.dumps(check(parsed, cache_dir=self.cache_dir) if takes_cache else check(parsed))
-            if not takes_cache:
-                return answer
-            self.answers[key] = answer
+            self.answers[key] = json.dumps(self._answer(kind, parsed))
         return self.answers[key]
 
 

@@ -92,7 +92,11 @@ class CustsegSparkAdapter(SparkAdapter):
 
     @property
     def default_python_submission_method(self) -> str:
-        return "session"
+        # a local session runs Python models on its driver; with method: http (Databricks)
+        # dbt-spark's own cluster runner stays the default
+        if str(self.config.credentials.method) == "session":
+            return "session"
+        return super().default_python_submission_method
 
     @property
     def python_submission_helpers(self) -> dict[str, type[PythonJobHelper]]:
