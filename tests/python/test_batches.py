@@ -156,10 +156,11 @@ def test_a_line_repeated_in_a_later_batch_is_an_exact_duplicate(two_batches, bat
         "select source_row_number from marts.fct_transactions where batch_id = 1 order by 1 limit 3"
     )]  # fmt: skip
     repeated = tmp_path / "week_04.parquet"
-    duckdb.execute(
-        f"copy (select * exclude (file_row_number) from read_parquet('{batches['a']}', file_row_number = true) "
-        f"where file_row_number + 1 in ({', '.join(map(str, rows))})) to '{repeated}' (format parquet)"
-    )
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        con.execute(
+            f"copy (select * exclude (file_row_number) from read_parquet('{batches['a']}', file_row_number = true) "
+            f"where file_row_number + 1 in ({', '.join(map(str, rows))})) to '{repeated}' (format parquet)"
+        )
     workdir = tmp_path / "wh"
     _copy_warehouse(two_batches.db_path, workdir)
     run = run_dbt(workdir, "build", vars={"transactions_path": str(repeated)})

@@ -174,7 +174,8 @@ def test_tree_sql_literals_read_the_same_on_duckdb_and_spark(text):
     from custseg.segmentation.rules import _quote
 
     sql = _quote(text)
-    assert duckdb.execute(f"select {sql}").fetchone()[0] == text
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        assert con.execute(f"select {sql}").fetchall() == [(text,)]
     # literals hold no quote (Spark joins 'a''b' into 'ab') and no backslash (DuckDB keeps it
     # literally, Spark reads an escape): those characters come from chr()
     literal = r"'[^'\\]*'"

@@ -187,20 +187,21 @@ def monthly(shared_data, tmp_path_factory):
     a customer who buys nothing in a month keeps his features."""
     folder = tmp_path_factory.mktemp("months")
     source = shared_data / "online_retail.parquet"
-    months = [
-        row[0]
-        for row in duckdb.sql(
-            f"select distinct strftime(InvoiceDate, '%Y-%m') as m from '{source}' order by m"
-        ).fetchall()
-    ]
     files = []
-    for month in months:
-        path = folder / f"online_retail_{month}.parquet"
-        duckdb.execute(
-            f"copy (select * from '{source}' where strftime(InvoiceDate, '%Y-%m') = '{month}') "
-            f"to '{path}' (format parquet)"
-        )
-        files.append(path)
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        months = [
+            row[0]
+            for row in con.execute(
+                f"select distinct strftime(InvoiceDate, '%Y-%m') as m from '{source}' order by m"
+            ).fetchall()
+        ]
+        for month in months:
+            path = folder / f"online_retail_{month}.parquet"
+            con.execute(
+                f"copy (select * from '{source}' where strftime(InvoiceDate, '%Y-%m') = '{month}') "
+                f"to '{path}' (format parquet)"
+            )
+            files.append(path)
     workdir = tmp_path_factory.mktemp("monthly")
     for i, path in enumerate(files):
         mode = "auto" if i < 6 else "score"

@@ -57,10 +57,11 @@ def builds(tmp_path_factory):
     raw = demo.with_name("generated.parquet")
     write_transactions(raw, DEMO)
     # dates as day-first text (strptime on DuckDB, a Java pattern on Spark); ids stay doubles
-    duckdb.execute(
-        f"copy (select * replace (strftime(InvoiceDate, '%d/%m/%Y %H:%M') as InvoiceDate) "
-        f"from read_parquet({sql_string(str(raw))})) to {sql_string(str(demo))} (format parquet)"
-    )
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        con.execute(
+            f"copy (select * replace (strftime(InvoiceDate, '%d/%m/%Y %H:%M') as InvoiceDate) "
+            f"from read_parquet({sql_string(str(raw))})) to {sql_string(str(demo))} (format parquet)"
+        )
     raw.unlink()
     vars = {"transactions_path": str(demo)}
     duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
