@@ -31,8 +31,15 @@ import os
 from typing import Any
 
 from dbt.adapters.base import AdapterPlugin, PythonJobHelper, available
-from dbt.adapters.spark.connections import SparkConnectionManager, SparkCredentials
-from dbt.adapters.spark.impl import SparkAdapter
+
+try:
+    from dbt.adapters.spark.connections import SparkConnectionManager, SparkCredentials
+    from dbt.adapters.spark.impl import SparkAdapter
+except ImportError as exc:  # the spark extra is not installed
+    raise ImportError(
+        "The spark target needs dbt-spark and pyspark: run bash scripts/setup.sh --spark "
+        "(or bash scripts/spark_build.sh, which also makes sure Java 17 is there)."
+    ) from exc
 
 from .dbt_plugin import Checks
 

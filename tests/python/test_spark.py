@@ -115,6 +115,21 @@ def test_the_adapter_is_dbt_spark_with_a_driver_side_python_runner():
     assert {"session", "all_purpose_cluster"} <= set(helpers)
 
 
+def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(tmp_path):
+    from conftest import run_dbt
+
+    reason = spark_missing()
+    if reason:
+        pytest.skip(reason)
+    csv = tmp_path / "sales.csv"
+    csv.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,7,2024-01-02,1,2.5\n")
+    run = run_dbt(tmp_path / "wh", "build", "--target", "spark", vars={"transactions_path": str(csv)})
+    assert run.returncode != 0
+    assert "on Spark the transactions are read as Parquet" in run.output
+    assert "COPY (FROM read_csv(" in run.output
+    assert "START sql" not in run.output and "START seed" not in run.output  # no node started
+
+
 def test_spark_build_passes_the_same_data_tests(builds):
     duck, _, spark_dir = builds
     duck_results, spark_results = _results(duck.db_path.parent), _results(spark_dir)
