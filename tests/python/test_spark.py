@@ -1,7 +1,8 @@
 """`dbt build --target spark` (dbt-spark's local session through the custseg_spark adapter) on
-the same demo file (text dates, day-first; double customer ids) as a DuckDB build: the same data tests pass, and the tables agree (counts,
-customer features within 1e-9, the same segment for every customer, on the Python models' and
-on the pure-SQL scorer's side).
+the same demo file (text dates, day-first; double customer ids) as a DuckDB build: the same data
+tests pass (and dbt's fixture unit tests), and the tables agree (counts, customer features within
+1e-9, the same segment for every customer, on the Python models' and on the pure-SQL scorer's
+side).
 
 Spark's tables are Parquet files under CUSTSEG_SPARK_WAREHOUSE/tables/<schema>.db/<table>; the
 test reads them with DuckDB, so no second Spark session is started.
@@ -67,7 +68,8 @@ def builds(tmp_path_factory):
     duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
     assert duck.returncode == 0, duck.output[-4000:]
     spark_dir = tmp_path_factory.mktemp("spark")
-    spark = run_dbt(spark_dir, "build", "--target", "spark", vars=vars)
+    # with_unit_tests: dbt's fixture unit tests run on Spark too (a user's build leaves them out)
+    spark = run_dbt(spark_dir, "build", "--target", "spark", "--selector", "with_unit_tests", vars=vars)
     assert spark.returncode == 0, spark.output[-6000:]
     return duck, spark, spark_dir
 
@@ -140,6 +142,16 @@ def test_spark_build_passes_the_same_data_tests(builds):
     assert {k for k in spark_results if k.startswith("model.")} == {
         k for k in duck_results if k.startswith("model.")
     }
+
+
+def test_the_sql_unit_tests_pass_on_spark(builds):
+    _, _, spark_dir = builds
+    manifest = json.loads((spark_dir / "target" / "manifest.json").read_text())
+    unit_tests = set(manifest["unit_tests"])
+    assert len(unit_tests) >= 5
+    assert {
+        k for k, v in _results(spark_dir).items() if k.startswith("unit_test.") and v == "pass"
+    } == unit_tests
 
 
 def test_every_table_has_the_same_rows_and_columns(builds, con):
