@@ -44,10 +44,15 @@
             ~ "transactions_path to the Parquet file."
         ) }}
     {%- endif -%}
+    {#- columns by name (UNION ALL is positional): every file must have every column -#}
+    {%- set columns = [] -%}
+    {%- for column in src['columns'] -%}
+        {%- do columns.append(sql_identifier(column)) -%}
+    {%- endfor -%}
     {%- set parts = [] -%}
     {%- for file in src['files'] -%}
-        {%- do parts.append("select " ~ loop.index0 ~ " as file_index, _metadata.row_index as file_row_number, * from parquet."
-                            ~ spark_path(file)) -%}
+        {%- do parts.append("select " ~ loop.index0 ~ " as file_index, _metadata.row_index as file_row_number, "
+                            ~ columns | join(", ") ~ " from parquet." ~ spark_path(file)) -%}
     {%- endfor -%}
     {{ return("(" ~ parts | join(" union all ") ~ ")") }}
 {%- endmacro %}
