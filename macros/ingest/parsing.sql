@@ -105,9 +105,9 @@
     Identifiers are cleaned in two steps, so the text is computed once per value (the staging
     model puts them in consecutive CTEs):
 
-    id_text(expr): the identifier as trimmed text. Dispatched: DuckDB formats a numeric id
-    (Parquet often stores CustomerID as DOUBLE, 17850.0) as a whole number directly, with no text
-    round trip; typeof() is a constant per column, so only one branch runs.
+    id_text(expr): the identifier as trimmed text. Dispatched: DuckDB and Spark format a numeric
+    id (Parquet often stores CustomerID as DOUBLE, 17850.0) as a whole number directly, with no
+    text round trip; typeof() is a constant per column, so only one branch runs.
 
     clean_id(text): '', 'nan', 'none', 'null' (any case) become null, and a float suffix that
     spreadsheets and pandas add is dropped ('17850.0' -> '17850'). The first branch decides most
@@ -121,35 +121,29 @@
     trim(cast({{ expr }} as {{ dbt.type_string() }}))
 {%- endmacro %}
 
+{#- DuckDB and Spark both know typeof(), try_cast, floor and isnan; they spell the type names
+    in different cases. -#}
 {% macro duckdb__id_text(expr) -%}
-    case
-        when typeof({{ expr }}) in ('DOUBLE', 'FLOAT') then (
-            case
-                when isnan(try_cast({{ expr }} as double)) then null
-                when try_cast({{ expr }} as double) = trunc(try_cast({{ expr }} as double))
-                    and abs(try_cast({{ expr }} as double)) < 1e18
-                    then cast(cast(try_cast({{ expr }} as double) as bigint) as varchar)
-                else cast({{ expr }} as varchar)
-            end
-        )
-        else trim(cast({{ expr }} as varchar))
-    end
+    {{ whole_number_id_text(expr) }}
 {%- endmacro %}
 
-{#- Spark: typeof() tells a floating id from text, as DuckDB's version does (Spark writes a large
-    double as 1.785E7, so a whole double becomes a bigint first). -#}
 {% macro spark__id_text(expr) -%}
+    {{ whole_number_id_text(expr) }}
+{%- endmacro %}
+
+{% macro whole_number_id_text(expr) -%}
+    {%- set as_double = 'try_cast(' ~ expr ~ ' as double)' -%}
     case
-        when typeof({{ expr }}) in ('double', 'float') then (
+        when lower(typeof({{ expr }})) in ('double', 'float') then (
             case
-                when isnan(cast({{ expr }} as double)) then null
-                when cast({{ expr }} as double) = floor(cast({{ expr }} as double))
-                    and abs(cast({{ expr }} as double)) < 1e18
-                    then cast(cast(cast({{ expr }} as double) as bigint) as string)
-                else cast({{ expr }} as string)
+                when isnan({{ as_double }}) then null
+                when {{ as_double }} = floor({{ as_double }})
+                    and abs({{ as_double }}) < 1e18
+                    then cast(cast({{ as_double }} as bigint) as {{ dbt.type_string() }})
+                else cast({{ expr }} as {{ dbt.type_string() }})
             end
         )
-        else trim(cast({{ expr }} as string))
+        else trim(cast({{ expr }} as {{ dbt.type_string() }}))
     end
 {%- endmacro %}
 
