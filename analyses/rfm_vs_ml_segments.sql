@@ -6,4 +6,4 @@ select
     round(100.0 * count(*) / sum(count(*)) over (partition by rfm_segment), 1) as pct_of_rfm_segment
 from {{ ref('dim_customer_segments') }}
 group by rfm_segment, segment_name
-order by rfm_segment, customer_count desc
+order by rfm_segment asc, customer_count desc

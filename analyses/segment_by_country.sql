@@ -32,4 +32,4 @@ select
 from by_country
 inner join big_countries
     on by_country.country = big_countries.country
-order by by_country.country, by_country.customer_count desc
+order by by_country.country asc, by_country.customer_count desc

@@ -10,7 +10,7 @@ ranked as (
         monetary_value,
         order_count,
         recency_days,
-        row_number() over (partition by segment_name order by monetary_value desc, customer_id) as value_rank
+        row_number() over (partition by segment_name order by monetary_value desc, customer_id asc) as value_rank
     from {{ ref('dim_customer_segments') }}
 
 )

@@ -21,6 +21,12 @@ bash scripts/install_java.sh
 echo "==> ruff"
 .venv/bin/ruff check src tests/python benchmarks dashboard
 .venv/bin/ruff format --check src tests/python benchmarks dashboard
+echo "==> sqlfluff (dbt templater, compiling in a temp dir)"
+LINT_DIR="$(mktemp -d)"
+CUSTSEG_DB_PATH="$LINT_DIR/lint.duckdb" CUSTSEG_SERVING_PATH="$LINT_DIR/serving/lint.duckdb" \
+    CUSTSEG_MODEL_KEY_PATH="$LINT_DIR/model-signing.key" DBT_TARGET_PATH="$LINT_DIR/target" \
+    DBT_LOG_PATH="$LINT_DIR/logs" .venv/bin/sqlfluff lint models analyses tests --processes 2
+rm -rf "$LINT_DIR"
 echo "==> pytest"
 WORKERS="${CUSTSEG_TEST_WORKERS:-2}"
 if [ "$WORKERS" = "0" ]; then

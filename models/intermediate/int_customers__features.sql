@@ -14,6 +14,7 @@
 
 {%- set as_of_date = date_var('as_of_date') %}
 
+
 with
 
 classified as {{ inline_cte() }} (
@@ -91,7 +92,9 @@ order_stats as (
         min(ordered_at) as first_purchase_at,
         max(ordered_at) as last_purchase_at,
         sum(order_value) as monetary_gross,
-        sum(order_items) as item_count
+        sum(order_items) as item_count,
+        {{ dbt.datediff('cast(min(ordered_at) as date)', 'cast(max(ordered_at) as date)', 'day') }}
+            as purchase_span_days
     from orders
     group by customer_id
 
@@ -145,12 +148,10 @@ final as (
         line_stats.distinct_products,
         coalesce(returns.return_line_count, 0) as return_line_count,
         cast(coalesce(returns.returned_value, 0) as {{ type_double() }})
-            / cast(order_stats.monetary_gross as {{ type_double() }}) as return_rate,
+        / cast(order_stats.monetary_gross as {{ type_double() }}) as return_rate,
         case
             when order_stats.order_count > 1
-                then {{ dbt.datediff('cast(order_stats.first_purchase_at as date)',
-                                     'cast(order_stats.last_purchase_at as date)', 'day') }}
-                    / cast(order_stats.order_count - 1 as {{ type_double() }})
+                then order_stats.purchase_span_days / cast(order_stats.order_count - 1 as {{ type_double() }})
         end as mean_days_between_orders,
         country_ranked.country
 

@@ -30,9 +30,9 @@ scored as (
 
     select
         customer_id,
-        ntile(5) over (order by recency_days desc, customer_id) as recency_score,
-        ntile(5) over (order by order_count asc, customer_id) as frequency_score,
-        ntile(5) over (order by monetary_value asc, customer_id) as monetary_score
+        ntile(5) over (order by recency_days desc, customer_id asc) as recency_score,
+        ntile(5) over (order by order_count asc, customer_id asc) as frequency_score,
+        ntile(5) over (order by monetary_value asc, customer_id asc) as monetary_score
     from features
 
 ),
@@ -74,7 +74,7 @@ final as (
         cast(features.order_count as integer) as order_count,
         -- computed from the two doubles below so monetary_value = monetary_gross - returned_value exactly
         cast(features.monetary_gross as {{ type_double() }})
-            - cast(features.returned_value as {{ type_double() }}) as monetary_value,
+        - cast(features.returned_value as {{ type_double() }}) as monetary_value,
         cast(features.monetary_gross as {{ type_double() }}) as monetary_gross,
         cast(features.returned_value as {{ type_double() }}) as returned_value,
         cast(features.tenure_days as integer) as tenure_days,

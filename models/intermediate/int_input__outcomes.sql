@@ -7,7 +7,7 @@
 {%- if input_kind() == 'customers' %}
     {%- set classified = ref('int_customer_table__classified') %}
 {%- else %}
-    {%- set classified = ref('int_transactions__classified') %}
+{%- set classified = ref('int_transactions__classified') %}
 {%- endif %}
 
 select

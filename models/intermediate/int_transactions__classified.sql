@@ -108,9 +108,11 @@ numbered as (
     {%- if is_incremental() %}
     left join stored_copies
         on transactions.invoice_id = stored_copies.invoice_id
+        -- noqa: disable=LT02
         {%- for column in stored_values[1:] %}
         and transactions.{{ column }} is not distinct from stored_copies.{{ column }}
         {%- endfor %}
+    -- noqa: enable=LT02
     {%- endif %}
 
 ),
@@ -120,9 +122,11 @@ classified as (
     select
         *,
         case
+            -- noqa: disable=LT02
             {%- for reason, condition in quarantine_rules() %}
             when {{ condition }} then {{ sql_string(reason) }}
             {%- endfor %}
+            -- noqa: enable=LT02
         end as quarantine_reason
     from numbered
 
@@ -153,11 +157,13 @@ final as (
         is_cancellation,
         is_non_product,
         quarantine_reason,
+        -- noqa: disable=LT02
         {%- for column in ['invoice_id_raw', 'customer_id_raw', 'quantity_raw', 'unit_price_raw',
                            'line_amount_raw', 'invoiced_at_raw'] %}
         case when quarantine_reason is not null then cast({{ column }} as {{ dbt.type_string() }}) end
             as {{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from classified
 
 )

@@ -16,7 +16,11 @@ registry as (
 
 versions as (
 
-    select model_id, model_version, is_active from {{ ref('dim_segmentation_models') }}
+    select
+        model_id,
+        model_version,
+        is_active
+    from {{ ref('dim_segmentation_models') }}
 
 ),
 

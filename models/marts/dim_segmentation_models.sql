@@ -19,7 +19,10 @@ latest_run as (
     from registry
     where
         model_kind = 'run'
-        and run_id = (select max(runs.run_id) from registry as runs where runs.model_kind = 'run')
+        and run_id = (
+            select max(runs.run_id) from registry as runs
+            where runs.model_kind = 'run'
+        )
 
 ),
 

@@ -6,7 +6,12 @@
     raw_line_count = clean_line_count + quarantined_line_count, batch by batch.
 #}
 
-{{ config(enabled=input_kind() == 'transactions', materialized='incremental', incremental_strategy='append', on_schema_change='fail') }}
+{{ config(
+    enabled=input_kind() == 'transactions',
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail'
+) }}
 
 with
 
@@ -21,7 +26,10 @@ lines as (
 
 files as (
 
-    select distinct batch_id, source_file, file_fingerprint
+    select distinct
+        batch_id,
+        source_file,
+        file_fingerprint
     from lines
 
 ),

@@ -33,12 +33,14 @@ final as (
     select metric, cast(value as {{ type_double() }}) as value
     from holdout
     union all
-    select 'unseen_customers', cast(unseen_customers as {{ type_double() }})
+    select
+        'unseen_customers' as metric,
+        cast(unseen_customers as {{ type_double() }}) as value
     from unseen
     union all
     select
-        'unseen_agreement_rate',
-        case when unseen_customers > 0 then cast(agreeing as {{ type_double() }}) / unseen_customers end
+        'unseen_agreement_rate' as metric,
+        case when unseen_customers > 0 then cast(agreeing as {{ type_double() }}) / unseen_customers end as value
     from unseen
 
 )

@@ -18,12 +18,18 @@ registry as (
 
 latest_run as (
 
-    select run_id, model_version, as_of_date
+    select
+        run_id,
+        model_version,
+        as_of_date
     from registry
     where
         model_kind = 'run'
-        and run_id = (select max(runs.run_id) from registry as runs where runs.model_kind = 'run')
-        {%- if is_incremental() %}
+        and run_id = (
+            select max(runs.run_id) from registry as runs
+            where runs.model_kind = 'run'
+        )
+    {%- if is_incremental() %}
         and run_id > (select coalesce(max(history.run_id), 0) from {{ this }} as history)
         {%- endif %}
 

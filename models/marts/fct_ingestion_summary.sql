@@ -21,9 +21,16 @@ reasons as (
 
 outcomes as (
 
-    select 'clean' as outcome, 0 as priority, 'Kept in fct_transactions' as description
+    select
+        'clean' as outcome,
+        0 as priority,
+        'Kept in fct_transactions' as description
     union all
-    select reason_code, priority, description from reasons
+    select
+        reason_code,
+        priority,
+        description
+    from reasons
 
 ),
 
@@ -59,7 +66,7 @@ final as (
         cast(coalesce(counted.row_count, 0) as bigint) as row_count,
         cast(coalesce(counted.customer_count, 0) as bigint) as customer_count,
         cast(coalesce(counted.row_count, 0) as {{ type_double() }})
-            / sum(coalesce(counted.row_count, 0)) over () as row_share
+        / sum(coalesce(counted.row_count, 0)) over () as row_share
     from outcomes
     left join counted
         on outcomes.outcome = counted.outcome

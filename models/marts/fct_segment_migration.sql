@@ -17,7 +17,11 @@ history as (
 
 runs as (
 
-    select distinct run_id, as_of_date, model_version from history
+    select distinct
+        run_id,
+        as_of_date,
+        model_version
+    from history
 
 ),
 
@@ -32,11 +36,13 @@ pairs as (
 
 new_pairs as (
 
-    select from_run_id, to_run_id
+    select
+        from_run_id,
+        to_run_id
     from pairs
     where
         from_run_id is not null
-        {%- if is_incremental() %}
+    {%- if is_incremental() %}
         and to_run_id > (select coalesce(max(migration.to_run_id), 0) from {{ this }} as migration)
         {%- endif %}
 

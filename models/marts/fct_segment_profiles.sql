@@ -43,10 +43,13 @@ aggregated as (
         count(*) as customer_count,
         {{ sum_money('customers.monetary_value' if from_transactions else null_value) }} as revenue,
         {{ mean_exact('segments.confidence') }} as mean_confidence,
+        -- noqa: disable=LT02
         {%- for feature in features %}
         {{ mean_exact('customers.' ~ feature if from_transactions else null_value) }} as mean_{{ feature }},
-        {{ median('customers.' ~ feature if from_transactions else null_value) }} as median_{{ feature }}{{ ',' if not loop.last }}
+        {{ median('customers.' ~ feature if from_transactions else null_value) }}
+            as median_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from segments
     inner join customers
         on segments.customer_id = customers.customer_id
@@ -64,20 +67,22 @@ final as (
         cluster_names.distinguishing_features,
         cast(aggregated.customer_count as bigint) as customer_count,
         cast(aggregated.customer_count as {{ type_double() }})
-            / sum(aggregated.customer_count) over () as customer_share,
+        / sum(aggregated.customer_count) over () as customer_share,
         cast(aggregated.revenue as {{ type_double() }}) as revenue,
         -- revenue is an exact decimal sum; the share is divided as doubles (as on DuckDB; Spark
         -- would keep a decimal of scale 6)
         cast(aggregated.revenue as {{ type_double() }})
-            / cast(sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
+        / cast(sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
         cast(aggregated.mean_confidence as {{ type_double() }}) as mean_confidence,
         cast(cluster_names.recency_score as {{ type_double() }}) as recency_position,
         cast(cluster_names.frequency_score as {{ type_double() }}) as frequency_position,
         cast(cluster_names.monetary_score as {{ type_double() }}) as monetary_position,
+        -- noqa: disable=LT02
         {%- for feature in features %}
         cast(aggregated.mean_{{ feature }} as {{ type_double() }}) as mean_{{ feature }},
         cast(aggregated.median_{{ feature }} as {{ type_double() }}) as median_{{ feature }}{{ ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from aggregated
     inner join cluster_names
         on aggregated.cluster_id = cluster_names.cluster_id

@@ -3,13 +3,19 @@
 -- and monetary_gross equals the sum of their clean line amounts.
 with
 
+snapshot as (
+
+    select max(as_of_date) as as_of_date from {{ ref('dim_customers') }}
+
+),
+
 expected as (
 
     select
         transactions.customer_id,
         sum(transactions.line_amount) as monetary_gross
     from {{ ref('fct_transactions') }} as transactions
-    cross join (select max(as_of_date) as as_of_date from {{ ref('dim_customers') }}) as snapshot
+    cross join snapshot
     where transactions.invoice_date < snapshot.as_of_date
     group by transactions.customer_id
 

@@ -9,7 +9,9 @@ with
 rules as (
 
     {% for reason, condition in quarantine_rules() -%}
-    select {{ sql_string(reason) }} as reason_code, {{ loop.index }} as priority
+    select
+        {{ sql_string(reason) }} as reason_code,
+        {{ loop.index }} as priority
     {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -17,7 +19,10 @@ rules as (
 
 seed as (
 
-    select reason_code, priority from {{ ref('quarantine_reasons') }}
+    select
+        reason_code,
+        priority
+    from {{ ref('quarantine_reasons') }}
 
 )
 

@@ -19,7 +19,11 @@ with
 
 input_lines as (
 
-    select source_file, source_row_number, batch_id from {{ ref('base_retail__transactions') }}
+    select
+        source_file,
+        source_row_number,
+        batch_id
+    from {{ ref('base_retail__transactions') }}
 
 ),
 
@@ -32,23 +36,36 @@ batches as (
 files as (
 
     -- a line is (file, row in file); numbered files make it one integer per line
-    select source_file, row_number() over (order by source_file) * {{ 2 ** 40 }} as file_offset
+    select
+        source_file,
+        row_number() over (order by source_file) * {{ 2 ** 40 }} as file_offset
     from (select distinct source_file from input_lines) as distinct_files
 
 ),
 
 tagged as {{ inline_cte() }} (
 
-    select coalesce(files.file_offset, 0) + lines.source_row_number as line_key, lines.tag
+    select
+        coalesce(files.file_offset, 0) + lines.source_row_number as line_key,
+        lines.tag
     from (
-        select source_file, source_row_number, cast(1 as {{ dbt.type_int() }}) as tag
+        select
+            source_file,
+            source_row_number,
+            cast(1 as {{ dbt.type_int() }}) as tag
         from input_lines
         union all
-        select source_file, source_row_number, cast(2 as {{ dbt.type_int() }}) as tag
+        select
+            source_file,
+            source_row_number,
+            cast(2 as {{ dbt.type_int() }}) as tag
         from {{ ref('fct_transactions') }}
         where batch_id in (select batches.batch_id from batches)
         union all
-        select source_file, source_row_number, cast(4 as {{ dbt.type_int() }}) as tag
+        select
+            source_file,
+            source_row_number,
+            cast(4 as {{ dbt.type_int() }}) as tag
         from {{ ref('fct_transaction_quarantine') }}
         where batch_id in (select batches.batch_id from batches)
     ) as lines
@@ -61,11 +78,13 @@ per_block as (
 
     select
         block,
+        -- noqa: disable=LT02
         {%- for place, tag in [('input', 1), ('clean', 2), ('quarantine', 4)] %}
         sum(case when tag = {{ tag }} then 1 else 0 end) as {{ place }}_count,
         coalesce({{ bit_or_agg('case when tag = ' ~ tag ~ ' then bit end') }}, 0) as {{ place }}_bits
         {{- ',' if not loop.last }}
         {%- endfor %}
+    -- noqa: enable=LT02
     from (
         select
             tag,

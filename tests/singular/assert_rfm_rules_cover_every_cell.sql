@@ -4,13 +4,15 @@ with
 
 scores as (
 
-    select * from (values (1), (2), (3), (4), (5)) as s (score)
+    select s.score from (values (1), (2), (3), (4), (5)) as s (score)
 
 ),
 
 cells as (
 
-    select r.score as recency_score, fm.score as fm_score
+    select
+        r.score as recency_score,
+        fm.score as fm_score
     from scores as r
     cross join scores as fm
 
@@ -30,4 +32,5 @@ matches as (
 
 )
 
-select * from matches where rule_count = 0
+select * from matches
+where rule_count = 0
