@@ -267,7 +267,9 @@ def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=N
     import json
 
     check_upload(name, len(data))
-    repo = Path(__file__).resolve().parents[2]
+    from .project import project_dir
+
+    repo = project_dir()
     workspace = Path(tempfile.mkdtemp(prefix="custseg-upload-"))
     try:
         # the file keeps its own (sanitised) name, so messages name it as the user knows it

@@ -187,16 +187,14 @@ def read_input(path: str | None = None, json_text: str | None = None) -> pd.Data
 
 
 def project_dir() -> Path:
-    """The dbt project: $CUSTSEG_PROJECT_DIR, else the checkout this package is installed from."""
-    import os
+    """The dbt project (custseg.project.project_dir), failing as a ScoringError."""
+    from .project import ProjectError
+    from .project import project_dir as find
 
-    configured = os.environ.get("CUSTSEG_PROJECT_DIR")
-    path = Path(configured) if configured else Path(__file__).resolve().parents[2]
-    if not (path / "dbt_project.yml").exists():
-        raise ScoringError(
-            f"no dbt project at {path}: set CUSTSEG_PROJECT_DIR to the folder with dbt_project.yml"
-        )
-    return path
+    try:
+        return find()
+    except ProjectError as exc:
+        raise ScoringError(str(exc)) from exc
 
 
 def looks_like_transactions(path: str) -> bool:

@@ -60,37 +60,54 @@ def test_defaults_pass():
     assert set(CUSTOMER_FEATURES) >= {"recency_days", "order_count", "monetary_value"}
 
 
-def test_python_defaults_are_the_project_vars():
-    """dbt_project.yml is the one source of the defaults: the Python configs' fallbacks equal it,
-    and every var the Python models read reaches them and the pre-flight check."""
+def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
+    """dbt_project.yml is the one source of the defaults: every Python config field names its var
+    and takes its default from the project file (change the file, the defaults follow), and every
+    var the Python models read reaches them and the pre-flight check."""
     import re
-    from dataclasses import asdict
+    from dataclasses import fields
 
     import yaml
 
     from conftest import REPO
     from custseg.segmentation.config import ClassifierConfig, LifecycleConfig, SegmentationConfig
 
-    project = yaml.safe_load((REPO / "dbt_project.yml").read_text())["vars"]
-    renamed = {
-        "features": "segmentation_features",
-        "log_features": "segmentation_log_features",
-        "clip_quantiles": "segmentation_clip_quantiles",
-        "pca_components": "segmentation_pca_components",
-        "algorithm": "segmentation_algorithm",
-        "value_feature": "segment_value_feature",
-    }
-    for field, value in asdict(SegmentationConfig()).items():
-        expected = project[renamed.get(field, field)]
-        assert (list(value) if isinstance(value, tuple) else value) == expected, field
-    classifier = {"classifier": "classifier", "random_state": "random_state"}
-    for field, value in asdict(ClassifierConfig()).items():
-        assert value == project[classifier.get(field, f"classifier_{field}")], field
-    lifecycle = LifecycleConfig()
-    assert lifecycle.mode == project["segmentation_mode"]
-    assert lifecycle.refit_policy == project["refit_policy"]
-    assert lifecycle.pinned_version == project["segmentation_model_version"]
-    assert {k: list(v) for k, v in lifecycle.thresholds.items()} == project["drift_thresholds"]
+    text = (REPO / "dbt_project.yml").read_text()
+    project = yaml.safe_load(text)["vars"]
+    configs = (SegmentationConfig, ClassifierConfig, LifecycleConfig)
+    config_vars = {f.metadata.get("var") for config in configs for f in fields(config)}
+    assert None not in config_vars, "a config field without a var would carry a default of its own"
+    assert config_vars <= set(project)
+
+    # the same defaults as the project file, field by field
+    assert SegmentationConfig().k_max == project["k_max"]
+    assert list(SegmentationConfig().features) == project["segmentation_features"]
+    assert LifecycleConfig().thresholds == {k: tuple(v) for k, v in project["drift_thresholds"].items()}
+
+    # another project file: the defaults are its values (no second copy in Python)
+    changed = yaml.safe_load(text)
+    changed["vars"].update(
+        k_max=7,
+        segmentation_features=["recency_days", "monetary_value"],
+        segmentation_log_features=["monetary_value"],
+        classifier_n_estimators=33,
+        segmentation_mode="score",
+        drift_thresholds={**project["drift_thresholds"], "feature_psi": [0.2, 0.4]},
+    )
+    (tmp_path / "dbt_project.yml").write_text(yaml.safe_dump(changed))
+    monkeypatch.setenv("CUSTSEG_PROJECT_DIR", str(tmp_path))
+    segmentation, classifier, lifecycle = SegmentationConfig(), ClassifierConfig(), LifecycleConfig()
+    assert (segmentation.k_max, segmentation.features) == (7, ("recency_days", "monetary_value"))
+    assert classifier.n_estimators == 33 and lifecycle.mode == "score"
+    assert lifecycle.thresholds["feature_psi"] == (0.2, 0.4)
+    # a var left out of the settings JSON, or null, takes the project's value; a partial
+    # drift_thresholds keeps the project's other measures
+    from_vars = SegmentationConfig.from_vars({"k_min": 3, "k_max": None})
+    assert (from_vars.k_min, from_vars.k_max) == (3, 7)
+    partial = LifecycleConfig.from_vars({"drift_thresholds": {"distance_ratio": [1.1, 1.2]}})
+    assert partial.thresholds["feature_psi"] == (0.2, 0.4)
+    assert partial.thresholds["distance_ratio"] == (1.1, 1.2)
+
     python_vars = set(
         re.findall(
             r"'([a-z_]+)': var\(", (REPO / "python_models/segmentation/_segmentation__models.yml").read_text()
@@ -102,4 +119,12 @@ def test_python_defaults_are_the_project_vars():
             (REPO / "macros/ingest/preflight.sql").read_text().split("{% macro settings_options()")[1],
         )
     )
-    assert python_vars <= set(project) and python_vars <= checked
+    assert config_vars <= python_vars <= set(project) and python_vars <= checked
+
+
+def test_a_missing_project_says_where_to_point(tmp_path, monkeypatch):
+    from custseg.project import ProjectError, project_var
+
+    monkeypatch.setenv("CUSTSEG_PROJECT_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(ProjectError, match="set CUSTSEG_PROJECT_DIR"):
+        project_var("k_max")

@@ -1,24 +1,24 @@
-"""Settings of the segmentation, read from dbt vars (see dbt_project.yml)."""
+"""Settings of the segmentation, read from dbt vars.
+
+dbt_project.yml is the one source of their defaults: every field below names its var
+(``_var``), and a field left out takes the var's value from dbt_project.yml (custseg.project).
+"""
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-DEFAULT_FEATURES = ("recency_days", "order_count", "monetary_value")
+from ..project import project_var
+
 ALGORITHMS = ("kmeans", "gmm", "birch", "agglomerative", "hdbscan")
 CLASSIFIERS = ("random_forest", "decision_tree", "gradient_boosting")
 SEGMENTATION_MODES = ("auto", "refit", "score")
 REFIT_POLICIES = ("on_drift", "never", "always")
-# drift measure -> (warn at, refit recommended at); docs/segments-over-time.md
+# the drift measures; their (warn at, refit recommended at) thresholds are the var
+# drift_thresholds (docs/segments-over-time.md)
 DRIFT_MEASURES = ("feature_psi", "segment_share_psi", "distance_ratio", "silhouette_drop")
-DEFAULT_DRIFT_THRESHOLDS = {
-    "feature_psi": (0.1, 0.25),
-    "segment_share_psi": (0.1, 0.25),
-    "distance_ratio": (1.25, 1.5),
-    "silhouette_drop": (0.05, 0.15),
-}
 # the numeric customer features the classifier learns from (columns of int_customers__rfm_scored)
 NUMERIC_FEATURES = (
     "recency_days",
@@ -48,32 +48,75 @@ def settings_getter(settings: dict[str, Any] | str):
     return get
 
 
+def _optional_int(value: Any) -> int | None:
+    return None if value is None or value == "" else int(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _floats(value: Any) -> tuple[float, ...]:
+    return tuple(float(v) for v in value)
+
+
+def _var(name: str, convert=None, *, optional: bool = False):
+    """A field whose value is the dbt var ``name``; its default is that var in dbt_project.yml.
+    ``optional`` fields keep an explicit null (n_clusters: null = choose k); others fall back to
+    the project's value when the var is null or empty."""
+
+    def default():
+        value = project_var(name)
+        return value if convert is None else convert(value)
+
+    return field(default_factory=default, metadata={"var": name, "convert": convert, "optional": optional})
+
+
+def _from_vars(cls, settings: dict[str, Any] | str, **fixed):
+    """``cls`` from the vars JSON: each field from its var, the rest from dbt_project.yml."""
+    if isinstance(settings, str):
+        settings = json.loads(settings or "{}")
+    kwargs = dict(fixed)
+    for f in fields(cls):
+        name, convert = f.metadata.get("var"), f.metadata.get("convert")
+        if name is None or f.name in kwargs or name not in settings:
+            continue
+        value = settings[name]
+        if value is None or value == "":
+            if not f.metadata["optional"]:
+                continue
+            kwargs[f.name] = None
+        else:
+            kwargs[f.name] = value if convert is None else convert(value)
+    return cls(**kwargs)
+
+
 @dataclass(frozen=True)
 class SegmentationConfig:
-    features: tuple[str, ...] = DEFAULT_FEATURES
-    log_features: tuple[str, ...] = DEFAULT_FEATURES
-    clip_quantiles: tuple[float, float] = (0.01, 0.99)
-    pca_components: int = 0
-    k_min: int = 2
-    k_max: int = 10
-    n_clusters: int | None = None
-    algorithm: str = "kmeans"
-    random_state: int = 42
-    n_init: int = 10
-    sweep_n_init: int = 3
-    silhouette_exact_max: int = 5_000
-    silhouette_sample_size: int = 5_000
-    sweep_sample_size: int = 50_000
-    minibatch_threshold: int = 200_000
-    fit_sample_size: int = 200_000
-    training_cutoff_date: str | None = None
+    features: tuple[str, ...] = _var("segmentation_features", tuple)
+    log_features: tuple[str, ...] = _var("segmentation_log_features", tuple)
+    clip_quantiles: tuple[float, float] = _var("segmentation_clip_quantiles", _floats)
+    pca_components: int = _var("segmentation_pca_components", int)
+    k_min: int = _var("k_min", int)
+    k_max: int = _var("k_max", int)
+    n_clusters: int | None = _var("n_clusters", _optional_int, optional=True)
+    algorithm: str = _var("segmentation_algorithm", str)
+    random_state: int = _var("random_state", int)
+    n_init: int = _var("n_init", int)
+    sweep_n_init: int = _var("sweep_n_init", int)
+    silhouette_exact_max: int = _var("silhouette_exact_max", int)
+    silhouette_sample_size: int = _var("silhouette_sample_size", int)
+    sweep_sample_size: int = _var("sweep_sample_size", int)
+    minibatch_threshold: int = _var("minibatch_threshold", int)
+    fit_sample_size: int = _var("fit_sample_size", int)
+    training_cutoff_date: str | None = _var("training_cutoff_date", _optional_text, optional=True)
     # hdbscan: the smallest group that counts as a cluster (0 = 1% of the customers, at least 10)
-    min_cluster_size: int = 0
+    min_cluster_size: int = _var("min_cluster_size", int)
     # a customer table's measure of customer value: orders its segments best to worst and picks
     # their actions ("" = none: segments are ordered by size)
-    value_feature: str = ""
+    value_feature: str = _var("segment_value_feature", lambda v: "" if v is None else str(v))
     # BLAS/OpenMP threads of the ML layer (threadpoolctl); DuckDB already uses every core
-    ml_threads: int = 1
+    ml_threads: int = _var("ml_threads", int)
 
     def __post_init__(self) -> None:
         problems = []
@@ -124,30 +167,7 @@ class SegmentationConfig:
     def from_vars(cls, settings: dict[str, Any] | str) -> SegmentationConfig:
         """Build from the dbt vars, as passed to the Python models in the config key
         ``segmentation_settings`` (a JSON object of var name -> value; see dbt_project.yml)."""
-        get = settings_getter(settings)
-        n_clusters = get("n_clusters", None)
-        return cls(
-            features=tuple(get("segmentation_features", DEFAULT_FEATURES)),
-            log_features=tuple(get("segmentation_log_features", DEFAULT_FEATURES)),
-            clip_quantiles=tuple(float(q) for q in get("segmentation_clip_quantiles", (0.01, 0.99))),
-            pca_components=int(get("segmentation_pca_components", 0)),
-            k_min=int(get("k_min", 2)),
-            k_max=int(get("k_max", 10)),
-            n_clusters=int(n_clusters) if n_clusters is not None else None,
-            algorithm=str(get("segmentation_algorithm", "kmeans")),
-            random_state=int(get("random_state", 42)),
-            n_init=int(get("n_init", 10)),
-            sweep_n_init=int(get("sweep_n_init", 3)),
-            silhouette_exact_max=int(get("silhouette_exact_max", 5_000)),
-            silhouette_sample_size=int(get("silhouette_sample_size", 5_000)),
-            sweep_sample_size=int(get("sweep_sample_size", 50_000)),
-            minibatch_threshold=int(get("minibatch_threshold", 200_000)),
-            fit_sample_size=int(get("fit_sample_size", 200_000)),
-            value_feature=str(get("segment_value_feature", "")),
-            min_cluster_size=int(get("min_cluster_size", 0)),
-            training_cutoff_date=get("training_cutoff_date", None),
-            ml_threads=int(get("ml_threads", 1)),
-        )
+        return _from_vars(cls, settings)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -161,12 +181,13 @@ class SegmentationConfig:
 class LifecycleConfig:
     """When the build fits a new model version and when it scores with the active one."""
 
-    mode: str = "auto"
-    refit_policy: str = "on_drift"
+    mode: str = _var("segmentation_mode", str)
+    refit_policy: str = _var("refit_policy", str)
     # score with this version (no fitting) instead of the latest
-    pinned_version: int | None = None
-    drift_thresholds: tuple[tuple[str, float, float], ...] = tuple(
-        (name, warn, refit) for name, (warn, refit) in DEFAULT_DRIFT_THRESHOLDS.items()
+    pinned_version: int | None = _var("segmentation_model_version", optional=True)
+    # (measure, warn at, refit recommended at), the var drift_thresholds
+    drift_thresholds: tuple[tuple[str, float, float], ...] = _var(
+        "drift_thresholds", lambda given: _thresholds({}, given)
     )
 
     def __post_init__(self) -> None:
@@ -200,58 +221,53 @@ class LifecycleConfig:
     def from_vars(cls, settings) -> LifecycleConfig:
         get = settings_getter(settings)
         pinned = get("segmentation_model_version", None)
-        thresholds = dict(DEFAULT_DRIFT_THRESHOLDS)
-        given = get("drift_thresholds", {})
-        if not isinstance(given, dict):
-            raise ValueError(
-                "Invalid segmentation settings: drift_thresholds must map a measure to [warn, refit], "
-                f"e.g. {{feature_psi: [0.1, 0.25]}}, got {given!r}"
-            )
-        for name, pair in given.items():
-            if (
-                not isinstance(pair, list | tuple)
-                or len(pair) != 2
-                or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
-            ):
-                raise ValueError(
-                    f"Invalid segmentation settings: drift_thresholds.{name} must be [warn, refit], got {pair!r}"
-                )
-            thresholds[name] = (float(pair[0]), float(pair[1]))
         if pinned is not None and (isinstance(pinned, bool) or not isinstance(pinned, int)):
             raise ValueError(
                 f"Invalid segmentation settings: segmentation_model_version must be a whole number, got {pinned!r}"
             )
-        return cls(
-            mode=str(get("segmentation_mode", "auto")),
-            refit_policy=str(get("refit_policy", "on_drift")),
-            pinned_version=pinned,
-            drift_thresholds=tuple((name, warn, refit) for name, (warn, refit) in thresholds.items()),
+        # dbt replaces a dict var whole: the measures a user leaves out keep the project's values
+        given = get("drift_thresholds", {})
+        defaults = dict(
+            (name, (warn, refit)) for name, warn, refit in _thresholds({}, project_var("drift_thresholds"))
         )
+        return _from_vars(cls, settings, drift_thresholds=_thresholds(defaults, given))
+
+
+def _thresholds(defaults: dict[str, tuple[float, float]], given: Any) -> tuple[tuple[str, float, float], ...]:
+    """``defaults`` updated with the var drift_thresholds ({measure: [warn, refit]}), checked."""
+    if not isinstance(given, dict):
+        raise ValueError(
+            "Invalid segmentation settings: drift_thresholds must map a measure to [warn, refit], "
+            f"e.g. {{feature_psi: [0.1, 0.25]}}, got {given!r}"
+        )
+    thresholds = dict(defaults)
+    for name, pair in given.items():
+        if (
+            not isinstance(pair, list | tuple)
+            or len(pair) != 2
+            or not all(isinstance(v, int | float) and not isinstance(v, bool) for v in pair)
+        ):
+            raise ValueError(
+                f"Invalid segmentation settings: drift_thresholds.{name} must be [warn, refit], got {pair!r}"
+            )
+        thresholds[name] = (float(pair[0]), float(pair[1]))
+    return tuple((name, warn, refit) for name, (warn, refit) in thresholds.items())
 
 
 @dataclass(frozen=True)
 class ClassifierConfig:
-    classifier: str = "random_forest"
-    test_size: float = 0.25
-    random_state: int = 42
-    tree_max_depth: int = 4
-    n_estimators: int = 100
-    top_countries: int = 10
-    max_rows: int = 50_000
+    classifier: str = _var("classifier", str)
+    test_size: float = _var("classifier_test_size", float)
+    random_state: int = _var("random_state", int)
+    tree_max_depth: int = _var("classifier_tree_max_depth", int)
+    n_estimators: int = _var("classifier_n_estimators", int)
+    top_countries: int = _var("classifier_top_countries", int)
+    max_rows: int = _var("classifier_max_rows", int)
 
     @classmethod
     def from_vars(cls, settings) -> ClassifierConfig:
         """Build from the same ``segmentation_settings`` JSON the segmentation models read."""
-        get = settings_getter(settings)
-        return cls(
-            classifier=str(get("classifier", "random_forest")),
-            test_size=float(get("classifier_test_size", 0.25)),
-            random_state=int(get("random_state", 42)),
-            tree_max_depth=int(get("classifier_tree_max_depth", 4)),
-            n_estimators=int(get("classifier_n_estimators", 100)),
-            top_countries=int(get("classifier_top_countries", 10)),
-            max_rows=int(get("classifier_max_rows", 50_000)),
-        )
+        return _from_vars(cls, settings)
 
     def __post_init__(self) -> None:
         if self.classifier not in CLASSIFIERS:
