@@ -226,10 +226,13 @@ class LifecycleConfig:
                 f"Invalid segmentation settings: segmentation_model_version must be a whole number, got {pinned!r}"
             )
         # dbt replaces a dict var whole: the measures a user leaves out keep the project's values
+        # (inside a build every measure is given, and dbt_project.yml is not read)
         given = get("drift_thresholds", {})
-        defaults = dict(
-            (name, (warn, refit)) for name, warn, refit in _thresholds({}, project_var("drift_thresholds"))
-        )
+        defaults = {}
+        if not isinstance(given, dict) or not set(DRIFT_MEASURES) <= set(given):
+            defaults = {
+                name: (warn, refit) for name, warn, refit in _thresholds({}, project_var("drift_thresholds"))
+            }
         return _from_vars(cls, settings, drift_thresholds=_thresholds(defaults, given))
 
 
