@@ -40,11 +40,6 @@ def _vars_of(path: Path) -> dict[str, Any]:
     return found
 
 
-def project_vars() -> dict[str, Any]:
-    """The vars of dbt_project.yml with their default values (a copy)."""
-    return dict(_vars_of(project_dir()))
-
-
 def project_var(name: str) -> Any:
     """The default of one var, as dbt_project.yml sets it."""
     found = _vars_of(project_dir())

@@ -36,24 +36,22 @@ NUMERIC_FEATURES = (
 )
 
 
-def settings_getter(settings: dict[str, Any] | str):
-    """``get(name, default)`` over the dbt vars JSON; null or empty values give the default."""
-    if isinstance(settings, str):
-        settings = json.loads(settings or "{}")
+def _settings_dict(settings: dict[str, Any] | str) -> dict[str, Any]:
+    """The dbt vars as passed to the Python models (a JSON object, or its text)."""
+    return json.loads(settings or "{}") if isinstance(settings, str) else settings
 
-    def get(name: str, default):
-        value = settings.get(name)
-        return default if value is None or value == "" else value
 
-    return get
+def _is_unset(value: Any) -> bool:
+    """Null and empty vars mean "not set"."""
+    return value is None or value == ""
 
 
 def _optional_int(value: Any) -> int | None:
-    return None if value is None or value == "" else int(value)
+    return None if _is_unset(value) else int(value)
 
 
 def _optional_text(value: Any) -> str | None:
-    return None if value is None or value == "" else str(value)
+    return None if _is_unset(value) else str(value)
 
 
 def _floats(value: Any) -> tuple[float, ...]:
@@ -74,15 +72,14 @@ def _var(name: str, convert=None, *, optional: bool = False):
 
 def _from_vars(cls, settings: dict[str, Any] | str, **fixed):
     """``cls`` from the vars JSON: each field from its var, the rest from dbt_project.yml."""
-    if isinstance(settings, str):
-        settings = json.loads(settings or "{}")
+    settings = _settings_dict(settings)
     kwargs = dict(fixed)
     for f in fields(cls):
         name, convert = f.metadata.get("var"), f.metadata.get("convert")
         if name is None or f.name in kwargs or name not in settings:
             continue
         value = settings[name]
-        if value is None or value == "":
+        if _is_unset(value):
             if not f.metadata["optional"]:
                 continue
             kwargs[f.name] = None
@@ -219,15 +216,17 @@ class LifecycleConfig:
 
     @classmethod
     def from_vars(cls, settings) -> LifecycleConfig:
-        get = settings_getter(settings)
-        pinned = get("segmentation_model_version", None)
+        settings = _settings_dict(settings)
+        pinned = settings.get("segmentation_model_version")
+        pinned = None if _is_unset(pinned) else pinned
         if pinned is not None and (isinstance(pinned, bool) or not isinstance(pinned, int)):
             raise ValueError(
                 f"Invalid segmentation settings: segmentation_model_version must be a whole number, got {pinned!r}"
             )
         # dbt replaces a dict var whole: the measures a user leaves out keep the project's values
         # (inside a build every measure is given, and dbt_project.yml is not read)
-        given = get("drift_thresholds", {})
+        given = settings.get("drift_thresholds")
+        given = {} if _is_unset(given) else given
         defaults = {}
         if not isinstance(given, dict) or not set(DRIFT_MEASURES) <= set(given):
             defaults = {
