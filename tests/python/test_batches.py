@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -191,6 +192,29 @@ def test_full_refresh_rebuilds_from_the_loaded_files(two_batches, batches, tmp_p
         batches["late"].with_suffix(".away").rename(batches["late"])
     assert failed.returncode != 0
     assert "cannot be found" in failed.output and str(batches["late"]) in failed.output
+
+
+def test_a_moved_snapshot_recomputes_only_the_customers_it_cuts(two_batches, batches, tmp_path):
+    """The customer aggregates are kept incrementally: when var as_of_date moves (nothing new
+    loaded), only the customers with a line between the old and the new snapshot are recomputed,
+    and the features equal a full recomputation with the same vars."""
+    workdir = tmp_path / "wh"
+    _copy_warehouse(two_batches.db_path, workdir)
+    models = ("--select", "int_customers__purchase_stats", "int_customers__features")
+    variables = {"transactions_path": str(batches["a"]), "as_of_date": "2011-06-01"}
+    moved = run_dbt(workdir, "run", *models, vars=variables)
+    assert moved.returncode == 0, moved.output[-4000:]
+    stats = "from intermediate.int_customers__purchase_stats"
+    recomputed = moved.scalar(f"select count(*) {stats} where window_end = date '2011-06-01'")
+    # batch a runs to 2011-12-09 (its customers are cut), the late batch ends 2010-11-20 (kept)
+    assert 0 < recomputed < moved.scalar(f"select count(*) {stats}")
+    assert moved.scalar(f"select count(*) {stats} where last_line_date >= date '2011-06-01'") == recomputed
+    features = "select * from intermediate.int_customers__features"
+    incremental = sorted(moved.query(features))
+    assert {row[1] for row in incremental} == {date(2011, 6, 1)}  # as_of_date
+    full = run_dbt(workdir, "run", "--full-refresh", *models, vars=variables)
+    assert full.returncode == 0, full.output[-4000:]
+    assert sorted(full.query(features)) == incremental
 
 
 @pytest.fixture(scope="module")
