@@ -18,11 +18,7 @@ latest_run as (
     select model_version
     from registry
     where
-        model_kind = 'run'
-        and run_id = (
-            select max(runs.run_id) from registry as runs
-            where runs.model_kind = 'run'
-        )
+        {{ is_latest_run('registry') }}
 
 ),
 

@@ -24,11 +24,7 @@ latest_run as (
         as_of_date
     from registry
     where
-        model_kind = 'run'
-        and run_id = (
-            select max(runs.run_id) from registry as runs
-            where runs.model_kind = 'run'
-        )
+        {{ is_latest_run('registry') }}
     {%- if is_incremental() %}
         and run_id > (select coalesce(max(history.run_id), 0) from {{ this }} as history)
         {%- endif %}

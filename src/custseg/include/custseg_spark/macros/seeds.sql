@@ -16,7 +16,7 @@
                   {%- if value is none -%}
                     cast(null as {{ type }})
                   {%- else -%}
-                    cast('{{ (value | string).replace("\\", "\\\\").replace("'", "\\'") }}' as {{ type }})
+                    cast({{ sql_string(value) }} as {{ type }})
                   {%- endif -%}
                   {%- if not loop.last %},{% endif -%}
               {%- endfor -%})
