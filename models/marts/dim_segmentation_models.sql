@@ -15,7 +15,7 @@ registry as (
 
 latest_run as (
 
-    select model_version
+    select registry.model_version
     from registry
     where
         {{ is_latest_run('registry') }}

@@ -19,14 +19,14 @@ registry as (
 latest_run as (
 
     select
-        run_id,
-        model_version,
-        as_of_date
+        registry.run_id,
+        registry.model_version,
+        registry.as_of_date
     from registry
     where
         {{ is_latest_run('registry') }}
     {%- if is_incremental() %}
-        and run_id > (select coalesce(max(history.run_id), 0) from {{ this }} as history)
+        and registry.run_id > (select coalesce(max(history.run_id), 0) from {{ this }} as history)
         {%- endif %}
 
 ),
