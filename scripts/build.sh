@@ -5,11 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-DEMO=data/demo/transactions.parquet
-if [ ! -f "$DEMO" ]; then
-    echo "==> generating demo data: $DEMO"
-    .venv/bin/custseg generate --output "$DEMO" --rows 120000 --customers 2000 --seed 42
-fi
+bash scripts/demo_data.sh
 mkdir -p "$(dirname "${CUSTSEG_DB_PATH:-warehouse/build/custseg.duckdb}")" "$(dirname "${CUSTSEG_SERVING_PATH:-warehouse/custseg.duckdb}")"
 echo "==> dbt build"
 .venv/bin/dbt build "$@"

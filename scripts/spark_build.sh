@@ -8,11 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --spark
 bash scripts/install_java.sh
-DEMO=data/demo/transactions.parquet
-if [ ! -f "$DEMO" ]; then
-    echo "==> generating demo data: $DEMO"
-    .venv/bin/custseg generate --output "$DEMO" --rows 120000 --customers 2000 --seed 42
-fi
+bash scripts/demo_data.sh
 export SPARK_LOCAL_IP="${SPARK_LOCAL_IP:-127.0.0.1}"
 echo "==> dbt build --target spark"
 .venv/bin/dbt build --target spark "$@"

@@ -21,6 +21,7 @@ bash scripts/install_java.sh
 echo "==> ruff"
 .venv/bin/ruff check src tests/python benchmarks dashboard
 .venv/bin/ruff format --check src tests/python benchmarks dashboard
+bash scripts/demo_data.sh  # the lint compiles the staging models against the default input
 echo "==> sqlfluff (dbt templater, compiling in a temp dir)"
 LINT_DIR="$(mktemp -d)"
 CUSTSEG_DB_PATH="$LINT_DIR/lint.duckdb" CUSTSEG_SERVING_PATH="$LINT_DIR/serving/lint.duckdb" \
