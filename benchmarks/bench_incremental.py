@@ -53,17 +53,20 @@ def build(run_dir: Path, transactions: Path | str, warm: bool = False, **variabl
     timings = run_results["results"]
     result["startup_parse_s"] = result["wall_s"] - run_results["elapsed_time"]
     result["tests_s"] = sum(r["execution_time"] for r in timings if r["unique_id"].startswith("test."))
-    result["models"] = {
-        r["unique_id"].split(".")[-1]: r["execution_time"]
-        for r in timings
-        if r["unique_id"].startswith("model.")
-    }
-    result["tests"] = {
-        r["unique_id"].split(".")[2]: r["execution_time"]
-        for r in timings
-        if r["unique_id"].startswith("test.")
-    }
+    for kind in ("model", "test"):  # unique_id: <kind>.custseg.<name>[.<hash>]
+        result[f"{kind}s"] = {
+            r["unique_id"].split(".")[2]: r["execution_time"]
+            for r in timings
+            if r["unique_id"].startswith(f"{kind}.")
+        }
     return result
+
+
+def slowest(runs: list[dict], kind: str, top: int = 5) -> str:
+    """The ``top`` slowest nodes of ``kind`` ('models' or 'tests'), by median time over the runs."""
+    medians = {name: statistics.median(r[kind][name] for r in runs) for name in runs[0][kind]}
+    ranked = sorted(medians.items(), key=lambda kv: -kv[1])[:top]
+    return "; ".join(f"{name} {seconds:.1f}" for name, seconds in ranked)
 
 
 def main() -> int:
@@ -114,10 +117,6 @@ def main() -> int:
             shutil.rmtree(run_dir, ignore_errors=True)
         full_s = statistics.median(r["wall_s"] for r in full)
         batch_s = statistics.median(r["wall_s"] for r in incremental)
-        models = {m: statistics.median(r["models"][m] for r in incremental) for m in incremental[0]["models"]}
-        slowest = sorted(models.items(), key=lambda kv: -kv[1])[:5]
-        tests = {t: statistics.median(r["tests"][t] for r in incremental) for t in incremental[0]["tests"]}
-        slowest_tests = sorted(tests.items(), key=lambda kv: -kv[1])[:5]
         rows_out.append(
             {
                 "warehouse_lines": f"{n:,}",
@@ -133,8 +132,8 @@ def main() -> int:
                 "batch_data_tests_s": round(statistics.median(r["tests_s"] for r in incremental), 1),
                 "full_peak_rss_mib": round(max(r["peak_rss_mib"] for r in full)),
                 "batch_peak_rss_mib": round(max(r["peak_rss_mib"] for r in incremental)),
-                "batch_slowest_models_s": "; ".join(f"{m} {t:.1f}" for m, t in slowest),
-                "batch_slowest_tests_s": "; ".join(f"{m} {t:.1f}" for m, t in slowest_tests),
+                "batch_slowest_models_s": slowest(incremental, "models"),
+                "batch_slowest_tests_s": slowest(incremental, "tests"),
             }
         )
         print(json.dumps(rows_out[-1]), flush=True)
