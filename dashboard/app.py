@@ -11,6 +11,7 @@ import plotly.express as px
 import streamlit as st
 
 from custseg import dashboard as data
+from custseg.warehouse import WarehouseRefused
 
 st.set_page_config(page_title="Customer segments", layout="wide")
 
@@ -208,6 +209,11 @@ def main() -> None:
             f"No published warehouse at {data.serving_path()}: run `bash scripts/build.sh` first, or set "
             "CUSTSEG_SERVING_PATH."
         )
+        return
+    try:
+        data.check_warehouse()
+    except WarehouseRefused as exc:
+        st.error(str(exc))
         return
     PAGE_FUNCTIONS[page]()
 

@@ -5,5 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dashboard
-echo "==> dashboard on http://localhost:8501 (Ctrl-C stops it)"
+echo "==> dashboard on http://127.0.0.1:8501, this machine only (.streamlit/config.toml; Ctrl-C stops it)"
 exec .venv/bin/streamlit run dashboard/app.py --server.headless true --browser.gatherUsageStats false "$@"

@@ -62,7 +62,9 @@
 {#
     batch_plan(src, loaded): which files of the probed input this build reads, and the batch of
     each. Returns selected (file_index list), batch_of / loaded_at_of / file_of / fingerprint_of
-    (by file_index), batch_id (the new batch's id), new_files and skipped (messages).
+    (by file_index), batch_id (the new batch's id), new_files and skipped (one dict per file left
+    out: file, fingerprint, reason same_content_in_input | already_loaded, same_as_file,
+    same_as_batch_id; listed in marts.fct_skipped_files).
 #}
 {% macro batch_plan(src, loaded) -%}
     {%- set known = {} -%}
@@ -80,9 +82,12 @@
         {%- set i = loop.index0 -%}
         {%- set file = src['source_files'][i] -%}
         {%- if fingerprint in first_of -%}
-            {%- do plan['skipped'].append(file ~ " (same content as " ~ first_of[fingerprint] ~ ")") -%}
+            {%- do plan['skipped'].append({'file': file, 'fingerprint': fingerprint, 'reason': 'same_content_in_input',
+                                           'same_as_file': first_of[fingerprint], 'same_as_batch_id': none}) -%}
         {%- elif fingerprint in known and not reload -%}
-            {%- do plan['skipped'].append(file ~ " (already loaded as batch " ~ known[fingerprint]['batch_id'] ~ ")") -%}
+            {%- do plan['skipped'].append({'file': file, 'fingerprint': fingerprint, 'reason': 'already_loaded',
+                                           'same_as_file': known[fingerprint]['source_file'],
+                                           'same_as_batch_id': known[fingerprint]['batch_id']}) -%}
         {%- else -%}
             {%- do first_of.update({fingerprint: file}) -%}
             {%- do plan['selected'].append(i) -%}
@@ -159,7 +164,13 @@
         {%- set text = "Nothing new to load: every file is already in the warehouse" -%}
     {%- endif -%}
     {%- if plan['skipped'] -%}
-        {%- set text = text ~ "; skipped " ~ plan['skipped'] | join(', ') -%}
+        {%- set described = [] -%}
+        {%- for skip in plan['skipped'] -%}
+            {%- do described.append(skip['file'] ~ (
+                " (same content as " ~ skip['same_as_file'] ~ ")" if skip['reason'] == 'same_content_in_input'
+                else " (already loaded as batch " ~ skip['same_as_batch_id'] ~ ")")) -%}
+        {%- endfor -%}
+        {%- set text = text ~ "; skipped " ~ described | join(', ') ~ " (listed in marts.fct_skipped_files)" -%}
     {%- endif -%}
     {{ return(text) }}
 {%- endmacro %}

@@ -58,9 +58,14 @@
 {%- endmacro %}
 
 
-{# spark_path(path): a file path as Spark SQL's back-quoted path identifier (backquotes doubled). #}
+{#
+    spark_path(path): a file path as Spark SQL's back-quoted path identifier (backquotes doubled),
+    read by its literal name: Spark expands Hadoop globs in every path (`\ { } [ ] * ?`), so each
+    of those characters is backslash-escaped.
+#}
 {% macro spark_path(path) -%}
-    {{ return("`" ~ path | replace("`", "``") ~ "`") }}
+    {%- set literal = modules.re.sub('([\\\\{}\\[\\]*?])', '\\\\\\1', path) -%}
+    {{ return("`" ~ literal | replace("`", "``") ~ "`") }}
 {%- endmacro %}
 
 

@@ -39,6 +39,9 @@
     on_schema_change='fail',
 ) }}
 
+-- the skipped-file list is computed from the store as it was before this build's batch
+-- depends_on: {{ ref('int_transactions__skipped_files') }}
+
 {%- set line_values = [
     'invoice_id_raw', 'stock_code_raw', 'description_raw', 'customer_id_raw', 'country_raw',
     'quantity_raw', 'unit_price_raw', 'line_amount_raw', 'invoiced_at_raw'

@@ -54,8 +54,8 @@ def _cmd_export_model(args: argparse.Namespace) -> int:
     from .scoring import fetch_registered
     from .segmentation.registry import export_artifact
 
-    model_id, blob, digest, signature = fetch_registered(args.db, args.kind)
-    path = export_artifact(blob, signature, args.output)
+    model_id, blob, digest, signature, version = fetch_registered(args.db, args.kind)
+    path = export_artifact(blob, signature, args.kind, version, args.output)
     print(json.dumps({"model_id": model_id, "path": str(path), "bytes": len(blob), "sha256": digest}))
     return 0
 
@@ -69,24 +69,36 @@ EXPORTS = {
 def _cmd_export(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .scoring import connect_warehouse
+    from .ingest import sql_string
+    from .warehouse import open_warehouse
 
+    # the warehouse is read through a locked connection (it can write nothing); the files are
+    # written by a separate in-memory DuckDB from the tables read
+    con = open_warehouse(args.db)
+    try:
+        tables = {}
+        for name, sql in EXPORTS.items():
+            try:
+                tables[name] = con.sql(sql).to_arrow_table()
+            except duckdb.CatalogException as exc:
+                raise ValueError(f"{args.db!r} has no segment tables yet; run dbt build first") from exc
+    finally:
+        con.close()
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
-    con = connect_warehouse(args.db)
     written = []
+    writer = duckdb.connect()
     try:
-        for name, sql in EXPORTS.items():
+        for name, table in tables.items():
+            writer.register("export_table", table)
             for fmt in args.formats:
                 path = os.path.join(out, f"{name}.{fmt}")
                 options = "(header, delimiter ',')" if fmt == "csv" else "(format parquet)"
-                try:
-                    con.execute(f"copy ({sql}) to '{path.replace(chr(39), chr(39) * 2)}' {options}")
-                except duckdb.CatalogException as exc:
-                    raise ValueError(f"{args.db!r} has no segment tables yet; run dbt build first") from exc
+                writer.execute(f"copy export_table to {sql_string(path)} {options}")
                 written.append(path)
+            writer.unregister("export_table")
     finally:
-        con.close()
+        writer.close()
     print(json.dumps({"written": written}))
     return 0
 

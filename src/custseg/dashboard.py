@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from .ingest import sql_identifier
+from .warehouse import open_warehouse
 
 # scatter plots draw at most this many customers (a deterministic sample above it)
 MAX_SCATTER_POINTS = 5_000
@@ -45,13 +46,17 @@ def serving_path() -> Path:
 
 def query(sql: str, path: Path | None = None) -> pd.DataFrame:
     """One read-only query on the serving copy (the connection is closed right after)."""
-    import duckdb
-
-    con = duckdb.connect(str(path or serving_path()), read_only=True)
+    con = open_warehouse(path or serving_path())
     try:
         return con.execute(sql).df()
     finally:
         con.close()
+
+
+def check_warehouse(path: Path | None = None) -> None:
+    """Raise WarehouseRefused (with the reason) when the serving copy is not safe to read: a
+    file built elsewhere whose views read files, or that defines macros (custseg.warehouse)."""
+    open_warehouse(path or serving_path()).close()
 
 
 def input_kind(path: Path | None = None) -> str:

@@ -188,14 +188,25 @@ def _detect_format(files: list[str], fmt: str, var: str = "transactions_format")
 def _find_files(path: str, var: str = "transactions_path", how_to: str = HOW_TO_POINT) -> list[str]:
     if not path:
         raise SourceError(f"The var {var} is empty. " + how_to)
-    if glob.has_magic(path):
+    # A path that names an existing file is that file, even when its name holds glob characters
+    # (`sales[1].csv`); only a path that names no file is expanded as a glob, and the folder of
+    # that glob is taken literally when it exists (`2011 [Q1]/*.csv`).
+    if glob.has_magic(path) and not os.path.isfile(path):
+        folder, pattern = os.path.split(path)
+        if folder and glob.has_magic(folder) and os.path.isdir(folder):
+            path = os.path.join(glob.escape(folder), pattern)
         files = sorted(f for f in glob.glob(path) if os.path.isfile(f))
     else:
         files = [path] if os.path.exists(path) else []
         if files and os.path.isdir(path):
             raise SourceError(f"'{path}' is a directory. Use a glob such as '{path}/*.parquet'.")
     if not files:
-        raise SourceError(f"No file matches '{path}' (relative to {os.getcwd()}). " + how_to)
+        brackets = (
+            " In a glob, [...] is a set of characters: write [[] for a literal [ (or name the file itself)."
+            if "[" in path
+            else ""
+        )
+        raise SourceError(f"No file matches '{path}' (relative to {os.getcwd()}).{brackets} " + how_to)
     for f in files:
         if not os.access(f, os.R_OK):
             raise SourceError(f"'{f}' exists but cannot be read (permission denied).")
@@ -243,13 +254,25 @@ def _sql_list(values: list[str]) -> str:
     return "[" + ", ".join(sql_string(v) for v in values) + "]"
 
 
+def literal_file_pattern(path: str) -> str:
+    """A file name as a DuckDB glob that matches that file alone: DuckDB's readers expand every
+    name they get (`*`, `?`, `[...]`), so each of those characters goes inside a class of its
+    own (`sales[1].csv` -> `sales[[]1[]].csv`). Braces, commas and spaces are not special there."""
+    return re.sub(r"([\[\]*?])", r"[\1]", str(path))
+
+
+def _files_sql(files: list[str]) -> str:
+    """The files the project listed, each read by its literal name (never expanded again)."""
+    return _sql_list([literal_file_pattern(f) for f in files])
+
+
 def csv_reader_sql(files: list[str]) -> str:
     """The DuckDB expression that reads the CSV files; shared by the probe and the dbt model."""
-    return f"read_csv({_sql_list(files)}, header = true, all_varchar = true, union_by_name = true)"
+    return f"read_csv({_files_sql(files)}, header = true, all_varchar = true, union_by_name = true)"
 
 
 def parquet_reader_sql(files: list[str]) -> str:
-    return f"read_parquet({_sql_list(files)}, union_by_name = true)"
+    return f"read_parquet({_files_sql(files)}, union_by_name = true)"
 
 
 def file_row_counts(con, reader: str, files: list[str], fmt_read: str) -> list[int] | None:

@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .warehouse import open_warehouse
+
 MODEL_KINDS = ("segmentation", "classifier", "classifier_tree")
 
 
@@ -27,26 +29,17 @@ class ScoringError(ValueError):
     """Bad scoring input; the message names the fields."""
 
 
-def connect_warehouse(db_path: str):
-    """The warehouse read-only, or a ScoringError that names the file."""
-    import duckdb
-
-    try:
-        return duckdb.connect(db_path, read_only=True)
-    except duckdb.Error as exc:
-        raise ScoringError(f"cannot open the warehouse {db_path!r}: {str(exc).splitlines()[0]}") from exc
-
-
-def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
-    """(model_id, artifact bytes, SHA-256, signature) of the active version's model of ``kind``."""
+def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str, int]:
+    """(model_id, artifact bytes, SHA-256, signature, model_version) of the active version's
+    model of ``kind``."""
     import duckdb
 
     if kind not in MODEL_KINDS:
         raise ScoringError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
-    con = connect_warehouse(db_path)
+    con = open_warehouse(db_path)
     try:
         row = con.execute(
-            "select model_id, artifact, artifact_sha256, artifact_signature "
+            "select model_id, artifact, artifact_sha256, artifact_signature, model_version "
             "from marts.dim_segmentation_model_artifacts where model_kind = ? and is_active",
             [kind],
         ).fetchone()
@@ -58,7 +51,7 @@ def fetch_registered(db_path: str, kind: str) -> tuple[str, bytes, str, str]:
         con.close()
     if row is None:
         raise ScoringError(f"no {kind} model is registered in {db_path!r}")
-    return row[0], bytes(row[1]), row[2], row[3]
+    return row[0], bytes(row[1]), row[2], row[3], int(row[4])
 
 
 def load_registered(db_path: str, kind: str):
@@ -68,8 +61,8 @@ def load_registered(db_path: str, kind: str):
         return CentroidModel.from_warehouse(db_path)
     from .segmentation.registry import load_artifact
 
-    _, blob, _, signature = fetch_registered(db_path, kind)
-    return load_artifact(blob, signature)
+    _, blob, _, signature, version = fetch_registered(db_path, kind)
+    return load_artifact(blob, signature, kind, version)
 
 
 class CentroidModel:
@@ -116,7 +109,7 @@ class CentroidModel:
     def from_warehouse(cls, db_path: str) -> CentroidModel:
         import duckdb
 
-        con = connect_warehouse(db_path)
+        con = open_warehouse(db_path)
         try:
             pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
             cen = con.execute("select * from marts.dim_segment_centroids").df()
@@ -217,8 +210,6 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
     import sys
     import tempfile
 
-    import duckdb
-
     project = project_dir()
     dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt")
     if dbt is None:
@@ -244,7 +235,7 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
                 f"cannot compute the features of {path!r}: "
                 + (" ".join(line.strip() for line in lines[:3]) or proc.stdout[-1000:])
             )
-        con = duckdb.connect(env["CUSTSEG_DB_PATH"], read_only=True)
+        con = open_warehouse(env["CUSTSEG_DB_PATH"])
         try:
             return con.execute("select * from marts.dim_customers order by customer_id").df()
         finally:

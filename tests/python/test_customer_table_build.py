@@ -240,3 +240,62 @@ def test_a_bad_customer_table_setting_stops_the_build_naming_it(customer_file, t
         not (tmp_path / "wh.duckdb").exists()
         or run.scalar("select count(*) from information_schema.tables where table_schema = 'marts'") == 0
     )
+
+
+# columns a real export can have: SQL keywords, quotes, spaces, dots, non-ASCII letters
+HOSTILE_COLUMNS = ["select", "from", "order", "group", 'say "hi"', "with space", "dot.name", "Ünïcode"]
+
+
+def test_columns_named_like_keywords_or_with_quotes_build_and_score(tmp_path):
+    """Every column a keyword or holding quotes, spaces, dots and non-ASCII letters: the whole
+    build (typing, one-hot, PCA, the decision tree's SQL and its data test, profiles, SQL
+    scoring) passes, and custseg score assigns new customers from the published tables."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import run_dbt
+
+    rng = np.random.default_rng(3)
+    n = 120
+    group = rng.integers(0, 3, n)
+    frame = pd.DataFrame({"ID": [f"k{i:03d}" for i in range(n)]})
+    for j, column in enumerate(HOSTILE_COLUMNS[:-1]):
+        frame[column] = np.round((group + 1) * (10 + j) + rng.normal(0, 2, n), 2)
+    frame[HOSTILE_COLUMNS[-1]] = rng.choice(["Zürich", "Genève", "Bâle"], n)  # a categorical
+    path = tmp_path / "keywords.csv"
+    frame.to_csv(path, index=False)
+    features = [*HOSTILE_COLUMNS[:-1], "Ünïcode=Zürich"]
+    run = run_dbt(
+        tmp_path,
+        "build",
+        vars={
+            "customers_path": str(path),
+            "segmentation_features": features,
+            "segmentation_log_features": ["select"],
+            "segmentation_pca_components": 2,
+            "engineered_features": {"total": '"select" + "from" + "say ""hi""" + "dot.name"'},
+            "segment_value_feature": "total",
+            "k_max": 4,
+        },
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    assert run.scalar("select count(*) from marts.dim_customer_segments") == n
+    assert run.scalar("select count(*) from marts.fct_sql_centroid_scores") == n
+    rules = run.scalar("select max(tree_case_sql) from marts.dim_classifier_tree_rules")
+    assert "cast(from as" not in rules and "cast(select as" not in rules
+    # new customers scored with the published model, from a file with the same columns
+    new = frame.drop(columns=["ID"]).head(5).assign(customer_id=[f"new{i}" for i in range(5)])
+    new_path = tmp_path / "new.csv"
+    new.to_csv(new_path, index=False)
+    cli = str(Path(sys.executable).with_name("custseg"))
+    done = subprocess.run(
+        [cli, "score", str(new_path), "--no-transactions", "--db", str(run.serving_path)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(__import__("io").StringIO(done.stdout))
+    assert list(scored["customer_id"]) == [f"new{i}" for i in range(5)]
+    expected = dict(run.query("select customer_id, segment_name from marts.dim_customer_segments"))
+    assert list(scored["segment_name"]) == [expected[f"k{i:03d}"] for i in range(5)]

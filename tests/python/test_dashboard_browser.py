@@ -62,9 +62,29 @@ def server(tmp_path_factory):
             proc.kill()
             pytest.fail("the dashboard server did not start: " + (proc.stdout.read() if proc.stdout else ""))
         time.sleep(0.5)
-    yield url
+    yield url, port
     proc.terminate()
     proc.wait(timeout=20)
+
+
+def listening_addresses(port: int) -> set[str]:
+    """The local addresses a TCP port is listening on (Linux /proc/net/tcp and tcp6)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.split(":")
+            if int(hex_port, 16) == port and state == "0A":  # 0A: LISTEN
+                found.add(address)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="reads Linux /proc/net/tcp")
+def test_the_dashboard_listens_on_this_machine_only(server):
+    # started as scripts/dashboard.sh starts it (from the project folder, no address given):
+    # .streamlit/config.toml keeps customer data on 127.0.0.1, never every interface
+    _, port = server
+    assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex
 
 
 @pytest.mark.skipif(
@@ -73,6 +93,7 @@ def server(tmp_path_factory):
 def test_every_page_opens_in_chromium_without_an_error(server, tmp_path):
     from playwright.sync_api import sync_playwright
 
+    server, _ = server
     shots = Path(os.environ.get("CUSTSEG_SCREENSHOT_DIR") or tmp_path)
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:

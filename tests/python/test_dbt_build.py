@@ -319,7 +319,7 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     import sys
     from pathlib import Path
 
-    from custseg.segmentation.registry import load_artifact
+    from custseg.segmentation.registry import UntrustedArtifactError, load_artifact
 
     out = tmp_path / "model.joblib"
     cli = str(Path(sys.executable).with_name("custseg"))
@@ -327,10 +327,11 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
         [cli, "export-model", "--db", str(demo_build.db_path), "-o", str(out)], capture_output=True, text=True
     )
     assert done.returncode == 0, done.stderr
-    signature = demo_build.scalar(
-        "select artifact_signature from marts.dim_segmentation_model_artifacts where model_kind = 'segmentation'"
-    )
-    model = load_artifact(out.read_bytes(), signature)
+    signature, version = demo_build.query(
+        "select artifact_signature, model_version from marts.dim_segmentation_model_artifacts "
+        "where model_kind = 'segmentation' and is_active"
+    )[0]
+    model = load_artifact(out.read_bytes(), signature, "segmentation", version)
     assert model.k == demo_build.scalar(
         "select n_clusters from marts.dim_segmentation_models where model_kind = 'segmentation'"
     )
@@ -351,9 +352,14 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     )
     assert tree.returncode == 0, tree.stderr
     tree_signature = demo_build.scalar(
-        "select artifact_signature from marts.dim_segmentation_model_artifacts where model_kind = 'classifier_tree'"
+        "select artifact_signature from marts.dim_segmentation_model_artifacts "
+        "where model_kind = 'classifier_tree' and is_active"
     )
-    assert load_artifact(tree_out.read_bytes(), tree_signature).config.classifier == "decision_tree"
+    tree_model = load_artifact(tree_out.read_bytes(), tree_signature, "classifier_tree", version)
+    assert tree_model.config.classifier == "decision_tree"
+    # the tree's signed artifact is not accepted as the classifier
+    with pytest.raises(UntrustedArtifactError):
+        load_artifact(tree_out.read_bytes(), tree_signature, "classifier", version)
     missing = subprocess.run([cli, "export-model", "--db", str(tmp_path / "none.duckdb"), "-o", str(out)],
                              capture_output=True, text=True)  # fmt: skip
     assert missing.returncode == 2 and "cannot open the warehouse" in missing.stderr
@@ -542,7 +548,7 @@ def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):
     for table in ("marts.dim_segmentation_model_artifacts", "segmentation.ml_model_registry"):
         con.execute(
             f"update {table} set artifact = ?, artifact_sha256 = ?, artifact_signature = ?",
-            [evil, hashlib.sha256(evil).hexdigest(), sign(evil, b"attacker-key" * 4)],
+            [evil, hashlib.sha256(evil).hexdigest(), sign(evil, b"attacker-key" * 4, "classifier", 1)],
         )
     con.close()
     crafted = str(tmp_path / "wh.duckdb")
@@ -573,3 +579,108 @@ def test_feature_list_of_the_settings_check_is_dim_customers(demo_build):
         "and table_name = 'dim_customers' and data_type in ('INTEGER', 'BIGINT', 'DOUBLE') order by ordinal_position"
     )
     assert tuple(r[0] for r in numeric) == CUSTOMER_FEATURES
+
+
+def _plant_views_that_read_the_machine(con, secret: Path) -> list[str]:
+    """Replace every mart table with a view of the same name that reads the secret file, lists
+    files or reads the environment (read_text, read_csv, glob, getenv), as a crafted file would."""
+    import os
+
+    con.create_function("getenv", lambda name: os.environ.get(name, ""), ["VARCHAR"], "VARCHAR")
+    readers = [
+        f"select content as segment_name, content as cluster_id from read_text('{secret}')",
+        f"select * from read_csv('{secret}', header = false, columns = {{'segment_name': 'varchar'}})",
+        "select file as segment_name from glob('/etc/*')",
+        "select getenv('CUSTSEG_MODEL_KEY_PATH') as segment_name",
+    ]
+    marts = [
+        r[0]
+        for r in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = 'marts' and table_type = 'BASE TABLE' order by table_name"
+        ).fetchall()
+    ]
+    for i, mart in enumerate(marts):
+        con.execute(f'drop table marts."{mart}"')
+        con.execute(f'create view marts."{mart}" as {readers[i % len(readers)]}')
+    return marts
+
+
+@pytest.mark.parametrize("planted", ["views", "macro"])
+def test_a_crafted_warehouse_reads_nothing_of_the_machine(demo_build, tmp_path, planted, monkeypatch):
+    """A warehouse file from elsewhere whose marts are views reading the signing key (or that
+    defines a macro): the CLI and the dashboard refuse it before reading a row, say why, and the
+    key never appears in any output or file."""
+    import os
+    import subprocess
+    import sys
+
+    from custseg import dashboard
+    from custseg.warehouse import WarehouseRefused
+
+    secret = Path(os.environ["CUSTSEG_MODEL_KEY_PATH"])
+    if not secret.exists():  # the demo build made it; make sure the secret is there to steal
+        from custseg.segmentation.registry import signing_key
+
+        signing_key(create=True)
+    key_text = secret.read_text().strip()
+    con = _writable_copy(demo_build, tmp_path)
+    if planted == "views":
+        marts = _plant_views_that_read_the_machine(con, secret)
+        assert {"dim_customer_segments", "fct_segment_profiles", "dim_segment_centroids"} <= set(marts)
+        why = "reads something outside the file"
+    else:
+        con.execute(
+            f"create macro marts.dim_customer_segments_m() as table select * from read_text('{secret}')"
+        )
+        why = "defines SQL macros"
+    con.close()
+    crafted = str(tmp_path / "wh.duckdb")
+    cli = str(Path(sys.executable).with_name("custseg"))
+    one = '{"customer_id": "n1", "recency_days": 3, "order_count": 40, "monetary_value": 25000}'
+    out = tmp_path / "exports"
+    for args in (
+        ["score", "--db", crafted, "--json", one],
+        ["score", "--db", crafted, "--model", "classifier", "--json", one],
+        ["export", "--db", crafted, "--out", str(out)],
+        ["export-model", "--db", crafted, "-o", str(tmp_path / "m.joblib")],
+    ):
+        done = subprocess.run([cli, *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "refusing the warehouse" in done.stderr and why in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+        assert key_text not in done.stdout + done.stderr
+    assert not out.exists() or not any(key_text in f.read_text(errors="replace") for f in out.iterdir())
+    # the dashboard: every page function refuses, and the app shows the reason instead of a page
+    with pytest.raises(WarehouseRefused, match=why):
+        dashboard.overview(Path(crafted))
+    with pytest.raises(WarehouseRefused, match=why):
+        dashboard.check_warehouse(Path(crafted))
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", crafted)
+    for page in dashboard.PAGES:
+        at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=60)
+        at.query_params["page"] = page
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+        shown = " ".join(str(e.value) for e in at.error)
+        assert "refusing the warehouse" in shown and why in shown
+        assert key_text not in shown
+        assert not at.dataframe and not at.metric and not at.markdown  # nothing of the file is shown
+
+
+def test_the_project_warehouse_passes_the_reader_checks(demo_build):
+    # the published serving copy opens under the locked configuration (its two view marts read
+    # only the line store in the same file), and a locked connection cannot unlock itself
+    import duckdb
+
+    from custseg.warehouse import open_warehouse
+
+    con = open_warehouse(demo_build.serving_path)
+    try:
+        assert con.execute("select count(*) from marts.fct_transactions").fetchone()[0] > 0
+        with pytest.raises(duckdb.Error, match="locked"):
+            con.execute("set enable_external_access = true")
+    finally:
+        con.close()

@@ -162,3 +162,75 @@ def test_no_clean_purchase_says_why(tmp_path):
     )
     assert "only cancellations" in run.output and "fct_transaction_quarantine" in run.output
     assert "Not published" in run.output
+
+
+# names the project's glob expansion returns and a reader would expand again
+GLOB_NAMES = [
+    "sales1.csv",
+    "sales[1].csv",
+    "a*b.csv",
+    "q?.csv",
+    "{x,y}.csv",
+    "with space.csv",
+    "c,d.csv",
+    "]e[.csv",
+]
+
+
+def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_table(tmp_path):
+    """A folder (itself named with brackets) of files named with [ ] * ? { } , and spaces, read
+    with a glob: each file's lines are counted once, under its own name, and a file whose bytes
+    repeat another's is listed in fct_skipped_files with the reason."""
+    folder = tmp_path / "in[put] {1}"
+    folder.mkdir()
+    expected = {}
+    for i, name in enumerate(GLOB_NAMES):
+        frame = _customers_csv(folder / name, rows_per_customer=i + 1, customers=12)
+        frame[frame.columns[0]] = [f"{i}-{c}" for c in frame[frame.columns[0]]]  # customers of this file
+        frame.to_csv(folder / name, index=False)
+        expected[str(folder / name)] = len(frame)
+    # the same bytes under a later name (in name order): read once, as sales1.csv
+    (folder / "zz copy of sales1.csv").write_bytes((folder / "sales1.csv").read_bytes())
+    run = run_dbt(
+        tmp_path,
+        "build",
+        "--exclude",
+        "path:python_models+",
+        vars={
+            "transactions_path": str(folder / "*.csv"),
+            "column_map": {
+                "customer_id": 'Client "Ref"; --',
+                "invoiced_at": "Order Time",
+                "quantity": "Units",
+                "line_amount": "Net Sales",
+            },
+            "date_format": "%d/%m/%Y %H:%M o'clock",
+        },
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    lines = dict(
+        run.query("select source_file, count(*) from intermediate.int_transactions__classified group by all")
+    )
+    assert lines == expected
+    # every file's customers, once: file i has 12 customers of its own
+    assert run.scalar("select count(*) from marts.dim_customers") == 12 * len(GLOB_NAMES)
+    ledger = run.scalar("select source_files from marts.fct_batches")
+    assert sorted(ledger.split("; ")) == sorted(expected)
+    skipped = run.query(
+        "select source_file, skip_reason, same_as_file, same_as_batch_id from marts.fct_skipped_files"
+    )
+    assert skipped == [
+        (str(folder / "zz copy of sales1.csv"), "same_content_in_input", str(folder / "sales1.csv"), None)
+    ]
+    assert "(listed in marts.fct_skipped_files)" in run.output
+    # the next build over the same glob: nothing new, every file listed as already loaded
+    again = run_dbt(tmp_path, "build", "--select", "int_transactions__skipped_files fct_skipped_files",
+                    vars={"transactions_path": str(folder / "*.csv"), "column_map": {
+                        "customer_id": 'Client "Ref"; --', "invoiced_at": "Order Time", "quantity": "Units",
+                        "line_amount": "Net Sales"}, "date_format": "%d/%m/%Y %H:%M o'clock"})  # fmt: skip
+    assert again.returncode == 0, again.output[-4000:]
+    latest = run.query(
+        "select skip_reason, same_as_batch_id, count(*) from marts.fct_skipped_files "
+        "where skipped_at = (select max(skipped_at) from marts.fct_skipped_files) group by all"
+    )
+    assert latest == [("already_loaded", 1, len(GLOB_NAMES) + 1)]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -176,26 +179,32 @@ def test_registry_refuses_tampered_and_unsigned_artifacts(tmp_path, monkeypatch)
 
     monkeypatch.setenv(KEY_ENV, str(tmp_path / "key"))
     blob = dump_artifact({"a": 1})
-    signature = sign(blob, signing_key(create=True))
-    assert load_artifact(blob, signature) == {"a": 1}
+    signature = sign(blob, signing_key(create=True), "classifier", 3)
+    assert load_artifact(blob, signature, "classifier", 3) == {"a": 1}
     with pytest.raises(UntrustedArtifactError, match="Nothing was unpickled"):
-        load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), signature)
+        load_artifact(blob[:-1] + bytes([blob[-1] ^ 1]), signature, "classifier", 3)
+    # the signature binds the kind and the version: a signed tree is not the classifier, nor
+    # version 3 version 2
+    with pytest.raises(UntrustedArtifactError, match="the classifier_tree of model version 3"):
+        load_artifact(blob, signature, "classifier_tree", 3)
+    with pytest.raises(UntrustedArtifactError, match="Nothing was unpickled"):
+        load_artifact(blob, signature, "classifier", 2)
     # a crafted pickle with a correct SHA-256 (the old check) or no signature: never unpickled
     marker = tmp_path / "pwned"
     evil = dump_artifact(Payload(marker))
     for claimed in (hashlib.sha256(evil).hexdigest(), "", None, signature):
         with pytest.raises(UntrustedArtifactError):
-            load_artifact(evil, claimed)
+            load_artifact(evil, claimed, "classifier", 3)
     assert not marker.exists()
     # signed under another key (a database built elsewhere): refused
-    other = sign(evil, b"x" * 64)
+    other = sign(evil, b"x" * 64, "classifier", 3)
     with pytest.raises(UntrustedArtifactError):
-        load_artifact(evil, other)
+        load_artifact(evil, other, "classifier", 3)
     assert not marker.exists()
     # no key on this machine: refused, and the key is created only by a build
     monkeypatch.setenv(KEY_ENV, str(tmp_path / "absent" / "key"))
     with pytest.raises(UntrustedArtifactError, match="no model-signing key"):
-        load_artifact(blob, signature)
+        load_artifact(blob, signature, "classifier", 3)
     assert not (tmp_path / "absent").exists()
 
 
@@ -204,6 +213,47 @@ def test_signing_key_is_private_and_stable(tmp_path, monkeypatch):
     first = signing_key(create=True)
     assert signing_key(create=True) == first and len(first) == 64
     assert (tmp_path / "sub" / "key").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_key_file_others_can_read_or_that_is_not_a_file_is_refused_clearly(tmp_path, monkeypatch):
+    import threading
+
+    key = tmp_path / "key"
+    monkeypatch.setenv(KEY_ENV, str(key))
+    signing_key(create=True)
+    for mode in (0o644, 0o640, 0o602, 0o666):
+        key.chmod(mode)
+        with pytest.raises(UntrustedArtifactError, match=f"other users \\(mode {mode:04o}\\).*chmod 600"):
+            signing_key()
+    key.chmod(0o600)
+    assert len(signing_key()) == 64
+    # a directory (was a bare "Errno 21"), a device (/dev/zero hung), a FIFO: named, within seconds
+    for path, what in ((tmp_path, "not a regular file"), (Path("/dev/zero"), "not a regular file")):
+        monkeypatch.setenv(KEY_ENV, str(path))
+        with pytest.raises(UntrustedArtifactError, match=what):
+            signing_key()
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    monkeypatch.setenv(KEY_ENV, str(fifo))
+    outcome = []
+
+    def read_fifo():
+        try:
+            signing_key()
+        except UntrustedArtifactError as exc:
+            outcome.append(str(exc))
+
+    reader = threading.Thread(target=read_fifo, daemon=True)
+    reader.start()
+    reader.join(timeout=10)
+    assert outcome and "not a regular file" in outcome[0]
+    # a huge file is not a key
+    big = tmp_path / "big"
+    big.write_bytes(b"a" * 100_000)
+    big.chmod(0o600)
+    monkeypatch.setenv(KEY_ENV, str(big))
+    with pytest.raises(UntrustedArtifactError, match="not a key"):
+        signing_key()
 
 
 def test_fingerprint_ignores_row_order_but_not_values():
@@ -280,7 +330,7 @@ def test_score_all_loads_each_artifact_once_and_scores_every_way(fitted_registry
     frame, config, registry = fitted_registry
     loads = []
     real = registry_module.load_artifact
-    monkeypatch.setattr(pipeline, "load_artifact", lambda blob, sig: loads.append(1) or real(blob, sig))
+    monkeypatch.setattr(pipeline, "load_artifact", lambda *args: loads.append(1) or real(*args))
     scores = pipeline.score_all(frame, registry, config)
     assert len(loads) == 3
     model = pipeline.load_model(registry)

@@ -240,7 +240,7 @@ def active_row(registry: pd.DataFrame, kind: str) -> pd.Series:
 
 def load_model(registry: pd.DataFrame, kind: str = "segmentation") -> SegmentationModel:
     row = active_row(registry, kind)
-    return load_artifact(bytes(row["artifact"]), row["artifact_signature"])
+    return load_artifact(bytes(row["artifact"]), row["artifact_signature"], kind, int(row["model_version"]))
 
 
 def assignments(model: SegmentationModel, customers: pd.DataFrame) -> pd.DataFrame:

@@ -19,6 +19,7 @@ import io
 import json
 import os
 import secrets
+import stat
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ import joblib
 import numpy as np
 import pyarrow as pa
 
-ARTIFACT_FORMAT = "custseg-joblib-v1"
+# v2: signatures bind the artifact to its model kind and version (v1 signed the bytes alone)
+ARTIFACT_FORMAT = "custseg-joblib-v2"
 KEY_ENV = "CUSTSEG_MODEL_KEY_PATH"
 
 REGISTRY_SCHEMA = pa.schema(
@@ -117,10 +119,16 @@ def key_path() -> Path:
     return Path(configured) if configured else Path.home() / ".config" / "custseg" / "model-signing.key"
 
 
+KEY_MAX_BYTES = 4096
+
+
 def signing_key(create: bool = False) -> bytes:
-    """The model-signing key; ``create`` makes it (32 random bytes, mode 0600) when absent."""
+    """The model-signing key; ``create`` makes it (32 random bytes, mode 0600) when absent.
+
+    The key file must be a regular file that only its owner can read or write: whoever reads the
+    key can sign a pickle, and whoever writes it can make the project trust one."""
     path = key_path()
-    if create and not path.exists():
+    if create and not os.path.lexists(path):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -131,20 +139,63 @@ def signing_key(create: bool = False) -> bytes:
         else:
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_hex(32))
+    return _read_key(path)
+
+
+def _read_key(path: Path) -> bytes:
+    """The key's bytes, after checking (on the open file, not the name) what the file is."""
+    fix = f"Point {KEY_ENV} at the key file, or delete {path} and rebuild to make a new one."
     try:
-        key = path.read_text().strip()
+        # O_NONBLOCK: a FIFO put in the key's place must not hang the open
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise UntrustedArtifactError(
             f"no model-signing key at {path}: models are loaded only on the machine (or with the key, "
             f"{KEY_ENV}) that built them"
         ) from None
+    except OSError as exc:
+        raise UntrustedArtifactError(
+            f"cannot read the model-signing key {path}: {exc.strerror}. {fix}"
+        ) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise UntrustedArtifactError(
+                f"the model-signing key {path} is not a regular file (a directory, device or pipe). {fix}"
+            )
+        if info.st_mode & 0o077:
+            raise UntrustedArtifactError(
+                f"the model-signing key {path} can be read or written by other users (mode "
+                f"{stat.S_IMODE(info.st_mode):04o}): whoever reads it can sign a model that this project "
+                f"then unpickles. Make it private with: chmod 600 {path}"
+            )
+        if hasattr(os, "getuid") and info.st_uid != os.getuid():
+            raise UntrustedArtifactError(
+                f"the model-signing key {path} belongs to another user (uid {info.st_uid}); use a key of "
+                f"your own. {fix}"
+            )
+        if info.st_size > KEY_MAX_BYTES:
+            raise UntrustedArtifactError(
+                f"the model-signing key {path} is {info.st_size} bytes, not a key (64 hex characters). {fix}"
+            )
+        key = os.read(fd, KEY_MAX_BYTES).strip()
+    finally:
+        os.close(fd)
     if len(key) < 32:
         raise UntrustedArtifactError(f"the model-signing key {path} is too short; delete it and rebuild")
-    return key.encode()
+    return key
 
 
-def sign(blob: bytes, key: bytes) -> str:
-    return hmac.new(key, blob, hashlib.sha256).hexdigest()
+def _signed_message(blob: bytes, kind: str, model_version: int) -> bytes:
+    """What is signed: the artifact bound to its kind and model version, so a signed tree cannot
+    be passed off as the classifier, nor version 1 as version 2."""
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"model kind must be one of {', '.join(MODEL_KINDS)}, got {kind!r}")
+    return f"{ARTIFACT_FORMAT}\x1f{kind}\x1f{int(model_version)}\x1f".encode() + blob
+
+
+def sign(blob: bytes, key: bytes, kind: str, model_version: int) -> str:
+    return hmac.new(key, _signed_message(blob, kind, model_version), hashlib.sha256).hexdigest()
 
 
 def dump_artifact(obj: Any) -> bytes:
@@ -153,15 +204,17 @@ def dump_artifact(obj: Any) -> bytes:
     return buf.getvalue()
 
 
-def load_artifact(blob: bytes, signature: str | None) -> Any:
-    """Unpickle an artifact only when its HMAC signature verifies with this machine's key."""
-    expected = sign(blob, signing_key())
+def load_artifact(blob: bytes, signature: str | None, kind: str, model_version: int) -> Any:
+    """Unpickle an artifact only when its HMAC signature verifies with this machine's key for
+    this kind of model and this model version."""
+    expected = sign(blob, signing_key(), kind, model_version)
     if not signature or not hmac.compare_digest(expected, str(signature)):
         raise UntrustedArtifactError(
-            "refusing to load a model artifact whose signature does not verify with the model-signing key "
-            f"({key_path()}): it was not written by a build that holds this key (a database built on "
-            "another machine, or crafted). Nothing was unpickled. Rebuild here, or score with the "
-            "segmentation model, which needs no artifact."
+            f"refusing to load a model artifact (the {kind} of model version {model_version}) whose "
+            f"signature does not verify with the model-signing key ({key_path()}): it was not written "
+            f"as this kind and version by a build that holds this key (a database built on another "
+            "machine or by an older release, or crafted). Nothing was unpickled. Rebuild here, or score "
+            "with the segmentation model, which needs no artifact."
         )
     payload = joblib.load(io.BytesIO(blob))
     if not isinstance(payload, dict) or payload.get("format") != ARTIFACT_FORMAT:
@@ -188,7 +241,7 @@ def registry_row(
 ) -> pa.Table:
     blob = dump_artifact(obj)
     digest = hashlib.sha256(blob).hexdigest()
-    signature = sign(blob, signing_key(create=True))
+    signature = sign(blob, signing_key(create=True), model_kind, model_version)
     trained_at = trained_at or datetime.now(timezone.utc)
     model_id = f"{model_kind}-v{model_version}-{algorithm}-k{n_clusters}-{training_fingerprint[:12]}"
     row = {
@@ -217,9 +270,9 @@ def registry_row(
     return pa.Table.from_pydict(row, schema=REGISTRY_SCHEMA)
 
 
-def export_artifact(blob: bytes, signature: str, path: str | Path) -> Path:
+def export_artifact(blob: bytes, signature: str, kind: str, model_version: int, path: str | Path) -> Path:
     """Write a registry artifact to a ``.joblib`` file after checking its signature and format."""
-    load_artifact(blob, signature)
+    load_artifact(blob, signature, kind, model_version)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(blob)

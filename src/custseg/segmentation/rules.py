@@ -8,6 +8,7 @@ and one-hot country columns become ``case when country = '…' then 1 else 0 end
 
 from __future__ import annotations
 
+import functools
 import re
 
 import numpy as np
@@ -29,10 +30,21 @@ def _quote(text: str) -> str:
     return "concat(" + ", ".join(pieces) + ")"
 
 
+@functools.cache
+def _keywords() -> frozenset[str]:
+    """Every SQL keyword DuckDB knows, reserved or not (it covers Spark's reserved words too)."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        return frozenset(r[0].lower() for r in con.execute("select keyword_name from duckdb_keywords()").fetchall())
+
+
 def _identifier(name: str) -> str:
-    """A column name as written: plain names (every transactions feature) bare, so the SQL runs
-    on DuckDB and Spark alike; any other name double-quoted (standard SQL, DuckDB)."""
-    if _PLAIN_NAME.fullmatch(name):
+    """A column name in SQL: double-quoted (quotes doubled), except a plain name that is no SQL
+    keyword (every transactions feature: recency_days, ...), which stays bare so the same SQL
+    runs on Spark, where double quotes make a string. A keyword (`from`, `order`), spaces, dots,
+    quotes or non-ASCII letters are always quoted: customer tables, which build on DuckDB."""
+    if _PLAIN_NAME.fullmatch(name) and name.lower() not in _keywords():
         return name
     return '"' + name.replace('"', '""') + '"'
 
