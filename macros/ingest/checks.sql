@@ -25,3 +25,37 @@
 {% macro custseg_spark__custseg_check(kind, options) -%}
     {{ return(fromjson(adapter.custseg_check(kind, tojson(options)))) }}
 {%- endmacro %}
+
+
+{#
+    check_segmentation_input(): the post-hook of int_customers__segmentation_input. Counts the
+    customers the ML layer would learn from (those first seen before training_cutoff_date when
+    it is set) and asks custseg.segmentation.readiness whether they can be segmented with these
+    settings. No customer, or too few for k, stops the build here with the project's message
+    (why, from the raw lines by outcome, and which var or input fixes it), before any Python
+    model runs.
+#}
+{% macro check_segmentation_input() -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {%- set cutoff = date_var('training_cutoff_date') if input_kind() == 'transactions' else none -%}
+    {%- set counts = run_query(
+        "select count(*), sum(case when " ~ ("first_purchase_at < " ~ cutoff if cutoff else "1 = 1")
+        ~ " then 1 else 0 end) from " ~ this
+    ) -%}
+    {%- set customers = counts.columns[0].values()[0] | int -%}
+    {%- set outcomes = {} -%}
+    {%- if customers == 0 -%}
+        {%- for row in run_query("select outcome, line_count from " ~ ref('int_input__outcomes')).rows -%}
+            {%- do outcomes.update({row[0]: row[1] | int}) -%}
+        {%- endfor -%}
+    {%- endif -%}
+    {%- set result = custseg_check('check_segmentation_input', {
+        'customers': customers, 'training_customers': (counts.columns[1].values()[0] or 0) | int,
+        'outcomes': outcomes, 'settings': settings_options()}) -%}
+    {%- if not result['ok'] -%}
+        {{ exceptions.raise_compiler_error("Segmentation input problem: " ~ result['error']) }}
+    {%- endif -%}
+    {{ return('') }}
+{%- endmacro %}

@@ -25,30 +25,59 @@ stats as (
 
 ),
 
-crossings as (
+{#- each numeric value stacked with its column name by one scan (a lateral VALUES list), then
+    compared with its column's bounds: one query whatever the width (a union of one select per
+    column took half a minute to plan at 1,000 columns) #}
+{%- if numeric and rule != 'none' %}
+stacked as (
 
-    {%- for column in numeric if rule != 'none' %}
     select
         kept.source_row_number,
         kept.customer_id,
-        stats.column_name,
-        cast(kept.{{ sql_identifier(column['name']) }} as {{ type_double() }}) as original_value,
+        stacked.column_name,
+        stacked.original_value
+    from kept
+    cross join lateral (
+        values
+        {%- for column in numeric %}
+        ({{ sql_string(column['name']) }}, cast(kept.{{ sql_identifier(column['name']) }} as {{ type_double() }}))
+        {{- ',' if not loop.last }}
+        {%- endfor %}
+    ) as stacked (column_name, original_value)
+
+),
+
+crossings as (
+
+    select
+        stacked.source_row_number,
+        stacked.customer_id,
+        stacked.column_name,
+        stacked.original_value,
         stats.lower_bound,
         stats.upper_bound
-    from kept
+    from stacked
     inner join stats
-        on stats.column_name = {{ sql_string(column['name']) }}
+        on stacked.column_name = stats.column_name
     where
-        kept.{{ sql_identifier(column['name']) }} < stats.lower_bound
-        or kept.{{ sql_identifier(column['name']) }} > stats.upper_bound
-    union all
-    {%- endfor %}
+        stacked.original_value < stats.lower_bound
+        or stacked.original_value > stats.upper_bound
+
+),
+{%- else %}
+crossings as (
+
     select
-        cast(null as bigint), cast(null as {{ dbt.type_string() }}), cast(null as {{ dbt.type_string() }}),
-        cast(null as {{ type_double() }}), cast(null as {{ type_double() }}), cast(null as {{ type_double() }})
+        cast(null as bigint) as source_row_number,
+        cast(null as {{ dbt.type_string() }}) as customer_id,
+        cast(null as {{ dbt.type_string() }}) as column_name,
+        cast(null as {{ type_double() }}) as original_value,
+        cast(null as {{ type_double() }}) as lower_bound,
+        cast(null as {{ type_double() }}) as upper_bound
     where 1 = 0
 
 ),
+{%- endif %}
 
 final as (
 

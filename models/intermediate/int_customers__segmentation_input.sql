@@ -5,7 +5,9 @@
     (var customers_path) it is int_customer_table__features (typed, imputed, clipped,
     engineered and one-hot columns). segmentation_features names the columns the model uses.
 #}
-{{ config(materialized='view') }}
+{{ config(materialized='view', post_hook="{{ check_segmentation_input() }}") }}
+-- the post-hook reads the raw lines by outcome when no customer is left
+-- depends_on: {{ ref('int_input__outcomes') }}
 
 {%- if input_kind() == 'customers' %}
 select * from {{ ref('int_customer_table__features') }}

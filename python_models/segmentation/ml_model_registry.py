@@ -1,4 +1,5 @@
 from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, pipeline
+from custseg.segmentation.readiness import no_customers_message
 
 
 def model(dbt, session):
@@ -14,7 +15,7 @@ def model(dbt, session):
     if customers.empty:
         # say why: the lines by outcome (a lazy relation, read only on this path)
         outcomes = pipeline.to_pandas(dbt.ref("int_input__outcomes"))
-        raise ValueError(pipeline.no_customers_message(dict(outcomes.to_numpy())))
+        raise ValueError(no_customers_message(dict(outcomes.to_numpy())))
     names = pipeline.to_pandas(dbt.ref("segment_names"))
     previous = pipeline.to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
     return pipeline.run(

@@ -58,6 +58,7 @@ OPTIONS = (
     "segmentation_log_features",
     "k_min",
     "segment_value_feature",
+    "customer_table_max_columns",
 )
 KINDS = ("numeric", "boolean", "date", "categorical", "ignore")
 HOW_TO_POINT = (
@@ -75,6 +76,11 @@ DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
 )  # fmt: skip
 IMPUTE = ("median", "mean", "zero")
+# the default of var customer_table_max_columns: a wider table is refused at once, naming it
+MAX_COLUMNS = 2000
+# per-column statistics are computed this many columns per query (one query with 10,000
+# aggregates crashed DuckDB's planner)
+STATS_CHUNK = 200
 OUTLIER_RULES = ("clip", "quarantine", "none")
 
 # functions an engineered feature may call (DuckDB spelling), and the project's own ones
@@ -124,6 +130,11 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
         raise SourceError(
             f"outlier_rule must be one of {', '.join(OUTLIER_RULES)}, got {o['outlier_rule']!r}"
         )
+    widest = o["customer_table_max_columns"]
+    if widest is None:
+        o["customer_table_max_columns"] = widest = MAX_COLUMNS
+    if isinstance(widest, bool) or not isinstance(widest, int) or widest < 2:
+        raise SourceError(f"customer_table_max_columns must be a whole number >= 2, got {widest!r}")
     factor = o["outlier_iqr_factor"]
     if isinstance(factor, bool) or not isinstance(factor, int | float) or factor <= 0:
         raise SourceError(f"outlier_iqr_factor must be a number > 0, got {factor!r}")
@@ -412,6 +423,7 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
     source = reader
     try:
         described = con.execute(f"describe select * from {reader}").fetchall()
+        _check_width(described, files, o["customer_table_max_columns"])
         # read once; every check below queries this copy (a customer table fits in memory)
         con.execute(f"create temp table custseg_raw as select * from {reader}")
         reader = "custseg_raw"
@@ -525,6 +537,16 @@ def _typed_sql(column: str, kind: str, native: str, date_fmt: str) -> str:
     return _text(column)
 
 
+def _check_width(described: list, files: list[str], widest: int) -> None:
+    """A table wider than customer_table_max_columns is refused before any statistic is computed."""
+    if len(described) > widest:
+        raise SourceError(
+            f"{files[0]} has {len(described):,} columns; a customer table may have at most {widest:,} "
+            "(customer_table_max_columns). Keep the id and the columns worth segmenting on (export fewer "
+            f"columns), or raise the limit, e.g. --vars '{{customer_table_max_columns: {len(described)}}}'."
+        )
+
+
 def _best_date_format(con, reader, column, native, date_format) -> tuple[str, int]:
     """The date format (var customer_date_format, else ISO or the strptime format) that reads the
     most values of the column, and how many it reads (ties: the earlier format)."""
@@ -584,12 +606,17 @@ def _check_expressions(con, reader, typed, engineered) -> None:
 
 
 def _constant_columns(con, reader, typed, columns) -> set[str]:
-    if not columns:
-        return set()
-    counts = con.execute(
-        "select " + ", ".join(f"count(distinct {typed[c]})" for c in columns) + f" from {reader}"
-    ).fetchone()
-    return {c for c, n in zip(columns, counts, strict=True) if n <= 1}
+    constant = set()
+    for start in range(0, len(columns), STATS_CHUNK):
+        chunk = columns[start : start + STATS_CHUNK]
+        # at most one distinct value: min = max, or no value at all (cheaper than count distinct)
+        flags = con.execute(
+            "select "
+            + ", ".join(f"coalesce(min({typed[c]}) = max({typed[c]}), true)" for c in chunk)
+            + f" from {reader}"
+        ).fetchone()
+        constant |= {c for c, flag in zip(chunk, flags, strict=True) if flag}
+    return constant
 
 
 def _check_features(o, features, kinds, constant) -> None:

@@ -38,6 +38,7 @@ from dbt.adapters.duckdb.plugins import BasePlugin
 # pre-flight check runs, so every import delays the first input error.
 from .customer_table import probe_customer_table
 from .ingest import probe_source
+from .segmentation.readiness import check_segmentation_input
 from .settings import check_settings
 
 
@@ -140,6 +141,8 @@ class Checks:
             return probe_customer_table(options, cache_dir=self.cache_dir)
         if kind == "check_settings":
             return check_settings(options)
+        if kind == "check_segmentation_input":
+            return check_segmentation_input(options)
         raise ValueError(f"unknown check {kind!r}")
 
     def __call__(self, kind: str, options: str) -> str:
@@ -169,11 +172,17 @@ class Plugin(BasePlugin):
         def settings(values: str) -> str:
             return checks("check_settings", values)
 
+        def segmentation_input(values: str) -> str:
+            return checks("check_segmentation_input", values)
+
         conn.create_function("custseg_probe_source", probe, ["VARCHAR"], "VARCHAR", side_effects=True)
         conn.create_function(
             "custseg_probe_customers", probe_customers, ["VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function("custseg_check_settings", settings, ["VARCHAR"], "VARCHAR", side_effects=True)
+        conn.create_function(
+            "custseg_check_segmentation_input", segmentation_input, ["VARCHAR"], "VARCHAR", side_effects=True
+        )
         conn.create_function(
             "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

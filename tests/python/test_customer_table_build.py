@@ -285,7 +285,9 @@ def test_columns_named_like_keywords_or_with_quotes_build_and_score(tmp_path):
     rules = run.scalar("select max(tree_case_sql) from marts.dim_classifier_tree_rules")
     assert "cast(from as" not in rules and "cast(select as" not in rules
     # new customers scored with the published model, from a file with the same columns
+    # (scoring takes the model's features: the one-hot column as 0/1)
     new = frame.drop(columns=["ID"]).head(5).assign(customer_id=[f"new{i}" for i in range(5)])
+    new["Ünïcode=Zürich"] = (new["Ünïcode"] == "Zürich").astype(int)
     new_path = tmp_path / "new.csv"
     new.to_csv(new_path, index=False)
     cli = str(Path(sys.executable).with_name("custseg"))
@@ -299,3 +301,55 @@ def test_columns_named_like_keywords_or_with_quotes_build_and_score(tmp_path):
     assert list(scored["customer_id"]) == [f"new{i}" for i in range(5)]
     expected = dict(run.query("select customer_id, segment_name from marts.dim_customer_segments"))
     assert list(scored["segment_name"]) == [expected[f"k{i:03d}"] for i in range(5)]
+
+
+def _wide_table(path, columns: int, rows: int = 60) -> None:
+    rng = np.random.default_rng(5)
+    values = pd.DataFrame(
+        rng.normal(size=(rows, columns)).round(3), columns=[f"c{j}" for j in range(columns)]
+    )
+    values.iloc[0, :] = 1_000.0  # an outlier in every column
+    pd.concat([pd.DataFrame({"ID": [f"w{i}" for i in range(rows)]}), values], axis=1).to_csv(
+        path, index=False
+    )
+
+
+def test_wide_tables_are_refused_at_once_past_the_limit_and_built_below_it(tmp_path):
+    """10,000 columns (dbt died with SIGSEGV after ~210 s): the pre-flight names the limit and the
+    setting, and nothing runs; 1,000 columns: the SQL layer builds every column's statistics."""
+    from conftest import run_dbt
+
+    wide = tmp_path / "wide.csv"
+    _wide_table(wide, 10_000)
+    refused = run_dbt(tmp_path / "refused", "build", vars={"customers_path": str(wide)})
+    assert refused.returncode != 0
+    assert "has 10,001 columns; a customer table may have at most 2,000 (customer_table_max_columns)" in (
+        refused.output
+    )
+    assert "customer_table_max_columns: 10001" in refused.output
+    assert "Traceback" not in refused.output and "OK created" not in refused.output
+    narrower = tmp_path / "narrower.csv"
+    _wide_table(narrower, 1_000)
+    run = run_dbt(
+        tmp_path / "built",
+        "build",
+        "--select",
+        "+int_customer_table__outliers",
+        "--indirect-selection",
+        "cautious",
+        vars={
+            "customers_path": str(narrower),
+            "segmentation_features": ["c1", "c2"],
+            "segmentation_log_features": [],
+        },
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    stats = run.query(
+        "select count(*), min(row_count), max(missing_count) from intermediate.int_customer_table__column_stats"
+    )
+    assert stats == [(1_000, 60, 0)]
+    # the planted outlier of every column is found
+    assert (
+        run.scalar("select count(distinct column_name) from intermediate.int_customer_table__outliers")
+        == 1_000
+    )

@@ -426,8 +426,9 @@ def test_too_few_customers_for_k_is_a_clear_error(tmp_path, dbt_runner):
     frame.to_csv(path, index=False)
     run = dbt_runner("build", vars={"transactions_path": str(path)})
     assert run.returncode != 0
-    assert "Too few customers for clustering: 3 customers" in run.output
+    assert "Segmentation input problem: Too few customers for clustering: 3 customers" in run.output
     assert "needs at least 10" in run.output
+    assert "Traceback" not in run.output and "Python model" not in run.output
 
 
 def test_sql_scoring_and_tree_rules_cover_every_customer(demo_build):

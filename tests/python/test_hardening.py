@@ -162,6 +162,10 @@ def test_no_clean_purchase_says_why(tmp_path):
     )
     assert "only cancellations" in run.output and "fct_transaction_quarantine" in run.output
     assert "Not published" in run.output
+    # the project's own message from the ML input's check, before any Python model ran
+    assert "Segmentation input problem: No customer has a clean purchase" in run.output
+    assert "Most lines are cancellation (30 of 30, 100%)" in run.output
+    assert "Traceback" not in run.output and "Python model" not in run.output
 
 
 # names the project's glob expansion returns and a reader would expand again

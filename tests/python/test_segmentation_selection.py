@@ -160,3 +160,23 @@ def test_settings_from_dbt_vars_json():
     assert config.features == ("recency_days", "order_count")
     assert config.k_values == [2, 3, 4, 5, 6]
     assert config.algorithm == "gmm" and config.pca_components == 2 and config.n_clusters is None
+
+
+def test_readiness_says_why_with_hints_computed_from_the_counts_they_state():
+    from custseg.segmentation.readiness import check_segmentation_input
+
+    assert check_segmentation_input({"customers": 50, "settings": {}}) == {"ok": True}
+    # null_customer is the largest group but not most lines: the hint says so, with its count
+    answer = check_segmentation_input(
+        {"customers": 0, "outcomes": {"null_customer": 40, "cancellation": 35, "clean": 25}, "settings": {}}
+    )
+    assert not answer["ok"] and "Most lines" not in answer["error"]
+    assert "The largest group of lines is null_customer (40 of 100, 40%)" in answer["error"]
+    most = check_segmentation_input({"customers": 0, "outcomes": {"null_customer": 60, "clean": 40}})
+    assert "Most lines are null_customer (60 of 100, 60%)" in most["error"]
+    few = check_segmentation_input({"customers": 12, "settings": {"k_max": 12}})
+    assert "Too few customers for clustering: 12 customers" in few["error"] and "k_max: 11" in few["error"]
+    cut = check_segmentation_input(
+        {"customers": 12, "training_customers": 0, "settings": {"training_cutoff_date": "2010-01-01"}}
+    )
+    assert "training_cutoff_date=2010-01-01" in cut["error"]

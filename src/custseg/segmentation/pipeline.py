@@ -80,30 +80,6 @@ def _customers(customers: pd.DataFrame, config: SegmentationConfig, training: bo
     return customers, feature_matrix(customers, config)
 
 
-def no_customers_message(outcomes: dict[str, int]) -> str:
-    """Why no customer has a clean purchase, from the raw lines by outcome, and what to check."""
-    total = sum(int(n) for n in outcomes.values())
-    clean = int(outcomes.get("clean", 0))
-    parts = ", ".join(f"{int(n):,} {reason}" for reason, n in sorted(outcomes.items(), key=lambda kv: -kv[1]))
-    hints = {
-        "unparseable_value": "dates or amounts that cannot be read: check date_format and column_map",
-        "null_customer": "no customer id: check which column column_map uses for customer_id",
-        "cancellation": "only cancellations: the file holds returns, not purchases",
-        "implausible_date": "dates outside min_valid_date..max_valid_date",
-        "non_positive_price": "zero or negative prices: check the price column",
-        "non_positive_quantity": "zero or negative quantities: check the quantity column",
-    }
-    top = max((r for r in outcomes if r != "clean"), key=lambda r: outcomes[r], default=None)
-    why = f" Most lines are {top}: {hints[top]}." if top in hints else ""
-    cutoff = (
-        " Clean purchases exist but none falls before as_of_date: choose a later as_of_date." if clean else ""
-    )
-    return (
-        f"No customer has a clean purchase, so there is nothing to segment. Of {total:,} raw lines: "
-        f"{parts}.{why}{cutoff} marts.fct_transaction_quarantine lists every line with its reason."
-    )
-
-
 def training_mask(customers: pd.DataFrame, cutoff: str | None) -> np.ndarray:
     """True for customers used to fit: first purchase before the cutoff (everyone without one)."""
     if not cutoff:

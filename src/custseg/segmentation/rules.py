@@ -36,7 +36,9 @@ def _keywords() -> frozenset[str]:
     import duckdb
 
     with duckdb.connect() as con:
-        return frozenset(r[0].lower() for r in con.execute("select keyword_name from duckdb_keywords()").fetchall())
+        return frozenset(
+            r[0].lower() for r in con.execute("select keyword_name from duckdb_keywords()").fetchall()
+        )
 
 
 def _identifier(name: str) -> str:

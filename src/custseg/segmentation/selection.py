@@ -131,16 +131,12 @@ def density_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFr
     return sweep, k, reason
 
 
-def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
-    """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
-
-    Above ``sweep_sample_size`` rows the sweep runs on a deterministic sample of that size (the
-    sweep only ranks k; the final model is fitted separately and applied to every customer).
-    """
-    n = len(Xs)
+def too_few_customers(n: int, config: SegmentationConfig) -> str | None:
+    """Why ``n`` customers are too few to segment with these settings (and which vars would
+    work), or None. The build asks this before the ML layer runs (segmentation.readiness)."""
     k_values = config.k_values
     if n < MIN_CUSTOMERS:
-        raise ValueError(
+        return (
             f"Too few customers for clustering: {n} customers with features; segmentation needs at "
             f"least {MIN_CUSTOMERS}. Load more transactions (or check the quarantine: "
             "marts.fct_ingestion_summary says why lines were set aside)."
@@ -152,11 +148,25 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
             hint["k_min"] = 2
         if config.n_clusters is not None and config.n_clusters > fits:
             hint["n_clusters"] = fits
-        raise ValueError(
+        return (
             f"Too few customers for clustering: {n} customers with features, but k goes up to "
             f"{max(k_values)}. Lower it, e.g. --vars '{{{', '.join(f'{k}: {v}' for k, v in hint.items())}}}' "
             f"(k can be at most {fits} for {n} customers), or load more transactions."
         )
+    return None
+
+
+def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
+    """Fit every k of the range and measure it. Returns the sweep table, the chosen k and why.
+
+    Above ``sweep_sample_size`` rows the sweep runs on a deterministic sample of that size (the
+    sweep only ranks k; the final model is fitted separately and applied to every customer).
+    """
+    n = len(Xs)
+    k_values = config.k_values
+    problem = too_few_customers(n, config)
+    if problem:
+        raise ValueError(problem)
     if config.algorithm == "hdbscan":
         return density_sweep(Xs, config)
     idx = sample_rows(n, config.sweep_sample_size, config.random_state)

@@ -1,0 +1,67 @@
+"""Is there something to segment? Asked by the build before the ML layer runs.
+
+The post-hook of ``int_customers__segmentation_input`` (macro ``check_segmentation_input``)
+counts the customers the model would learn from and asks :func:`check_segmentation_input`
+through the project's checks (DuckDB UDF or Spark adapter method). A problem stops the build
+there with the project's own message, saying why and which setting or input fixes it, instead
+of a traceback from inside a Python model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import SegmentationConfig
+from .selection import too_few_customers
+
+
+def check_segmentation_input(payload: dict[str, Any]) -> dict[str, Any]:
+    """``{"ok": True}`` or ``{"ok": False, "error": message}``.
+
+    ``payload``: ``customers`` (rows of the ML input), ``training_customers`` (of those, the ones
+    first seen before training_cutoff_date; the customers the model is fitted on), ``outcomes``
+    (raw lines by outcome) and ``settings`` (the vars, as for the settings check)."""
+    customers = int(payload.get("customers") or 0)
+    if customers == 0:
+        return {"ok": False, "error": no_customers_message(payload.get("outcomes") or {})}
+    settings = payload.get("settings") or {}
+    training = int(payload.get("training_customers", customers) or 0)
+    if training == 0:
+        return {
+            "ok": False,
+            "error": (
+                f"No customer was first seen before training_cutoff_date={settings.get('training_cutoff_date')}; "
+                "choose a later cutoff"
+            ),
+        }
+    problem = too_few_customers(training, SegmentationConfig.from_vars(settings))
+    return {"ok": False, "error": problem} if problem else {"ok": True}
+
+
+def no_customers_message(outcomes: dict[str, int]) -> str:
+    """Why no customer has a clean purchase, from the raw lines by outcome, and what to check."""
+    total = sum(int(n) for n in outcomes.values())
+    clean = int(outcomes.get("clean", 0))
+    parts = ", ".join(f"{int(n):,} {reason}" for reason, n in sorted(outcomes.items(), key=lambda kv: -kv[1]))
+    hints = {
+        "unparseable_value": "dates or amounts that cannot be read: check date_format and column_map",
+        "null_customer": "no customer id: check which column column_map uses for customer_id",
+        "cancellation": "only cancellations: the file holds returns, not purchases",
+        "implausible_date": "dates outside min_valid_date..max_valid_date",
+        "non_positive_price": "zero or negative prices: check the price column",
+        "non_positive_quantity": "zero or negative quantities: check the quantity column",
+    }
+    top = max((r for r in outcomes if r != "clean"), key=lambda r: (outcomes[r], r), default=None)
+    why = ""
+    if top in hints and total:
+        count = int(outcomes[top])
+        # "most" only when it is: the hint states the count it is computed from
+        lead = "Most lines are" if 2 * count > total else "The largest group of lines is"
+        why = f" {lead} {top} ({count:,} of {total:,}, {count / total:.0%}): {hints[top]}."
+    cutoff = (
+        " Clean purchases exist but none falls before as_of_date: choose a later as_of_date." if clean else ""
+    )
+    return (
+        f"No customer has a clean purchase, so there is nothing to segment. Of {total:,} raw lines: "
+        f"{parts}.{why}{cutoff} marts.fct_transaction_quarantine lists every line with its reason."
+    )
