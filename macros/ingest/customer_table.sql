@@ -16,7 +16,8 @@
         'customers_path', 'customers_format', 'customer_id_column', 'customer_column_types',
         'customer_date_format', 'engineered_features', 'onehot_top_n', 'impute_strategy',
         'outlier_rule', 'outlier_iqr_factor', 'as_of_date', 'segmentation_features',
-        'segmentation_log_features', 'k_min', 'segment_value_feature', 'customer_table_max_columns'
+        'segmentation_log_features', 'k_min', 'segment_value_feature', 'customer_table_max_columns',
+        'customers_encoding'
     ] -%}
     {{ return(var_values(names)) }}
 {%- endmacro %}

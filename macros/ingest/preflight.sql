@@ -51,6 +51,7 @@
         'column_map': var('column_map', {}) or {},
         'date_format': var('date_format', '') or '',
         'transactions_sheet': var('transactions_sheet', '') or '',
+        'transactions_encoding': var('transactions_encoding', '') or '',
         'reload_files': reload_files,
     }) }}
 {%- endmacro %}

@@ -36,7 +36,9 @@ from .ingest import (
     _detect_format,
     _find_files,
     _xlsx_to_parquet,
+    csv_encoding,
     csv_reader_sql,
+    encoding_hint,
     parquet_reader_sql,
     sql_identifier,
     sql_string,
@@ -59,6 +61,7 @@ OPTIONS = (
     "k_min",
     "segment_value_feature",
     "customer_table_max_columns",
+    "customers_encoding",
 )
 KINDS = ("numeric", "boolean", "date", "categorical", "ignore")
 HOW_TO_POINT = (
@@ -107,7 +110,8 @@ def _norm(name: str) -> str:
 def validate_options(options: dict[str, Any]) -> dict[str, Any]:
     """The customer-table options with their types checked (the defaults live in dbt_project.yml)."""
     o = {name: options.get(name) for name in OPTIONS}
-    for name in ("customers_path", "customers_format", "customer_id_column", "customer_date_format"):
+    for name in ("customers_path", "customers_format", "customer_id_column", "customer_date_format",
+                 "customers_encoding"):  # fmt: skip
         if o[name] is None:
             o[name] = ""
         if not isinstance(o[name], str):
@@ -130,6 +134,7 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
         raise SourceError(
             f"outlier_rule must be one of {', '.join(OUTLIER_RULES)}, got {o['outlier_rule']!r}"
         )
+    o["customers_encoding"] = csv_encoding(o["customers_encoding"], "customers_encoding")
     widest = o["customer_table_max_columns"]
     if widest is None:
         o["customer_table_max_columns"] = widest = MAX_COLUMNS
@@ -407,7 +412,10 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
         source_files = list(files)
         if fmt == "xlsx":
             files = [_xlsx_to_parquet(f, cache_dir) for f in files]
-        reader = parquet_reader_sql(files) if fmt in ("xlsx", "parquet") else csv_reader_sql(files)
+        if fmt in ("xlsx", "parquet"):
+            reader = parquet_reader_sql(files)
+        else:
+            reader = csv_reader_sql(files, o["customers_encoding"])
         con = duckdb.connect()
         try:
             return {"ok": True, **_describe(con, reader, files, source_files, fmt, o)}
@@ -429,6 +437,9 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
         reader = "custseg_raw"
         n_rows = con.execute(f"select count(*) from {reader}").fetchone()[0]
     except duckdb.Error as exc:
+        hint = encoding_hint(str(exc), files, "customers_encoding")
+        if hint:
+            raise SourceError(hint) from exc
         first = str(exc).strip().splitlines()[0]
         raise SourceError(
             f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. Check that the file is complete, "

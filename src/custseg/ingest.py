@@ -94,6 +94,7 @@ INPUT_OPTIONS = (
     "column_map",
     "date_format",
     "transactions_sheet",
+    "transactions_encoding",
     # not a var: on `dbt build --full-refresh` the files of the batches already loaded, which the
     # rebuild reads again beside transactions_path (macro input_options)
     "reload_files",
@@ -266,9 +267,38 @@ def _files_sql(files: list[str]) -> str:
     return _sql_list([literal_file_pattern(f) for f in files])
 
 
-def csv_reader_sql(files: list[str]) -> str:
+# text encodings a CSV may be read in (DuckDB reads these without an extension); aliases -> name
+ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "utf-16": "utf-16", "utf16": "utf-16", "latin-1": "latin-1",
+             "latin1": "latin-1", "iso-8859-1": "latin-1", "iso8859-1": "latin-1"}  # fmt: skip
+
+
+def csv_encoding(value: str, var: str) -> str:
+    """The encoding var as DuckDB names it ('' = UTF-8, the default), or a SourceError naming it."""
+    if not value:
+        return ""
+    name = ENCODINGS.get(value.strip().lower())
+    if name is None:
+        raise SourceError(f"{var} {value!r} is not supported; use utf-8 (the default), utf-16 or latin-1.")
+    return "" if name == "utf-8" else name
+
+
+def csv_reader_sql(files: list[str], encoding: str = "") -> str:
     """The DuckDB expression that reads the CSV files; shared by the probe and the dbt model."""
-    return f"read_csv({_files_sql(files)}, header = true, all_varchar = true, union_by_name = true)"
+    options = f", encoding = {sql_string(encoding)}" if encoding else ""
+    return f"read_csv({_files_sql(files)}, header = true, all_varchar = true, union_by_name = true{options})"
+
+
+def encoding_hint(message: str, files: list[str], var: str) -> str | None:
+    """DuckDB's 'not utf-8' read error as a message that names the file, the setting and the fix."""
+    if "not utf-8 encoded" not in message and "Invalid unicode" not in message:
+        return None
+    line = re.search(r"CSV Error on Line: (\d+)", message)
+    where = f" (line {line.group(1)})" if line else ""
+    return (
+        f"{', '.join(files)} is not UTF-8 text{where}: it holds bytes of another encoding, often Latin-1 "
+        f"from Windows or older Excel exports. Set the encoding with --vars '{{{var}: latin-1}}' (or "
+        "utf-16), or save the file as UTF-8 (CSV UTF-8 in Excel)."
+    )
 
 
 def parquet_reader_sql(files: list[str]) -> str:
@@ -467,12 +497,14 @@ def validate_input_options(options: dict) -> dict:
     if unknown:
         raise SourceError(f"unknown input option(s) {unknown}")
     out = {name: options.get(name) for name in INPUT_OPTIONS}
-    for name in ("transactions_path", "transactions_format", "date_format", "transactions_sheet"):
+    for name in ("transactions_path", "transactions_format", "date_format", "transactions_sheet",
+                 "transactions_encoding"):  # fmt: skip
         value = out[name]
         if value is None:
             out[name] = ""
         elif not isinstance(value, str):
             raise SourceError(f"The var {name} must be text, got {value!r}.")
+    out["transactions_encoding"] = csv_encoding(out["transactions_encoding"], "transactions_encoding")
     column_map = out["column_map"] or {}
     if not isinstance(column_map, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in column_map.items()
@@ -529,7 +561,8 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
             fmt_read = "parquet"
         else:
             fmt_read = fmt
-        reader = csv_reader_sql(files) if fmt_read == "csv" else parquet_reader_sql(files)
+        encoding = options["transactions_encoding"]
+        reader = csv_reader_sql(files, encoding) if fmt_read == "csv" else parquet_reader_sql(files)
         con = duckdb.connect()
         try:
             try:
@@ -537,6 +570,9 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
                 has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
                 file_rows = file_row_counts(con, reader, files, fmt_read)
             except duckdb.Error as exc:
+                hint = encoding_hint(str(exc), files, "transactions_encoding")
+                if hint:
+                    raise SourceError(hint) from exc
                 first = str(exc).strip().splitlines()[0]
                 raise SourceError(
                     f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "

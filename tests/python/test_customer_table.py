@@ -408,3 +408,16 @@ def test_the_classifier_learns_a_customer_tables_numeric_columns_without_a_count
     assert encoder.use_country is False
     assert encoder.columns == ["Income", "Children", "Spend", "Gender=Female"]
     assert encoder.transform(customers).shape == (len(customers), 4)
+
+
+def test_a_latin1_customer_table_names_the_encoding_and_the_setting_reads_it(tmp_path):
+    path = tmp_path / "customers.csv"
+    lines = ["ID,City,Spend"] + [f"{i},{'Zürich' if i % 2 else 'Genève'},{i * 10}" for i in range(20)]
+    path.write_bytes("\n".join(lines).encode("latin-1"))
+    options = {**DEFAULTS, "customers_path": str(path), "segmentation_features": ["Spend"]}
+    result = probe_customer_table(options)
+    assert not result["ok"]
+    assert "is not UTF-8 text" in result["error"] and "{customers_encoding: latin-1}" in result["error"]
+    fixed = probe_customer_table({**options, "customers_encoding": "latin-1"})
+    assert fixed["ok"], fixed["error"] if "error" in fixed else ""
+    assert set(fixed["levels"]["City"]) == {"Zürich", "Genève"}

@@ -353,3 +353,35 @@ def test_wide_tables_are_refused_at_once_past_the_limit_and_built_below_it(tmp_p
         run.scalar("select count(distinct column_name) from intermediate.int_customer_table__outliers")
         == 1_000
     )
+
+
+def test_the_documented_customer_table_command_builds_with_the_default_settings(tmp_path):
+    """docs/customer-tables.md's own command for a table of your own (it failed on the default
+    segmentation_log_features): its vars, on a file with the columns it names."""
+    import re
+
+    import yaml
+
+    from conftest import REPO, run_dbt
+
+    doc = (REPO / "docs" / "customer-tables.md").read_text()
+    commands = re.findall(
+        r"^bash scripts/build\.sh --vars '(\{customers_path: my_customers\.csv.*\})'$", doc, re.M
+    )
+    assert len(commands) == 1
+    variables = yaml.safe_load(commands[0])
+    rng = np.random.default_rng(9)
+    columns = {name: rng.gamma(2.0, 50.0, 40).round(1) for name in variables["segmentation_features"]}
+    pd.DataFrame({"ID": range(40), **columns}).to_csv(tmp_path / "my_customers.csv", index=False)
+    variables["customers_path"] = str(tmp_path / "my_customers.csv")
+    run = run_dbt(
+        tmp_path,
+        "build",
+        "--select",
+        "stg_customer_table__customers",
+        "--indirect-selection",
+        "cautious",
+        vars=variables,
+    )
+    assert run.returncode == 0, run.output[-3000:]
+    assert "Customer table checked: 40 rows, id column ID" in run.output

@@ -353,3 +353,57 @@ def test_probe_cli_takes_the_build_options(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["date_formats"] == ["%m/%d/%Y %H:%M"]
     assert main(["probe", str(path), "--column-map", "{bad"]) == 2
     assert "--column-map is not valid JSON" in capsys.readouterr().err
+
+
+def test_a_latin1_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
+    path = tmp_path / "sales.csv"
+    path.write_bytes(
+        "CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n1,2011-01-01,1,2.5,Curaçao\n".encode("latin-1")
+    )
+    result = probe_source(str(path))
+    assert not result["ok"]
+    assert "is not UTF-8 text" in result["error"] and "{transactions_encoding: latin-1}" in result["error"]
+    fixed = probe_source({"transactions_path": str(path), "transactions_encoding": "latin-1"})
+    assert fixed["ok"], fixed
+    import duckdb
+
+    assert duckdb.connect().execute(f"select Country from {fixed['reader_sql']}").fetchone()[0] == "Curaçao"
+    bad = probe_source({"transactions_path": str(path), "transactions_encoding": "cp-437'; --"})
+    assert not bad["ok"] and "use utf-8 (the default), utf-16 or latin-1" in bad["error"]
+
+
+GLOB_NAMES = [
+    "sales1.csv",
+    "sales[1].csv",
+    "a*b.csv",
+    "q?.csv",
+    "{x,y}.csv",
+    "with space.csv",
+    "c,d.csv",
+    "]e[.csv",
+]
+
+
+def test_every_listed_file_is_read_by_its_literal_name(tmp_path):
+    """The probe's reader reads each file it listed exactly once, whatever the characters of
+    its name; a path that names a file with [1] in it reads that file, not sales1.csv."""
+    import duckdb
+
+    for i, name in enumerate(GLOB_NAMES):
+        rows = "".join(f"{i}-{j},2011-01-01,1,2.5\n" for j in range(i + 1))
+        (tmp_path / name).write_text("CustomerID,InvoiceDate,Quantity,UnitPrice\n" + rows)
+    result = probe_source(str(tmp_path / "*.csv"))
+    assert result["ok"], result
+    counts = dict(
+        duckdb.connect()
+        .execute(f"select file_index, count(*) from {result['reader_sql']} group by all")
+        .fetchall()
+    )
+    by_name = {Path(result["files"][i]).name: n for i, n in counts.items()}
+    assert by_name == {name: i + 1 for i, name in enumerate(GLOB_NAMES)}
+    literal = probe_source(str(tmp_path / "sales[1].csv"))
+    assert literal["files"] == [str(tmp_path / "sales[1].csv")]
+    ids = duckdb.connect().execute(f"select CustomerID from {literal['reader_sql']} order by 1").fetchall()
+    assert ids == [("1-0",), ("1-1",)]  # sales[1].csv is the second name
+    missing = probe_source(str(tmp_path / "nothing[2].csv"))
+    assert not missing["ok"] and "write [[] for a literal [" in missing["error"]

@@ -36,6 +36,10 @@ NUMERIC_FEATURES = (
 )
 
 
+# the log-transformed features when segmentation_log_features is null: right-skewed counts and money
+SKEWED_FEATURES = ("recency_days", "order_count", "monetary_value")
+
+
 def _settings_dict(settings: dict[str, Any] | str) -> dict[str, Any]:
     """The dbt vars as passed to the Python models (a JSON object, or its text)."""
     return json.loads(settings or "{}") if isinstance(settings, str) else settings
@@ -52,6 +56,10 @@ def _optional_int(value: Any) -> int | None:
 
 def _optional_text(value: Any) -> str | None:
     return None if _is_unset(value) else str(value)
+
+
+def _optional_tuple(value: Any) -> tuple | None:
+    return None if value is None else tuple(value)
 
 
 def _floats(value: Any) -> tuple[float, ...]:
@@ -91,7 +99,8 @@ def _from_vars(cls, settings: dict[str, Any] | str, **fixed):
 @dataclass(frozen=True)
 class SegmentationConfig:
     features: tuple[str, ...] = _var("segmentation_features", tuple)
-    log_features: tuple[str, ...] = _var("segmentation_log_features", tuple)
+    # None (the var null): the SKEWED_FEATURES among the features (see __post_init__)
+    log_features: tuple[str, ...] | None = _var("segmentation_log_features", _optional_tuple, optional=True)
     clip_quantiles: tuple[float, float] = _var("segmentation_clip_quantiles", _floats)
     pca_components: int = _var("segmentation_pca_components", int)
     k_min: int = _var("k_min", int)
@@ -116,6 +125,8 @@ class SegmentationConfig:
     ml_threads: int = _var("ml_threads", int)
 
     def __post_init__(self) -> None:
+        if self.log_features is None:
+            object.__setattr__(self, "log_features", tuple(f for f in self.features if f in SKEWED_FEATURES))
         problems = []
         if not self.features:
             problems.append("segmentation_features is empty: name at least one customer feature")
