@@ -44,10 +44,18 @@
             ~ "transactions_path to the Parquet file."
         ) }}
     {%- endif -%}
-    {#- columns by name (UNION ALL is positional): every file must have every column -#}
+    {#- columns by name (UNION ALL is positional): every file must have every column. Spark reads
+        a nanosecond timestamp (pandas' default) as its integer (spark.sql.legacy.parquet.nanosAsLong
+        in profiles.yml; without it the read fails with PARQUET_TYPE_ILLEGAL): it becomes a
+        timestamp again here, to the microsecond as on DuckDB -#}
     {%- set columns = [] -%}
     {%- for column in src['columns'] -%}
-        {%- do columns.append(sql_identifier(column)) -%}
+        {%- if column in src.get('nanosecond_columns', []) -%}
+            {%- do columns.append("timestamp_micros(" ~ sql_identifier(column) ~ " div 1000) as "
+                                  ~ sql_identifier(column)) -%}
+        {%- else -%}
+            {%- do columns.append(sql_identifier(column)) -%}
+        {%- endif -%}
     {%- endfor -%}
     {%- set parts = [] -%}
     {%- for file in src['files'] -%}

@@ -613,6 +613,9 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
         "file_rows": file_rows,
         "columns": columns,
         "types": {field: (types[col] if col else None) for field, col in mapping.items()},
+        # columns stored as nanosecond timestamps (pandas' default): Spark cannot read them as
+        # timestamps, so its reader takes them as integers and converts (spark_path, profiles.yml)
+        "nanosecond_columns": [c for c in columns if types[c].startswith("TIMESTAMP_NS")],
         "mapping": mapping,
         **dates,
     }

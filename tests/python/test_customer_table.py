@@ -419,5 +419,5 @@ def test_a_latin1_customer_table_names_the_encoding_and_the_setting_reads_it(tmp
     assert not result["ok"]
     assert "is not UTF-8 text" in result["error"] and "{customers_encoding: latin-1}" in result["error"]
     fixed = probe_customer_table({**options, "customers_encoding": "latin-1"})
-    assert fixed["ok"], fixed["error"] if "error" in fixed else ""
+    assert fixed["ok"], fixed.get("error", "")
     assert set(fixed["levels"]["City"]) == {"Zürich", "Genève"}

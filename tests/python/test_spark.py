@@ -17,6 +17,7 @@ import shutil
 import subprocess
 
 import duckdb
+import pandas as pd
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
@@ -130,6 +131,57 @@ def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(tmp_path
     assert "on Spark the transactions are read as Parquet" in run.output
     assert "COPY (FROM read_csv(" in run.output
     assert "START sql" not in run.output and "START seed" not in run.output  # no node started
+
+
+def test_nanosecond_timestamps_read_on_spark(tmp_path):
+    """A Parquet file with nanosecond timestamps (pandas' default; Online Retail's own file), in a
+    folder whose name holds glob characters: Spark used to refuse it (PARQUET_TYPE_ILLEGAL); it
+    reads it, each timestamp to the microsecond as DuckDB does."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from conftest import run_dbt
+
+    reason = spark_missing()
+    if reason:
+        pytest.skip(reason)
+    stamps = [
+        1_293_876_000_123_456_789 + i * 86_400_000_000_000 for i in range(30)
+    ]  # 2011-01-01 10:00 + i days
+    table = pa.table(
+        {
+            "InvoiceNo": [str(500 + i) for i in range(30)],
+            "CustomerID": [float(i % 12) for i in range(30)],
+            "InvoiceDate": pa.array(stamps, pa.timestamp("ns")),
+            "Quantity": [1 + i % 3 for i in range(30)],
+            "UnitPrice": [2.5] * 30,
+        }
+    )
+    path = tmp_path / "in [ns] {1}" / "sales[1].parquet"
+    path.parent.mkdir()
+    pq.write_table(table, path)
+    assert pq.read_schema(path).field("InvoiceDate").type == pa.timestamp("ns")
+    select = ["--select", "+int_transactions__classified", "--indirect-selection", "cautious"]
+    run = run_dbt(
+        tmp_path / "wh", "build", "--target", "spark", *select, vars={"transactions_path": str(path)}
+    )
+    assert run.returncode == 0, run.output[-4000:]
+    store = (
+        tmp_path
+        / "wh"
+        / "spark"
+        / "tables"
+        / "intermediate.db"
+        / "int_transactions__classified"
+        / "*.parquet"
+    )
+    with duckdb.connect() as con:
+        got = [
+            r[0]
+            for r in con.execute(f"select invoiced_at from read_parquet('{store}') order by 1").fetchall()
+        ]
+    expected = [pd.Timestamp(ns // 1000, unit="us").to_pydatetime() for ns in stamps]
+    assert got == expected
 
 
 def test_spark_build_passes_the_same_data_tests(builds):
