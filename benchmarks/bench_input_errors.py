@@ -26,7 +26,13 @@ from bench_build import write_report
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).with_name("dbt"))
-MARKERS = ("Transactions input problem", "Setting problem", "Not published")
+MARKERS = (
+    "Transactions input problem",
+    "Customer table problem",
+    "Setting problem",
+    "Segmentation input problem",
+    "Not published",
+)
 
 
 def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
@@ -40,6 +46,29 @@ def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
     frame = pd.read_parquet(real).head(1000)
     frame["Quantity"] = frame["Quantity"] > 0
     frame.to_parquet(typed)
+    wide = tmp / "wide.csv"
+    columns = [f"c{j}" for j in range(10_000)]
+    with wide.open("w") as out:
+        out.write("ID," + ",".join(columns) + "\n")
+        for i in range(60):
+            out.write(f"w{i}," + ",".join(str((i * j) % 97) for j in range(10_000)) + "\n")
+    latin1 = tmp / "latin1.csv"
+    latin1.write_bytes(
+        "CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n1,2011-01-01,1,2.5,Curaçao\n".encode("latin-1")
+    )
+    latin1_customers = tmp / "latin1_customers.csv"
+    latin1_customers.write_bytes(
+        ("ID,City,Spend\n" + "".join(f"{i},Genève,{i}\n" for i in range(20))).encode("latin-1")
+    )
+    returns = tmp / "returns.csv"
+    returns.write_text(
+        "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
+        + "".join(f"C{i},{100 + i},2011-01-0{1 + i % 9},-1,2.5\n" for i in range(30))
+    )
+    tiny = tmp / "tiny.csv"
+    tiny.write_text(
+        "CustomerID,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,1\n2,2011-01-02,2,2\n3,2011-01-03,3,3\n"
+    )
     return [
         ("missing file", {"transactions_path": str(tmp / "missing.parquet")}),
         ("empty file", {"transactions_path": str(empty)}),
@@ -51,6 +80,12 @@ def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
         ("Online Retail, unknown algorithm + k_min > k_max",
          {"transactions_path": str(real), "segmentation_algorithm": "dbscan", "k_min": 5, "k_max": 3}),
         ("Online Retail, invalid date_format", {"transactions_path": str(real), "date_format": "%Q"}),
+        # issue 24
+        ("customer table of 10,000 columns", {"customers_path": str(wide)}),
+        ("Latin-1 CSV", {"transactions_path": str(latin1)}),
+        ("Latin-1 customer table", {"customers_path": str(latin1_customers)}),
+        ("no clean purchase (all returns)", {"transactions_path": str(returns)}),
+        ("too few customers (3)", {"transactions_path": str(tiny)}),
     ]  # fmt: skip
 
 
@@ -90,11 +125,16 @@ def main() -> None:
         "--real", type=Path, default=REPO.parent / "shared" / "data" / "online_retail.parquet"
     )
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--only", help="run the cases whose name contains one of these texts (comma-separated)"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="bench-errors-") as tmp_name:
         tmp = Path(tmp_name)
         for name, vars in cases(args.real.resolve(), tmp):
+            if args.only and not any(part.strip().lower() in name.lower() for part in args.only.split(",")):
+                continue
             cold, warm, message = [], [], ""
             for i in range(args.repeat):
                 workdir = tmp / f"w{len(rows)}_{i}"

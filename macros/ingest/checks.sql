@@ -31,12 +31,13 @@
     check_segmentation_input(): the post-hook of int_customers__segmentation_input. Counts the
     customers the ML layer would learn from (those first seen before training_cutoff_date when
     it is set) and asks custseg.segmentation.readiness whether they can be segmented with these
-    settings. No customer, or too few for k, stops the build here with the project's message
+    settings, when the ML layer (ml_model_registry) is part of the invocation. No customer, or too few for k, stops the build here with the project's message
     (why, from the raw lines by outcome, and which var or input fixes it), before any Python
     model runs.
 #}
 {% macro check_segmentation_input() -%}
-    {%- if not execute -%}
+    {#- only when the ML layer runs in this invocation (a SQL-only build may hold few customers) -#}
+    {%- if not execute or 'model.custseg.ml_model_registry' not in selected_resources -%}
         {{ return('') }}
     {%- endif -%}
     {%- set cutoff = date_var('training_cutoff_date') if input_kind() == 'transactions' else none -%}

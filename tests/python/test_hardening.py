@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from conftest import run_dbt
+from test_ingest import GLOB_NAMES
 
 pytestmark = pytest.mark.e2e
 
@@ -20,6 +21,18 @@ def _all_tables(run) -> set[str]:
     return {
         f"{s}.{t}" for s, t in run.query("select table_schema, table_name from information_schema.tables")
     }
+
+
+# how to read the files _customers_csv writes: hostile column names and a quoted date format
+HOSTILE_READ_VARS = {
+    "column_map": {
+        "customer_id": 'Client "Ref"; --',
+        "invoiced_at": "Order Time",
+        "quantity": "Units",
+        "line_amount": "Net Sales",
+    },
+    "date_format": "%d/%m/%Y %H:%M o'clock",
+}
 
 
 def _customers_csv(path, rows_per_customer=3, customers=12, date="05/01/2011 10:00 o'clock"):
@@ -48,13 +61,7 @@ def test_quotes_semicolons_and_comments_in_every_name_build(tmp_path):
         "path:python_models+",
         vars={
             "transactions_path": str(path),
-            "column_map": {
-                "customer_id": 'Client "Ref"; --',
-                "invoiced_at": "Order Time",
-                "quantity": "Units",
-                "line_amount": "Net Sales",
-            },
-            "date_format": "%d/%m/%Y %H:%M o'clock",
+            **HOSTILE_READ_VARS,
         },
     )
     assert run.returncode == 0, run.output[-4000:]
@@ -168,19 +175,6 @@ def test_no_clean_purchase_says_why(tmp_path):
     assert "Traceback" not in run.output and "Python model" not in run.output
 
 
-# names the project's glob expansion returns and a reader would expand again
-GLOB_NAMES = [
-    "sales1.csv",
-    "sales[1].csv",
-    "a*b.csv",
-    "q?.csv",
-    "{x,y}.csv",
-    "with space.csv",
-    "c,d.csv",
-    "]e[.csv",
-]
-
-
 def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_table(tmp_path):
     """A folder (itself named with brackets) of files named with [ ] * ? { } , and spaces, read
     with a glob: each file's lines are counted once, under its own name, and a file whose bytes
@@ -202,13 +196,7 @@ def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_tabl
         "path:python_models+",
         vars={
             "transactions_path": str(folder / "*.csv"),
-            "column_map": {
-                "customer_id": 'Client "Ref"; --',
-                "invoiced_at": "Order Time",
-                "quantity": "Units",
-                "line_amount": "Net Sales",
-            },
-            "date_format": "%d/%m/%Y %H:%M o'clock",
+            **HOSTILE_READ_VARS,
         },
     )
     assert run.returncode == 0, run.output[-4000:]
@@ -228,10 +216,13 @@ def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_tabl
     ]
     assert "(listed in marts.fct_skipped_files)" in run.output
     # the next build over the same glob: nothing new, every file listed as already loaded
-    again = run_dbt(tmp_path, "build", "--select", "int_transactions__skipped_files fct_skipped_files",
-                    vars={"transactions_path": str(folder / "*.csv"), "column_map": {
-                        "customer_id": 'Client "Ref"; --', "invoiced_at": "Order Time", "quantity": "Units",
-                        "line_amount": "Net Sales"}, "date_format": "%d/%m/%Y %H:%M o'clock"})  # fmt: skip
+    again = run_dbt(
+        tmp_path,
+        "build",
+        "--select",
+        "int_transactions__skipped_files fct_skipped_files",
+        vars={"transactions_path": str(folder / "*.csv"), **HOSTILE_READ_VARS},
+    )
     assert again.returncode == 0, again.output[-4000:]
     latest = run.query(
         "select skip_reason, same_as_batch_id, count(*) from marts.fct_skipped_files "

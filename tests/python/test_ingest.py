@@ -372,6 +372,7 @@ def test_a_latin1_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
     assert not bad["ok"] and "use utf-8 (the default), utf-16 or latin-1" in bad["error"]
 
 
+# names the project's glob expansion returns and a reader would expand again (test_hardening too)
 GLOB_NAMES = [
     "sales1.csv",
     "sales[1].csv",
