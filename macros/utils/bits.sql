@@ -5,7 +5,7 @@
     int_div(a, b): integer division of non-negative integers (DuckDB `//`, elsewhere div()).
     bit_flag(position): a bigint with only bit `position` (0..61) set.
     bit_count(expr): the number of set bits of a bigint (popcount).
-    bit_or_agg(expr): bitwise OR of an integer column over a group (Snowflake: BITOR_AGG).
+    bit_or_agg(expr): bitwise OR of an integer column over a group (bit_or on DuckDB and Spark).
 #}
 {% macro int_div(a, b) -%}
     {{ return(adapter.dispatch('int_div', 'custseg')(a, b)) }}
@@ -45,8 +45,4 @@
 
 {% macro default__bit_or_agg(expr) -%}
     bit_or({{ expr }})
-{%- endmacro %}
-
-{% macro snowflake__bit_or_agg(expr) -%}
-    bitor_agg({{ expr }})
 {%- endmacro %}

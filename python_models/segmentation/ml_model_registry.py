@@ -8,7 +8,9 @@ def model(dbt, session):
     of a new version (segmentation, classifier, tree): signed artifact and report tables.
     Nothing is appended when neither the customers nor the settings changed."""
     # every version ever fitted stays, even through --full-refresh (drop the table to start over)
-    dbt.config(materialized="incremental", incremental_strategy="append", on_schema_change="fail", full_refresh=False)
+    dbt.config(
+        materialized="incremental", incremental_strategy="append", on_schema_change="fail", full_refresh=False
+    )
     settings = dbt.config.get("segmentation_settings")
     config = SegmentationConfig.from_vars(settings)
     customers = pipeline.to_pandas(dbt.ref("int_customers__segmentation_input"))

@@ -213,9 +213,9 @@ def history(path: Path | None = None) -> dict[str, pd.DataFrame]:
 def score_customer(values: dict[str, float], path: Path | None = None) -> dict:
     """The active model's segment for one customer's features (no refit): cluster, name,
     confidence and the segment's action."""
-    from .scoring import CentroidModel
+    from .scoring import centroid_model
 
-    model = CentroidModel.from_warehouse(str(path or serving_path()))
+    model = centroid_model(str(path or serving_path()))
     row = pd.DataFrame([values])[list(model.features)].to_numpy(dtype=float)
     assigned = model.assign(row).iloc[0]
     cluster = int(assigned["cluster_id"])

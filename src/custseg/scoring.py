@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .segmentation.centroids import CentroidModel
 from .warehouse import open_warehouse
 
 MODEL_KINDS = ("segmentation", "classifier", "classifier_tree")
@@ -58,93 +59,29 @@ def load_registered(db_path: str, kind: str):
     """The model to score with: the segmentation model from its numeric tables (nothing
     unpickled), a classifier from its artifact once the signature verifies."""
     if kind == "segmentation":
-        return CentroidModel.from_warehouse(db_path)
+        return centroid_model(db_path)
     from .segmentation.registry import load_artifact
 
     _, blob, _, signature, version = fetch_registered(db_path, kind)
     return load_artifact(blob, signature, kind, version)
 
 
-class CentroidModel:
-    """Nearest-centroid assignment from the published numeric tables: per feature signed log,
-    clip, standardise; with a PCA model, the projection on its components; Euclidean distance
-    to every centroid (ties: lower cluster id); confidence = 1 - own distance / next distance.
-    The same steps as the SQL scorer."""
+def centroid_model(db_path: str) -> CentroidModel:
+    """The active segmentation model of a warehouse, from its numeric marts (nothing unpickled)."""
+    import duckdb
 
-    def __init__(
-        self, preprocessing: pd.DataFrame, centroids: pd.DataFrame, loadings: pd.DataFrame | None = None
-    ):
-        pre = preprocessing.sort_values("feature_order")
-        self.features = tuple(pre["feature"])
-        self.log = pre["log_transformed"].to_numpy(dtype=bool)
-        self.lower = pre["clip_lower"].to_numpy(dtype=float)
-        self.upper = pre["clip_upper"].to_numpy(dtype=float)
-        self.mean = pre["scaler_mean"].to_numpy(dtype=float)
-        self.scale = pre["scaler_scale"].to_numpy(dtype=float)
-        self.pca_mean, self.components = None, None
-        dimensions = list(self.features)
-        if loadings is not None and len(loadings):
-            order = {f: i for i, f in enumerate(self.features)}
-            n = int(loadings["component"].max())
-            self.components = np.zeros((n, len(self.features)))
-            self.pca_mean = np.zeros(len(self.features))
-            for row in loadings.itertuples():
-                self.components[int(row.component) - 1, order[row.feature]] = row.loading
-                self.pca_mean[order[row.feature]] = row.pca_mean
-            dimensions = [f"pc_{j + 1}" for j in range(n)]
-        wide = centroids.pivot(index="cluster_id", columns="dimension", values="centroid_scaled")
-        missing = [d for d in dimensions if d not in wide.columns]
-        if missing:
-            raise ScoringError(
-                f"the centroid table has no dimension {missing}: the model was fitted with PCA, and its "
-                "loadings (marts.dim_segmentation_pca_loadings) are missing"
-            )
-        wide = wide.sort_index()
-        self.cluster_ids = wide.index.to_numpy(dtype=np.int32)
-        self.centroids = wide[dimensions].to_numpy(dtype=float)
-        names = centroids.drop_duplicates("cluster_id").set_index("cluster_id")["segment_name"]
-        self.names = names.reindex(range(int(self.cluster_ids.max()) + 1)).tolist()
-
-    @classmethod
-    def from_warehouse(cls, db_path: str) -> CentroidModel:
-        import duckdb
-
-        con = open_warehouse(db_path)
-        try:
-            pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
-            cen = con.execute("select * from marts.dim_segment_centroids").df()
-            loadings = con.execute("select * from marts.dim_segmentation_pca_loadings").df()
-        except duckdb.Error as exc:
-            raise ScoringError(f"{db_path!r} has no segmentation tables; run dbt build first") from exc
-        finally:
-            con.close()
-        if pre.empty or cen.empty:
-            raise ScoringError(f"{db_path!r} has no fitted segmentation model; run dbt build first")
-        return cls(pre, cen, loadings)
-
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Features in model space: signed log where the model logs, clip, standardise."""
-        X = np.array(X, dtype=float, copy=True)
-        X[:, self.log] = np.sign(X[:, self.log]) * np.log1p(np.abs(X[:, self.log]))
-        scaled = (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
-        if self.components is None:
-            return scaled
-        return (scaled - self.pca_mean) @ self.components.T
-
-    def assign(self, X: np.ndarray) -> pd.DataFrame:
-        Xs = self.transform(X)
-        dist = np.sqrt(((Xs[:, None, :] - self.centroids[None, :, :]) ** 2).sum(axis=2))
-        order = np.argsort(dist, axis=1, kind="stable")
-        own = dist[np.arange(len(X)), order[:, 0]]
-        nxt = dist[np.arange(len(X)), order[:, 1]] if dist.shape[1] > 1 else own
-        confidence = np.clip(np.where(nxt > 0, 1.0 - own / np.where(nxt > 0, nxt, 1.0), 0.0), 0.0, 1.0)
-        return pd.DataFrame(
-            {
-                "cluster_id": self.cluster_ids[order[:, 0]],
-                "confidence": confidence,
-                "distance_to_centroid": own,
-            }
-        )
+    con = open_warehouse(db_path)
+    try:
+        pre = con.execute("select * from marts.dim_segmentation_preprocessing").df()
+        cen = con.execute("select * from marts.dim_segment_centroids").df()
+        loadings = con.execute("select * from marts.dim_segmentation_pca_loadings").df()
+    except duckdb.Error as exc:
+        raise ScoringError(f"{db_path!r} has no segmentation tables; run dbt build first") from exc
+    finally:
+        con.close()
+    if pre.empty or cen.empty:
+        raise ScoringError(f"{db_path!r} has no fitted segmentation model; run dbt build first")
+    return CentroidModel(pre, cen, loadings)
 
 
 def read_input(path: str | None = None, json_text: str | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ import yaml
 
 from conftest import REPO
 from custseg.demo_data import GeneratorConfig, write_transactions
-from custseg.scoring import CentroidModel
+from custseg.scoring import centroid_model
 from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
@@ -400,7 +400,7 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
         # and by custseg score's arithmetic from the published tables: the same clusters
         assert run.scalar("select count(*) from marts.dim_segmentation_pca_loadings") == pca * 3
         assert run.scalar("select count(distinct dimension) from marts.dim_segment_centroids") == pca
-        model = CentroidModel.from_warehouse(str(run.serving_path))
+        model = centroid_model(str(run.serving_path))
         customers = pd.DataFrame(
             run.query(
                 "select c.customer_id, c.recency_days, c.order_count, c.monetary_value, s.cluster_id "

@@ -96,6 +96,17 @@ def test_cli_consumers_read_marts_only():
         assert schemas <= {"marts"}, (name, schemas)
 
 
+@pytest.mark.e2e
+def test_the_cli_exposure_names_exactly_the_marts_the_cli_reads(manifest):
+    read = set()
+    for name in ("cli.py", "scoring.py"):
+        read |= set(re.findall(r"\bmarts\.([a-z_]+)", (REPO / "src" / "custseg" / name).read_text()))
+    exposure = manifest["exposures"]["exposure.custseg.scoring_cli"]
+    listed = {uid.split(".")[-1] for uid in exposure["depends_on"]["nodes"]}
+    # dim_customers: scoring a transactions file reads it from the throw-away build it makes
+    assert listed == read - {"dim_customers"}
+
+
 # The line-level models (one row per raw line, up to 100M): their key, source_row_number, is
 # proven unique by the singular test assert_raw_rows_reconcile (every input line number exactly
 # once in base and exactly once across the two marts, which partition the classified table; stg

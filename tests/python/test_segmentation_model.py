@@ -265,7 +265,7 @@ def test_fingerprint_ignores_row_order_but_not_values():
 
 def test_empty_and_bad_feature_inputs(customers):
     config = SegmentationConfig()
-    with pytest.raises(ValueError, match="dim_customers is empty"):
+    with pytest.raises(ValueError, match=r"the ML input \(int_customers__segmentation_input\) is empty"):
         pipeline.k_selection(customers.iloc[:0], config)
     with pytest.raises(ValueError, match="not columns of dim_customers"):
         pipeline.k_selection(customers, SegmentationConfig(features=("nope",), log_features=()))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .centroids import CentroidModel
 from .config import LifecycleConfig, SegmentationConfig
 
 PSI_FLOOR = 1e-4
@@ -98,7 +99,6 @@ def measure_drift(
     """The drift of the customers ``X`` (model features, raw) against a fitted model's training
     data: one row per measure and subject (the feature for feature_psi, else 'segments' or
     'customers'), with its thresholds and status."""
-    from ..scoring import CentroidModel
     from .selection import silhouette
 
     thresholds = lifecycle.thresholds

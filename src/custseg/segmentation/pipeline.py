@@ -66,9 +66,7 @@ def _customers(customers: pd.DataFrame, config: SegmentationConfig, training: bo
     """Customers sorted by id with their feature matrix; ``training`` keeps only the customers
     first seen before ``training_cutoff_date`` (all of them when it is not set)."""
     if customers.empty:
-        raise ValueError(
-            "dim_customers is empty: no customer has a clean purchase, so there is nothing to segment"
-        )
+        raise ValueError("the ML input (int_customers__segmentation_input) is empty: no customer to segment")
     customers = customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
     if training:
         customers = customers[training_mask(customers, config.training_cutoff_date)].reset_index(drop=True)
