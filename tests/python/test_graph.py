@@ -89,6 +89,27 @@ def test_no_edge_runs_back_up(manifest):
     assert backward_edges(broken) == [f"{some_int} (intermediate) reads {some_mart} (marts)"]
 
 
+# the folders show the architecture: marts by domain, intermediate models by input kind (and
+# the ML input both kinds feed), each folder with the YAML that documents exactly its models
+LAYOUT = {
+    "marts": ["customer_table", "history", "scoring", "segments", "transactions"],
+    "intermediate": ["customer_table", "ml_input", "transactions"],
+}
+
+
+@pytest.mark.parametrize("layer", list(LAYOUT))
+def test_models_live_in_their_folders_each_with_its_yaml(layer):
+    import yaml
+
+    root = REPO / "models" / layer
+    assert not list(root.glob("*.sql")) and not list(root.glob("*.yml")), f"a model loose in {layer}/"
+    folders = sorted(p for p in root.iterdir() if p.is_dir())
+    assert [f.name for f in folders] == LAYOUT[layer]
+    for folder in folders:
+        documented = yaml.safe_load((folder / f"_{folder.name}__{layer}.yml").read_text())["models"]
+        assert {p.stem for p in folder.glob("*.sql")} == {m["name"] for m in documented}, folder.name
+
+
 def test_cli_consumers_read_marts_only():
     for name in ("cli.py", "scoring.py", "dashboard.py"):
         source = (REPO / "src" / "custseg" / name).read_text()
