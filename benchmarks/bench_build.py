@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from custseg.workspace import workspace_env
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # Runs the command and prints its wall time and the peak RSS of the largest process it waited for.
@@ -92,15 +94,7 @@ def generate(rows: int, workdir: Path) -> Path:
 
 def build_env(run_dir: Path) -> dict:
     """The environment of a benchmark build: its own database, serving copy, spill, target, logs."""
-    return dict(
-        os.environ,
-        CUSTSEG_DB_PATH=str(run_dir / "wh.duckdb"),
-        CUSTSEG_SERVING_PATH=str(run_dir / "serving" / "wh.duckdb"),
-        CUSTSEG_TEMP_DIR=str(run_dir / "spill"),
-        DBT_TARGET_PATH=str(run_dir / "target"),
-        DBT_LOG_PATH=str(run_dir / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-    )
+    return workspace_env(run_dir)
 
 
 def build_once(path: Path, workdir: Path) -> dict:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,8 @@ import time
 from pathlib import Path
 
 from bench_build import write_report
+
+from custseg.workspace import workspace_env
 
 REPO = Path(__file__).resolve().parents[1]
 DBT = str(Path(sys.executable).with_name("dbt"))
@@ -90,19 +91,12 @@ def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
 
 
 def time_to_error(workdir: Path, vars: dict) -> tuple[float, float, str]:
-    env = dict(os.environ)
-    env.update(
-        CUSTSEG_DB_PATH=str(workdir / "wh.duckdb"),
-        CUSTSEG_SERVING_PATH=str(workdir / "serving" / "wh.duckdb"),
-        CUSTSEG_TEMP_DIR=str(workdir / "spill"),
-        CUSTSEG_MODEL_KEY_PATH=str(workdir / "key"),
-        DBT_TARGET_PATH=str(workdir / "target"),
-        DBT_LOG_PATH=str(workdir / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        NO_COLOR="1",
-        OMP_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
+    env = workspace_env(
+        workdir,
+        CUSTSEG_MODEL_KEY_PATH=workdir / "key",
+        OMP_NUM_THREADS=1,
+        OPENBLAS_NUM_THREADS=1,
+        MKL_NUM_THREADS=1,
     )
     (workdir / "wh.duckdb").unlink(missing_ok=True)
     started = time.perf_counter()

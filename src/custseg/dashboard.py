@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ import pandas as pd
 
 from .ingest import sql_identifier
 from .warehouse import open_warehouse
+from .workspace import dbt_executable, workspace_env
 
 # scatter plots draw at most this many customers (a deterministic sample above it)
 MAX_SCATTER_POINTS = 5_000
@@ -281,23 +281,11 @@ def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=N
         safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name) or "upload.csv"
         upload = workspace / safe
         upload.write_bytes(data)
-        for folder in ("build", "serving"):
-            (workspace / folder).mkdir()
-        env = dict(os.environ)
-        env.update(
-            CUSTSEG_DB_PATH=str(workspace / "build" / "wh.duckdb"),
-            CUSTSEG_SERVING_PATH=str(workspace / "serving" / "wh.duckdb"),
-            CUSTSEG_TEMP_DIR=str(workspace / "spill"),
-            DBT_TARGET_PATH=str(workspace / "target"),
-            DBT_LOG_PATH=str(workspace / "logs"),
-            CUSTSEG_MODEL_KEY_PATH=str(workspace / "model-signing.key"),
-            NO_COLOR="1",
-        )
+        env = workspace_env(workspace, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars = {"transactions_path": str(upload)}
         if n_clusters:
             build_vars["n_clusters"] = int(n_clusters)
-        dbt = str(Path(sys.executable).with_name("dbt"))
-        cmd = [dbt, "build", "--vars", json.dumps(build_vars)]
+        cmd = [dbt_executable(), "build", "--vars", json.dumps(build_vars)]
         proc = subprocess.Popen(
             cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -318,7 +306,7 @@ def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=N
         log = "".join(lines)
         if proc.returncode != 0:
             raise UploadError(build_message(log))
-        serving = workspace / "serving" / "wh.duckdb"
+        serving = Path(env["CUSTSEG_SERVING_PATH"])
         segments = query(
             "select customer_id, cluster_id, segment_name, segment_description, recommended_action, confidence, "
             "recency_days, order_count, monetary_value from marts.dim_customer_segments order by customer_id",

@@ -142,27 +142,21 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
     Input problems are reported as the build reports them."""
     import json
     import os
-    import shutil
     import subprocess
-    import sys
     import tempfile
 
+    from .workspace import dbt_executable, workspace_env
+
     project = project_dir()
-    dbt = shutil.which("dbt", path=str(Path(sys.executable).parent)) or shutil.which("dbt")
-    if dbt is None:
-        raise ScoringError("dbt is not installed in this environment (pip install -e .)")
+    try:
+        dbt = dbt_executable()
+    except FileNotFoundError as exc:
+        raise ScoringError(str(exc)) from None
     variables = {"transactions_path": os.path.abspath(path), "publish": False}
     if as_of_date:
         variables["as_of_date"] = as_of_date
     with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
-        env = dict(os.environ)
-        env.update(
-            CUSTSEG_DB_PATH=os.path.join(tmp, "features.duckdb"),
-            CUSTSEG_SERVING_PATH=os.path.join(tmp, "serving", "features.duckdb"),
-            DBT_TARGET_PATH=os.path.join(tmp, "target"),
-            DBT_LOG_PATH=os.path.join(tmp, "logs"),
-            NO_COLOR="1",
-        )
+        env = workspace_env(tmp, "features.duckdb")
         cmd = [dbt, "build", "--select", "+dim_customers", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
                "--vars", json.dumps(variables), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,8 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from custseg.workspace import dbt_executable, workspace_env
+
 REPO = Path(__file__).resolve().parents[2]
-DBT = str(Path(sys.executable).with_name("dbt"))
+DBT = dbt_executable()
 
 # Models are signed with a key kept outside the database (custseg.segmentation.registry). Tests
 # use their own key, never the user's: set before any test runs, inherited by every dbt and
@@ -71,19 +72,11 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
     """Run ``dbt <args>`` from the repo with its own database, target and log folders."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / db_name
-    env = dict(os.environ)
-    env.update(
-        CUSTSEG_DB_PATH=str(db_path),
-        CUSTSEG_SERVING_PATH=str(serving_path(db_path)),
-        CUSTSEG_TEMP_DIR=str(workdir / "spill"),
-        DBT_TARGET_PATH=str(workdir / "target"),
-        DBT_LOG_PATH=str(workdir / "logs"),
-        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
-        NO_COLOR="1",
-        # target spark: its metastore and tables (profiles.yml)
-        CUSTSEG_SPARK_WAREHOUSE=str(workdir / "spark"),
-        SPARK_LOCAL_IP="127.0.0.1",
+    # target spark: its metastore and tables (profiles.yml)
+    env = workspace_env(
+        workdir, db_name, CUSTSEG_SPARK_WAREHOUSE=workdir / "spark", SPARK_LOCAL_IP="127.0.0.1"
     )
+    assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(db_path))
     cmd = [DBT, *args]
     if vars:
         cmd += ["--vars", json.dumps(vars)]

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import DBT, REPO, mart_differences, run_dbt, serving_path
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.workspace import workspace_env
 
 pytestmark = pytest.mark.e2e
 
@@ -278,15 +279,7 @@ def test_a_shifted_batch_recommends_a_refit(fitted, batches, tmp_path):
 
 def _kill_when(workdir: Path, marker: str, transactions: Path) -> str:
     """Start an incremental build and kill -9 it as soon as ``marker`` appears in its output."""
-    env = dict(os.environ)
-    db_path = workdir / "wh.duckdb"
-    env.update(
-        CUSTSEG_DB_PATH=str(db_path),
-        CUSTSEG_SERVING_PATH=str(serving_path(db_path)),
-        DBT_TARGET_PATH=str(workdir / "target"),
-        DBT_LOG_PATH=str(workdir / "logs"),
-        NO_COLOR="1",
-    )
+    env = workspace_env(workdir)
     proc = subprocess.Popen(
         [DBT, "build", "--vars", json.dumps({"transactions_path": str(transactions)})],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,

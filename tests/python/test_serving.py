@@ -280,3 +280,16 @@ def test_publish_never_drops_what_a_read_write_connection_wrote(tmp_path):
         .fetchone()[0]
         == 300
     )
+
+
+def test_a_workspace_keeps_every_file_of_a_build_in_its_folder(tmp_path, monkeypatch):
+    # one definition for the CLI's scoring build, the dashboard's upload, the tests and the
+    # benchmarks: nothing of such a build lands in the checkout's warehouse/ or target/
+    from custseg.workspace import dbt_executable, workspace_env
+
+    monkeypatch.setenv("CUSTSEG_DB_PATH", "warehouse/build/custseg.duckdb")
+    env = workspace_env(tmp_path, "features.duckdb", CUSTSEG_MODEL_KEY_PATH=tmp_path / "key")
+    paths = ("CUSTSEG_DB_PATH", "CUSTSEG_SERVING_PATH", "CUSTSEG_TEMP_DIR", "DBT_TARGET_PATH", "DBT_LOG_PATH")
+    assert all(Path(env[name]).is_relative_to(tmp_path) for name in (*paths, "CUSTSEG_MODEL_KEY_PATH"))
+    assert env["CUSTSEG_SERVING_PATH"] == str(tmp_path / "serving" / "features.duckdb")
+    assert Path(dbt_executable()).name == "dbt"
