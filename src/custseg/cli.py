@@ -44,6 +44,7 @@ def _cmd_probe(args: argparse.Namespace) -> int:
         "column_map": column_map,
         "date_format": args.date_format or "",
         "transactions_sheet": args.sheet or "",
+        "transactions_encoding": args.encoding or "",
     }
     result = probe_source(options, cache_dir=args.cache_dir)
     print(json.dumps(result, indent=2))
@@ -164,6 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--column-map", help='as the var, in JSON: \'{"customer_id": "Client Ref"}\'')
     probe.add_argument("--date-format", help="as the var date_format, e.g. '%%d/%%m/%%Y %%H:%%M'")
     probe.add_argument("--sheet", help="XLSX: the sheet to read (as the var transactions_sheet)")
+    probe.add_argument(
+        "--encoding", help="CSV: utf-8 (default), utf-16 or latin-1 (as the var transactions_encoding)"
+    )
     probe.add_argument("--cache-dir", default="target/custseg_cache")
     probe.set_defaults(func=_cmd_probe)
 

@@ -30,18 +30,18 @@ import threading
 from typing import Any
 
 from .ingest import (
-    _NUMBER,
-    _TIME,
+    NUMBER_TYPES,
+    TIME_TYPES,
     SourceError,
-    _detect_format,
-    _find_files,
-    _xlsx_to_parquet,
     csv_encoding,
     csv_reader_sql,
+    detect_format,
     encoding_hint,
+    find_files,
     parquet_reader_sql,
     sql_identifier,
     sql_string,
+    xlsx_to_parquet,
 )
 
 OPTIONS = (
@@ -190,7 +190,7 @@ def _boolean_sql(column: str, native: str) -> str:
 
 
 def _date_sql(column: str, native: str, fmt: str) -> str:
-    if native in _TIME:
+    if native in TIME_TYPES:
         return f"cast({sql_identifier(column)} as date)"
     if fmt == "iso":
         return f"try_cast({_text(column)} as date)"
@@ -198,7 +198,7 @@ def _date_sql(column: str, native: str, fmt: str) -> str:
 
 
 def _is_number_type(native: str) -> bool:
-    return native.split("(")[0] in _NUMBER  # DECIMAL(18,3) is a DECIMAL
+    return native.split("(")[0] in NUMBER_TYPES  # DECIMAL(18,3) is a DECIMAL
 
 
 def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> tuple[str, str]:
@@ -207,7 +207,7 @@ def infer_kind(con, reader: str, column: str, native: str, date_format: str) -> 
         return "numeric", ""
     if native == "BOOLEAN":
         return "boolean", ""
-    if native in _TIME:
+    if native in TIME_TYPES:
         return "date", "native"
     text = _text(column)
     words = ", ".join(sql_string(w) for w in (*TRUE_WORDS, *FALSE_WORDS))
@@ -407,11 +407,11 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
 
     try:
         o = validate_options(options)
-        files = _find_files(o["customers_path"], var="customers_path", how_to=HOW_TO_POINT)
-        fmt = _detect_format(files, o["customers_format"], var="customers_format")
+        files = find_files(o["customers_path"], var="customers_path", how_to=HOW_TO_POINT)
+        fmt = detect_format(files, o["customers_format"], var="customers_format")
         source_files = list(files)
         if fmt == "xlsx":
-            files = [_xlsx_to_parquet(f, cache_dir) for f in files]
+            files = [xlsx_to_parquet(f, cache_dir) for f in files]
         if fmt in ("xlsx", "parquet"):
             reader = parquet_reader_sql(files)
         else:

@@ -73,20 +73,20 @@ UNAMBIGUOUS = (
 
 # Which DuckDB column types each field can be read from (text is parsed, and quarantined where
 # it cannot be). Anything else (BLOB, BOOLEAN, LIST, STRUCT, ...) is an input error naming it.
-_NUMBER = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+NUMBER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
            "UBIGINT", "FLOAT", "DOUBLE", "DECIMAL")  # fmt: skip
 _TEXT = ("VARCHAR",)
-_TIME = ("TIMESTAMP", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
+TIME_TYPES = ("TIMESTAMP", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S")
 FIELD_TYPES = {
-    "invoice_id": _TEXT + _NUMBER,
-    "stock_code": _TEXT + _NUMBER,
-    "customer_id": _TEXT + _NUMBER,
-    "description": _TEXT + _NUMBER,
-    "country": _TEXT + _NUMBER,
-    "quantity": _TEXT + _NUMBER,
-    "unit_price": _TEXT + _NUMBER,
-    "line_amount": _TEXT + _NUMBER,
-    "invoiced_at": _TEXT + _TIME,
+    "invoice_id": _TEXT + NUMBER_TYPES,
+    "stock_code": _TEXT + NUMBER_TYPES,
+    "customer_id": _TEXT + NUMBER_TYPES,
+    "description": _TEXT + NUMBER_TYPES,
+    "country": _TEXT + NUMBER_TYPES,
+    "quantity": _TEXT + NUMBER_TYPES,
+    "unit_price": _TEXT + NUMBER_TYPES,
+    "line_amount": _TEXT + NUMBER_TYPES,
+    "invoiced_at": _TEXT + TIME_TYPES,
 }
 INPUT_OPTIONS = (
     "transactions_path",
@@ -161,7 +161,7 @@ def resolve_columns(columns: Iterable[str], column_map: dict[str, str] | None = 
     return resolved
 
 
-def _detect_format(files: list[str], fmt: str, var: str = "transactions_format") -> str:
+def detect_format(files: list[str], fmt: str, var: str = "transactions_format") -> str:
     if fmt:
         fmt = fmt.lower().lstrip(".")
         if fmt not in {"csv", "parquet", "xlsx"}:
@@ -186,7 +186,7 @@ def _detect_format(files: list[str], fmt: str, var: str = "transactions_format")
     return formats.pop()
 
 
-def _find_files(path: str, var: str = "transactions_path", how_to: str = HOW_TO_POINT) -> list[str]:
+def find_files(path: str, var: str = "transactions_path", how_to: str = HOW_TO_POINT) -> list[str]:
     if not path:
         raise SourceError(f"The var {var} is empty. " + how_to)
     # A path that names an existing file is that file, even when its name holds glob characters
@@ -347,7 +347,7 @@ def _choose_sheet(workbook, path: str, wanted: str, column_map) -> object:
     )
 
 
-def _xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=None) -> str:
+def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=None) -> str:
     """Convert one sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
     import openpyxl
     import pyarrow as pa
@@ -550,14 +550,14 @@ def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custs
     try:
         options = validate_input_options(options)
         column_map = options["column_map"]
-        files = _find_files(options["transactions_path"])
+        files = find_files(options["transactions_path"])
         if options["reload_files"]:
             files = _find_reload_files(files, options["reload_files"])
-        fmt = _detect_format(files, options["transactions_format"])
+        fmt = detect_format(files, options["transactions_format"])
         source_files = list(files)
         fingerprints = [file_fingerprint(f) for f in files]
         if fmt == "xlsx":
-            files = [_xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], column_map) for f in files]
+            files = [xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], column_map) for f in files]
             fmt_read = "parquet"
         else:
             fmt_read = fmt

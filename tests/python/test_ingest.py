@@ -365,6 +365,10 @@ def test_a_latin1_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
     assert "is not UTF-8 text" in result["error"] and "{transactions_encoding: latin-1}" in result["error"]
     fixed = probe_source({"transactions_path": str(path), "transactions_encoding": "latin-1"})
     assert fixed["ok"], fixed
+    from custseg.cli import main  # custseg probe takes the same setting
+
+    assert main(["probe", str(path)]) == 2
+    assert main(["probe", str(path), "--encoding", "latin-1"]) == 0
     import duckdb
 
     assert duckdb.connect().execute(f"select Country from {fixed['reader_sql']}").fetchone()[0] == "Curaçao"
