@@ -23,6 +23,7 @@ strings, operators, a few keywords and the functions in :data:`FUNCTIONS` pass.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -43,6 +44,7 @@ from .ingest import (
     sql_string,
     xlsx_to_parquet,
 )
+from .project import project_var
 
 OPTIONS = (
     "customers_path",
@@ -79,8 +81,6 @@ DATE_FORMATS = (
     "%Y-%m-%d %H:%M:%S", "%d-%m-%Y %H:%M", "%m/%d/%Y %H:%M", "%d/%m/%Y %H:%M",
 )  # fmt: skip
 IMPUTE = ("median", "mean", "zero")
-# the default of var customer_table_max_columns: a wider table is refused at once, naming it
-MAX_COLUMNS = 2000
 # per-column statistics are computed this many columns per query (one query with 10,000
 # aggregates crashed DuckDB's planner)
 STATS_CHUNK = 200
@@ -92,6 +92,7 @@ FUNCTIONS = {
     "greatest", "least", "year", "month", "day", "lower", "upper", "length", "trim",
 }  # fmt: skip
 OWN_FUNCTIONS = {"days_between": "date_diff('day',"}  # days_between(a, b) = days from a to b
+ALLOWED_FUNCTIONS_TEXT = ", ".join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))
 _TOKEN = re.compile(
     r"""(?P<space>\s+)
     |(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
@@ -136,8 +137,8 @@ def validate_options(options: dict[str, Any]) -> dict[str, Any]:
         )
     o["customers_encoding"] = csv_encoding(o["customers_encoding"], "customers_encoding")
     widest = o["customer_table_max_columns"]
-    if widest is None:
-        o["customer_table_max_columns"] = widest = MAX_COLUMNS
+    if widest is None:  # a caller outside dbt (the CLI, a test): the project's default
+        o["customer_table_max_columns"] = widest = project_var("customer_table_max_columns")
     if isinstance(widest, bool) or not isinstance(widest, int) or widest < 2:
         raise SourceError(f"customer_table_max_columns must be a whole number >= 2, got {widest!r}")
     factor = o["outlier_iqr_factor"]
@@ -261,7 +262,7 @@ def _grammar_tokens(name: str, expression: str) -> list[str]:
             raise SourceError(
                 f"engineered feature '{name}': cannot read {expression[pos : pos + 20]!r} in {expression!r}; "
                 "use column names, numbers, 'text', + - * / %, comparisons, CASE WHEN and "
-                f"the functions {', '.join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))}"
+                f"the functions {ALLOWED_FUNCTIONS_TEXT}"
             )
         pos = match.end()
         if match.lastgroup != "space":
@@ -292,12 +293,18 @@ def _parse_select(name: str, expression: str, text: str) -> dict:
         message = str(tree.get("error_message", "")).splitlines()[0]
         raise SourceError(f"engineered feature '{name}': cannot read {expression!r}: {message}")
     statements = tree["statements"]
-    skeleton = json.loads(_duckdb_json("json_serialize_sql", "select 1"))["statements"][0]["node"]
     node = statements[0]["node"] if len(statements) == 1 else {}
     rest = {k: v for k, v in node.items() if k != "select_list"}
-    if rest != {k: v for k, v in skeleton.items() if k != "select_list"} or len(node["select_list"]) != 1:
+    if rest != _plain_select() or len(node["select_list"]) != 1:
         raise SourceError(f"engineered feature '{name}': {expression!r} is not one expression")
     return statements[0]
+
+
+@functools.cache
+def _plain_select() -> dict:
+    """Everything of ``select 1``'s tree but its select list: no from, where, group, cte, ..."""
+    node = json.loads(_duckdb_json("json_serialize_sql", "select 1"))["statements"][0]["node"]
+    return {k: v for k, v in node.items() if k != "select_list"}
 
 
 _ALLOWED_NODES = {
@@ -330,7 +337,7 @@ def _checked(node: Any, name: str, expression: str, columns, lowered, as_of: str
         raise SourceError(
             f"engineered feature '{name}': {expression!r} uses {str(node.get('type')).lower()}, which an "
             "engineered feature may not; use column names, numbers, 'text', + - * / %, comparisons, "
-            f"CASE WHEN and the functions {', '.join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))}"
+            f"CASE WHEN and the functions {ALLOWED_FUNCTIONS_TEXT}"
         )
     if kind == "COLUMN_REF":
         return _resolved(node, name, expression, columns, lowered, as_of)
@@ -356,7 +363,7 @@ def _checked_function(node: dict, name: str, expression: str) -> dict:
         shown = ".".join(str(p) for p in (node.get("catalog"), node.get("schema"), function) if p)
         raise SourceError(
             f"engineered feature '{name}': function {shown}() is not allowed in {expression!r}; "
-            f"use {', '.join(sorted(FUNCTIONS | set(OWN_FUNCTIONS)))}"
+            f"use {ALLOWED_FUNCTIONS_TEXT}"
         )
     if function.lower() in OWN_FUNCTIONS:  # days_between(a, b) = date_diff('day', a, b)
         day = _constant_node("'day'")
