@@ -1,4 +1,4 @@
-"""Benchmark: the segmentation pipeline (what the dbt Python models run) on N customers.
+"""Benchmark: the ML layer's fit and score (what the two dbt Python models run) on N customers.
 
 Customers are synthesised with realistic, skewed R/F/M (lognormal mixtures), or read from a
 built warehouse with --db. Reports wall time per step and the peak RSS of this process.
@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from custseg.segmentation import SegmentationConfig, pipeline
+from custseg.segmentation import ClassifierConfig, SegmentationConfig
+from custseg.segmentation.fit import fit_all
+from custseg.segmentation.reports import decode_report
+from custseg.segmentation.score import score_all
 
 
 def synthetic_customers(n: int, seed: int = 0) -> pd.DataFrame:
@@ -28,7 +31,7 @@ def synthetic_customers(n: int, seed: int = 0) -> pd.DataFrame:
     rec_mu = np.log([8, 30, 60, 150, 280])[group]
     frq_mu = np.log([15, 6, 2, 3, 1.2])[group]
     mon_mu = np.log([6000, 2000, 400, 900, 150])[group]
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "customer_id": np.char.add("c", np.arange(n).astype(str)),
             "recency_days": np.maximum(1, np.rint(np.exp(rng.normal(rec_mu, 0.5)))),
@@ -36,6 +39,20 @@ def synthetic_customers(n: int, seed: int = 0) -> pd.DataFrame:
             "monetary_value": np.exp(rng.normal(mon_mu, 0.6)),
         }
     )
+    # the other columns of the ML input that the classifier reads
+    frame["country"] = np.where(group == 0, "France", "United Kingdom")
+    frame["first_purchase_at"] = pd.Timestamp("2011-01-01")
+    for column in (
+        "monetary_gross",
+        "tenure_days",
+        "avg_order_value",
+        "items_per_order",
+        "distinct_products",
+    ):
+        frame[column] = frame["monetary_value"] / frame["order_count"]
+    for column in ("returned_value", "line_count", "return_line_count", "return_rate"):
+        frame[column] = 0.0
+    return frame
 
 
 def peak_rss_mib() -> float:
@@ -57,7 +74,7 @@ def main() -> int:
         import duckdb
 
         con = duckdb.connect(args.db, read_only=True)
-        customers = pipeline.to_pandas(con.sql("select * from marts.dim_customers"))
+        customers = con.sql("select * from marts.dim_customers").to_df()
     else:
         customers = synthetic_customers(args.customers)
     steps["load"] = time.perf_counter() - t
@@ -65,23 +82,17 @@ def main() -> int:
     names = pd.read_csv(Path(__file__).resolve().parents[1] / "seeds" / "segment_names.csv")
 
     t = time.perf_counter()
-    sweep = pipeline.k_selection(customers, config)
-    steps["k_selection"] = time.perf_counter() - t
+    registry = fit_all(customers, names, config, ClassifierConfig()).to_pandas()
+    steps["fit_all"] = time.perf_counter() - t
     t = time.perf_counter()
-    registry = pipeline.train(customers, sweep, names, config).to_pandas()
-    steps["train"] = time.perf_counter() - t
-    t = time.perf_counter()
-    model = pipeline.load_model(registry)
-    out = pipeline.assignments(model, customers)
-    steps["assign_all"] = time.perf_counter() - t
-    t = time.perf_counter()
-    pipeline.pca_projection(model, customers)
-    steps["pca"] = time.perf_counter() - t
+    out = score_all(customers, registry, config)
+    steps["score_all"] = time.perf_counter() - t
+    sweep = decode_report(registry["reports"].iloc[0], "k_selection")
 
     result = {
         "customers": len(customers),
         "algorithm": args.algorithm,
-        "chosen_k": pipeline.chosen_k(sweep),
+        "chosen_k": int(sweep.loc[sweep["is_chosen"], "k"].iloc[0]),
         "steps_s": {k: round(v, 2) for k, v in steps.items()},
         "total_s": round(sum(steps.values()), 2),
         "peak_rss_mib": round(peak_rss_mib()),

@@ -2,7 +2,7 @@
 
 Parses the project (dbt parse in a subprocess, into a temporary target) and fails on any edge
 that runs back up: a model reading a layer above its own, the ML layer (python_models/) reading
-anything but intermediate models, seeds and itself, an exposure reading anything but marts. The
+anything but intermediate models, seeds and itself (python_models/ and models/ml/), an exposure reading anything but marts. The
 CLI, the other consumer, is checked by the schemas its SQL names.
 """
 
@@ -24,7 +24,7 @@ def layer(node: dict) -> str:
     if node["resource_type"] == "exposure":
         return "exposure"
     path = node["original_file_path"]
-    if path.startswith("python_models/"):
+    if path.startswith(("python_models/", "models/ml/")):
         return "ml"
     for name in ("staging", "intermediate", "marts"):
         if path.startswith(f"models/{name}/"):

@@ -1,5 +1,5 @@
 """Segments over time in the package: drift measures, the refit decision, version matching and
-the registry's run rows (segmentation.lifecycle, pipeline.run)."""
+the registry's run rows (segmentation.lifecycle, segmentation.step.run)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, lifecycle, pipeline
+from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, lifecycle, step
+from custseg.segmentation.fit import customer_matrix
+from custseg.segmentation.reports import decode_report
+from custseg.segmentation.score import load_model
 from segmentation_helpers import planted_customers, seed_names
 
 CONFIG = SegmentationConfig(n_init=2, n_clusters=4)
@@ -33,10 +36,10 @@ def _frame(
 
 
 def _run(frame, previous=None, **lifecycle_vars) -> pd.DataFrame:
-    new = pipeline.run(
+    new = step.run(
         frame,
         seed_names(),
-        pipeline.registry_frame(previous),
+        step.registry_frame(previous),
         CONFIG,
         CLASSIFIER,
         LifecycleConfig.from_vars(lifecycle_vars),
@@ -51,6 +54,26 @@ def first():
 
 def _runs(registry):
     return registry[registry["model_kind"] == "run"].sort_values("run_id")
+
+
+def _active(registry) -> int:
+    """The active version by the step's rule (the last run's version; ml_active_models in SQL)."""
+    return step.reference_model(registry, LifecycleConfig()).version
+
+
+def _model(registry, version):
+    return load_model(registry[registry["model_version"] == version])
+
+
+def _drift(registry) -> pd.DataFrame:
+    """Every run's drift report with its run id (what marts.fct_segmentation_drift unpacks)."""
+    return pd.concat(
+        [
+            decode_report(run.reports, "drift").assign(run_id=run.run_id)
+            for run in _runs(registry).itertuples()
+        ],
+        ignore_index=True,
+    )
 
 
 def test_psi_is_zero_for_equal_shares_and_grows_with_the_shift():
@@ -111,7 +134,7 @@ def test_first_run_fits_version_1_and_records_its_drift(first):
     assert set(first["model_version"]) == {1} and set(first["run_id"]) == {1}
     run = _runs(first).iloc[0]
     assert run["decision"] == "fit" and run["drift_status"] == "ok"
-    drift = pipeline.drift_report(first)
+    drift = _drift(first)
     assert set(drift["measure"]) == {"feature_psi", "segment_share_psi", "distance_ratio", "silhouette_drop"}
     # measured against its own fit: no shift at all
     assert drift.loc[drift["measure"].str.endswith("psi"), "value"].abs().max() < 1e-9
@@ -136,13 +159,13 @@ def test_a_shifted_population_recommends_and_gets_a_refit(first):
     registry = _run(shifted, first)
     run = _runs(registry).iloc[-1]
     assert run["drift_status"] == "refit_recommended" and run["decision"] == "fit"
-    assert pipeline.active_version(registry) == 2
-    drift = pipeline.drift_report(registry)
+    assert _active(registry) == 2
+    drift = _drift(registry)
     monetary = drift[(drift["run_id"] == 2) & (drift["subject"] == "monetary_value")]
     assert monetary["status"].iloc[0] == "refit_recommended"
     # in score mode the drift is reported, and nothing is fitted
     scored = _run(shifted, first, segmentation_mode="score")
-    assert _runs(scored).iloc[-1]["decision"] == "score" and pipeline.active_version(scored) == 1
+    assert _runs(scored).iloc[-1]["decision"] == "score" and _active(scored) == 1
 
 
 def test_a_refit_keeps_ids_and_names_where_the_segments_stayed(first):
@@ -150,13 +173,12 @@ def test_a_refit_keeps_ids_and_names_where_the_segments_stayed(first):
     later = _frame(as_of="2011-12-20")
     later["recency_days"] = later["recency_days"] + 10
     registry = _run(later, first, segmentation_mode="refit")
-    assert pipeline.active_version(registry) == 2
-    old = pipeline.load_model(first)
-    new = pipeline.load_model(registry)
+    assert _active(registry) == 2
+    old, new = _model(first, 1), _model(registry, 2)
     assert new.names == old.names
-    frame = _frame()
-    before = pipeline.assignments(old, frame)["cluster_id"].to_numpy()
-    after = pipeline.assignments(new, frame)["cluster_id"].to_numpy()
+    _, X = customer_matrix(_frame(), CONFIG)
+    before = old.assign(X)["cluster_id"].to_numpy()
+    after = new.assign(X)["cluster_id"].to_numpy()
     assert (before == after).mean() > 0.99
     metrics = json.loads(registry[registry["model_kind"] == "segmentation"].iloc[-1]["metrics"])
     assert metrics["matched_previous_version"] is True
@@ -173,12 +195,20 @@ def test_matching_undoes_a_permutation():
 def test_a_pinned_version_scores_with_it(first):
     registry = _run(_frame(seed=3, as_of="2011-12-20"), first, segmentation_mode="refit")
     pinned = _run(_frame(seed=3, as_of="2011-12-30"), registry, segmentation_model_version=1)
-    assert pipeline.active_version(pinned) == 1
+    assert _active(pinned) == 1
     with pytest.raises(ValueError, match="segmentation_model_version 7 is not in the registry"):
         _run(_frame(seed=3, as_of="2012-01-30"), registry, segmentation_model_version=7)
 
 
 def test_changed_segmentation_settings_refit_in_auto_mode(first):
     config = SegmentationConfig(n_init=2, n_clusters=3)
-    new = pipeline.run(_frame(), seed_names(), first, config, CLASSIFIER, LifecycleConfig()).to_pandas()
+    new = step.run(_frame(), seed_names(), first, config, CLASSIFIER, LifecycleConfig()).to_pandas()
     assert set(new["model_version"]) == {2} and "segmentation" in set(new["model_kind"])
+
+
+def test_a_registry_from_the_release_with_arrow_reports_is_refused_saying_how_to_start_over(first):
+    legacy = first.assign(reports=[b"\xff\xff\xff\xff"] * len(first))
+    with pytest.raises(
+        ValueError, match=r"earlier release.*export-model.*drop table segmentation\.ml_model_registry"
+    ):
+        step.registry_frame(legacy)

@@ -1,4 +1,5 @@
-"""Fitting, assignment, confidence, the registry round trip, and the pipeline functions."""
+"""Fitting, assignment, confidence, the registry round trip, and the ML layer's fit and score
+(the functions the two dbt Python models call: segmentation.fit.fit_all, segmentation.score.score_all)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.segmentation import SegmentationConfig, pipeline
+from custseg.segmentation import ClassifierConfig, SegmentationConfig
+from custseg.segmentation.fit import fit_all, ml_threads
 from custseg.segmentation.preprocessing import QuantileClipper, SignedLog, build_preprocessor
 from custseg.segmentation.registry import (
     KEY_ENV,
@@ -20,6 +22,8 @@ from custseg.segmentation.registry import (
     sign,
     signing_key,
 )
+from custseg.segmentation.reports import decode_report, decode_reports
+from custseg.segmentation.score import load_model, score_all
 from segmentation_helpers import Payload, planted_customers, seed_names
 
 
@@ -29,10 +33,28 @@ def customers():
     return frame
 
 
+CLASSIFIER = ClassifierConfig(n_estimators=10)
+CLASSIFIER_INPUTS = ("monetary_gross", "returned_value", "tenure_days", "avg_order_value", "items_per_order",
+                     "line_count", "distinct_products", "return_line_count", "return_rate")  # fmt: skip
+
+
+def _with_classifier_inputs(customers):
+    """The planted customers with the other columns of the ML input the classifier reads."""
+    missing = {c: 1.0 for c in CLASSIFIER_INPUTS if c not in customers.columns}
+    return customers.assign(country="France", first_purchase_at=pd.Timestamp("2011-01-01"), **missing)
+
+
 def _train(customers, config):
-    sweep = pipeline.k_selection(customers, config)
-    registry = pipeline.train(customers, sweep, seed_names(), config).to_pandas()
-    return sweep, registry, pipeline.load_model(registry)
+    """The real path: fit_all (model ml_model_registry); the segmentation model's reports and
+    the model itself, loaded from its registry row as the scoring model loads it."""
+    registry = fit_all(_with_classifier_inputs(customers), seed_names(), config, CLASSIFIER).to_pandas()
+    reports = decode_reports(registry.loc[registry["model_kind"] == "segmentation", "reports"].iloc[0])
+    return reports, registry, load_model(registry)
+
+
+def _assign(registry, customers, config):
+    """Every customer scored as model ml_customer_scores scores it."""
+    return score_all(_with_classifier_inputs(customers), registry, config)
 
 
 def test_signed_log_round_trips_negative_values():
@@ -57,9 +79,10 @@ def test_preprocessor_scales_to_unit_variance_and_optional_pca():
 
 def test_kmeans_model_end_to_end(customers):
     config = SegmentationConfig(n_init=4)
-    sweep, _, model = _train(customers, config)
-    assert pipeline.chosen_k(sweep) == 4 == model.k
-    out = pipeline.assignments(model, customers)
+    reports, registry, model = _train(customers, config)
+    sweep = reports["k_selection"]
+    assert sweep.loc[sweep["is_chosen"], "k"].item() == 4 == model.k
+    out = _assign(registry, customers, config)
     assert len(out) == len(customers) and out["customer_id"].is_unique
     assert out["confidence"].between(0, 1).all()
     assert (out["distance_to_centroid"] <= out["distance_to_next_centroid"] + 1e-12).all()
@@ -68,7 +91,7 @@ def test_kmeans_model_end_to_end(customers):
     nearest = ((Xs[:, None, :] - model.centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
     assert (nearest == out.sort_values("customer_id")["cluster_id"].to_numpy()).all()
     # cluster 0 is the best group; names unique
-    names = pipeline.cluster_names(model)
+    names = reports["cluster_names"]
     assert names.loc[0, "segment_name"] == "Champions"
     assert names["segment_name"].is_unique
     assert names["combined_score"].is_monotonic_decreasing
@@ -76,9 +99,9 @@ def test_kmeans_model_end_to_end(customers):
 
 def test_same_data_same_model_outputs(customers):
     config = SegmentationConfig(n_init=3)
-    _, reg1, m1 = _train(customers, config)
-    _, reg2, m2 = _train(customers.sample(frac=1, random_state=1), config)  # row order must not matter
-    pd.testing.assert_frame_equal(pipeline.assignments(m1, customers), pipeline.assignments(m2, customers))
+    _, reg1, _ = _train(customers, config)
+    _, reg2, _ = _train(customers.sample(frac=1, random_state=1), config)  # row order must not matter
+    pd.testing.assert_frame_equal(_assign(reg1, customers, config), _assign(reg2, customers, config))
     assert reg1.loc[0, "training_fingerprint"] == reg2.loc[0, "training_fingerprint"]
     assert reg1.loc[0, "model_id"] == reg2.loc[0, "model_id"]
 
@@ -86,15 +109,14 @@ def test_same_data_same_model_outputs(customers):
 @pytest.mark.parametrize("algorithm", ["gmm", "birch", "agglomerative"])
 def test_other_algorithms_give_the_same_tables(customers, algorithm):
     config = SegmentationConfig(algorithm=algorithm, n_init=2, k_max=6)
-    _, registry, model = _train(customers, config)
-    out = pipeline.assignments(model, customers)
+    reports, registry, model = _train(customers, config)
+    out = _assign(registry, customers, config)
     assert out["confidence"].between(0, 1).all()
     assert set(out["cluster_id"]) == set(range(model.k))
     assert registry.loc[0, "algorithm"] == algorithm
-    assert len(pipeline.centroids(model)) == model.k * 3
-    coords, variance = pipeline.pca_projection(model, customers)
-    assert list(coords.columns) == ["customer_id", "pc_1", "pc_2", "pc_3"]
-    assert variance["explained_variance_ratio"].sum() == pytest.approx(1.0)
+    assert len(reports["centroids"]) == model.k * 3
+    assert out[["pc_1", "pc_2", "pc_3"]].notna().all().all()
+    assert reports["pca_variance"]["explained_variance_ratio"].sum() == pytest.approx(1.0)
 
 
 def test_ward_assigns_every_customer_to_its_nearest_centroid_and_finds_clear_groups():
@@ -130,7 +152,8 @@ def test_hdbscan_finds_its_own_k_and_names_the_noise_group(customers):
     )
     frame = pd.concat([customers, scattered], ignore_index=True)
     config = SegmentationConfig(algorithm="hdbscan", min_cluster_size=30)
-    sweep, registry, model = _train(frame, config)
+    reports, registry, model = _train(frame, config)
+    sweep = reports["k_selection"]
     assert len(sweep) == 1 and bool(sweep["is_chosen"].iloc[0])
     assert "hdbscan (min_cluster_size=30) found" in sweep["selection_reason"].iloc[0]
     assert model.k == sweep["k"].iloc[0] == model.estimator.found_ + 1
@@ -138,7 +161,7 @@ def test_hdbscan_finds_its_own_k_and_names_the_noise_group(customers):
     assert model.names[model.noise_cluster] == NOISE_NAME
     noise_row = model.cluster_scores.set_index("cluster_id").loc[model.noise_cluster]
     assert noise_row["recommended_action"] == NOISE_ACTION
-    out = pipeline.assignments(model, frame)
+    out = _assign(registry, frame, config)
     noise = set(out.loc[out["cluster_id"] == model.noise_cluster, "customer_id"])
     assert len(noise & set(scattered["customer_id"])) >= 12  # most scattered ones are noise
     assert len(noise - set(scattered["customer_id"])) <= 0.05 * len(customers)
@@ -151,27 +174,26 @@ def test_hdbscan_finds_its_own_k_and_names_the_noise_group(customers):
 
 def test_centroids_and_preprocessing_tables(customers):
     config = SegmentationConfig(n_init=2, n_clusters=4, clip_quantiles=(0.0, 1.0))
-    _, _, model = _train(customers, config)
-    cents = pipeline.centroids(model)
+    reports, registry, _ = _train(customers, config)
+    cents = reports["centroids"]
     assert set(cents["dimension"]) == set(config.features)
     # with no clipping, a KMeans centroid maps back to the member mean of the log features
-    out = pipeline.assignments(model, customers)
+    out = _assign(registry, customers, config)
     members = customers.set_index("customer_id").loc[out.loc[out["cluster_id"] == 0, "customer_id"]]
     expected = np.expm1(np.log1p(members["order_count"]).mean())
     got = cents[(cents["cluster_id"] == 0) & (cents["dimension"] == "order_count")][
         "centroid_original"
     ].item()
     assert got == pytest.approx(expected, rel=1e-6)
-    pre = pipeline.preprocessing(model)
+    pre = reports["preprocessing"]
     assert pre["feature"].tolist() == list(config.features) and (pre["scaler_scale"] > 0).all()
 
 
 def test_pca_clustering_variance_is_reported(customers):
     config = SegmentationConfig(n_init=2, n_clusters=4, pca_components=2)
-    _, _, model = _train(customers, config)
-    _, variance = pipeline.pca_projection(model, customers)
-    assert set(variance["purpose"]) == {"clustering", "plot"}
-    assert set(pipeline.centroids(model)["dimension"]) == {"pc_1", "pc_2"}
+    reports, _, _ = _train(customers, config)
+    assert set(reports["pca_variance"]["purpose"]) == {"clustering", "plot"}
+    assert set(reports["centroids"]["dimension"]) == {"pc_1", "pc_2"}
 
 
 def test_registry_refuses_tampered_and_unsigned_artifacts(tmp_path, monkeypatch):
@@ -266,13 +288,16 @@ def test_fingerprint_ignores_row_order_but_not_values():
 def test_empty_and_bad_feature_inputs(customers):
     config = SegmentationConfig()
     with pytest.raises(ValueError, match=r"the ML input \(int_customers__segmentation_input\) is empty"):
-        pipeline.k_selection(customers.iloc[:0], config)
+        fit_all(customers.iloc[:0], seed_names(), config, CLASSIFIER)
     with pytest.raises(ValueError, match="not columns of dim_customers"):
-        pipeline.k_selection(customers, SegmentationConfig(features=("nope",), log_features=()))
+        fit_all(customers, seed_names(), SegmentationConfig(features=("nope",), log_features=()), CLASSIFIER)
     with_null = customers.assign(mean_days_between_orders=np.nan)
     with pytest.raises(ValueError, match="missing values"):
-        pipeline.k_selection(
-            with_null, SegmentationConfig(features=("mean_days_between_orders",), log_features=())
+        fit_all(
+            with_null,
+            seed_names(),
+            SegmentationConfig(features=("mean_days_between_orders",), log_features=()),
+            CLASSIFIER,
         )
 
 
@@ -281,66 +306,89 @@ def test_empty_and_bad_feature_inputs(customers):
 
 @pytest.fixture(scope="module")
 def fitted_registry(customers):
-    from custseg.segmentation.config import ClassifierConfig
-
-    frame = customers.assign(
-        country="France",
-        first_purchase_at=pd.Timestamp("2011-01-01"),
-        **{c: 1.0 for c in ("monetary_gross", "returned_value", "tenure_days", "avg_order_value",
-                            "items_per_order", "line_count", "distinct_products", "return_line_count",
-                            "return_rate")},
-    )  # fmt: skip
+    frame = _with_classifier_inputs(customers)
     config = SegmentationConfig(n_init=2, n_clusters=4)
-    registry = pipeline.fit_all(frame, seed_names(), config, ClassifierConfig(n_estimators=10)).to_pandas()
-    return frame, config, registry
+    return frame, config, fit_all(frame, seed_names(), config, CLASSIFIER).to_pandas()
+
+
+def _report(registry, kind, name):
+    return decode_report(registry.loc[registry["model_kind"] == kind, "reports"].iloc[0], name)
 
 
 def test_fit_all_registers_three_models_with_their_reports(fitted_registry):
+    from custseg.segmentation import reports as builders
+
     _, _, registry = fitted_registry
     assert registry["model_kind"].tolist() == ["segmentation", "classifier", "classifier_tree"]
-    model = pipeline.load_model(registry)
-    # the reports are what the building blocks compute from the registered model
-    pd.testing.assert_frame_equal(pipeline.report(registry, "segmentation", "centroids").to_pandas(),
-                                  pipeline.centroids(model))  # fmt: skip
+    model = load_model(registry)
+    # the reports read back (JSON) are exactly what the builders compute from the registered model
+    pd.testing.assert_frame_equal(_report(registry, "segmentation", "centroids"), builders.centroids(model))
     pd.testing.assert_frame_equal(
-        pipeline.report(registry, "segmentation", "preprocessing").to_pandas(), pipeline.preprocessing(model)
+        _report(registry, "segmentation", "preprocessing"), builders.preprocessing(model)
     )
-    sweep = pipeline.report(registry, "segmentation", "k_selection").to_pandas()
-    assert pipeline.chosen_k(sweep) == 4 == model.k
-    assert set(pipeline.report(registry, "classifier", "metrics").to_pandas()["metric"]) >= {
-        "accuracy",
-        "macro_f1",
-    }
-    rules = pipeline.report(registry, "classifier_tree", "tree_rules").to_pandas()
+    pd.testing.assert_frame_equal(
+        _report(registry, "segmentation", "cluster_names"), builders.cluster_names(model)
+    )
+    sweep = _report(registry, "segmentation", "k_selection")
+    assert sweep.loc[sweep["is_chosen"], "k"].item() == 4 == model.k
+    assert set(_report(registry, "classifier", "metrics")["metric"]) >= {"accuracy", "macro_f1"}
+    rules = _report(registry, "classifier_tree", "tree_rules")
     assert rules["tree_case_sql"].str.startswith("case").all()
+    profile = _report(registry, "segmentation", "training_profile")
+    assert np.isinf(profile["lower"]).any() and np.isinf(profile["upper"]).any()  # infinities survive
     with pytest.raises(ValueError, match="no report 'nope'"):
-        pipeline.report(registry, "segmentation", "nope")
+        _report(registry, "segmentation", "nope")
+
+
+def test_report_json_round_trips_exactly_and_is_plain_json():
+    import json
+
+    from custseg.segmentation.reports import encode_reports
+
+    frame = pd.DataFrame(
+        {
+            "i": np.array([1, -(2**40)], dtype=np.int64),
+            "x": [0.1 + 0.2, np.nan],
+            "edge": [np.inf, -np.inf],
+            "flag": [True, False],
+            "name": ['Ünïcode "quoted"', "line\nbreak"],
+        }
+    )
+    text = encode_reports({"t": frame})
+    assert json.loads(text)["t"]["rows"][1] == {"i": -(2**40), "x": None, "edge": "-Infinity", "flag": False,
+                                                  "name": "line\nbreak"}  # fmt: skip
+    back = decode_reports(text)["t"]
+    pd.testing.assert_frame_equal(back[["i", "x", "edge", "flag"]], frame[["i", "x", "edge", "flag"]])
+    assert back["name"].tolist() == frame["name"].tolist()
+    assert back.loc[0, "x"] == 0.1 + 0.2  # the double to the last bit, not 0.3
 
 
 def test_reports_are_read_without_unpickling(fitted_registry, monkeypatch):
     _, _, registry = fitted_registry
     tampered = registry.assign(artifact=[b"not a pickle"] * len(registry))
     monkeypatch.setattr("joblib.load", lambda *a, **k: pytest.fail("a report unpickled an artifact"))
-    assert len(pipeline.report(tampered, "segmentation", "cluster_names")) == 4
+    assert len(_report(tampered, "segmentation", "cluster_names")) == 4
 
 
 def test_score_all_loads_each_artifact_once_and_scores_every_way(fitted_registry, monkeypatch):
-    from custseg.segmentation import registry as registry_module
+    from custseg.segmentation import score as score_module
+    from custseg.segmentation.fit import customer_matrix
+    from custseg.segmentation.projection import plot_coordinates
 
     frame, config, registry = fitted_registry
     loads = []
-    real = registry_module.load_artifact
-    monkeypatch.setattr(pipeline, "load_artifact", lambda *args: loads.append(1) or real(*args))
-    scores = pipeline.score_all(frame, registry, config)
+    real = score_module.load_artifact
+    monkeypatch.setattr(score_module, "load_artifact", lambda *args: loads.append(1) or real(*args))
+    scores = score_all(frame, registry, config)
     assert len(loads) == 3
-    model = pipeline.load_model(registry)
-    expected = pipeline.assignments(model, frame)
+    model = load_model(registry)
+    ordered, X = customer_matrix(frame, config)
+    expected = model.assign(X)
+    assert scores["customer_id"].tolist() == ordered["customer_id"].tolist()
     pd.testing.assert_frame_equal(scores[expected.columns].reset_index(drop=True), expected)
+    assert (scores["segment_name"] == np.asarray(model.names)[expected["cluster_id"]]).all()
     assert (scores["centroid_cluster_id"] == scores["cluster_id"]).all()  # KMeans: nearest centroid
-    coords, _ = pipeline.pca_projection(model, frame)
-    np.testing.assert_allclose(
-        scores[["pc_1", "pc_2", "pc_3"]].to_numpy(), coords[["pc_1", "pc_2", "pc_3"]].to_numpy()
-    )
+    np.testing.assert_array_equal(scores[["pc_1", "pc_2", "pc_3"]].to_numpy(), plot_coordinates(model, X))
     assert scores["is_training_customer"].all() and scores["classifier_confidence"].between(0, 1).all()
 
 
@@ -349,7 +397,7 @@ def test_ml_threads_cap_blas_and_openmp(monkeypatch):
 
     seen = []
     config = SegmentationConfig(ml_threads=1)
-    with pipeline.ml_threads(config):
+    with ml_threads(config):
         seen = [pool["num_threads"] for pool in threadpool_info()]
     assert seen and set(seen) == {1}
     with pytest.raises(ValueError, match="ml_threads must be at least 1"):

@@ -10,7 +10,7 @@ with
 
 drift as (
 
-    select * from {{ ref('seg_drift') }}
+    {{ ml_report(ref('ml_model_registry'), 'run', 'drift', ['measure', 'subject', 'value', 'reference_value', 'current_value', 'warn_threshold', 'refit_threshold', 'status'], carry=['run_id', 'as_of_date', 'model_version', 'decision', 'drift_status']) }}
 
 ),
 
@@ -28,7 +28,7 @@ final as (
         cast(warn_threshold as {{ type_double() }}) as warn_threshold,
         cast(refit_threshold as {{ type_double() }}) as refit_threshold,
         status,
-        run_status,
+        drift_status as run_status,
         decision
     from drift
 

@@ -8,7 +8,7 @@ with
 
 rules as (
 
-    select * from {{ ref('cls_tree_rules') }}
+    {{ ml_report(ref('ml_active_models'), 'classifier_tree', 'tree_rules', ['rule_id', 'conditions', 'sql_condition', 'cluster_id', 'segment_name', 'training_samples', 'purity', 'tree_case_sql']) }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 confusion as (
 
-    select * from {{ ref('cls_confusion') }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'confusion', ['actual_cluster_id', 'actual_segment', 'predicted_cluster_id', 'predicted_segment', 'customer_count']) }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 importances as (
 
-    select * from {{ ref('cls_importances') }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'importances', ['feature', 'importance', 'method', 'rank']) }}
 
 ),
 

@@ -8,7 +8,7 @@ with
 
 holdout as (
 
-    select * from {{ ref('cls_metrics') }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'metrics', ['metric', 'value']) }}
 
 ),
 

@@ -4,7 +4,7 @@ with
 
 report as (
 
-    select * from {{ ref('cls_report') }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'report', ['cluster_id', 'segment_name', 'precision', 'recall', 'f1', 'support']) }}
 
 ),
 

@@ -19,15 +19,9 @@ customers as (
 
 ),
 
-playbook as (
+named_segments as (
 
-    select * from {{ ref('segment_names') }}
-
-),
-
-cluster_names as (
-
-    select * from {{ ref('seg_cluster_names') }}
+    select * from {{ ref('dim_segments') }}
 
 ),
 
@@ -37,9 +31,8 @@ final as (
         assignments.customer_id,
         cast(assignments.cluster_id as integer) as cluster_id,
         assignments.segment_name,
-        -- RFM names have a playbook; names from a customer table's features carry their own
-        coalesce(playbook.description, cluster_names.description) as segment_description,
-        coalesce(playbook.recommended_action, cluster_names.recommended_action) as recommended_action,
+        named_segments.description as segment_description,
+        named_segments.recommended_action,
         cast(assignments.confidence as {{ type_double() }}) as confidence,
         cast(assignments.distance_to_centroid as {{ type_double() }}) as distance_to_centroid,
         cast(assignments.distance_to_next_centroid as {{ type_double() }}) as distance_to_next_centroid,
@@ -75,10 +68,8 @@ final as (
     from assignments
     inner join customers
         on assignments.customer_id = customers.customer_id
-    left join playbook
-        on assignments.segment_name = playbook.segment_name
-    left join cluster_names
-        on assignments.cluster_id = cluster_names.cluster_id
+    left join named_segments
+        on assignments.cluster_id = named_segments.cluster_id
 
 )
 

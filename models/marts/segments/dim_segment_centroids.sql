@@ -7,7 +7,7 @@ with
 
 centroids as (
 
-    select * from {{ ref('seg_centroids') }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'centroids', ['cluster_id', 'segment_name', 'dimension', 'dimension_order', 'centroid_scaled', 'centroid_original']) }}
 
 ),
 

@@ -9,7 +9,7 @@ with
 
 loadings as (
 
-    select * from {{ ref('seg_pca_loadings') }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_loadings', ['component', 'feature', 'feature_order', 'loading', 'pca_mean']) }}
 
 ),
 

@@ -17,15 +17,9 @@ customers as (
 
 ),
 
-cluster_names as (
+named_segments as (
 
-    select * from {{ ref('seg_cluster_names') }}
-
-),
-
-playbook as (
-
-    select * from {{ ref('segment_names') }}
+    select * from {{ ref('dim_segments') }}
 
 ),
 
@@ -61,10 +55,10 @@ final as (
 
     select
         cast(aggregated.cluster_id as integer) as cluster_id,
-        cluster_names.segment_name,
-        coalesce(playbook.description, cluster_names.description) as description,
-        coalesce(playbook.recommended_action, cluster_names.recommended_action) as recommended_action,
-        cluster_names.distinguishing_features,
+        named_segments.segment_name,
+        named_segments.description,
+        named_segments.recommended_action,
+        named_segments.distinguishing_features,
         cast(aggregated.customer_count as bigint) as customer_count,
         cast(aggregated.customer_count as {{ type_double() }})
         / sum(aggregated.customer_count) over () as customer_share,
@@ -74,9 +68,9 @@ final as (
         cast(aggregated.revenue as {{ type_double() }})
         / cast(sum(aggregated.revenue) over () as {{ type_double() }}) as revenue_share,
         cast(aggregated.mean_confidence as {{ type_double() }}) as mean_confidence,
-        cast(cluster_names.recency_score as {{ type_double() }}) as recency_position,
-        cast(cluster_names.frequency_score as {{ type_double() }}) as frequency_position,
-        cast(cluster_names.monetary_score as {{ type_double() }}) as monetary_position,
+        named_segments.recency_position,
+        named_segments.frequency_position,
+        named_segments.monetary_position,
         -- noqa: disable=LT02
         {%- for feature in features %}
         cast(aggregated.mean_{{ feature }} as {{ type_double() }}) as mean_{{ feature }},
@@ -84,10 +78,8 @@ final as (
         {%- endfor %}
     -- noqa: enable=LT02
     from aggregated
-    inner join cluster_names
-        on aggregated.cluster_id = cluster_names.cluster_id
-    left join playbook
-        on cluster_names.segment_name = playbook.segment_name
+    inner join named_segments
+        on aggregated.cluster_id = named_segments.cluster_id
 
 )
 

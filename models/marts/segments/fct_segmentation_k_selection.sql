@@ -4,7 +4,7 @@ with
 
 sweep as (
 
-    select * from {{ ref('seg_k_selection') }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'k_selection', ['k', 'algorithm', 'clusters_found', 'inertia', 'silhouette', 'davies_bouldin', 'calinski_harabasz', 'silhouette_sample_size', 'fit_rows', 'is_elbow', 'is_chosen', 'selection_reason']) }}
 
 ),
 
@@ -20,8 +20,8 @@ final as (
         cast(calinski_harabasz as {{ type_double() }}) as calinski_harabasz,
         cast(silhouette_sample_size as bigint) as silhouette_sample_size,
         cast(fit_rows as bigint) as fit_rows,
-        is_elbow,
-        is_chosen,
+        cast(is_elbow as boolean) as is_elbow,
+        cast(is_chosen as boolean) as is_chosen,
         selection_reason
     from sweep
 

@@ -4,7 +4,7 @@ with
 
 variance as (
 
-    select * from {{ ref('seg_pca_variance') }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_variance', ['purpose', 'component', 'explained_variance_ratio', 'cumulative_explained_variance_ratio']) }}
 
 ),
 

@@ -11,6 +11,15 @@ import numpy as np
 import pandas as pd
 
 
+def centre_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """Euclidean distance of every row to every centre, n x k (one centre at a time keeps memory
+    at n x k). The one copy of the distance: the fitted models, this scorer and the drift use it."""
+    dist = np.empty((len(X), len(centres)))
+    for j, centre in enumerate(centres):
+        dist[:, j] = np.sqrt(((X - centre) ** 2).sum(axis=1))
+    return dist
+
+
 class CentroidModel:
     """Nearest-centroid assignment from the model's numeric tables (preprocessing, centroids,
     PCA loadings; the published marts or the registry's reports): per feature signed log, clip,
@@ -63,7 +72,7 @@ class CentroidModel:
 
     def assign(self, X: np.ndarray) -> pd.DataFrame:
         Xs = self.transform(X)
-        dist = np.sqrt(((Xs[:, None, :] - self.centroids[None, :, :]) ** 2).sum(axis=2))
+        dist = centre_distances(Xs, self.centroids)
         order = np.argsort(dist, axis=1, kind="stable")
         own = dist[np.arange(len(X)), order[:, 0]]
         nxt = dist[np.arange(len(X)), order[:, 1]] if dist.shape[1] > 1 else own

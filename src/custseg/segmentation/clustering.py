@@ -10,17 +10,9 @@ from sklearn.cluster import Birch, KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 
+from .centroids import centre_distances
 from .config import SegmentationConfig
 from .sampling import sample_rows
-
-
-def centre_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """Euclidean distance of every row to every centre, n x k (one centre at a time keeps memory
-    at n x k)."""
-    dist = np.empty((len(X), len(centres)))
-    for j, centre in enumerate(centres):
-        dist[:, j] = np.sqrt(((X - centre) ** 2).sum(axis=1))
-    return dist
 
 
 # Ward's agglomerative clustering keeps an n x n distance structure: it is fitted on at most this

@@ -49,9 +49,9 @@ REGISTRY_SCHEMA = pa.schema(
         ("artifact_signature", pa.string()),
         ("artifact_bytes", pa.int64()),
         ("artifact", pa.binary()),
-        # the model's report tables (k sweep, centroids, holdout metrics, ...) as Arrow IPC:
-        # read without unpickling anything (pipeline.report)
-        ("reports", pa.binary()),
+        # the model's reports (k sweep, centroids, holdout metrics, drift, ...) as JSON, which
+        # the report marts unpack in SQL (macro ml_report) and nothing unpickles (reports.py)
+        ("reports", pa.string()),
         # segments over time (segmentation.lifecycle): the version a model row belongs to (the
         # active version for a run row), the run that wrote the row, the customers' snapshot
         # date, and for a run row its decision (fit | score) and drift status
@@ -79,7 +79,7 @@ def run_row(
     drift_status: str,
     data_fingerprint: str,
     customers: int,
-    reports: bytes,
+    reports: str,
 ) -> pa.Table:
     """The record of one build of the ML layer: no artifact, the drift report in ``reports``."""
     row = {name: [None] for name in REGISTRY_SCHEMA.names}
@@ -234,7 +234,7 @@ def registry_row(
     training_rows: int,
     training_fingerprint: str,
     trained_at: datetime | None = None,
-    reports: bytes = b"",
+    reports: str = "{}",
     model_version: int = 1,
     run_id: int | None = None,
     as_of_date: str | None = None,

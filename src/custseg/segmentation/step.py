@@ -1,0 +1,172 @@
+"""The ML layer's step of one build (model ``ml_model_registry``): decide, measure, maybe fit.
+
+Appended to the registry so far: nothing when neither the customers nor the settings changed
+since the last run; else a ``run`` row with the drift against the reference model (the pinned
+``segmentation_model_version``, or the version the last run scored with: the active version,
+the rule ``ml_active_models`` states in SQL) and, when the lifecycle decides to fit
+(``lifecycle.decide``), the rows of a new model version.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .config import ClassifierConfig, LifecycleConfig, SegmentationConfig
+from .fit import customer_matrix, fit_all, ml_threads
+from .lifecycle import decide, measure_drift, overall_status
+from .preprocessing import feature_matrix
+from .registry import empty_registry, fingerprint, run_row
+from .reports import decode_reports, encode_reports
+
+
+def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
+    """The registry so far as pandas (an empty one with the registry's columns before the first
+    run). A registry whose reports are bytes was written by a release that stored them as Arrow
+    IPC: it is refused, saying how to start a new one."""
+    if previous is None:
+        return empty_registry().to_pandas()
+    if any(isinstance(value, (bytes, bytearray, memoryview)) for value in previous["reports"]):
+        raise ValueError(
+            "ml_model_registry was written by an earlier release of custseg (reports stored as Arrow "
+            "IPC, now JSON that SQL reads). Export the models you need (custseg export-model), then "
+            "start a new registry: drop the table ml_model_registry in the warehouse (e.g. duckdb "
+            'warehouse/custseg.duckdb "drop table segmentation.ml_model_registry") and build again; the '
+            "first build fits version 1."
+        )
+    return previous
+
+
+def config_of(row: pd.Series) -> SegmentationConfig:
+    """The segmentation settings a registered model was fitted with."""
+    params = json.loads(row["params"])
+    return SegmentationConfig(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in params.items()
+            if k in SegmentationConfig.__dataclass_fields__
+        }
+    )
+
+
+@dataclass
+class Reference:
+    """The model a run is judged against, and what the run needs of it."""
+
+    version: int
+    row: pd.Series
+    config: SegmentationConfig
+
+    @property
+    def reports(self) -> dict[str, pd.DataFrame]:
+        return decode_reports(self.row["reports"])
+
+    def drift(self, customers: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFrame:
+        X = feature_matrix(customers, self.config)
+        return measure_drift(X, self.reports, json.loads(self.row["metrics"]), self.config, lifecycle)
+
+    def prior(self, config: SegmentationConfig):
+        """(centroids in feature units, names) whose ids and names a same-k refit keeps, when the
+        new fit uses the same features."""
+        table = self.reports["centroids"]
+        names = table.drop_duplicates("cluster_id").sort_values("cluster_id")["segment_name"].tolist()
+        wide = table.pivot(index="cluster_id", columns="dimension", values="centroid_original")
+        if self.config.features != config.features or not set(config.features) <= set(wide.columns):
+            return None
+        return wide.sort_index()[list(config.features)].to_numpy(), names
+
+
+def reference_model(previous: pd.DataFrame, lifecycle: LifecycleConfig) -> Reference | None:
+    """The pinned version, else the version of the last run (None before the first fit)."""
+    models = previous[previous["model_kind"] == "segmentation"]
+    if models.empty:
+        if lifecycle.pinned_version is not None:
+            raise ValueError(
+                f"segmentation_model_version {lifecycle.pinned_version} is not in the registry: it "
+                "holds no model yet (leave the setting empty for the first build)"
+            )
+        return None
+    if lifecycle.pinned_version is not None:
+        if lifecycle.pinned_version not in set(models["model_version"]):
+            raise ValueError(
+                f"segmentation_model_version {lifecycle.pinned_version} is not in the registry; versions: "
+                f"{sorted(int(v) for v in models['model_version'])} (marts.dim_segmentation_models)"
+            )
+        version = lifecycle.pinned_version
+    else:
+        runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
+        version = int(runs["model_version"].iloc[-1] if len(runs) else models["model_version"].max())
+    row = models[models["model_version"] == version].iloc[0]
+    return Reference(version, row, config_of(row))
+
+
+def run(
+    customers: pd.DataFrame,
+    names: pd.DataFrame,
+    previous: pd.DataFrame,
+    config: SegmentationConfig,
+    cls_config: ClassifierConfig,
+    lifecycle: LifecycleConfig,
+) -> pa.Table:
+    """The rows this build appends to ``previous`` (the registry so far)."""
+    everyone, X_all = customer_matrix(customers, config)
+    first = everyone["as_of_date"].iloc[0]
+    as_of = None if pd.isna(first) else str(pd.Timestamp(first).date())  # a table without dates
+    data_print = fingerprint(everyone["customer_id"].to_numpy(), X_all)[:48] + "@" + (as_of or "")
+    runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
+    models = previous[previous["model_kind"] == "segmentation"]
+    reference = reference_model(previous, lifecycle)
+    last = runs.iloc[-1] if len(runs) else None
+    changed = last is None or last["training_fingerprint"] != data_print
+    same_model = (
+        last is not None and reference is not None and int(last["model_version"]) == reference.version
+    )
+    settings_changed = reference is not None and reference.config.fit_settings() != config.fit_settings()
+    if lifecycle.mode != "refit" and not changed and same_model and not settings_changed:
+        return empty_registry()
+
+    drift = status = None
+    with ml_threads(config):
+        if reference is not None:
+            drift = reference.drift(everyone, lifecycle)
+            status = overall_status(drift)
+    decision = decide(lifecycle, reference is not None, status, changed, settings_changed)
+    run_id = int(runs["run_id"].max()) + 1 if len(runs) else 1
+    version = reference.version if reference is not None else None
+    rows = []
+    if decision == "fit":
+        version = int(models["model_version"].max()) + 1 if len(models) else 1
+        prior = reference.prior(config) if reference is not None else None
+        fitted = fit_all(
+            customers,
+            names,
+            config,
+            cls_config,
+            prior,
+            model_version=version,
+            run_id=run_id,
+            as_of_date=as_of,
+        )
+        rows.append(fitted)
+        if drift is None:  # the first model: its run measures the data against its own fit
+            row = fitted.filter(pc.equal(fitted["model_kind"], "segmentation")).to_pandas().iloc[0]
+            with ml_threads(config):
+                drift = Reference(version, row, config).drift(everyone, lifecycle)
+            status = overall_status(drift)
+    rows.append(
+        run_row(
+            run_id=run_id,
+            model_version=version,
+            as_of_date=as_of,
+            decision=decision,
+            drift_status=status,
+            data_fingerprint=data_print,
+            customers=len(everyone),
+            reports=encode_reports({"drift": drift}),
+        )
+    )
+    return pa.concat_tables(rows)
