@@ -126,7 +126,7 @@ def page_time() -> None:
     if runs < 2:
         st.info(
             f"Segment history has {runs} run(s). Shares over time and migration need at least two builds "
-            "with new data (README, 'Running it every week')."
+            "with new data (docs/segments-over-time.md)."
         )
     if runs:
         st.plotly_chart(

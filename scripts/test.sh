@@ -19,8 +19,8 @@ fi
 # the Spark comparison test (tests/python/test_spark.py) needs Java 17+; skipped, saying so, without
 bash scripts/install_java.sh
 echo "==> ruff"
-.venv/bin/ruff check src tests/python benchmarks dashboard python_models
-.venv/bin/ruff format --check src tests/python benchmarks dashboard python_models
+.venv/bin/ruff check src tests/python benchmarks dashboard python_models scripts
+.venv/bin/ruff format --check src tests/python benchmarks dashboard python_models scripts
 bash scripts/demo_data.sh  # the lint compiles the staging models against the default input
 echo "==> sqlfluff (dbt templater, compiling in a temp dir)"
 LINT_DIR="$(mktemp -d)"

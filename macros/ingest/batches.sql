@@ -1,5 +1,5 @@
 {#
-    Batches (README "Running it every week"). Each build loads, as one new batch, the files that
+    Batches (docs/segments-over-time.md). Each build loads, as one new batch, the files that
     transactions_path names and whose content the warehouse does not hold yet; a file already
     loaded (same SHA-256 of its bytes, whatever its name) is skipped with a message and never
     counted twice. The line store int_transactions__classified is the one record of what was

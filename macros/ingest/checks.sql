@@ -12,7 +12,7 @@
 {% macro default__custseg_check(kind, options) -%}
     {{ exceptions.raise_compiler_error(
         "This project's input checks run on DuckDB (type: duckdb) and on Spark through the "
-        ~ "custseg_spark adapter (type: custseg_spark, see README \"Running on Spark\"); adapter "
+        ~ "custseg_spark adapter (type: custseg_spark, see docs/spark.md); adapter "
         ~ adapter.type() ~ " has neither."
     ) }}
 {%- endmacro %}

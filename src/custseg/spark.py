@@ -81,7 +81,7 @@ class SessionPythonJobHelper(PythonJobHelper):
                 f"Python model {self.parsed_model.get('alias')}: the session submission method runs "
                 "Python models on the driver of a local session (method: session), and this target "
                 f"connects with method: {self.credentials.method}. On Databricks set "
-                'submission_method: all_purpose_cluster for python_models (README "Running on Spark").'
+                "submission_method: all_purpose_cluster for python_models (docs/spark.md)."
             )
         name = f"<dbt python model {self.parsed_model.get('alias', '?')}>"
         namespace = {"__name__": "__dbt_python_model__", "spark": spark_session(self.credentials)}

@@ -1,6 +1,6 @@
 """Segments over time end to end on small generated batches: the ledger, skipping a file already
 loaded, late batches, duplicates across batches, --full-refresh from the loaded files, drift and
-the refit decision, and a build killed half-way (README "Running it every week")."""
+the refit decision, and a build killed half-way (docs/segments-over-time.md)."""
 
 from __future__ import annotations
 

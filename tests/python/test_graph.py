@@ -62,14 +62,43 @@ def backward_edges(manifest: dict) -> list[str]:
 KINDS = {"transactions": None, "customer_table": {"customers_path": "customers.csv"}}
 
 
+_PARSED: dict[str, dict] = {}
+
+
+def parsed(kind: str, tmp_path_factory) -> dict:
+    """The manifest of one input kind, parsed once per session."""
+    if kind not in _PARSED:
+        tmp = tmp_path_factory.mktemp("parse")
+        run = run_dbt(tmp, "parse", vars=KINDS[kind])
+        assert run.returncode == 0, run.output[-3000:]
+        _PARSED[kind] = json.loads((tmp / "target" / "manifest.json").read_text())
+        _PARSED[kind]["input_kind"] = kind
+    return _PARSED[kind]
+
+
 @pytest.fixture(scope="module", params=list(KINDS))
 def manifest(request, tmp_path_factory) -> dict:
-    tmp = tmp_path_factory.mktemp("parse")
-    run = run_dbt(tmp, "parse", vars=KINDS[request.param])
-    assert run.returncode == 0, run.output[-3000:]
-    manifest = json.loads((tmp / "target" / "manifest.json").read_text())
-    manifest["input_kind"] = request.param
-    return manifest
+    return parsed(request.param, tmp_path_factory)
+
+
+@pytest.mark.e2e
+def test_the_readme_picture_of_the_layers_is_the_project(tmp_path_factory):
+    """The README's Mermaid diagram is what scripts/layer_diagram.py draws from both input
+    kinds' manifests: a new folder, model or edge between folders fails here until it is redrawn."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("layer_diagram", REPO / "scripts" / "layer_diagram.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    drawn = module.diagram([parsed(kind, tmp_path_factory) for kind in KINDS])
+    readme = (REPO / "README.md").read_text()
+    shown = re.search(r"```mermaid\n(.*?)\n```", readme, re.S)
+    assert shown, "the README has no Mermaid diagram"
+    assert shown.group(1) == drawn, (
+        "the README's layer diagram is stale: replace it with the output of "
+        "`.venv/bin/python scripts/layer_diagram.py <manifests of both input kinds>`"
+    )
+    assert "intermediate_ml_input --> python_models_segmentation" in drawn
 
 
 @pytest.mark.e2e
@@ -95,6 +124,18 @@ LAYOUT = {
     "marts": ["customer_table", "history", "scoring", "segments", "transactions"],
     "intermediate": ["customer_table", "ml_input", "transactions"],
 }
+
+
+def test_the_ml_layer_is_two_python_models_and_the_view_of_the_active_version():
+    python_models = REPO / "python_models" / "segmentation"
+    assert sorted(p.name for p in python_models.iterdir() if p.suffix in (".py", ".sql")) == [
+        "ml_customer_scores.py",
+        "ml_model_registry.py",
+    ]
+    assert sorted(p.name for p in (REPO / "models" / "ml").iterdir()) == [
+        "_ml__models.yml",
+        "ml_active_models.sql",
+    ]
 
 
 @pytest.mark.parametrize("layer", list(LAYOUT))

@@ -103,7 +103,7 @@ def test_hostile_vars_stop_the_build_before_anything_runs(tmp_path):
 
 def test_values_no_real_line_has_are_quarantined_and_silent_errors_are_gone(tmp_path):
     """No invoice ids, day-first text dates, quantity and amount but no price, a repeat purchase,
-    a line dated years ahead, NaN / Infinity / 1e308, and the README's as_of_date example, with
+    a line dated years ahead, NaN / Infinity / 1e308, and the as_of_date example of docs/transactions.md, with
     the fixture unit tests run beside the user's vars."""
     rows = [
         ("a", "13/01/2011 10:00", "2", "20"),

@@ -44,7 +44,7 @@ def ecommerce(shared_data, tmp_path_factory):
 
 def check_segments(run, rows: int) -> dict:
     """Every row kept and segmented once, k chosen by the sweep, names from the features, each with
-    an action; the classifier replicates the clusters. Returns the figures the README reports."""
+    an action; the classifier replicates the clusters. Returns the figures docs/customer-tables.md reports."""
     assert run.scalar("select count(*) from marts.dim_customer_attributes") == rows
     assert run.scalar("select count(*) from marts.fct_customer_table_quarantine") == 0
     assert run.scalar("select count(*) from marts.dim_customer_segments") == rows

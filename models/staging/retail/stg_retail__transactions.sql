@@ -2,7 +2,7 @@
     Typed, canonical transaction lines with row-level flags. No row is dropped here: every raw
     line appears once, and int_transactions__classified decides clean vs quarantine.
 
-    Fallbacks for optional columns (documented in README "Your own data"):
+    Fallbacks for optional columns (documented in docs/transactions.md):
       - no invoice id: one order per customer per day (order_id = customer_id || '|' || date)
       - no quantity/unit price but a line amount: quantity = sign of the amount, price = |amount|
       - a line amount and a quantity but no unit price: price = |amount / quantity|

@@ -14,7 +14,6 @@ from .centroids import centre_distances
 from .config import SegmentationConfig
 from .sampling import sample_rows
 
-
 # Ward's agglomerative clustering keeps an n x n distance structure: it is fitted on at most this
 # many rows (a deterministic sample; ~1.4 s per k at 5,000 rows and 9 features)
 WARD_MAX_ROWS = 5_000
