@@ -70,6 +70,7 @@ def slowest(runs: list[dict], kind: str, top: int = 5) -> str:
 
 
 def main() -> int:
+    # a benchmark script's main: the steps of one measured scenario, in order
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

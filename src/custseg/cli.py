@@ -137,6 +137,7 @@ def _cmd_score(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # long by nature: one declaration per subcommand and option, read top to bottom like --help
     parser = argparse.ArgumentParser(prog="custseg", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -432,17 +432,16 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
         return {"ok": False, "error": str(exc)}
 
 
-def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: str, o: dict) -> dict:
+def _load(con, reader: str, files: list[str], fmt: str, max_columns: int) -> tuple[list[tuple], int]:
+    """Read the table once into a temp table (every check queries this copy; a customer table
+    fits in memory): its described columns and row count."""
     import duckdb
 
-    source = reader
     try:
         described = con.execute(f"describe select * from {reader}").fetchall()
-        _check_width(described, files, o["customer_table_max_columns"])
-        # read once; every check below queries this copy (a customer table fits in memory)
+        _check_width(described, files, max_columns)
         con.execute(f"create temp table custseg_raw as select * from {reader}")
-        reader = "custseg_raw"
-        n_rows = con.execute(f"select count(*) from {reader}").fetchone()[0]
+        n_rows = con.execute("select count(*) from custseg_raw").fetchone()[0]
     except duckdb.Error as exc:
         hint = encoding_hint(str(exc), files, "customers_encoding")
         if hint:
@@ -452,8 +451,12 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
             f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. Check that the file is complete, "
             "or set --vars '{customers_format: ...}'."
         ) from exc
-    columns = [row[0] for row in described]
-    native = {row[0]: row[1] for row in described}
+    return described, n_rows
+
+
+def _check_shape(columns: list[str], n_rows: int, files: list[str], fmt: str, o: dict) -> str:
+    """The id column, after the checks on the table's shape (one column, unknown overrides, too
+    few rows)."""
     if len(columns) == 1 and fmt == "csv" and any(sep in columns[0] for sep in (";", "\t", "|")):
         raise SourceError(
             f"{files[0]} was read as one column '{columns[0][:60]}': its separator was not recognised. "
@@ -469,6 +472,12 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
             f"{files[0]} has {n_rows} data row(s); segmenting needs at least {minimum} customers "
             f"(k_min + 1). Check that this is the whole customer table."
         )
+    return id_column
+
+
+def _kinds(con, reader: str, columns: list[str], native: dict, id_column: str, o: dict):
+    """Each column's kind (inferred, or forced by customer_column_types) and the date format of
+    its date columns."""
     kinds: dict[str, str] = {}
     date_formats: dict[str, str] = {}
     for column in columns:
@@ -488,28 +497,46 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
         kinds[column] = kind
         if kind == "date":
             date_formats[column] = date_fmt
-    usable = [c for c, k in kinds.items() if k not in ("ignore", "empty")]
-    if not usable:
+    if not [c for c, k in kinds.items() if k not in ("ignore", "empty")]:
         raise SourceError(
             f"The customer table has no column to segment on besides the id '{id_column}'"
             + (f" (empty or ignored: {', '.join(kinds)})" if kinds else "")
             + ". Add attribute columns (spend, visits, demographics, ...)."
         )
-    typed = {c: _typed_sql(c, kinds[c], native[c], date_formats.get(c, "")) for c in usable}
-    levels = {
-        c: _levels(con, reader, typed[c], int(o["onehot_top_n"])) for c in usable if kinds[c] == "categorical"
-    }
-    as_of = _as_of(con, reader, typed, kinds, o["as_of_date"], source_files)
+    return kinds, date_formats
+
+
+def _engineered(o: dict, known: dict[str, str], id_column: str, as_of) -> dict[str, str]:
+    """The engineered features as checked SQL, each known to the ones after it."""
+    known = dict(known)
     engineered = {}
-    known = {c: kinds[c] for c in usable}
     for name, expression in o["engineered_features"].items():
         if name in known or name == id_column:
             raise SourceError(f"engineered feature '{name}' has the name of a column; choose another name")
         engineered[name] = translate_expression(name, expression, known, as_of)
         known[name] = "numeric"
+    return engineered
+
+
+def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: str, o: dict) -> dict:
+    source = reader
+    described, n_rows = _load(con, reader, files, fmt, o["customer_table_max_columns"])
+    reader = "custseg_raw"
+    columns = [row[0] for row in described]
+    native = {row[0]: row[1] for row in described}
+    id_column = _check_shape(columns, n_rows, files, fmt, o)
+    kinds, date_formats = _kinds(con, reader, columns, native, id_column, o)
+    usable = [c for c, k in kinds.items() if k not in ("ignore", "empty")]
+    typed = {c: _typed_sql(c, kinds[c], native[c], date_formats.get(c, "")) for c in usable}
+    levels = {
+        c: _levels(con, reader, typed[c], int(o["onehot_top_n"])) for c in usable if kinds[c] == "categorical"
+    }
+    as_of = _as_of(con, reader, typed, kinds, o["as_of_date"], source_files)
+    engineered = _engineered(o, {c: kinds[c] for c in usable}, id_column, as_of)
     _check_expressions(con, reader, typed, engineered)
+    numeric = [c for c in usable if kinds[c] in ("numeric", "boolean")]
     features = (
-        [c for c in usable if kinds[c] in ("numeric", "boolean")]
+        numeric
         + list(engineered)
         + [
             f"{c}={level}"
@@ -517,10 +544,7 @@ def _describe(con, reader: str, files: list[str], source_files: list[str], fmt: 
             for level in [*top, *([OTHER] if other else [])]
         ]
     )
-    constant = _constant_columns(
-        con, reader, typed, [c for c in usable if kinds[c] in ("numeric", "boolean")]
-    )
-    _check_features(o, features, kinds, constant)
+    _check_features(o, features, kinds, _constant_columns(con, reader, typed, numeric))
     return {
         "format": fmt,
         "files": files,

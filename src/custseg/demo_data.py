@@ -177,6 +177,23 @@ def _catalogue(config: GeneratorConfig) -> _Catalogue:
     )
 
 
+@dataclass
+class _Purchases:
+    """The purchase lines of a chunk, which the other kinds of lines copy from."""
+
+    n_customers: int
+    row_cust: np.ndarray
+    row_order: np.ndarray
+    order_invoice: np.ndarray
+    product: np.ndarray
+    quantity: np.ndarray
+    price: np.ndarray
+    ts: np.ndarray
+    customer_ids: np.ndarray
+    country: np.ndarray
+    total_orders: int
+
+
 class _Chunk:
     """Columns of one chunk as NumPy arrays, concatenated from parts."""
 
@@ -268,29 +285,35 @@ class TransactionGenerator:
 
     # -- one chunk -----------------------------------------------------------------------
     def _chunk(self, index: int, n_rows: int, n_customers: int, first_id: int, first_invoice: int):
-        cfg = self.config
-        rng = np.random.default_rng([cfg.seed, index])
+        """One chunk of lines: purchases, then cancellations, non-product lines, bad-debt
+        adjustments, stock write-offs and exact duplicates, each drawn from the chunk's own
+        random stream in this order (the order is part of the output: same seed, same file)."""
+        rng = np.random.default_rng([self.config.seed, index])
         n_dup = int(round(n_rows * 0.01))
         n_cancel = int(round(n_rows * 0.02))
         n_nonprod = int(round(n_rows * 0.006))
         n_adjust = max(1, int(round(n_rows * 0.00003)))
         n_negative = int(round(n_rows * 0.002))
         n_purchase = n_rows - n_dup - n_cancel - n_nonprod - n_adjust - n_negative
+        chunk = _Chunk()
+        bought = self._purchases(rng, chunk, n_purchase, n_customers, first_id, first_invoice)
+        cursor = first_invoice + bought.total_orders
+        cursor = self._cancellations(rng, chunk, bought, n_cancel, cursor)
+        cursor = self._non_product_lines(rng, chunk, bought, n_nonprod, cursor)
+        cursor = self._adjustments(rng, chunk, n_adjust, cursor)
+        cursor = self._write_offs(rng, chunk, bought, n_negative, cursor)
+        cols = chunk.concat()
+        # Exact duplicate lines: copies of existing lines, as double-scanned items are.
+        dup = rng.choice(len(cols["quantity"]), size=n_dup)
+        cols = {k: np.concatenate([v, v[dup]]) for k, v in cols.items()}
+        order = np.lexsort((cols["invoice_no"], cols["ts"]))
+        cols = {k: v[order] for k, v in cols.items()}
+        return self._to_arrow(cols), cursor - first_invoice
 
-        n_guests = max(1, int(round(n_customers * 0.3)))
-        n_all = n_customers + n_guests
-        first_day, last_day, activity, lpo, qscale, country = _customer_frame(rng, n_all, self.span)
-        real_w = activity[:n_customers] / activity[:n_customers].sum() * (1 - cfg.guest_row_share)
-        guest_w = activity[n_customers:] / activity[n_customers:].sum() * cfg.guest_row_share
-        weights = np.concatenate([real_w, guest_w])
-        # Every real customer buys at least one line; the rest is spread by activity.
-        floor = np.concatenate([np.ones(n_customers, np.int64), np.zeros(n_guests, np.int64)])
-        lines = floor + rng.multinomial(n_purchase - n_customers, weights / weights.sum())
-        customer_ids = np.concatenate(
-            [np.arange(first_id, first_id + n_customers, dtype=np.float64), np.full(n_guests, np.nan)]
-        )
-
-        # Orders: each customer's lines are cut into consecutive orders spread over its active span.
+    def _orders(self, rng, lines, lpo, first_day, last_day, first_invoice):
+        """Each customer's lines cut into consecutive orders spread over its active span: the
+        order of every line, and every order's time and invoice number."""
+        n_all = len(lines)
         orders = np.clip(np.rint(lines / lpo), 1, np.maximum(lines, 1)).astype(np.int64)
         orders[lines == 0] = 0
         order_offset = np.concatenate([[0], np.cumsum(orders)[:-1]])
@@ -312,9 +335,25 @@ class TransactionGenerator:
         # Invoice numbers follow time, as in the real file.
         invoice_rank = np.empty(total_orders, np.int64)
         invoice_rank[np.argsort(order_secs, kind="stable")] = np.arange(total_orders)
-        order_invoice = first_invoice + invoice_rank
+        return row_cust, row_order, order_secs, first_invoice + invoice_rank, total_orders
 
-        chunk = _Chunk()
+    def _purchases(self, rng, chunk, n_purchase, n_customers, first_id, first_invoice) -> _Purchases:
+        cfg = self.config
+        n_guests = max(1, int(round(n_customers * 0.3)))
+        n_all = n_customers + n_guests
+        first_day, last_day, activity, lpo, qscale, country = _customer_frame(rng, n_all, self.span)
+        real_w = activity[:n_customers] / activity[:n_customers].sum() * (1 - cfg.guest_row_share)
+        guest_w = activity[n_customers:] / activity[n_customers:].sum() * cfg.guest_row_share
+        weights = np.concatenate([real_w, guest_w])
+        # Every real customer buys at least one line; the rest is spread by activity.
+        floor = np.concatenate([np.ones(n_customers, np.int64), np.zeros(n_guests, np.int64)])
+        lines = floor + rng.multinomial(n_purchase - n_customers, weights / weights.sum())
+        customer_ids = np.concatenate(
+            [np.arange(first_id, first_id + n_customers, dtype=np.float64), np.full(n_guests, np.nan)]
+        )
+        row_cust, row_order, order_secs, order_invoice, total_orders = self._orders(
+            rng, lines, lpo, first_day, last_day, first_invoice
+        )
         cat = self.catalogue
         product = rng.choice(len(cat.prices), size=len(row_cust), p=cat.popularity)
         quantity = np.maximum(1, np.rint(rng.lognormal(np.log(qscale[row_cust]), 0.7))).astype(np.int64)
@@ -332,30 +371,35 @@ class TransactionGenerator:
             customer=customer_ids[row_cust],
             country=country[row_cust],
         )
-        invoice_cursor = first_invoice + total_orders
+        return _Purchases(
+            n_customers, row_cust, row_order, order_invoice, product, quantity, price, ts,
+            customer_ids, country, total_orders,
+        )  # fmt: skip
 
-        # Cancellations: return part of an earlier purchase of a known customer, days later.
-        known = np.flatnonzero(row_cust < n_customers)
+    def _cancellations(self, rng, chunk, p: _Purchases, n_cancel: int, cursor: int) -> int:
+        """Cancellations: return part of an earlier purchase of a known customer, days later."""
+        known = np.flatnonzero(p.row_cust < p.n_customers)
         src = rng.choice(known, size=n_cancel, replace=True)
         delay = rng.integers(0, 21 * SECONDS_PER_DAY, n_cancel)
-        cancel_ts = np.minimum(ts[src] + delay, self.span * SECONDS_PER_DAY + 20 * 3600)
+        cancel_ts = np.minimum(p.ts[src] + delay, self.span * SECONDS_PER_DAY + 20 * 3600)
         chunk.add(
-            invoice_no=invoice_cursor + np.arange(n_cancel),
+            invoice_no=cursor + np.arange(n_cancel),
             invoice_prefix=np.ones(n_cancel, np.int8),
-            product=product[src],
-            quantity=-rng.integers(1, quantity[src] + 1),
+            product=p.product[src],
+            quantity=-rng.integers(1, p.quantity[src] + 1),
             ts=cancel_ts,
-            price=np.where(price[src] > 0, price[src], cat.prices[product[src]]),
-            customer=customer_ids[row_cust[src]],
-            country=country[row_cust[src]],
+            price=np.where(p.price[src] > 0, p.price[src], self.catalogue.prices[p.product[src]]),
+            customer=p.customer_ids[p.row_cust[src]],
+            country=p.country[p.row_cust[src]],
         )
-        invoice_cursor += n_cancel
+        return cursor + n_cancel
 
-        # Non-product lines ride on existing orders (postage, manual, bank charges, discounts).
+    def _non_product_lines(self, rng, chunk, p: _Purchases, n_nonprod: int, cursor: int) -> int:
+        """Non-product lines ride on existing orders (postage, manual, bank charges, discounts)."""
         kinds = rng.choice(
             len(NON_PRODUCT_LINES), size=n_nonprod, p=[x[3] for x in NON_PRODUCT_LINES]
         ).astype(np.int8)
-        host = rng.choice(len(row_cust), size=n_nonprod)
+        host = rng.choice(len(p.row_cust), size=n_nonprod)
         lo = np.array([x[2][0] for x in NON_PRODUCT_LINES])[kinds]
         hi = np.array([x[2][1] for x in NON_PRODUCT_LINES])[kinds]
         is_discount = kinds == len(NON_PRODUCT_LINES) - 1
@@ -363,23 +407,22 @@ class TransactionGenerator:
         as_cancel = is_discount | manual_cancel
         np_qty = np.where(as_cancel, -1, rng.integers(1, 4, n_nonprod))
         chunk.add(
-            invoice_no=np.where(
-                as_cancel, invoice_cursor + np.arange(n_nonprod), order_invoice[row_order[host]]
-            ),
+            invoice_no=np.where(as_cancel, cursor + np.arange(n_nonprod), p.order_invoice[p.row_order[host]]),
             invoice_prefix=as_cancel.astype(np.int8),
             product=np.zeros(n_nonprod, np.int64),
             quantity=np_qty,
-            ts=ts[host],
+            ts=p.ts[host],
             price=np.round(rng.uniform(lo, hi), 2),
-            customer=customer_ids[row_cust[host]],
-            country=country[row_cust[host]],
+            customer=p.customer_ids[p.row_cust[host]],
+            country=p.country[p.row_cust[host]],
             non_product=kinds,
         )
-        invoice_cursor += n_nonprod
+        return cursor + n_nonprod
 
-        # "Adjust bad debt": A/B invoices with stock code B, no customer, price may be negative.
+    def _adjustments(self, rng, chunk, n_adjust: int, cursor: int) -> int:
+        """ "Adjust bad debt": A/B invoices with stock code B, no customer, price may be negative."""
         chunk.add(
-            invoice_no=invoice_cursor + np.arange(n_adjust),
+            invoice_no=cursor + np.arange(n_adjust),
             invoice_prefix=np.full(n_adjust, 2, np.int8),
             product=np.zeros(n_adjust, np.int64),
             quantity=np.ones(n_adjust, np.int64),
@@ -391,30 +434,23 @@ class TransactionGenerator:
             country=np.zeros(n_adjust, np.int64),
             non_product=np.full(n_adjust, len(NON_PRODUCT_LINES), np.int8),
         )
-        invoice_cursor += n_adjust
+        return cursor + n_adjust
 
-        # Stock write-offs: negative quantity outside a cancellation, zero price, no customer.
-        neg_src = rng.choice(len(row_cust), size=n_negative)
+    def _write_offs(self, rng, chunk, p: _Purchases, n_negative: int, cursor: int) -> int:
+        """Stock write-offs: negative quantity outside a cancellation, zero price, no customer."""
+        neg_src = rng.choice(len(p.row_cust), size=n_negative)
         chunk.add(
-            invoice_no=invoice_cursor + np.arange(n_negative),
+            invoice_no=cursor + np.arange(n_negative),
             invoice_prefix=np.zeros(n_negative, np.int8),
-            product=product[neg_src],
+            product=p.product[neg_src],
             quantity=-rng.integers(1, 200, n_negative),
-            ts=ts[neg_src],
+            ts=p.ts[neg_src],
             price=np.zeros(n_negative),
             customer=np.full(n_negative, np.nan),
             country=np.zeros(n_negative, np.int64),
             note=rng.integers(0, len(DAMAGE_NOTES), n_negative).astype(np.int8),
         )
-        invoice_cursor += n_negative
-
-        cols = chunk.concat()
-        # Exact duplicate lines: copies of existing lines, as double-scanned items are.
-        dup = rng.choice(len(cols["quantity"]), size=n_dup)
-        cols = {k: np.concatenate([v, v[dup]]) for k, v in cols.items()}
-        order = np.lexsort((cols["invoice_no"], cols["ts"]))
-        cols = {k: v[order] for k, v in cols.items()}
-        return self._to_arrow(cols), invoice_cursor - first_invoice
+        return cursor + n_negative
 
     def _to_arrow(self, cols: dict[str, np.ndarray]) -> pa.Table:
         cat = self.catalogue

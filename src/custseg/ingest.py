@@ -347,11 +347,44 @@ def _choose_sheet(workbook, path: str, wanted: str, column_map) -> object:
     )
 
 
+def _cell_text(v) -> str | None:
+    """An XLSX cell as the text a CSV export would hold (dates ISO, whole floats without .0)."""
+    if v is None:
+        return None
+    if hasattr(v, "isoformat"):
+        return v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat()
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v)) if abs(v) < 1e15 else repr(v)
+    return str(v)
+
+
+def _write_text_parquet(rows, names: list[str], tmp: Path) -> int:
+    """The non-empty rows as a Parquet file of text columns, 100,000 rows at a time; the row count."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([(n, pa.string()) for n in names])
+    n_rows = 0
+    with pq.ParquetWriter(tmp, schema) as writer:
+        batch: list[list] = [[] for _ in names]
+        for row in rows:
+            if row is None or all(v is None for v in row):
+                continue
+            for i in range(len(names)):
+                batch[i].append(_cell_text(row[i] if i < len(row) else None))
+            n_rows += 1
+            if len(batch[0]) >= 100_000:
+                writer.write_table(
+                    pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema)
+                )
+                batch = [[] for _ in names]
+        writer.write_table(pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema))
+    return n_rows
+
+
 def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=None) -> str:
     """Convert one sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
     import openpyxl
-    import pyarrow as pa
-    import pyarrow.parquet as pq
 
     stat = os.stat(path)
     cache_key = (
@@ -377,37 +410,8 @@ def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=
             )
         names = [str(h).strip() if h is not None else f"column_{i + 1}" for i, h in enumerate(header)]
         out.parent.mkdir(parents=True, exist_ok=True)
-        schema = pa.schema([(n, pa.string()) for n in names])
         tmp = out.with_suffix(".partial")
-        n_rows = 0
-        with pq.ParquetWriter(tmp, schema) as writer:
-            batch: list[list] = [[] for _ in names]
-
-            def flush() -> None:
-                writer.write_table(
-                    pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema)
-                )
-                for c in batch:
-                    c.clear()
-
-            for row in rows:
-                if row is None or all(v is None for v in row):
-                    continue
-                for i in range(len(names)):
-                    v = row[i] if i < len(row) else None
-                    if v is None:
-                        batch[i].append(None)
-                    elif hasattr(v, "isoformat"):
-                        batch[i].append(v.isoformat(sep=" ") if hasattr(v, "hour") else v.isoformat())
-                    elif isinstance(v, float) and v.is_integer():
-                        batch[i].append(str(int(v)) if abs(v) < 1e15 else repr(v))
-                    else:
-                        batch[i].append(str(v))
-                n_rows += 1
-                if len(batch[0]) >= 100_000:
-                    flush()
-            flush()
-        if n_rows == 0:
+        if _write_text_parquet(rows, names, tmp) == 0:
             tmp.unlink(missing_ok=True)
             raise SourceError(f"'{path}' has a header row but no data rows.")
         tmp.replace(out)
@@ -536,65 +540,84 @@ def validate_input_options(options: dict) -> dict:
     return out
 
 
-def probe_source(path: str | dict, fmt: str = "", cache_dir: str = "target/custseg_cache") -> dict:
+def probe_path(path: str, fmt: str = "", cache_dir: str = "target/custseg_cache") -> dict:
+    """:func:`probe_source` of one file or glob, every other option at its default."""
+    return probe_source({"transactions_path": path, "transactions_format": fmt}, cache_dir)
+
+
+def _read_shape(con, reader: str, files: list[str], fmt: str, fmt_read: str):
+    """The described columns, whether there is a data row, and each file's row count; an
+    unreadable file says how to fix it."""
+    import duckdb
+
+    try:
+        described = con.execute(f"describe select * from {reader}").fetchall()
+        has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
+        file_rows = file_row_counts(con, reader, files, fmt_read)
+    except duckdb.Error as exc:
+        hint = encoding_hint(str(exc), files, "transactions_encoding")
+        if hint:
+            raise SourceError(hint) from exc
+        first = str(exc).strip().splitlines()[0]
+        raise SourceError(
+            f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
+            f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
+            "type), or set --vars '{transactions_format: ...}'."
+        ) from exc
+    if not has_rows:
+        raise SourceError(f"{', '.join(files)}: the file has no data rows (only a header, or nothing).")
+    return described, file_rows
+
+
+def _columns_and_dates(con, reader: str, described, files: list[str], fmt_read: str, options: dict):
+    """The mapping of canonical fields to the file's columns (types checked) and how the dates read."""
+    columns = [row[0] for row in described]
+    types = {row[0]: row[1] for row in described}
+    try:
+        mapping = resolve_columns(columns, options["column_map"])
+    except SourceError as exc:
+        raise SourceError(str(exc) + _one_column_hint(columns, fmt_read)) from exc
+    _check_types(mapping, types, files)
+    date_column = mapping["invoiced_at"]
+    if types[date_column] == "VARCHAR":
+        dates = detect_date_formats(con, reader, date_column, options["date_format"])
+    else:
+        dates = {"date_formats": [], "date_order": "native", "date_note": ""}
+    return columns, types, mapping, dates
+
+
+def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict:
     """Check the transactions input and describe how to read it.
 
-    ``path`` is the file/glob, or a dict of every input option (:data:`INPUT_OPTIONS`, as the
-    dbt plugin and the CLI pass them). Returns ``{"ok": True, "format", "files", "reader_sql",
-    "format_read", "file_rows", "columns", "types", "mapping", "date_formats", "date_order", "date_note"}``
-    or ``{"ok": False, "error": message}``; never raises for a bad input.
+    ``options``: every input option (:data:`INPUT_OPTIONS`, as the dbt plugin and the CLI pass
+    them; the missing ones at their defaults). Returns ``{"ok": True, "format", "files",
+    "reader_sql", "format_read", "file_rows", "columns", "types", "mapping", "date_formats",
+    "date_order", "date_note"}`` or ``{"ok": False, "error": message}``; never raises for a bad input.
     """
     import duckdb
 
-    options = path if isinstance(path, dict) else {"transactions_path": path, "transactions_format": fmt}
     try:
         options = validate_input_options(options)
-        column_map = options["column_map"]
         files = find_files(options["transactions_path"])
         if options["reload_files"]:
             files = _find_reload_files(files, options["reload_files"])
         fmt = detect_format(files, options["transactions_format"])
         source_files = list(files)
         fingerprints = [file_fingerprint(f) for f in files]
+        fmt_read = "parquet" if fmt == "xlsx" else fmt
         if fmt == "xlsx":
-            files = [xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], column_map) for f in files]
-            fmt_read = "parquet"
-        else:
-            fmt_read = fmt
+            files = [
+                xlsx_to_parquet(f, cache_dir, options["transactions_sheet"], options["column_map"])
+                for f in files
+            ]
         encoding = options["transactions_encoding"]
         reader = csv_reader_sql(files, encoding) if fmt_read == "csv" else parquet_reader_sql(files)
         con = duckdb.connect()
         try:
-            try:
-                described = con.execute(f"describe select * from {reader}").fetchall()
-                has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
-                file_rows = file_row_counts(con, reader, files, fmt_read)
-            except duckdb.Error as exc:
-                hint = encoding_hint(str(exc), files, "transactions_encoding")
-                if hint:
-                    raise SourceError(hint) from exc
-                first = str(exc).strip().splitlines()[0]
-                raise SourceError(
-                    f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
-                    f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
-                    "type), or set --vars '{transactions_format: ...}'."
-                ) from exc
-            if not has_rows:
-                raise SourceError(
-                    f"{', '.join(files)}: the file has no data rows (only a header, or nothing)."
-                )
-            columns = [row[0] for row in described]
-            types = {row[0]: row[1] for row in described}
-            try:
-                mapping = resolve_columns(columns, column_map)
-            except SourceError as exc:
-                raise SourceError(str(exc) + _one_column_hint(columns, fmt_read)) from exc
-            _check_types(mapping, types, files)
-            date_column = mapping["invoiced_at"]
-            if types[date_column] == "VARCHAR":
-                dates = detect_date_formats(con, reader, date_column, options["date_format"])
-            else:
-                dates = {"date_formats": [], "date_order": "native", "date_note": ""}
+            described, file_rows = _read_shape(con, reader, files, fmt, fmt_read)
+            columns, types, mapping, dates = _columns_and_dates(
+                con, reader, described, files, fmt_read, options
+            )
         finally:
             con.close()
     except SourceError as exc:

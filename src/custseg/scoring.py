@@ -130,9 +130,9 @@ def project_dir() -> Path:
 def looks_like_transactions(path: str) -> bool:
     """A file the build could read as transaction lines (a customer id, a date, amounts), not a
     file of customer features."""
-    from .ingest import probe_source
+    from .ingest import probe_path
 
-    return bool(probe_source(path)["ok"])
+    return bool(probe_path(path)["ok"])
 
 
 def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.DataFrame:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg.ingest import SPELLINGS, SourceError, probe_source, resolve_columns
+from custseg.ingest import SPELLINGS, SourceError, probe_path, probe_source, resolve_columns
 
 OR1 = [
     "InvoiceNo",
@@ -112,9 +112,9 @@ def test_probe_csv_parquet_and_glob(tmp_path):
     _frame().to_csv(tmp_path / "a.csv", index=False)
     _frame().to_parquet(tmp_path / "b.parquet")
     _frame().to_parquet(tmp_path / "c.parquet")
-    csv = probe_source(str(tmp_path / "a.csv"))
+    csv = probe_path(str(tmp_path / "a.csv"))
     assert csv["ok"] and csv["format"] == "csv" and csv["types"]["quantity"] == "VARCHAR"
-    many = probe_source(str(tmp_path / "*.parquet"))
+    many = probe_path(str(tmp_path / "*.parquet"))
     assert many["ok"] and len(many["files"]) == 2 and many["types"]["quantity"] == "BIGINT"
     assert all(os.path.isabs(f) for f in many["files"])  # views must work from any directory
 
@@ -125,13 +125,13 @@ def test_files_are_read_in_name_order_with_their_fingerprints_and_csv_row_counts
     for name, n in (("b", 3), ("a", 4), ("c", 2)):
         _frame(n).to_parquet(tmp_path / f"{name}.parquet")
         _frame(n).to_csv(tmp_path / f"{name}.csv", index=False)
-    many = probe_source(str(tmp_path / "*.parquet"))
+    many = probe_path(str(tmp_path / "*.parquet"))
     assert [os.path.basename(f) for f in many["files"]] == ["a.parquet", "b.parquet", "c.parquet"]
     assert many["fingerprints"] == [hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in many["files"]]
     assert many["format_read"] == "parquet" and many["file_rows"] is None  # file_row_number exists
-    csv = probe_source(str(tmp_path / "*.csv"))
+    csv = probe_path(str(tmp_path / "*.csv"))
     assert csv["format_read"] == "csv" and csv["file_rows"] == [4, 3, 2]
-    assert probe_source(str(tmp_path / "b.csv"))["file_rows"] is None  # one file: its scan position
+    assert probe_path(str(tmp_path / "b.csv"))["file_rows"] is None  # one file: its scan position
 
 
 @pytest.mark.parametrize(
@@ -149,28 +149,28 @@ def test_files_are_read_in_name_order_with_their_fingerprints_and_csv_row_counts
 def test_probe_bad_inputs_give_clear_errors(tmp_path, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
-    result = probe_source(str(path), cache_dir=str(tmp_path / "cache"))
+    result = probe_path(str(path), cache_dir=str(tmp_path / "cache"))
     assert result["ok"] is False
     assert message in result["error"]
 
 
 def test_probe_missing_file_and_directory(tmp_path):
-    missing = probe_source(str(tmp_path / "nope.csv"))
+    missing = probe_path(str(tmp_path / "nope.csv"))
     assert (
         not missing["ok"]
         and "No file matches" in missing["error"]
         and "transactions_path" in missing["error"]
     )
-    assert "is a directory" in probe_source(str(tmp_path))["error"]
-    assert "is empty" in probe_source("")["error"]
-    assert "No file matches" in probe_source(str(tmp_path / "*.parquet"))["error"]
+    assert "is a directory" in probe_path(str(tmp_path))["error"]
+    assert "is empty" in probe_path("")["error"]
+    assert "No file matches" in probe_path(str(tmp_path / "*.parquet"))["error"]
 
 
 def test_probe_explicit_format_overrides_extension(tmp_path):
     path = tmp_path / "export.dat"
     _frame().to_csv(path, index=False)
-    assert probe_source(str(path), "csv")["ok"]
-    assert "not supported" in probe_source(str(path), "json")["error"]
+    assert probe_path(str(path), "csv")["ok"]
+    assert "not supported" in probe_path(str(path), "json")["error"]
 
 
 def test_probe_xlsx_converts_to_text_parquet_once(tmp_path):
@@ -179,14 +179,14 @@ def test_probe_xlsx_converts_to_text_parquet_once(tmp_path):
     frame["InvoiceDate"] = pd.to_datetime(frame["InvoiceDate"])
     frame.to_excel(xlsx, index=False)
     cache = tmp_path / "cache"
-    first = probe_source(str(xlsx), cache_dir=str(cache))
+    first = probe_path(str(xlsx), cache_dir=str(cache))
     assert first["ok"] and first["format"] == "xlsx"
     assert set(first["types"].values()) <= {"VARCHAR", None}
     converted = pd.read_parquet(first["files"][0])
     assert len(converted) == 5
     assert converted["CustomerID"].tolist() == ["17850"] * 5
     assert converted["InvoiceDate"].iloc[0] == "2010-12-01 08:26:00"
-    second = probe_source(str(xlsx), cache_dir=str(cache))
+    second = probe_path(str(xlsx), cache_dir=str(cache))
     assert second["files"] == first["files"]
     assert len(list(cache.iterdir())) == 1
 
@@ -194,7 +194,7 @@ def test_probe_xlsx_converts_to_text_parquet_once(tmp_path):
 def test_probe_xlsx_header_only(tmp_path):
     xlsx = tmp_path / "h.xlsx"
     _frame(0).to_excel(xlsx, index=False)
-    result = probe_source(str(xlsx), cache_dir=str(tmp_path / "cache"))
+    result = probe_path(str(xlsx), cache_dir=str(tmp_path / "cache"))
     assert not result["ok"] and "no data rows" in result["error"]
 
 
@@ -225,7 +225,7 @@ def _read_dates(result, dates):
 
 def test_day_first_file_is_read_day_first_for_every_line(tmp_path):
     dates = ["01/02/2011 10:00", "13/02/2011 10:00", "05/03/2011 09:00"]
-    result = probe_source(_dates_csv(tmp_path, dates))
+    result = probe_path(_dates_csv(tmp_path, dates))
     assert result["ok"] and result["date_order"] == "day_first" and result["date_note"] == ""
     parsed = _read_dates(result, dates)
     assert [(p.month, p.day) for p in parsed] == [(2, 1), (2, 13), (3, 5)]
@@ -233,10 +233,10 @@ def test_day_first_file_is_read_day_first_for_every_line(tmp_path):
 
 def test_month_first_file_and_ambiguous_file(tmp_path):
     dates = ["12/1/2010 8:26", "12/13/2010 8:26"]
-    result = probe_source(_dates_csv(tmp_path, dates))
+    result = probe_path(_dates_csv(tmp_path, dates))
     assert result["date_order"] == "month_first" and result["date_note"] == ""
     assert [(p.month, p.day) for p in _read_dates(result, dates)] == [(12, 1), (12, 13)]
-    ambiguous = probe_source(_dates_csv(tmp_path, ["01/02/2011", "03/04/2011"], "a.csv"))
+    ambiguous = probe_path(_dates_csv(tmp_path, ["01/02/2011", "03/04/2011"], "a.csv"))
     assert ambiguous["date_order"] == "month_first"
     assert (
         "both month-first and day-first" in ambiguous["date_note"] and "date_format" in ambiguous["date_note"]
@@ -245,7 +245,7 @@ def test_month_first_file_and_ambiguous_file(tmp_path):
 
 def test_mixed_orders_are_not_read_both_ways(tmp_path):
     dates = ["13/01/2011", "14/01/2011", "01/20/2011"]  # two day-first only, one month-first only
-    result = probe_source(_dates_csv(tmp_path, dates))
+    result = probe_path(_dates_csv(tmp_path, dates))
     assert result["date_order"] == "day_first" and "mixes orders" in result["date_note"]
     parsed = _read_dates(result, dates)
     assert parsed[2] is None  # quarantined as unparseable_value by the build, not read month-first
@@ -263,7 +263,7 @@ def test_configured_date_format_wins_and_is_checked(tmp_path):
 def test_whitespace_delimited_file_says_so(tmp_path):
     path = tmp_path / "aligned.txt"
     path.write_text("CustomerID  InvoiceDate   amount\n17850  2011-01-01  10\n")
-    result = probe_source(str(path))
+    result = probe_path(str(path))
     assert not result["ok"]
     assert "read as a single column" in result["error"] and "delimiter" in result["error"]
 
@@ -284,7 +284,7 @@ def test_parquet_columns_of_impossible_types_are_named(tmp_path, column, values,
     frame[column] = values
     path = tmp_path / "typed.parquet"
     frame.to_parquet(path)
-    result = probe_source(str(path))
+    result = probe_path(str(path))
     assert not result["ok"] and expected in result["error"] and f"Column '{column}'" in result["error"]
 
 
@@ -294,7 +294,7 @@ def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path)
         pd.DataFrame({"Notes": ["exported by ERP"]}).to_excel(writer, sheet_name="Cover", index=False)
         _frame(3).to_excel(writer, sheet_name="Sales", index=False)
         _frame(2).to_excel(writer, sheet_name="Sales'; --", index=False)
-    result = probe_source(str(xlsx), cache_dir=str(tmp_path / "cache"))
+    result = probe_path(str(xlsx), cache_dir=str(tmp_path / "cache"))
     assert result["ok"] and len(pd.read_parquet(result["files"][0])) == 3
     hostile = probe_source(
         {"transactions_path": str(xlsx), "transactions_sheet": "Sales'; --"}, cache_dir=str(tmp_path / "c1")
@@ -312,7 +312,7 @@ def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path)
     with pd.ExcelWriter(cover_only) as writer:
         pd.DataFrame({"Notes": ["x"]}).to_excel(writer, sheet_name="Cover", index=False)
         pd.DataFrame({"Total": [1]}).to_excel(writer, sheet_name="Summary", index=False)
-    none = probe_source(str(cover_only), cache_dir=str(tmp_path / "c4"))
+    none = probe_path(str(cover_only), cache_dir=str(tmp_path / "c4"))
     assert "No sheet of" in none["error"] and "'Cover' (Notes)" in none["error"]
     assert "'Summary' (Total)" in none["error"] and "transactions_sheet" in none["error"]
 
@@ -360,7 +360,7 @@ def test_a_latin1_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
     path.write_bytes(
         "CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n1,2011-01-01,1,2.5,Curaçao\n".encode("latin-1")
     )
-    result = probe_source(str(path))
+    result = probe_path(str(path))
     assert not result["ok"]
     assert "is not UTF-8 text" in result["error"] and "{transactions_encoding: latin-1}" in result["error"]
     fixed = probe_source({"transactions_path": str(path), "transactions_encoding": "latin-1"})
@@ -397,7 +397,7 @@ def test_every_listed_file_is_read_by_its_literal_name(tmp_path):
     for i, name in enumerate(GLOB_NAMES):
         rows = "".join(f"{i}-{j},2011-01-01,1,2.5\n" for j in range(i + 1))
         (tmp_path / name).write_text("CustomerID,InvoiceDate,Quantity,UnitPrice\n" + rows)
-    result = probe_source(str(tmp_path / "*.csv"))
+    result = probe_path(str(tmp_path / "*.csv"))
     assert result["ok"], result
     counts = dict(
         duckdb.connect()
@@ -406,9 +406,9 @@ def test_every_listed_file_is_read_by_its_literal_name(tmp_path):
     )
     by_name = {Path(result["files"][i]).name: n for i, n in counts.items()}
     assert by_name == {name: i + 1 for i, name in enumerate(GLOB_NAMES)}
-    literal = probe_source(str(tmp_path / "sales[1].csv"))
+    literal = probe_path(str(tmp_path / "sales[1].csv"))
     assert literal["files"] == [str(tmp_path / "sales[1].csv")]
     ids = duckdb.connect().execute(f"select CustomerID from {literal['reader_sql']} order by 1").fetchall()
     assert ids == [("1-0",), ("1-1",)]  # sales[1].csv is the second name
-    missing = probe_source(str(tmp_path / "nothing[2].csv"))
+    missing = probe_path(str(tmp_path / "nothing[2].csv"))
     assert not missing["ok"] and "write [[] for a literal [" in missing["error"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -104,6 +105,14 @@ def reference_model(previous: pd.DataFrame, lifecycle: LifecycleConfig) -> Refer
     return Reference(version, row, config_of(row))
 
 
+def snapshot(everyone: pd.DataFrame, X: np.ndarray) -> tuple[str | None, str]:
+    """The customers' as-of date (None for a table without dates) and the print of the data a
+    run saw (ids, features and date): a build whose print equals the last run's changed nothing."""
+    first = everyone["as_of_date"].iloc[0]
+    as_of = None if pd.isna(first) else str(pd.Timestamp(first).date())
+    return as_of, fingerprint(everyone["customer_id"].to_numpy(), X)[:48] + "@" + (as_of or "")
+
+
 def run(
     customers: pd.DataFrame,
     names: pd.DataFrame,
@@ -114,9 +123,7 @@ def run(
 ) -> pa.Table:
     """The rows this build appends to ``previous`` (the registry so far)."""
     everyone, X_all = customer_matrix(customers, config)
-    first = everyone["as_of_date"].iloc[0]
-    as_of = None if pd.isna(first) else str(pd.Timestamp(first).date())  # a table without dates
-    data_print = fingerprint(everyone["customer_id"].to_numpy(), X_all)[:48] + "@" + (as_of or "")
+    as_of, data_print = snapshot(everyone, X_all)
     runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
     models = previous[previous["model_kind"] == "segmentation"]
     reference = reference_model(previous, lifecycle)
