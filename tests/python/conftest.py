@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.workspace import dbt_executable, workspace_env
 
 REPO = Path(__file__).resolve().parents[2]
@@ -118,6 +119,54 @@ def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
             differences[name] = diff
     con.close()
     return differences
+
+
+# The demo warehouse most end-to-end tests read (test_dbt_build, test_serving, test_dashboard,
+# test_dashboard_browser): built once per session, by whichever xdist worker asks first, with
+# the fixture unit tests (--selector with_unit_tests). Tests only read it; a test that writes
+# works on a copy.
+SHARED_DEMO = GeneratorConfig(rows=40_000, customers=600, seed=11)
+
+
+@dataclass
+class SharedBuild(DbtRun):
+    source: Path = Path()
+
+
+def _session_root(tmp_path_factory) -> Path:
+    """The temp folder every xdist worker of this session sees (each worker's basetemp is a
+    child of it); the basetemp itself without xdist."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> SharedBuild:
+    import fcntl
+
+    root = _session_root(tmp_path_factory)
+    folder = root / "shared-demo"
+    with open(root / "shared-demo.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait here for the one that builds
+        done = folder / "build.json"
+        if not done.exists():
+            folder.mkdir(exist_ok=True)
+            source = folder / "transactions.parquet"
+            write_transactions(source, SHARED_DEMO)
+            run = run_dbt(
+                folder / "wh",
+                "build",
+                "--selector",
+                "with_unit_tests",
+                vars={"transactions_path": str(source)},
+            )
+            done.write_text(json.dumps({"returncode": run.returncode, "output": run.output}))
+        result = json.loads(done.read_text())
+    build = SharedBuild(
+        result["returncode"], result["output"], folder / "wh" / "wh.duckdb", folder / "transactions.parquet"
+    )
+    assert build.returncode == 0, build.output[-4000:]
+    return build
 
 
 @pytest.fixture

@@ -91,11 +91,19 @@ def _store_batches(run) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def two_batches(batches, tmp_path_factory):
-    """Batch a, then the late batch, in one warehouse."""
+def fitted(batches, tmp_path_factory):
+    """Batch a alone: model version 1 fitted on it."""
+    workdir = tmp_path_factory.mktemp("fitted")
+    run = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
+    assert run.returncode == 0, run.output[-4000:]
+    return run
+
+
+@pytest.fixture(scope="module")
+def two_batches(fitted, batches, tmp_path_factory):
+    """Batch a, then the late batch, in one warehouse (a copy of the fitted one)."""
     workdir = tmp_path_factory.mktemp("two")
-    first = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
-    assert first.returncode == 0, first.output[-4000:]
+    _copy_warehouse(fitted.db_path, workdir)
     second = run_dbt(workdir, "build", vars={"transactions_path": str(batches["late"])})
     assert second.returncode == 0, second.output[-4000:]
     assert "Batch 2: 1 new file(s)" in second.output
@@ -217,13 +225,6 @@ def test_a_moved_snapshot_recomputes_only_the_customers_it_cuts(two_batches, bat
     assert full.returncode == 0, full.output[-4000:]
     assert sorted(full.query(features)) == incremental
 
-
-@pytest.fixture(scope="module")
-def fitted(batches, tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("fitted")
-    run = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
-    assert run.returncode == 0, run.output[-4000:]
-    return run
 
 
 def _drift(run, run_id):

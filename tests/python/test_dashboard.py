@@ -18,16 +18,12 @@ from custseg.demo_data import GeneratorConfig, write_transactions
 pytestmark = pytest.mark.e2e
 
 APP = str(REPO / "dashboard" / "app.py")
-DEMO = GeneratorConfig(rows=30_000, customers=500, seed=5)
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("demo") / "transactions.parquet"
-    write_transactions(path, DEMO)
-    run = run_dbt(tmp_path_factory.mktemp("build"), "build", vars={"transactions_path": str(path)})
-    assert run.returncode == 0, run.output[-4000:]
-    return run.serving_path
+def warehouse(demo_warehouse) -> Path:
+    """The published copy of the session's demo warehouse (conftest)."""
+    return demo_warehouse.serving_path
 
 
 @pytest.fixture

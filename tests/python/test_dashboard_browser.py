@@ -33,15 +33,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    from conftest import run_dbt
-    from custseg.demo_data import write_transactions
-    from test_dashboard import DEMO
-
-    data = tmp_path_factory.mktemp("demo") / "transactions.parquet"
-    write_transactions(data, DEMO)
-    run = run_dbt(tmp_path_factory.mktemp("build"), "build", vars={"transactions_path": str(data)})
-    assert run.returncode == 0, run.output[-4000:]
+def server(demo_warehouse):
+    run = demo_warehouse  # the session's demo warehouse (conftest), published
     port = free_port()
     env = dict(os.environ, CUSTSEG_SERVING_PATH=str(run.serving_path))
     streamlit = str(Path(sys.executable).with_name("streamlit"))

@@ -11,14 +11,14 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO
+from conftest import REPO, SHARED_DEMO
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.scoring import centroid_model
 from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
 
-DEMO = GeneratorConfig(rows=40_000, customers=600, seed=11)
+DEMO = SHARED_DEMO  # the session's demo warehouse (conftest.demo_warehouse) is built from it
 
 
 def _assert_ok(run):
@@ -42,10 +42,8 @@ def _tables(run) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("demo") / "transactions.parquet"
-    write_transactions(path, DEMO)
-    return path
+def demo_file(demo_warehouse):
+    return demo_warehouse.source
 
 
 def _unit_test_count() -> int:
@@ -55,21 +53,13 @@ def _unit_test_count() -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_build(demo_file, tmp_path_factory):
-    from conftest import run_dbt
-
-    # with_unit_tests: the fixture unit tests too (a user's plain `dbt build` leaves them out)
-    run = run_dbt(
-        tmp_path_factory.mktemp("build"),
-        "build",
-        "--selector",
-        "with_unit_tests",
-        vars={"transactions_path": str(demo_file)},
-    )
-    _assert_ok(run)
+def demo_build(demo_warehouse):
+    """The session's demo warehouse (conftest), built with --selector with_unit_tests: the
+    fixture unit tests too (a user's plain `dbt build` leaves them out)."""
+    _assert_ok(demo_warehouse)
     # every fixture unit test of the project ran (and passed: the build succeeded)
-    assert f" {_unit_test_count()} unit tests" in run.output
-    return run
+    assert f" {_unit_test_count()} unit tests" in demo_warehouse.output
+    return demo_warehouse
 
 
 def test_every_raw_line_is_clean_or_quarantined(demo_build):

@@ -4,6 +4,7 @@ documentation, exports and the example analyses."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_dbt
+from conftest import REPO, SHARED_DEMO, run_dbt
 from custseg.demo_data import GeneratorConfig, write_transactions
 
 pytestmark = pytest.mark.e2e
@@ -44,14 +45,19 @@ def _demo(tmp: Path, customers: int, seed: int) -> Path:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("served")
-    source = _demo(tmp, 500, 1)
-    run = run_dbt(tmp / "wh", "build", vars={"transactions_path": str(source)})
-    assert run.returncode == 0, run.output[-4000:]
-    assert "Published the warehouse" in run.output
-    run.source = source
-    return run
+def served(demo_warehouse):
+    """The session's demo warehouse (conftest), published."""
+    assert "Published the warehouse" in demo_warehouse.output
+    return demo_warehouse
+
+
+def _own_copy(build, tmp_path: Path) -> Path:
+    """A workdir of this test's own holding a copy of the build's database, for dbt commands
+    that write to their workdir (the shared build's folder is only read)."""
+    workdir = tmp_path / "wh"
+    workdir.mkdir()
+    shutil.copyfile(build.db_path, workdir / build.db_path.name)
+    return workdir
 
 
 def test_reader_keeps_answering_while_dbt_builds_and_then_sees_new_data(tmp_path):
@@ -130,7 +136,7 @@ def test_sqlalchemy_duckdb_engine_reads_segments(served):
             text("select segment_name, count(*) from marts.dim_customer_segments group by 1 order by 1")
         ).fetchall()
     engine.dispose()
-    assert sum(n for _, n in rows) == 500
+    assert sum(n for _, n in rows) == SHARED_DEMO.customers
     assert len(rows) == served.scalar("select count(*) from marts.fct_segment_profiles")
 
 
@@ -145,17 +151,20 @@ def test_export_writes_csv_and_parquet(served, tmp_path):
     assert len(json.loads(done.stdout)["written"]) == 4
     csv = pd.read_csv(tmp_path / "customer_segments.csv", dtype={"customer_id": str})
     parquet = pd.read_parquet(tmp_path / "customer_segments.parquet")
-    assert len(csv) == len(parquet) == 500
+    assert len(csv) == len(parquet) == SHARED_DEMO.customers
     assert list(csv.columns) == list(parquet.columns)
     assert {"customer_id", "segment_name", "confidence", "rfm_segment"} <= set(csv.columns)
     profiles = pd.read_csv(tmp_path / "segment_profiles.csv")
-    assert profiles["customer_count"].sum() == 500
+    assert profiles["customer_count"].sum() == served.scalar(
+        "select count(*) from marts.dim_customer_segments"
+    )
 
 
-def test_docs_generate_and_every_mart_column_is_described(served):
-    docs = run_dbt(served.db_path.parent, "docs", "generate", vars={"transactions_path": str(served.source)})
+def test_docs_generate_and_every_mart_column_is_described(served, tmp_path):
+    workdir = _own_copy(served, tmp_path)
+    docs = run_dbt(workdir, "docs", "generate", vars={"transactions_path": str(served.source)})
     assert docs.returncode == 0, docs.output[-3000:]
-    target = served.db_path.parent / "target"
+    target = workdir / "target"
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     marts = [
@@ -194,12 +203,11 @@ def test_exposures_declare_the_consumers(served):
     assert "model.custseg.dim_customer_segments" in exposures["bi_segment_reporting"]["depends_on"]["nodes"]
 
 
-def test_example_analyses_compile_and_run(served):
-    compiled = run_dbt(
-        served.db_path.parent, "compile", "--select", "path:analyses", vars={"transactions_path": "x"}
-    )
+def test_example_analyses_compile_and_run(served, tmp_path):
+    workdir = _own_copy(served, tmp_path)
+    compiled = run_dbt(workdir, "compile", "--select", "path:analyses", vars={"transactions_path": "x"})
     assert compiled.returncode == 0, compiled.output[-3000:]
-    folder = served.db_path.parent / "target" / "compiled" / "custseg" / "analyses"
+    folder = workdir / "target" / "compiled" / "custseg" / "analyses"
     files = sorted(folder.glob("*.sql"))
     assert {f.stem for f in files} >= {
         "segment_sizes_and_revenue",

@@ -10,7 +10,10 @@ with
 
 drift as (
 
-    {{ ml_report(ref('ml_model_registry'), 'run', 'drift', ['measure', 'subject', 'value', 'reference_value', 'current_value', 'warn_threshold', 'refit_threshold', 'status'], carry=['run_id', 'as_of_date', 'model_version', 'decision', 'drift_status']) }}
+    {{ ml_report(ref('ml_model_registry'), 'run', 'drift', [
+        'measure', 'subject', 'value', 'reference_value', 'current_value', 'warn_threshold',
+        'refit_threshold', 'status'
+    ], carry=['run_id', 'as_of_date', 'model_version', 'decision', 'drift_status']) }}
 
 ),
 

@@ -8,7 +8,10 @@ with
 
 rules as (
 
-    {{ ml_report(ref('ml_active_models'), 'classifier_tree', 'tree_rules', ['rule_id', 'conditions', 'sql_condition', 'cluster_id', 'segment_name', 'training_samples', 'purity', 'tree_case_sql']) }}
+    {{ ml_report(ref('ml_active_models'), 'classifier_tree', 'tree_rules', [
+        'rule_id', 'conditions', 'sql_condition', 'cluster_id', 'segment_name', 'training_samples',
+        'purity', 'tree_case_sql'
+    ]) }}
 
 ),
 

@@ -4,7 +4,10 @@ with
 
 confusion as (
 
-    {{ ml_report(ref('ml_active_models'), 'classifier', 'confusion', ['actual_cluster_id', 'actual_segment', 'predicted_cluster_id', 'predicted_segment', 'customer_count']) }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'confusion', [
+        'actual_cluster_id', 'actual_segment', 'predicted_cluster_id', 'predicted_segment',
+        'customer_count'
+    ]) }}
 
 ),
 

@@ -4,7 +4,9 @@ with
 
 importances as (
 
-    {{ ml_report(ref('ml_active_models'), 'classifier', 'importances', ['feature', 'importance', 'method', 'rank']) }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'importances', [
+        'feature', 'importance', 'method', 'rank'
+    ]) }}
 
 ),
 

@@ -8,7 +8,9 @@ with
 
 holdout as (
 
-    {{ ml_report(ref('ml_active_models'), 'classifier', 'metrics', ['metric', 'value']) }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'metrics', [
+        'metric', 'value'
+    ]) }}
 
 ),
 

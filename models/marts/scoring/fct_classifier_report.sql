@@ -4,7 +4,9 @@ with
 
 report as (
 
-    {{ ml_report(ref('ml_active_models'), 'classifier', 'report', ['cluster_id', 'segment_name', 'precision', 'recall', 'f1', 'support']) }}
+    {{ ml_report(ref('ml_active_models'), 'classifier', 'report', [
+        'cluster_id', 'segment_name', 'precision', 'recall', 'f1', 'support'
+    ]) }}
 
 ),
 

@@ -7,7 +7,10 @@ with
 
 centroids as (
 
-    {{ ml_report(ref('ml_active_models'), 'segmentation', 'centroids', ['cluster_id', 'segment_name', 'dimension', 'dimension_order', 'centroid_scaled', 'centroid_original']) }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'centroids', [
+        'cluster_id', 'segment_name', 'dimension', 'dimension_order', 'centroid_scaled',
+        'centroid_original'
+    ]) }}
 
 ),
 

@@ -9,7 +9,9 @@ with
 
 loadings as (
 
-    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_loadings', ['component', 'feature', 'feature_order', 'loading', 'pca_mean']) }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_loadings', [
+        'component', 'feature', 'feature_order', 'loading', 'pca_mean'
+    ]) }}
 
 ),
 

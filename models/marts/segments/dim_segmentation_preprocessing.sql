@@ -4,7 +4,10 @@ with
 
 preprocessing as (
 
-    {{ ml_report(ref('ml_active_models'), 'segmentation', 'preprocessing', ['feature', 'feature_order', 'log_transformed', 'clip_lower', 'clip_upper', 'scaler_mean', 'scaler_scale']) }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'preprocessing', [
+        'feature', 'feature_order', 'log_transformed', 'clip_lower', 'clip_upper', 'scaler_mean',
+        'scaler_scale'
+    ]) }}
 
 ),
 

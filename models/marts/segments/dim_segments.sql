@@ -10,8 +10,9 @@ with
 cluster_names as (
 
     {{ ml_report(ref('ml_active_models'), 'segmentation', 'cluster_names', [
-        'cluster_id', 'segment_name', 'description', 'recommended_action', 'distinguishing_features',
-        'size', 'recency_score', 'frequency_score', 'monetary_score', 'combined_score'
+        'cluster_id', 'segment_name', 'description', 'recommended_action',
+        'distinguishing_features', 'size', 'recency_score', 'frequency_score', 'monetary_score',
+        'combined_score'
     ], carry=['model_version']) }}
 
 ),

@@ -4,7 +4,11 @@ with
 
 sweep as (
 
-    {{ ml_report(ref('ml_active_models'), 'segmentation', 'k_selection', ['k', 'algorithm', 'clusters_found', 'inertia', 'silhouette', 'davies_bouldin', 'calinski_harabasz', 'silhouette_sample_size', 'fit_rows', 'is_elbow', 'is_chosen', 'selection_reason']) }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'k_selection', [
+        'k', 'algorithm', 'clusters_found', 'inertia', 'silhouette', 'davies_bouldin',
+        'calinski_harabasz', 'silhouette_sample_size', 'fit_rows', 'is_elbow', 'is_chosen',
+        'selection_reason'
+    ]) }}
 
 ),
 

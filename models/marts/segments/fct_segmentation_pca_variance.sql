@@ -4,7 +4,9 @@ with
 
 variance as (
 
-    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_variance', ['purpose', 'component', 'explained_variance_ratio', 'cumulative_explained_variance_ratio']) }}
+    {{ ml_report(ref('ml_active_models'), 'segmentation', 'pca_variance', [
+        'purpose', 'component', 'explained_variance_ratio', 'cumulative_explained_variance_ratio'
+    ]) }}
 
 ),
 
