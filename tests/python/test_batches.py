@@ -226,7 +226,6 @@ def test_a_moved_snapshot_recomputes_only_the_customers_it_cuts(two_batches, bat
     assert sorted(full.query(features)) == incremental
 
 
-
 def _drift(run, run_id):
     return run.query(
         f"select distinct run_status, decision, model_version from marts.fct_segmentation_drift where run_id = {run_id}"
