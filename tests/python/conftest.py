@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,38 +88,30 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
 
 def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
     """Rows that differ, per mart (table or view), between two built warehouses, to the last
-    bit. The registry's training and the ledger's load timestamps are the columns allowed to differ. Also fails when
-    the marts that must be compared are missing."""
-    con = duckdb.connect()
-    con.execute(f"attach '{db_a}' as a (read_only)")
-    con.execute(f"attach '{db_b}' as b (read_only)")
-    marts = [
+    bit (scripts/compare_warehouses.py). The registry's training and the ledger's load
+    timestamps are the columns allowed to differ; fct_skipped_files records the builds (which
+    files each was given and left out), not the data. Also fails when the marts that must be
+    compared are missing."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from compare_warehouses import differences
+
+    con = duckdb.connect(str(db_a), read_only=True)
+    marts = {
         row[0]
         for row in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'a' and schema_name = 'marts' "
-            "union select view_name from duckdb_views() where database_name = 'a' and schema_name = 'marts'"
+            "select table_name from information_schema.tables where table_schema = 'marts'"
         ).fetchall()
-    ]
+    }
+    con.close()
     assert {
         "dim_customers",
         "dim_customer_segments",
         "fct_segment_profiles",
         "fct_sql_centroid_scores",
-    } <= set(marts)
-    differences = {}
-    # fct_skipped_files records the builds (which files each was given and left out), not the data
-    for name in [m for m in marts if m != "fct_skipped_files"]:
-        columns = [row[0] for row in con.execute(f"describe a.marts.{name}").fetchall()]
-        selected = ", ".join(f'"{c}"' for c in columns if c not in ("trained_at", "loaded_at"))
-        diff = con.execute(
-            f"select count(*) from ((select {selected} from a.marts.{name} except all "
-            f"select {selected} from b.marts.{name}) union all (select {selected} from b.marts.{name} "
-            f"except all select {selected} from a.marts.{name}))"
-        ).fetchone()[0]
-        if diff:
-            differences[name] = diff
-    con.close()
-    return differences
+    } <= marts
+    return differences(
+        db_a, db_b, skip_columns=("trained_at", "loaded_at"), skip_marts=("fct_skipped_files",)
+    )
 
 
 # The demo warehouse most end-to-end tests read (test_dbt_build, test_serving, test_dashboard,
