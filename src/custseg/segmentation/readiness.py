@@ -12,7 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from .config import SegmentationConfig
-from .selection import too_few_customers
+
+# fewer customers than this cannot be segmented at all
+MIN_CUSTOMERS = 10
 
 
 def check_segmentation_input(payload: dict[str, Any]) -> dict[str, Any]:
@@ -65,3 +67,28 @@ def no_customers_message(outcomes: dict[str, int]) -> str:
         f"No customer has a clean purchase, so there is nothing to segment. Of {total:,} raw lines: "
         f"{parts}.{why}{cutoff} marts.fct_transaction_quarantine lists every line with its reason."
     )
+
+
+def too_few_customers(n: int, config: SegmentationConfig) -> str | None:
+    """Why ``n`` customers are too few to segment with these settings (and which vars would
+    work), or None. The build asks this before the ML layer runs (segmentation.readiness)."""
+    k_values = config.k_values
+    if n < MIN_CUSTOMERS:
+        return (
+            f"Too few customers for clustering: {n} customers with features; segmentation needs at "
+            f"least {MIN_CUSTOMERS}. Load more transactions (or check the quarantine: "
+            "marts.fct_ingestion_summary says why lines were set aside)."
+        )
+    if n < max(k_values) + 1:
+        fits = n - 1  # the largest k that n customers allow; >= MIN_CUSTOMERS - 1 >= k_min's floor
+        hint = {"k_max": fits}
+        if config.k_min > fits:
+            hint["k_min"] = 2
+        if config.n_clusters is not None and config.n_clusters > fits:
+            hint["n_clusters"] = fits
+        return (
+            f"Too few customers for clustering: {n} customers with features, but k goes up to "
+            f"{max(k_values)}. Lower it, e.g. --vars '{{{', '.join(f'{k}: {v}' for k, v in hint.items())}}}' "
+            f"(k can be at most {fits} for {n} customers), or load more transactions."
+        )
+    return None

@@ -23,6 +23,7 @@ from sklearn.metrics import (
 
 from .clustering import fit_estimator, within_cluster_sum_of_squares
 from .config import SegmentationConfig
+from .readiness import too_few_customers
 from .sampling import sample_rows
 
 ELBOW_MIN_GAIN = 0.05
@@ -91,9 +92,6 @@ def choose_k(sweep: pd.DataFrame, elbow: int | None, forced: int | None = None) 
     return chosen, f"{why} (silhouette {best:.4f})"
 
 
-MIN_CUSTOMERS = 10
-
-
 def density_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
     """HDBSCAN chooses its own k: the sweep table has its one row, with the same quality measures
     (the noise group counted as a group). Fitted on the rows the final fit uses, so both agree."""
@@ -129,31 +127,6 @@ def density_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFr
             f"hdbscan found a single group ({reason}); lower min_cluster_size or use another algorithm"
         )
     return sweep, k, reason
-
-
-def too_few_customers(n: int, config: SegmentationConfig) -> str | None:
-    """Why ``n`` customers are too few to segment with these settings (and which vars would
-    work), or None. The build asks this before the ML layer runs (segmentation.readiness)."""
-    k_values = config.k_values
-    if n < MIN_CUSTOMERS:
-        return (
-            f"Too few customers for clustering: {n} customers with features; segmentation needs at "
-            f"least {MIN_CUSTOMERS}. Load more transactions (or check the quarantine: "
-            "marts.fct_ingestion_summary says why lines were set aside)."
-        )
-    if n < max(k_values) + 1:
-        fits = n - 1  # the largest k that n customers allow; >= MIN_CUSTOMERS - 1 >= k_min's floor
-        hint = {"k_max": fits}
-        if config.k_min > fits:
-            hint["k_min"] = 2
-        if config.n_clusters is not None and config.n_clusters > fits:
-            hint["n_clusters"] = fits
-        return (
-            f"Too few customers for clustering: {n} customers with features, but k goes up to "
-            f"{max(k_values)}. Lower it, e.g. --vars '{{{', '.join(f'{k}: {v}' for k, v in hint.items())}}}' "
-            f"(k can be at most {fits} for {n} customers), or load more transactions."
-        )
-    return None
 
 
 def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, int, str]:
