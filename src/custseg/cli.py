@@ -61,6 +61,13 @@ def _cmd_export_model(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_upgrade_registry(args: argparse.Namespace) -> int:
+    from .upgrade import upgrade_registry
+
+    print(json.dumps({"db": args.db, **upgrade_registry(args.db)}))
+    return 0
+
+
 EXPORTS = {
     "customer_segments": "select * from marts.dim_customer_segments order by customer_id",
     "segment_profiles": "select * from marts.fct_segment_profiles order by cluster_id",
@@ -179,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--output", "-o", required=True, help="the .joblib file to write")
     export.set_defaults(func=_cmd_export_model)
+
+    up = sub.add_parser(
+        "upgrade-registry", help="convert a model registry written by an earlier release (reports as bytes)"
+    )
+    up.add_argument("--db", default=os.environ.get("CUSTSEG_DB_PATH", "warehouse/build/custseg.duckdb"))
+    up.set_defaults(func=_cmd_upgrade_registry)
 
     ex = sub.add_parser("export", help="write customer segments and segment profiles as CSV and Parquet")
     ex.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -675,3 +677,60 @@ def test_the_project_warehouse_passes_the_reader_checks(demo_build):
             con.execute("set enable_external_access = true")
     finally:
         con.close()
+
+
+def _legacy_reports(text: str) -> bytes:
+    """A row's reports as the release before stored them: Arrow IPC of (name, IPC of the table)."""
+    import pyarrow as pa
+
+    from custseg.segmentation.reports import decode_reports
+
+    def ipc(table: pa.Table) -> bytes:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+
+    tables = decode_reports(text)
+    payloads = [ipc(pa.Table.from_pandas(frame, preserve_index=False)) for frame in tables.values()]
+    return ipc(pa.table({"name": pa.array(list(tables)), "payload": pa.array(payloads, pa.binary())}))
+
+
+def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(demo_build, tmp_path):
+    """A registry whose reports are Arrow IPC bytes: the build refuses it saying how to upgrade;
+    `custseg upgrade-registry` converts it keeping every row; the next build then changes no mart."""
+    from conftest import mart_differences, run_dbt
+    from custseg.segmentation.reports import decode_reports
+
+    con = _writable_copy(demo_build, tmp_path)
+    original = dict(con.execute("select model_id, reports from segmentation.ml_model_registry").fetchall())
+    legacy = [(model_id, _legacy_reports(text)) for model_id, text in original.items()]
+    con.execute("create temp table legacy (model_id varchar, reports blob)")
+    con.executemany("insert into legacy values (?, ?)", legacy)
+    con.execute(
+        "create or replace table segmentation.ml_model_registry as select registry.* replace "
+        "(legacy.reports as reports) from segmentation.ml_model_registry as registry join legacy using (model_id)"
+    )
+    con.close()
+    refused = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_build.source)})
+    assert refused.returncode != 0 and "custseg upgrade-registry" in refused.output
+    cli = str(Path(sys.executable).with_name("custseg"))
+    db = str(tmp_path / demo_build.db_path.name)
+    done = subprocess.run([cli, "upgrade-registry", "--db", db], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["upgraded_rows"] == len(original)
+    with duckdb.connect(db, read_only=True) as check:
+        upgraded = dict(
+            check.execute("select model_id, reports from segmentation.ml_model_registry").fetchall()
+        )
+    assert upgraded.keys() == original.keys()
+    for model_id, text in original.items():
+        before, after = decode_reports(text), decode_reports(upgraded[model_id])
+        assert before.keys() == after.keys()
+        for name in before:
+            pd.testing.assert_frame_equal(after[name], before[name])
+    again = subprocess.run([cli, "upgrade-registry", "--db", db], capture_output=True, text=True)
+    assert json.loads(again.stdout)["upgraded_rows"] == 0  # already current
+    build = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_build.source)})
+    assert build.returncode == 0, build.output[-4000:]
+    assert mart_differences(demo_build.db_path, build.db_path) == {}

@@ -34,10 +34,8 @@ def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
     if any(isinstance(value, (bytes, bytearray, memoryview)) for value in previous["reports"]):
         raise ValueError(
             "ml_model_registry was written by an earlier release of custseg (reports stored as Arrow "
-            "IPC, now JSON that SQL reads). Export the models you need (custseg export-model), then "
-            "start a new registry: drop the table ml_model_registry in the warehouse (e.g. duckdb "
-            'warehouse/custseg.duckdb "drop table segmentation.ml_model_registry") and build again; the '
-            "first build fits version 1."
+            "IPC, now JSON that SQL reads). Convert it once, keeping every model version: "
+            "custseg upgrade-registry --db <the working database, CUSTSEG_DB_PATH>; then build again."
         )
     return previous
 
