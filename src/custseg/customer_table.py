@@ -37,11 +37,11 @@ from .ingest import (
     csv_encoding,
     csv_reader_sql,
     detect_format,
-    encoding_hint,
     find_files,
     parquet_reader_sql,
     sql_identifier,
     sql_string,
+    unreadable,
     xlsx_to_parquet,
 )
 from .project import project_var
@@ -443,14 +443,7 @@ def _load(con, reader: str, files: list[str], fmt: str, max_columns: int) -> tup
         con.execute(f"create temp table custseg_raw as select * from {reader}")
         n_rows = con.execute("select count(*) from custseg_raw").fetchone()[0]
     except duckdb.Error as exc:
-        hint = encoding_hint(str(exc), files, "customers_encoding")
-        if hint:
-            raise SourceError(hint) from exc
-        first = str(exc).strip().splitlines()[0]
-        raise SourceError(
-            f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. Check that the file is complete, "
-            "or set --vars '{customers_format: ...}'."
-        ) from exc
+        raise unreadable(exc, files, fmt, "customers") from exc
     return described, n_rows
 
 

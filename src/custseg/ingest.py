@@ -545,6 +545,21 @@ def probe_path(path: str, fmt: str = "", cache_dir: str = "target/custseg_cache"
     return probe_source({"transactions_path": path, "transactions_format": fmt}, cache_dir)
 
 
+def unreadable(exc: Exception, files: list[str], fmt: str, kind: str) -> SourceError:
+    """The error for files DuckDB could not read: a wrong encoding named with its setting, else
+    DuckDB's first line and what to check (``kind``: transactions or customers, whose
+    ``<kind>_encoding`` and ``<kind>_format`` settings the message names)."""
+    hint = encoding_hint(str(exc), files, f"{kind}_encoding")
+    if hint:
+        return SourceError(hint)
+    first = str(exc).strip().splitlines()[0]
+    return SourceError(
+        f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
+        f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
+        f"type), or set --vars '{{{kind}_format: ...}}'."
+    )
+
+
 def _read_shape(con, reader: str, files: list[str], fmt: str, fmt_read: str):
     """The described columns, whether there is a data row, and each file's row count; an
     unreadable file says how to fix it."""
@@ -555,15 +570,7 @@ def _read_shape(con, reader: str, files: list[str], fmt: str, fmt_read: str):
         has_rows = con.execute(f"select count(*) from (select 1 from {reader} limit 1)").fetchone()[0]
         file_rows = file_row_counts(con, reader, files, fmt_read)
     except duckdb.Error as exc:
-        hint = encoding_hint(str(exc), files, "transactions_encoding")
-        if hint:
-            raise SourceError(hint) from exc
-        first = str(exc).strip().splitlines()[0]
-        raise SourceError(
-            f"Cannot read {', '.join(files)} as {fmt.upper()}: {first}. "
-            f"Check that the file is a complete {fmt.upper()} file (not truncated or of another "
-            "type), or set --vars '{transactions_format: ...}'."
-        ) from exc
+        raise unreadable(exc, files, fmt, "transactions") from exc
     if not has_rows:
         raise SourceError(f"{', '.join(files)}: the file has no data rows (only a header, or nothing).")
     return described, file_rows
