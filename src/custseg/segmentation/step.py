@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -60,8 +61,9 @@ class Reference:
     row: pd.Series
     config: SegmentationConfig
 
-    @property
+    @cached_property
     def reports(self) -> dict[str, pd.DataFrame]:
+        """Its reports, decoded once (the drift and the prior of a refit both read them)."""
         return decode_reports(self.row["reports"])
 
     def drift(self, customers: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFrame:
