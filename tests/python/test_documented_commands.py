@@ -92,3 +92,12 @@ def test_the_readme_links_every_docs_page_and_every_link_resolves():
     assert linked == pages
     for target in re.findall(r"\]\(([^)#:]+)", README):
         assert (REPO / target).exists(), target
+
+
+def test_every_relative_link_of_the_docs_resolves():
+    broken = []
+    for page in sorted((REPO / "docs").glob("*.md")):
+        for target in re.findall(r"\]\(([^)#:\s]+)", page.read_text()):
+            if not (page.parent / target).exists():
+                broken.append(f"{page.name}: {target}")
+    assert broken == []
