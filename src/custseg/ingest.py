@@ -366,6 +366,10 @@ def _write_text_parquet(rows, names: list[str], tmp: Path) -> int:
     schema = pa.schema([(n, pa.string()) for n in names])
     n_rows = 0
     with pq.ParquetWriter(tmp, schema) as writer:
+
+        def flush(batch: list[list]) -> None:
+            writer.write_table(pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema))
+
         batch: list[list] = [[] for _ in names]
         for row in rows:
             if row is None or all(v is None for v in row):
@@ -374,11 +378,9 @@ def _write_text_parquet(rows, names: list[str], tmp: Path) -> int:
                 batch[i].append(_cell_text(row[i] if i < len(row) else None))
             n_rows += 1
             if len(batch[0]) >= 100_000:
-                writer.write_table(
-                    pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema)
-                )
+                flush(batch)
                 batch = [[] for _ in names]
-        writer.write_table(pa.Table.from_arrays([pa.array(c, pa.string()) for c in batch], schema=schema))
+        flush(batch)
     return n_rows
 
 

@@ -70,8 +70,9 @@ class DbtRun:
         return serving_path(self.db_path)
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
-    """Run ``dbt <args>`` from the repo with its own database, target and log folders."""
+def _run_in(workdir: Path, cmd: list[str], vars: dict | None, db_name: str) -> DbtRun:
+    """Run ``cmd`` (dbt, or a script that runs it) from the repo with the build's database,
+    target and log folders in ``workdir``."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / db_name
     # target spark: its metastore and tables (profiles.yml)
@@ -79,11 +80,21 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
         workdir, db_name, CUSTSEG_SPARK_WAREHOUSE=workdir / "spark", SPARK_LOCAL_IP="127.0.0.1"
     )
     assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(db_path))
-    cmd = [DBT, *args]
     if vars:
-        cmd += ["--vars", json.dumps(vars)]
+        cmd = [*cmd, "--vars", json.dumps(vars)]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     return DbtRun(proc.returncode, proc.stdout + proc.stderr, db_path)
+
+
+def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
+    """``dbt <args>`` with its own database, target and log folders."""
+    return _run_in(workdir, [DBT, *args], vars, db_name)
+
+
+def run_build_script(workdir: Path, *args: str, vars: dict | None = None) -> DbtRun:
+    """The README's main command, ``bash scripts/build.sh [dbt build arguments]``, with the
+    build's files in ``workdir`` (its database, serving copy, target and logs)."""
+    return _run_in(workdir, ["bash", "scripts/build.sh", *args], vars, "wh.duckdb")
 
 
 def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
@@ -131,18 +142,6 @@ def _session_root(tmp_path_factory) -> Path:
     child of it); the basetemp itself without xdist."""
     base = tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
-
-
-def run_build_script(workdir: Path, *args: str, vars: dict | None = None) -> DbtRun:
-    """The README's main command, ``bash scripts/build.sh [dbt build arguments]``, with the
-    build's files in ``workdir`` (its database, serving copy, target and logs)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    env = workspace_env(workdir, "wh.duckdb", PATH=f"{Path(DBT).parent}:{os.environ['PATH']}")
-    cmd = ["bash", "scripts/build.sh", *args]
-    if vars:
-        cmd += ["--vars", json.dumps(vars)]
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    return DbtRun(proc.returncode, proc.stdout + proc.stderr, workdir / "wh.duckdb")
 
 
 @pytest.fixture(scope="session")

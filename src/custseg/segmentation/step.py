@@ -29,7 +29,7 @@ from .reports import decode_reports, encode_reports
 def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
     """The registry so far as pandas (an empty one with the registry's columns before the first
     run). A registry whose reports are bytes was written by a release that stored them as Arrow
-    IPC: it is refused, saying how to start a new one."""
+    IPC: it is refused, saying how to convert it (custseg upgrade-registry)."""
     if previous is None:
         return empty_registry().to_pandas()
     if any(isinstance(value, (bytes, bytearray, memoryview)) for value in previous["reports"]):
@@ -66,8 +66,8 @@ class Reference:
         """Its reports, decoded once (the drift and the prior of a refit both read them)."""
         return decode_reports(self.row["reports"])
 
-    def drift(self, customers: pd.DataFrame, lifecycle: LifecycleConfig) -> pd.DataFrame:
-        X = feature_matrix(customers, self.config)
+    def drift(self, X: np.ndarray, lifecycle: LifecycleConfig) -> pd.DataFrame:
+        """The drift of the customers ``X`` (this model's features, raw) against its training."""
         return measure_drift(X, self.reports, json.loads(self.row["metrics"]), self.config, lifecycle)
 
     def prior(self, config: SegmentationConfig):
@@ -139,7 +139,7 @@ def run(
     drift = status = None
     with ml_threads(config):
         if reference is not None:
-            drift = reference.drift(everyone, lifecycle)
+            drift = reference.drift(feature_matrix(everyone, reference.config), lifecycle)
             status = overall_status(drift)
     decision = decide(lifecycle, reference is not None, status, changed, settings_changed)
     run_id = int(runs["run_id"].max()) + 1 if len(runs) else 1
@@ -162,7 +162,7 @@ def run(
         if drift is None:  # the first model: its run measures the data against its own fit
             row = fitted.filter(pc.equal(fitted["model_kind"], "segmentation")).to_pandas().iloc[0]
             with ml_threads(config):
-                drift = Reference(version, row, config).drift(everyone, lifecycle)
+                drift = Reference(version, row, config).drift(X_all, lifecycle)
             status = overall_status(drift)
     rows.append(
         run_row(
