@@ -112,22 +112,20 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_score(args: argparse.Namespace) -> int:
-    from .scoring import (
-        features_from_transactions,
-        load_registered,
-        looks_like_transactions,
-        read_input,
-        score,
-    )
+    from .scoring import load_registered, looks_like_transactions, read_input, score, score_in_context
 
     if args.input and (
         args.transactions or (args.transactions is None and looks_like_transactions(args.input))
     ):
-        frame = features_from_transactions(args.input, args.as_of_date)
+        if args.model != "segmentation":
+            raise ValueError(
+                "a transactions file is scored with the segmentation model (--model segmentation)"
+            )
+        result = score_in_context(args.input, args.db, _vars(args.vars), args.as_of_date)
     else:
         frame = read_input(args.input, args.json)
-    model = load_registered(args.db, args.model)
-    result = score(frame, model, args.model)
+        model = load_registered(args.db, args.model)
+        result = score(frame, model, args.model)
     if args.output:
         if args.output.endswith(".parquet"):
             result.to_parquet(args.output, index=False)
@@ -141,6 +139,21 @@ def _cmd_score(args: argparse.Namespace) -> int:
     else:
         print(result.to_csv(index=False), end="")
     return 0
+
+
+def _vars(text: str | None) -> dict:
+    """--vars as dbt takes them (YAML or JSON), as a dict."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"--vars is not valid YAML or JSON: {str(exc).splitlines()[0]}") from exc
+    if not isinstance(value, dict):
+        raise ValueError("--vars must be a mapping, e.g. '{as_of_date: 2011-12-10}'")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,10 +224,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--transactions",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="the input is a transactions file: its customer features are computed by the build's own SQL "
-        "(default: decided from its columns)",
+        help="the input is a transactions file: scored as the next build would, from each customer's history "
+        "in the warehouse plus the file's lines (default: decided from its columns)",
     )
     sc.add_argument("--as-of-date", help="transactions: the snapshot date of the features (YYYY-MM-DD)")
+    sc.add_argument(
+        "--vars",
+        help="transactions: the vars of your weekly build (YAML or JSON), so the copy builds as it does",
+    )
     sc.set_defaults(func=_cmd_score)
     return parser
 

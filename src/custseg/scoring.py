@@ -135,16 +135,30 @@ def looks_like_transactions(path: str) -> bool:
     return bool(probe_path(path)["ok"])
 
 
-def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.DataFrame:
-    """The customer features of a transactions file, computed by the project's own SQL models:
-    ``dbt build`` of marts.dim_customers and what it needs (staging, intermediate) into a
-    throw-away warehouse, with the same vars as a build. One definition, nothing copied to Python.
-    Input problems are reported as the build reports them."""
+CONTEXT_COLUMNS = (
+    "customer_id, cluster_id, segment_name, confidence, recency_days, order_count, monetary_value, as_of_date"
+)
+
+
+def score_in_context(
+    path: str, db_path: str, variables: dict | None = None, as_of_date: str | None = None
+) -> pd.DataFrame:
+    """The segments of a transactions file's customers as the next build would give them, without
+    writing to the warehouse: a throw-away copy of the warehouse loads the file as its next batch
+    in ``segmentation_mode: score`` (the build's own SQL and the active model: each customer's
+    features from his stored history plus the file's lines, snapshot by the build's rule), and
+    the file's customers are read back with ``had_history`` (whether the warehouse held lines of
+    them before). The copy keeps the warehouse's tables only: its views and macros are dropped
+    before dbt runs (dbt recreates its own), so nothing defined in the file runs. A file the
+    warehouse already holds is a batch it skips: its customers' segments are then those the
+    warehouse gives them (at the same snapshot)."""
     import json
     import os
+    import shutil
     import subprocess
     import tempfile
 
+    from .ingest import file_fingerprint
     from .workspace import dbt_executable, workspace_env
 
     project = project_dir()
@@ -152,25 +166,86 @@ def features_from_transactions(path: str, as_of_date: str | None = None) -> pd.D
         dbt = dbt_executable()
     except FileNotFoundError as exc:
         raise ScoringError(str(exc)) from None
-    variables = {"transactions_path": os.path.abspath(path), "publish": False}
+    if not os.path.isfile(path):
+        raise ScoringError(f"input file {path!r} does not exist")
+    known = _known_customers(db_path)
+    settings = dict(variables or {})
+    settings.update(transactions_path=os.path.abspath(path), segmentation_mode="score", publish=False)
     if as_of_date:
-        variables["as_of_date"] = as_of_date
+        settings["as_of_date"] = as_of_date
     with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
-        env = workspace_env(tmp, "features.duckdb")
-        cmd = [dbt, "build", "--select", "+dim_customers", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
-               "--vars", json.dumps(variables), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
+        env = workspace_env(tmp, os.path.basename(db_path))
+        shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
+        os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
+        _tables_only(env["CUSTSEG_DB_PATH"])
+        cmd = [dbt, "build", "--select", "+dim_customer_segments", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+               "--vars", json.dumps(settings, default=str), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             lines = [line for line in proc.stdout.splitlines() if "problem:" in line or "Error" in line]
             raise ScoringError(
-                f"cannot compute the features of {path!r}: "
+                f"cannot score {path!r} in the warehouse's context: "
                 + (" ".join(line.strip() for line in lines[:3]) or proc.stdout[-1000:])
             )
         con = open_warehouse(env["CUSTSEG_DB_PATH"])
         try:
-            return con.execute("select * from marts.dim_customers order by customer_id").df()
+            frame = con.execute(
+                f"select {CONTEXT_COLUMNS} from marts.dim_customer_segments where customer_id in ("
+                "select customer_id from intermediate.int_transactions__classified "
+                "where file_fingerprint = ? and quarantine_reason is null) order by customer_id",
+                [file_fingerprint(path)],
+            ).df()
         finally:
             con.close()
+    frame.insert(4, "had_history", frame["customer_id"].isin(known))
+    return frame
+
+
+def _known_customers(db_path: str) -> set[str]:
+    """The customers a transactions warehouse holds (its segmentation input)."""
+    import duckdb
+
+    con = open_warehouse(db_path)
+    try:
+        kind = con.execute("select count(*) from marts.fct_transactions").fetchone()[0]
+        ids = con.execute("select customer_id from marts.dim_customers").fetchall()
+    except duckdb.Error as exc:
+        raise ScoringError(
+            f"{db_path!r} is not a transactions warehouse built by this project "
+            "(no marts.fct_transactions); score a file of customer features instead, or run dbt build"
+        ) from exc
+    finally:
+        con.close()
+    if not kind:
+        raise ScoringError(
+            f"{db_path!r} holds no transaction lines (it was built from a customer table): score a file "
+            "of its customer features instead"
+        )
+    return {row[0] for row in ids}
+
+
+def _tables_only(db_path: str) -> None:
+    """Drop every view and macro of a warehouse copy, without running any of them: what the
+    copy keeps is data; the build recreates the views it needs from the project's SQL."""
+    import duckdb
+
+    from .warehouse import LOCKED_CONFIG
+
+    con = duckdb.connect(db_path, config=dict(LOCKED_CONFIG))
+    try:
+        for schema, name, kind in con.execute(
+            "select schema_name, view_name, 'view' from duckdb_views() where not internal union all "
+            "select schema_name, function_name, case when function_type = 'table_macro' then 'macro table' "
+            "else 'macro' end from duckdb_functions() where not internal and function_type in "
+            "('macro', 'table_macro') order by all"
+        ).fetchall():
+            con.execute(f"drop {kind} if exists {_quoted(schema)}.{_quoted(name)} cascade")
+    finally:
+        con.close()
+
+
+def _quoted(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _check_numeric(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:

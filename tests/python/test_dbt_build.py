@@ -496,10 +496,12 @@ def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
     assert "Traceback" not in bad.stderr
 
 
-def test_score_a_transactions_file_with_the_builds_own_features(demo_build, demo_file, tmp_path):
-    """`custseg score transactions.parquet` computes the features with the build's SQL models and
-    applies the active model: on the build's own file and snapshot, every customer gets exactly
-    the segment the warehouse gave him. A bad file is reported as the build reports it."""
+def test_score_a_transactions_file_in_the_warehouses_context(demo_build, demo_file, tmp_path):
+    """`custseg score transactions.parquet` scores the file as the next build would (a copy of
+    the warehouse loads it in score mode). The build's own file is a batch already loaded: every
+    customer gets exactly the segment the warehouse gave him, all with history. A file of
+    customers the warehouse never saw is scored from the file alone (had_history false). A bad
+    file is reported as the build reports it."""
     import subprocess
 
     cli = str(Path(sys.executable).with_name("custseg"))
@@ -514,6 +516,24 @@ def test_score_a_transactions_file_with_the_builds_own_features(demo_build, demo
     truth = dict(demo_build.query("select customer_id, cluster_id from marts.dim_customer_segments"))
     assert len(scored) == len(truth)
     assert (scored["cluster_id"] == pd.Series(truth).reindex(scored.index)).all()
+    assert scored["had_history"].all()
+    strangers = tmp_path / "strangers.parquet"
+    made = subprocess.run(
+        [cli, "generate", "-o", str(strangers), "--rows", "3000", "--customers", "40", "--seed", "5",
+         "--first-customer-id", "900000", "--first-invoice", "9000000"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "strangers.csv"
+    done = subprocess.run(
+        [cli, "score", str(strangers), "--db", str(demo_build.db_path), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(out, dtype={"customer_id": str})
+    assert len(scored) == 40 and not scored["had_history"].any()
+    assert scored["customer_id"].astype(int).ge(900_000).all() and scored["segment_name"].notna().all()
     bad = tmp_path / "bad.csv"
     bad.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n")
     failed = subprocess.run(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import duckdb
 import pytest
 
@@ -182,15 +184,23 @@ def test_online_retail_classifier_and_unseen_customers(shared_data, tmp_path):
 
 # the 13 invoice months of Online Retail (Dec 2010 to Dec 2011) in four files of about a quarter:
 # every property below holds per batch, so four batches prove what thirteen would, in a third of
-# the builds (the last file holds Sep to Dec 2011)
-QUARTERS = [("2010-12", "2011-02"), ("2011-03", "2011-05"), ("2011-06", "2011-08"), ("2011-09", "2011-12")]
+# the builds: four quarters, then December 2011 (the last nine days of the file)
+QUARTERS = [
+    ("2010-12", "2011-02"),
+    ("2011-03", "2011-05"),
+    ("2011-06", "2011-08"),
+    ("2011-09", "2011-11"),
+    ("2011-12", "2011-12"),
+]
 
 
 @pytest.fixture(scope="module")
 def quarterly(shared_data, tmp_path_factory):
-    """Online Retail split by invoice month into four files of consecutive months, loaded one
+    """Online Retail split by invoice month into five files of consecutive months, loaded one
     build per file in order (the first two auto, then score mode), snapshot pinned to the day
-    after the last invoice so that a customer who buys nothing in a quarter keeps his features."""
+    after the last invoice so that a customer who buys nothing in a quarter keeps his features.
+    The warehouse as it stood before December (to the end of November) is kept for scoring in
+    context."""
     folder = tmp_path_factory.mktemp("quarters")
     source = shared_data / "online_retail.parquet"
     files = []
@@ -203,7 +213,11 @@ def quarterly(shared_data, tmp_path_factory):
             )
             files.append(path)
     workdir = tmp_path_factory.mktemp("quarterly")
+    to_november = tmp_path_factory.mktemp("to_november") / "wh.duckdb"
+    run = None
     for i, path in enumerate(files):
+        if run is not None and i == len(files) - 1:
+            shutil.copyfile(run.serving_path, to_november)
         mode = "auto" if i < 2 else "score"
         run = run_dbt(
             workdir,
@@ -211,26 +225,26 @@ def quarterly(shared_data, tmp_path_factory):
             vars={"transactions_path": str(path), "as_of_date": "2011-12-10", "segmentation_mode": mode},
         )
         assert run.returncode == 0, f"file {i + 1}: " + run.output[-4000:]
-    return files, run
+    return files, run, to_november
 
 
 def test_the_quarterly_batches_reconcile(quarterly):
-    files, run = quarterly
-    assert len(files) == 4
+    files, run, _ = quarterly
+    assert len(files) == 5
     ledger = run.query(
         "select batch_id, raw_line_count, clean_line_count, quarantined_line_count from marts.fct_batches"
     )
-    assert [row[0] for row in ledger] == list(range(1, 5))
+    assert [row[0] for row in ledger] == list(range(1, 6))
     assert sum(row[1] for row in ledger) == 541_909
     assert sum(row[2] + row[3] for row in ledger) == 541_909
     assert all(row[1] == row[2] + row[3] for row in ledger)
 
 
 def test_batch_customers_equal_a_full_build_over_the_same_lines(quarterly, online_retail):
-    """Four batches give the customers of one build over the whole file (the four files are its
+    """Five batches give the customers of one build over the whole file (the four files are its
     lines split by invoice month; the module's build of the whole file, whose snapshot is the
     same day after the last invoice)."""
-    _, run = quarterly
+    _, run, _ = quarterly
     full = online_retail
     assert full.scalar("select max(as_of_date) from marts.dim_customers").isoformat() == "2011-12-10"
     con = duckdb.connect()
@@ -248,12 +262,12 @@ def test_batch_customers_equal_a_full_build_over_the_same_lines(quarterly, onlin
 
 
 def test_score_mode_keeps_the_cluster_of_unchanged_customers(quarterly):
-    _, run = quarterly
+    _, run, _ = quarterly
     runs = run.query(
         "select distinct run_id, decision, model_version from marts.fct_segmentation_drift order by run_id"
     )
     scored = [r for r in runs if r[1] == "score"]
-    assert len(scored) >= 2 and len({r[2] for r in runs[-2:]}) == 1  # files 3-4: one frozen model
+    assert len(scored) >= 3 and len({r[2] for r in runs[-3:]}) == 1  # files 3-5: one frozen model
     kept, moved = run.query(
         """
         select
@@ -274,7 +288,7 @@ def test_score_mode_keeps_the_cluster_of_unchanged_customers(quarterly):
 
 
 def test_each_migration_adds_up_to_the_customers_of_both_runs(quarterly):
-    _, run = quarterly
+    _, run, _ = quarterly
     rows = run.query(
         """
         with pairs as (
@@ -296,9 +310,7 @@ def test_each_migration_adds_up_to_the_customers_of_both_runs(quarterly):
 
 
 def test_loading_a_file_again_changes_no_table(quarterly, tmp_path):
-    files, run = quarterly
-    import shutil
-
+    files, run, _ = quarterly
     from conftest import mart_differences
 
     workdir = tmp_path / "again"
@@ -312,3 +324,41 @@ def test_loading_a_file_again_changes_no_table(quarterly, tmp_path):
     assert again.returncode == 0, again.output[-4000:]
     assert f"{files[2]} (already loaded as batch 3)" in again.output
     assert mart_differences(run.db_path, again.db_path) == {}
+
+
+def test_scoring_a_file_in_context_gives_the_segments_of_the_build_that_loads_it(quarterly, tmp_path):
+    """`custseg score <December file>` on the warehouse as it stood at the end of November gives
+    every December customer the segment the score-mode build that loads December gave him:
+    features from his stored history plus the file, by the build's own SQL (before: from the
+    file alone, 35% agreement). The warehouse scored against is left as it was."""
+    import hashlib
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    files, run, to_november = quarterly
+    before = hashlib.sha256(to_november.read_bytes()).hexdigest()
+    cli = str(Path(sys.executable).with_name("custseg"))
+    out = tmp_path / "december.csv"
+    done = subprocess.run(
+        [cli, "score", str(files[-1]), "--db", str(to_november), "--vars", "{as_of_date: 2011-12-10}",
+         "-o", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    scored = pd.read_csv(out, dtype={"customer_id": str})
+    december = {
+        row[0]
+        for row in run.query("select distinct customer_id from marts.fct_transactions where batch_id = 5")
+    }
+    truth = dict(run.query("select customer_id, segment_name from marts.dim_customer_segments"))
+    assert set(scored["customer_id"]) == december and len(december) > 500
+    assert (scored["segment_name"] == scored["customer_id"].map(truth)).all()
+    # most December customers bought before; those who did not are new to the warehouse
+    with duckdb.connect(str(to_november), read_only=True) as con:
+        known = {row[0] for row in con.execute("select customer_id from marts.dim_customers").fetchall()}
+    assert (scored["had_history"] == scored["customer_id"].isin(known)).all()
+    assert 0.5 < scored["had_history"].mean() < 1.0
+    assert hashlib.sha256(to_november.read_bytes()).hexdigest() == before
