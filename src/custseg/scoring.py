@@ -198,6 +198,7 @@ def score_in_context(
         finally:
             con.close()
     frame.insert(4, "had_history", frame["customer_id"].isin(known))
+    frame.insert(5, "scoring_rule", "model")  # the build's own assignment (ml_customer_scores)
     return frame
 
 
@@ -279,11 +280,13 @@ def score(frame: pd.DataFrame, model, kind: str) -> pd.DataFrame:
         out = pd.DataFrame(
             {"cluster_id": result["cluster_id"], "segment_name": names, "confidence": result["confidence"]}
         )
+        out["scoring_rule"] = "nearest_centroid"  # the model's own rule for KMeans/Ward only
     else:
         clean = _check_numeric(frame, list(model.encoder.numeric))
         if "country" not in clean.columns:
             raise ScoringError("missing field(s): country")
         clean["country"] = clean["country"].fillna("Unknown").astype(str)
         out = model.predict(clean)
+        out["scoring_rule"] = kind
     out.insert(0, "customer_id", ids.to_numpy())
     return out.reset_index(drop=True)

@@ -376,6 +376,16 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
     )
     assert run.scalar("select count(*) from marts.dim_customer_segments") == DEMO.customers
     assert run.scalar("select min(confidence) >= 0 and max(confidence) <= 1 from marts.dim_customer_segments")
+    # the nearest centroid is an approximation of these models' own rules, and the build says how
+    # close it is, computed from the scores themselves
+    rule_kind, agreeing, customers = run.query(
+        "select rule_kind, agreeing_customers, customers from marts.fct_scoring_agreement "
+        "where scoring_rule = 'nearest_centroid'"
+    )[0]
+    assert rule_kind == "approximation" and customers == DEMO.customers
+    assert agreeing == run.scalar(
+        "select count(*) from segmentation.ml_customer_scores where centroid_cluster_id = cluster_id"
+    )
     if algorithm == "hdbscan":
         # its own k, one row of quality measures, the noise group numbered last with its action
         k, reason = run.query("select k, selection_reason from marts.fct_segmentation_k_selection")[0]
@@ -754,3 +764,14 @@ def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(dem
     build = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_build.source)})
     assert build.returncode == 0, build.output[-4000:]
     assert mart_differences(demo_build.db_path, build.db_path) == {}
+
+
+def test_kmeans_nearest_centroid_is_the_models_own_rule(demo_build):
+    """fct_scoring_agreement: for KMeans the nearest centroid is the model's rule (every customer
+    agrees); the classifiers are learned rules with their measured agreement."""
+    rows = {r[0]: r[1:] for r in demo_build.query(
+        "select scoring_rule, rule_kind, agreeing_customers, customers, agreement_rate from marts.fct_scoring_agreement"
+    )}  # fmt: skip
+    assert set(rows) == {"nearest_centroid", "classifier", "classifier_tree"}
+    assert rows["nearest_centroid"][:1] == ("exact",) and rows["nearest_centroid"][3] == 1.0
+    assert rows["classifier"][0] == "learned" and 0.5 < rows["classifier"][3] <= 1.0

@@ -135,9 +135,13 @@ def test_first_run_fits_version_1_and_records_its_drift(first):
     run = _runs(first).iloc[0]
     assert run["decision"] == "fit" and run["drift_status"] == "ok"
     drift = _drift(first)
-    assert set(drift["measure"]) == {"feature_psi", "segment_share_psi", "distance_ratio", "silhouette_drop"}
+    assert set(drift["measure"]) == set(LifecycleConfig().thresholds)
     # measured against its own fit: no shift at all
     assert drift.loc[drift["measure"].str.endswith("psi"), "value"].abs().max() < 1e-9
+    assert drift.loc[drift["measure"] == "tail_shift", "value"].abs().max() < 1e-9
+    outliers = drift.loc[drift["measure"].str.endswith("outlier_share"), "value"]
+    # beyond the training's interpolated 95th percentile: 5%, up to rounding (8 of 150 customers)
+    assert len(outliers) >= 2 and outliers.between(0.04, 0.054).all()
     assert drift.loc[drift["measure"] == "distance_ratio", "value"].iloc[0] == pytest.approx(1.0)
 
 

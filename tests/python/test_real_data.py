@@ -362,3 +362,74 @@ def test_scoring_a_file_in_context_gives_the_segments_of_the_build_that_loads_it
     assert (scored["had_history"] == scored["customer_id"].isin(known)).all()
     assert 0.5 < scored["had_history"].mean() < 1.0
     assert hashlib.sha256(to_november.read_bytes()).hexdigest() == before
+
+
+# what a person would say of each batch, against a model fitted on Online Retail's customers
+DRIFT_SCENARIOS = [
+    ("identical batch", "ok"),
+    ("global shift: spend x3, orders x2", "refit_recommended"),
+    ("subgroup: 16% of customers spend x10", "refit_recommended"),
+    ("subgroup: 10% of customers spend x10", "warn"),
+    ("influx: 30% more customers, new, one small order", "warn"),
+    ("one quiet month: nobody bought, recency +30 days", "warn"),
+]
+
+
+def _scenario(customers, name: str):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(26)
+    frame = customers.copy()
+    if name.startswith("global"):
+        frame["monetary_value"] *= 3
+        frame["order_count"] *= 2
+    elif name.startswith("subgroup"):
+        share = 0.16 if "16%" in name else 0.10
+        chosen = rng.permutation(len(frame))[: round(share * len(frame))]
+        frame.loc[frame.index[chosen], "monetary_value"] *= 10
+    elif name.startswith("influx"):
+        new = frame.sample(frac=0.3, random_state=26).copy()
+        new["customer_id"] = "new-" + new["customer_id"]
+        new["recency_days"] = rng.integers(1, 30, len(new))
+        new["order_count"] = 1
+        new["monetary_value"] = new["monetary_value"] / new["order_count"].clip(lower=1).median() / 3
+        frame = pd.concat([frame, new], ignore_index=True)
+    elif name.startswith("one quiet month"):
+        frame["recency_days"] += 30
+    return frame
+
+
+def test_drift_gives_each_scenario_the_status_a_person_would(online_retail):
+    """The scenario table: every batch gets the status a person would give it. A subgroup that
+    spends ten times more is seen by the tails and the outlier share (whole-population PSI says
+    ok), an influx of new customers and a quiet month warn without recommending a refit."""
+    from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, lifecycle, step
+    from custseg.segmentation.preprocessing import feature_matrix
+
+    with duckdb.connect(str(online_retail.db_path), read_only=True) as con:
+        customers = con.sql("select * from intermediate.int_customers__segmentation_input").df()
+        names = con.sql("select * from seeds.segment_names").df()
+    config, settings = SegmentationConfig(), LifecycleConfig()
+    registry = step.run(
+        customers, names, step.registry_frame(None), config, ClassifierConfig(n_estimators=10), settings
+    ).to_pandas()
+    reference = step.reference_model(registry, settings)
+    seen = {}
+    for name, _ in DRIFT_SCENARIOS:
+        drift = reference.drift(feature_matrix(_scenario(customers, name), config), settings)
+        seen[name] = (lifecycle.overall_status(drift), drift)
+    assert {name: status for name, (status, _) in seen.items()} == dict(DRIFT_SCENARIOS)
+    # the subgroup is invisible to the whole-population PSI, seen in the tail and the outliers
+    _, drift = seen["subgroup: 16% of customers spend x10"]
+    by = drift.set_index(["measure", "subject"])["status"]
+    assert by[("feature_psi", "monetary_value")] == "ok"
+    assert (
+        by[("tail_shift", "monetary_value")] != "ok"
+        and by[("outlier_share", "customers")] == "refit_recommended"
+    )
+    assert (drift["measure"] == "segment_outlier_share").sum() >= 2
+    # the quiet month moves recency far (a refit's worth on any other feature): capped at warn
+    _, drift = seen["one quiet month: nobody bought, recency +30 days"]
+    recency = drift[(drift["subject"] == "recency_days")]
+    assert (recency["value"] >= recency["refit_threshold"]).any() and set(recency["status"]) <= {"ok", "warn"}

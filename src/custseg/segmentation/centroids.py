@@ -61,11 +61,16 @@ class CentroidModel:
         names = centroids.drop_duplicates("cluster_id").set_index("cluster_id")["segment_name"]
         self.names = names.reindex(range(int(self.cluster_ids.max()) + 1)).tolist()
 
-    def transform(self, X: np.ndarray) -> np.ndarray:
-        """Features in model space: signed log where the model logs, clip, standardise."""
+    def scaled(self, X: np.ndarray) -> np.ndarray:
+        """Each feature as the model sees it before any PCA: signed log where the model logs,
+        clip, standardise (units: training standard deviations)."""
         X = np.array(X, dtype=float, copy=True)
         X[:, self.log] = np.sign(X[:, self.log]) * np.log1p(np.abs(X[:, self.log]))
-        scaled = (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+        return (np.clip(X, self.lower, self.upper) - self.mean) / self.scale
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        """Features in model space: :meth:`scaled`, then the PCA projection of a PCA model."""
+        scaled = self.scaled(X)
         if self.components is None:
             return scaled
         return (scaled - self.pca_mean) @ self.components.T

@@ -18,7 +18,15 @@ SEGMENTATION_MODES = ("auto", "refit", "score")
 REFIT_POLICIES = ("on_drift", "never", "always")
 # the drift measures; their (warn at, refit recommended at) thresholds are the var
 # drift_thresholds (docs/segments-over-time.md)
-DRIFT_MEASURES = ("feature_psi", "segment_share_psi", "distance_ratio", "silhouette_drop")
+DRIFT_MEASURES = (
+    "feature_psi",
+    "tail_shift",
+    "outlier_share",
+    "segment_outlier_share",
+    "segment_share_psi",
+    "distance_ratio",
+    "silhouette_drop",
+)
 # the numeric customer features the classifier learns from (columns of int_customers__rfm_scored)
 NUMERIC_FEATURES = (
     "recency_days",

@@ -15,10 +15,11 @@ import pandas as pd
 import pyarrow as pa
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
+from .centroids import CentroidModel
 from .classifier import train_classifier
 from .clustering import fit_model, renumber
 from .config import ClassifierConfig, SegmentationConfig
-from .lifecycle import match_clusters, training_profile
+from .lifecycle import match_clusters, training_profile, training_tails
 from .naming import mark_noise, name_clusters, profile
 from .preprocessing import build_preprocessor, feature_matrix, pca_loadings_table
 from .projection import fit_plot_pca
@@ -195,6 +196,9 @@ def fit_all(
             "pca_variance": fit_plot_pca(model, X_all),
             "training_profile": training_profile(X, config.features),
         }
+        reports["training_tails"] = training_tails(
+            X, CentroidModel(reports["preprocessing"], reports["centroids"], reports["pca_loadings"])
+        )
         segmentation = registry_row(
             **version,
             model_kind="segmentation",

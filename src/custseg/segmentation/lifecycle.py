@@ -11,13 +11,26 @@ Drift measures (thresholds: var ``drift_thresholds``, ``[warn, refit recommended
 * ``feature_psi``: population stability index of each model feature, current customers against
   the training customers, over the training deciles: sum((c - t) * ln(c / t)), shares floored
   at 1e-4. The usual reading: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 large shift.
+* ``tail_shift``: per feature, the larger move of its 5th and 95th percentiles, in the model's
+  units (signed log, clipped, standardised: training standard deviations). A subgroup that
+  moves shows in a tail long before it moves the deciles' shares.
+* ``outlier_share``: the share of customers farther from their centroid than 95% of the
+  training customers were (0.05 at training); ``segment_outlier_share`` the same per segment
+  (against the segment's own 95th percentile; segments of 100 customers or more), which says
+  where a shift is.
 * ``segment_share_psi``: the same index over the segments' customer shares.
 * ``distance_ratio``: mean distance of the customers to their centroid, now / at training.
 * ``silhouette_drop``: the training silhouette minus the silhouette of the current customers
   (on a deterministic sample of ``silhouette_sample_size``).
 
 Models fitted with PCA are measured the same way: their report tables carry the PCA loadings
-(versions fitted before the loadings were reported measure ``feature_psi`` only).
+(versions fitted before the loadings were reported measure ``feature_psi`` only; versions
+fitted before the tails were reported, report ``training_tails``, measure no tail or outlier
+share).
+
+Time-since features (``CALENDAR_FEATURES``: recency, tenure) move with the calendar: a quiet
+month moves every customer's recency, and the segments exist to show that slide (customers
+drift toward At Risk). Their feature measures warn, never recommend a refit by themselves.
 """
 
 from __future__ import annotations
@@ -30,6 +43,10 @@ from .config import LifecycleConfig, SegmentationConfig
 
 PSI_FLOOR = 1e-4
 STATUSES = ("ok", "warn", "refit_recommended")
+CALENDAR_FEATURES = ("recency_days", "tenure_days")
+TAIL_QUANTILES = (0.05, 0.95)
+OUTLIER_QUANTILE = 0.95
+MIN_SEGMENT_CUSTOMERS = 100
 
 
 # -- the training profile, stored with every fitted segmentation model ---------------------------
@@ -68,6 +85,28 @@ def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return np.bincount(index, minlength=len(edges) - 1) / max(len(values), 1)
 
 
+def training_tails(X: np.ndarray, model: CentroidModel) -> pd.DataFrame:
+    """What the tail measures compare with, from the training customers ``X`` (raw features) and
+    the model's numeric tables: each feature's 5th and 95th percentiles in model units
+    (kind 'feature'), and the 95th percentile of the distance to the nearest centroid, over
+    all customers (subject 'all') and per cluster (subject: its id) (kind 'distance')."""
+    scaled = model.scaled(X)
+    rows = [
+        ("feature", feature, q, float(np.quantile(scaled[:, j], q)))
+        for j, feature in enumerate(model.features)
+        for q in TAIL_QUANTILES
+    ]
+    assigned = model.assign(X)
+    distance = assigned["distance_to_centroid"].to_numpy()
+    rows.append(("distance", "all", OUTLIER_QUANTILE, float(np.quantile(distance, OUTLIER_QUANTILE))))
+    for cluster in np.unique(assigned["cluster_id"]):
+        own = distance[assigned["cluster_id"].to_numpy() == cluster]
+        rows.append(
+            ("distance", str(int(cluster)), OUTLIER_QUANTILE, float(np.quantile(own, OUTLIER_QUANTILE)))
+        )
+    return pd.DataFrame(rows, columns=["kind", "subject", "quantile", "value"])
+
+
 def psi(current: np.ndarray, reference: np.ndarray) -> float:
     """Population stability index of two share vectors (shares floored at 1e-4)."""
     c = np.maximum(np.asarray(current, dtype=float), PSI_FLOOR)
@@ -78,10 +117,13 @@ def psi(current: np.ndarray, reference: np.ndarray) -> float:
 # -- drift -------------------------------------------------------------------------------------
 
 
-def status_of(value: float, warn: float, refit: float) -> str:
+def status_of(value: float, warn: float, refit: float, calendar: bool = False) -> str:
+    """ok / warn / refit_recommended by the thresholds; a calendar feature's at most warn."""
     if value is None or not np.isfinite(value):
         return "ok"
-    return "refit_recommended" if value >= refit else "warn" if value >= warn else "ok"
+    if value >= refit and not calendar:
+        return "refit_recommended"
+    return "warn" if value >= warn else "ok"
 
 
 def worst(statuses) -> str:
@@ -106,6 +148,7 @@ def measure_drift(
 
     def add(measure, subject, value, reference=None, current=None):
         warn, refit = thresholds[measure]
+        calendar = measure in ("feature_psi", "tail_shift") and subject in CALENDAR_FEATURES
         rows.append(
             {
                 "measure": measure,
@@ -115,7 +158,7 @@ def measure_drift(
                 "current_value": None if current is None else float(current),
                 "warn_threshold": warn,
                 "refit_threshold": refit,
-                "status": status_of(value, warn, refit),
+                "status": status_of(value, warn, refit, calendar),
             }
         )
 
@@ -129,6 +172,11 @@ def measure_drift(
         model = CentroidModel(reports["preprocessing"], reports["centroids"], reports.get("pca_loadings"))
         assigned = model.assign(X)
         cluster = assigned["cluster_id"].to_numpy()
+        if "training_tails" in reports:
+            for measure, subject, value, reference, current in tail_measures(
+                X, model, assigned, reports["training_tails"], reports["cluster_names"]
+            ):
+                add(measure, subject, value, reference, current)
         sizes = reports["cluster_names"].sort_values("cluster_id")["size"].to_numpy(dtype=float)
         current = np.bincount(cluster, minlength=len(sizes)) / len(cluster)
         add("segment_share_psi", "segments", psi(current, sizes / sizes.sum()))
@@ -147,6 +195,35 @@ def measure_drift(
                 current_silhouette,
             )
     return pd.DataFrame(rows)
+
+
+def tail_measures(X, model: CentroidModel, assigned: pd.DataFrame, tails: pd.DataFrame, names: pd.DataFrame):
+    """(measure, subject, value, reference, current) of tail_shift per feature, outlier_share
+    and segment_outlier_share per segment of at least MIN_SEGMENT_CUSTOMERS customers."""
+    scaled = model.scaled(X)
+    feature = tails[tails["kind"] == "feature"]
+    for j, name in enumerate(model.features):
+        moves = [
+            (
+                abs(float(np.quantile(scaled[:, j], row.quantile)) - row.value),
+                row.value,
+                float(np.quantile(scaled[:, j], row.quantile)),
+            )
+            for row in feature[feature["subject"] == name].itertuples()
+        ]
+        if moves:
+            yield ("tail_shift", name, *max(moves))
+    distance = assigned["distance_to_centroid"].to_numpy()
+    limits = tails[tails["kind"] == "distance"].set_index("subject")["value"]
+    share = float((distance > limits["all"]).mean())
+    yield "outlier_share", "customers", share, 1 - OUTLIER_QUANTILE, share
+    cluster = assigned["cluster_id"].to_numpy()
+    segment = names.set_index("cluster_id")["segment_name"]
+    for cid in np.unique(cluster):
+        mine = cluster == cid
+        if mine.sum() >= MIN_SEGMENT_CUSTOMERS and str(int(cid)) in limits.index:
+            share = float((distance[mine] > limits[str(int(cid))]).mean())
+            yield "segment_outlier_share", str(segment.get(int(cid), cid)), share, 1 - OUTLIER_QUANTILE, share
 
 
 def overall_status(drift: pd.DataFrame) -> str:
