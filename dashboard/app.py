@@ -7,6 +7,7 @@ custseg.dashboard; this file only lays them out.
 
 from __future__ import annotations
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -129,12 +130,44 @@ def page_time() -> None:
             "with new data (docs/segments-over-time.md)."
         )
     if runs:
-        st.plotly_chart(
-            px.area(hist["shares"], x="as_of_date", y="customer_share", color="segment_name"), key="shares"
+        shares = hist["shares"]
+        figure = px.area(
+            shares, x="run_id", y="customer_share", color="segment_name",
+            hover_data=["as_of_date", "model_version", "customers"],
+            labels={"run_id": "Run", "customer_share": "Share of customers", "segment_name": "Segment"},
+        )  # fmt: skip
+        for start in data.model_starts(shares).itertuples():
+            figure.add_vline(
+                x=start.run_id, line_dash="dash", line_color="grey",
+                annotation_text=f"model v{start.model_version}", annotation_position="top left",
+            )  # fmt: skip
+        dates = shares.drop_duplicates("run_id")
+        figure.update_xaxes(
+            tickvals=dates["run_id"].tolist(),
+            ticktext=[
+                f"{r}<br>{pd.Timestamp(d).date()}"
+                for r, d in zip(dates["run_id"], dates["as_of_date"], strict=True)
+            ],
         )
+        st.caption(
+            "Segment shares per run; a dashed line marks where a model version took over (first fit, refit, pin)."
+        )
+        st.plotly_chart(figure, key="shares")
     if len(hist["migration"]):
         st.subheader("Migration between runs")
-        st.dataframe(hist["migration"], hide_index=True, key="migration")
+        pairs = data.migration_pairs(hist["migration"])
+        pair = st.selectbox(
+            "Runs", pairs, format_func=lambda p: f"run {p[0]} → run {p[1]}", key="migration_pair"
+        )
+        matrix = data.migration_matrix(hist["migration"], pair)
+        st.plotly_chart(
+            px.imshow(
+                matrix, text_auto=True, aspect="auto", color_continuous_scale="Blues",
+                labels={"x": f"Segment at run {pair[1]}", "y": f"Segment at run {pair[0]}", "color": "Customers"},
+            ),
+            key="migration",
+        )  # fmt: skip
+        st.caption("Customers from each segment (rows) to each segment (columns); the diagonal stayed.")
     if len(hist["drift"]):
         st.subheader("Drift")
         latest = hist["drift"][hist["drift"]["run_id"] == hist["drift"]["run_id"].max()]

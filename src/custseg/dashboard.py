@@ -207,6 +207,30 @@ def history(path: Path | None = None) -> dict[str, pd.DataFrame]:
     }
 
 
+def model_starts(shares: pd.DataFrame) -> pd.DataFrame:
+    """The runs where a model version took over (the first run, each refit, a pin): run_id,
+    as_of_date and model_version, for the markers on the shares chart."""
+    runs = shares.drop_duplicates("run_id").sort_values("run_id")[["run_id", "as_of_date", "model_version"]]
+    return runs[runs["model_version"].ne(runs["model_version"].shift())].reset_index(drop=True)
+
+
+def migration_pairs(migration: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (from_run_id, to_run_id) pairs of the migration table, latest first."""
+    pairs = (
+        migration[["from_run_id", "to_run_id"]].drop_duplicates().sort_values("to_run_id", ascending=False)
+    )
+    return [(int(a), int(b)) for a, b in pairs.itertuples(index=False)]
+
+
+def migration_matrix(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataFrame:
+    """Customers from each segment (rows, the earlier run) to each segment (columns, the later
+    run) for one run pair; 0 where nobody moved so."""
+    rows = migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
+    return rows.pivot_table(
+        index="from_segment", columns="to_segment", values="customers", aggfunc="sum", fill_value=0
+    )
+
+
 # -- Score a customer ----------------------------------------------------------------------
 
 

@@ -1,10 +1,11 @@
 """Scoring new customers with the registered models (the ``custseg score`` command).
 
-Input: a CSV/Parquet file of customer features (the columns of ``marts.dim_customers``), or one
-customer as a JSON object. Output: customer_id, cluster_id, segment_name, confidence. The
-segmentation model needs only its features (default recency_days, order_count, monetary_value);
-the classifier needs the numeric customer features and country. Problems are reported as
-``ScoringError`` naming the missing or invalid fields.
+Input: a CSV/Parquet file of customer features (the columns of the ``dim_customers`` mart), or
+one customer as a JSON object. Output: customer_id, cluster_id, segment_name, confidence,
+scoring_rule. The segmentation model needs only its features (default recency_days,
+order_count, monetary_value); the classifier needs the numeric customer features and country.
+Problems are reported as ``ScoringError`` naming the missing or invalid fields. A transactions
+file is scored in the warehouse's context (:func:`score_in_context`).
 
 The segmentation model is applied from the numeric marts (``dim_segmentation_preprocessing``,
 ``dim_segment_centroids``): nearest centroid, the same arithmetic as the SQL scorer, and nothing
@@ -135,6 +136,8 @@ def looks_like_transactions(path: str) -> bool:
     return bool(probe_path(path)["ok"])
 
 
+# the marts custseg score reads from the throw-away copy it builds (not from the warehouse)
+CONTEXT_MARTS = ("fct_transactions",)
 CONTEXT_COLUMNS = (
     "customer_id, cluster_id, segment_name, confidence, recency_days, order_count, monetary_value, as_of_date"
 )
@@ -191,8 +194,8 @@ def score_in_context(
         try:
             frame = con.execute(
                 f"select {CONTEXT_COLUMNS} from marts.dim_customer_segments where customer_id in ("
-                "select customer_id from intermediate.int_transactions__classified "
-                "where file_fingerprint = ? and quarantine_reason is null) order by customer_id",
+                "select customer_id from marts.fct_transactions where file_fingerprint = ?) "
+                "order by customer_id",
                 [file_fingerprint(path)],
             ).df()
         finally:
@@ -203,26 +206,24 @@ def score_in_context(
 
 
 def _known_customers(db_path: str) -> set[str]:
-    """The customers a transactions warehouse holds (its segmentation input)."""
+    """The customers a transactions warehouse holds (refusing a customer-table warehouse)."""
     import duckdb
 
     con = open_warehouse(db_path)
     try:
-        kind = con.execute("select count(*) from marts.fct_transactions").fetchone()[0]
-        ids = con.execute("select customer_id from marts.dim_customers").fetchall()
+        rows = con.execute(
+            "select customer_id, recency_days is not null from marts.dim_customer_segments"
+        ).fetchall()
     except duckdb.Error as exc:
-        raise ScoringError(
-            f"{db_path!r} is not a transactions warehouse built by this project "
-            "(no marts.fct_transactions); score a file of customer features instead, or run dbt build"
-        ) from exc
+        raise ScoringError(f"{db_path!r} has no segment tables; run dbt build first") from exc
     finally:
         con.close()
-    if not kind:
+    if rows and not any(has_purchases for _, has_purchases in rows):
         raise ScoringError(
-            f"{db_path!r} holds no transaction lines (it was built from a customer table): score a file "
-            "of its customer features instead"
+            f"{db_path!r} was built from a customer table, not transactions: score a file of its "
+            "customer features instead"
         )
-    return {row[0] for row in ids}
+    return {customer for customer, _ in rows}
 
 
 def _tables_only(db_path: str) -> None:

@@ -4,6 +4,7 @@ page in a real headless Chromium (tests/python/test_dashboard_browser.py)."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -253,16 +254,41 @@ def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
     at = render("Over time")
     assert not at.info  # it has what it needs
-    migration = at.dataframe[0].value
-    expected = db(run.serving_path, "select sum(customers) from marts.fct_segment_migration")[0][0]
-    assert migration["customers"].sum() == expected > 0
+    charts = {
+        chart.proto.id.rsplit("-", 1)[-1]: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")
+    }
+    # migration as a heat map of the latest run pair, every count written in its cell
+    heat = charts["migration"]["data"][0]
+    expected = db(
+        run.serving_path, "select sum(customers) from marts.fct_segment_migration where to_run_id = 2"
+    )[0][0]
+    assert _array(heat["z"]).sum() == expected > 0 and heat["texttemplate"]
+    # the shares chart marks each model version where it took over
+    versions = db(run.serving_path, "select count(distinct model_version) from marts.fct_segment_shares")[0][
+        0
+    ]
+    marks = [a["text"] for a in charts["shares"]["layout"]["annotations"]]
+    assert len(marks) == versions and marks[0] == "model v1"
     status = db(
         run.serving_path,
         "select run_status from marts.fct_segmentation_drift where run_id = (select max(run_id) "
         "from marts.fct_segmentation_drift) limit 1",
     )[0][0]
     assert metric(at, "Latest drift status") == status
-    assert len(at.get("plotly_chart")) == 1  # shares over the two runs
+    assert len(at.get("plotly_chart")) == 2  # shares over the two runs, the migration heat map
+
+
+def _array(value):
+    """A Plotly JSON array: a list, or the typed form {"dtype", "bdata" (base64), "shape"}."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict):
+        flat = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        shape = value.get("shape")
+        return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
+    return np.asarray(value)
 
 
 def test_the_dashboard_keeps_answering_while_dbt_builds_and_then_shows_the_new_build(tmp_path):

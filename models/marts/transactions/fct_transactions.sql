@@ -19,6 +19,7 @@ final as (
         batch_id,
         source_row_number,
         source_file,
+        file_fingerprint,
         coalesce(invoice_id, order_id_fallback) as order_id,
         invoice_id,
         customer_id,
