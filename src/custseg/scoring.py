@@ -181,7 +181,7 @@ def score_in_context(
         shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
         os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
         _tables_only(env["CUSTSEG_DB_PATH"])
-        cmd = [dbt, "build", "--select", "+dim_customer_segments", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
+        cmd = [dbt, "build", "--select", "+dim_customer_segments", "fct_transactions", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
                "--vars", json.dumps(settings, default=str), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
         proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
