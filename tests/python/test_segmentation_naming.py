@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custseg.segmentation.naming import assign_names, cluster_scores
+from custseg.segmentation.naming import assign_names, cluster_scores, false_claims
 from segmentation_helpers import planted_customers, seed_names
 
 
@@ -16,9 +16,13 @@ def test_ordered_groups_get_unique_sensible_names(k):
     scores = cluster_scores(customers, groups, k)
     names = assign_names(scores, seed_names())
     assert len(set(names)) == k, names
-    assert all(n in set(seed_names()["segment_name"]) for n in names), names  # no suffixes up to k=10
+    if k <= 8:  # no suffixes; beyond, an ordered gradient has more clusters above the median on
+        # every axis than names that claim so (Loyal, Potential Loyalists, Need Attention): a true
+        # name repeats, numbered ("Loyal Customers 2"), rather than a false one being used
+        assert all(n in set(seed_names()["segment_name"]) for n in names), names
     assert names[0] == "Champions"
     assert names[-1] == "Lost"
+    assert false_claims(scores.assign(segment_name=names), seed_names()) == []
     # the names agree with the numbers: Champions has the lowest recency and highest spend
     means = (
         customers.assign(name=np.asarray(names)[groups])
@@ -47,13 +51,30 @@ def _scores(rows):
     return frame
 
 
-def test_champions_needs_best_recency_and_best_spend():
-    # cluster 0 has the best combined score, but cluster 1 is more recent: nobody is Champions
+def test_champions_is_the_best_segment_when_it_spends_the_most():
+    # cluster 0 ranks first and spends the most; cluster 1 is more recent: 0 is still Champions
     scores = _scores([(0.85, 0.95, 0.95, 20, 9000), (0.95, 0.2, 0.3, 5, 300), (0.1, 0.1, 0.1, 300, 50)])
+    assert assign_names(scores, seed_names())[0] == "Champions"
+    # the best segment does not spend the most: nobody is Champions, the big spender is named so
+    scores = _scores([(0.9, 0.95, 0.8, 5, 900), (0.45, 0.4, 0.97, 40, 5000), (0.1, 0.1, 0.1, 300, 50)])
     names = assign_names(scores, seed_names())
-    assert "Champions" not in names
-    assert names[2] == "Lost"
-    assert len(set(names)) == 3
+    assert "Champions" not in names and names[1] == "Big Spenders" and names[2] == "Lost"
+    assert false_claims(scores.assign(segment_name=names), seed_names()) == []
+
+
+def test_big_spenders_spends_the_most_and_need_attention_is_the_middle():
+    # a middle cluster nearest to Big Spenders' prototype, but another spends more: not Big Spenders
+    scores = _scores([(0.9, 0.9, 0.9, 5, 9000), (0.55, 0.55, 0.9, 30, 2000), (0.5, 0.5, 0.5, 60, 400),
+                      (0.1, 0.1, 0.1, 300, 20)])  # fmt: skip
+    names = assign_names(scores, seed_names())
+    assert "Big Spenders" not in names and names[2] == "Need Attention"
+    assert false_claims(scores.assign(segment_name=names), seed_names()) == []
+
+
+def test_false_claims_names_what_the_numbers_contradict():
+    scores = _scores([(0.6, 0.8, 0.7, 10, 600), (0.8, 0.9, 0.9, 3, 2000), (0.4, 0.6, 0.3, 90, 100)])
+    wrong = false_claims(scores.assign(segment_name=["Big Spenders", "Champions", "Lost"]), seed_names())
+    assert len(wrong) == 2 and wrong[0].startswith("Big Spenders: ") and wrong[1].startswith("Lost: ")
 
 
 def test_lost_needs_the_worst_position_on_all_axes():

@@ -5,14 +5,18 @@ customer beats on recency (more recent), on frequency (more orders) and on monet
 spend); ties count half. Each name in the seed ``segment_names`` has a prototype point in that
 space. Names are then assigned so that every cluster gets a different one:
 
-1. ``Champions`` goes only to the cluster with the best combined score, and only when that
-   cluster is above the population median on all three axes AND has the lowest median recency
-   and the highest median monetary value of all clusters; otherwise no cluster is called
-   Champions. ``Lost`` mirrors it for the worst cluster (below the median on all three, highest
-   median recency, lowest median monetary value). So the top and bottom names never go to a
-   cluster the numbers do not support;
-2. the other clusters get the remaining names by an optimal one-to-one assignment (Hungarian
-   algorithm) that minimises the total squared distance to the prototypes.
+1. every name is a claim about the numbers (:func:`eligibility`): a prototype score at or above
+   0.7 claims "above the median" on that axis, at or below 0.3 "below"; ``Champions`` ("buy
+   often and spend the most") also claims the best combined score and the highest median spend,
+   ``Lost`` ("lowest recency, frequency and spend") the worst combined score, the longest median
+   recency and the lowest median spend and frequency, ``Big Spenders`` the highest median spend
+   (and not the most frequent buyers). A name goes only to a cluster whose numbers support it;
+2. ``Champions`` and ``Lost`` go to the best and worst cluster when their claims hold, else to
+   nobody; the other clusters get the remaining names by an optimal one-to-one assignment
+   (Hungarian algorithm) on the squared distance to the prototypes, among the names they meet
+   (Need Attention, at 0.5 on every axis, claims "middle of the road": every score between 0.3
+   and 0.7); a cluster left with none of those gets the nearest name it meets, used or not,
+   numbered ("Loyal Customers 2").
 
 This works for any k up to the number of names (11); beyond that, names repeat with a suffix.
 """
@@ -59,36 +63,83 @@ def cluster_scores(customers: pd.DataFrame, cluster: np.ndarray, k: int) -> pd.D
     return scores
 
 
+AXES = ("recency_score", "frequency_score", "monetary_score")
+# a prototype score at or above CLAIM_HIGH claims "above the median" on that axis, at or below
+# CLAIM_LOW "below the median"; in between it claims nothing
+CLAIM_HIGH, CLAIM_LOW = 0.7, 0.3
+BIG_SPENDERS = "Big Spenders"
+BIG_SPENDERS_MAX_FREQUENCY = 0.7  # "buy only now and then": not among the most frequent
+
+
+def _superlatives(scores: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per superlative name, which clusters its words fit (the clusters' medians compared):
+    Champions "buy often and spend the most": the best combined score, above the median on all
+    three axes, the highest median spend; Lost "lowest recency, frequency and spend": the
+    worst combined score, below the median on all three, the longest median recency, the
+    lowest median spend and frequency; Big Spenders: the highest median spend, not among the
+    most frequent buyers."""
+    pts = scores[list(AXES)].to_numpy(dtype=float)
+    combined = scores["combined_score"].to_numpy(dtype=float)
+    recency = scores["median_recency_days"].to_numpy(dtype=float)
+    money = scores["median_monetary_value"].to_numpy(dtype=float)
+    frequency = pts[:, 1]
+    return {
+        TOP: (combined >= combined.max()) & (pts > 0.5).all(axis=1) & (money >= money.max()),
+        BOTTOM: (len(scores) > 1)
+        & (combined <= combined.min())
+        & (pts < 0.5).all(axis=1)
+        & (recency >= recency.max())
+        & (money <= money.min())
+        & (frequency <= frequency.min()),
+        BIG_SPENDERS: (money >= money.max()) & (frequency < BIG_SPENDERS_MAX_FREQUENCY),
+    }
+
+
+def eligibility(scores: pd.DataFrame, names: pd.DataFrame) -> np.ndarray:
+    """clusters x names: whether the name's claims hold for the cluster. A name claims what its
+    prototype says clearly (a score >= CLAIM_HIGH: above the median on that axis; <= CLAIM_LOW:
+    below it) and, for Champions, Lost and Big Spenders, their superlatives."""
+    pts = scores[list(AXES)].to_numpy(dtype=float)
+    protos = names[list(AXES)].to_numpy(dtype=float)
+    above = np.where(protos >= CLAIM_HIGH, 1, np.where(protos <= CLAIM_LOW, -1, 0))
+    side = np.sign(pts - 0.5)
+    ok = ((above[None, :, :] == 0) | (side[:, None, :] == above[None, :, :])).all(axis=2)
+    # a prototype in the middle on every axis (Need Attention) claims "middle of the road"
+    middle = (np.abs(protos - 0.5) <= 0.05).all(axis=1)
+    inside = ((pts > CLAIM_LOW) & (pts < CLAIM_HIGH)).all(axis=1)
+    ok[:, middle] &= inside[:, None]
+    for j, label in enumerate(names["segment_name"]):
+        fits = _superlatives(scores).get(label)
+        if fits is not None:
+            ok[:, j] &= fits
+    return ok
+
+
 def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
-    """A unique name per cluster (row order of ``scores``) from the prototypes in ``names``.
+    """A unique name per cluster (row order of ``scores``) from the prototypes in ``names``,
+    each true to the cluster's numbers (:func:`eligibility`).
 
     ``names`` needs columns segment_name, recency_score, frequency_score, monetary_score.
+    Champions and Lost go only to the best and worst cluster, and only when their claims hold;
+    the other clusters get the remaining names by an optimal one-to-one assignment (Hungarian)
+    on the squared distance to the prototypes, among the names whose claims they meet; a
+    cluster left with none of those gets the nearest name whose claims it meets, used or not
+    (numbered: "Loyal Customers 2").
     """
-    axes = ["recency_score", "frequency_score", "monetary_score"]
     k = len(scores)
-    pts = scores[axes].to_numpy(dtype=float)
-    protos = names[axes].to_numpy(dtype=float)
+    pts = scores[list(AXES)].to_numpy(dtype=float)
+    protos = names[list(AXES)].to_numpy(dtype=float)
     labels = names["segment_name"].tolist()
+    ok = eligibility(scores, names)
     result: list[str | None] = [None] * k
     free_clusters = list(range(k))
     free_names = list(range(len(labels)))
 
     order = np.lexsort((np.arange(k), -scores["combined_score"].to_numpy()))
-    best, worst = int(order[0]), int(order[-1])
-    recency = scores["median_recency_days"].to_numpy(dtype=float)
-    money = scores["median_monetary_value"].to_numpy(dtype=float)
-    top_ok = (pts[best] > 0.5).all() and recency[best] <= recency.min() and money[best] >= money.max()
-    bottom_ok = (
-        k > 1
-        and worst != best
-        and (pts[worst] < 0.5).all()
-        and recency[worst] >= recency.max()
-        and money[worst] <= money.min()
-    )
-    for anchored, cluster, name in ((top_ok, best, TOP), (bottom_ok, worst, BOTTOM)):
+    for cluster, name in ((int(order[0]), TOP), (int(order[-1]), BOTTOM)):
         if name not in labels:
             continue
-        if anchored:
+        if ok[cluster, labels.index(name)] and result[cluster] is None:
             result[cluster] = name
             free_clusters.remove(cluster)
         free_names.remove(labels.index(name))  # never given by the assignment below
@@ -96,17 +147,45 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     while free_clusters:
         take = free_clusters[: len(free_names)] if free_names else []
         if not take:  # more clusters than names: reuse names with a suffix
-            free_names = list(range(len(labels)))
+            free_names = [n for n in range(len(labels)) if labels[n] not in (TOP, BOTTOM)] or list(
+                range(len(labels))
+            )
             continue
         cost = ((pts[take][:, None, :] - protos[free_names][None, :, :]) ** 2).sum(axis=2)
+        cost = cost + 1e6 * ~ok[np.ix_(take, free_names)]
         rows, cols = linear_sum_assignment(cost)
         for r, c in zip(rows, cols, strict=True):
-            result[take[r]] = labels[free_names[c]]
+            cluster = take[r]
+            result[cluster] = labels[free_names[c]]
+            if not ok[cluster, free_names[c]]:  # the nearest true name, used or not
+                reusable = [
+                    n for n in range(len(labels)) if ok[cluster, n] and labels[n] not in (TOP, BOTTOM)
+                ]
+                if reusable:
+                    distance = ((protos[reusable] - pts[cluster]) ** 2).sum(axis=1)
+                    result[cluster] = labels[reusable[int(np.argmin(distance))]]
         used_names = {free_names[c] for c in cols}
         free_clusters = [c for c in free_clusters if result[c] is None]
         free_names = [n for n in free_names if n not in used_names]
 
     return numbered(result)
+
+
+def false_claims(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
+    """The clusters of ``scores`` (with their ``segment_name``) whose name claims what their
+    numbers contradict, as readable lines; empty when every name is true."""
+    ok = eligibility(scores, names)
+    labels = names["segment_name"].tolist()
+    wrong = []
+    for i, name in enumerate(scores["segment_name"]):
+        base = name.rsplit(" ", 1)[0] if name not in labels and name.rsplit(" ", 1)[-1].isdigit() else name
+        if base in labels and not ok[i, labels.index(base)]:
+            row = scores.iloc[i]
+            wrong.append(
+                f"{name}: R/F/M position {row['recency_score']:.2f}/{row['frequency_score']:.2f}/"
+                f"{row['monetary_score']:.2f}, median spend {row['median_monetary_value']:.0f}"
+            )
+    return wrong
 
 
 def numbered(names) -> list[str]:
