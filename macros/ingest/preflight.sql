@@ -91,7 +91,7 @@
         'classifier_test_size', 'classifier_tree_max_depth', 'classifier_n_estimators',
         'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads',
         'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds',
-        'segment_value_feature'
+        'segment_value_feature', 'column_labels'
     ] -%}
     {{ return(var_values(names)) }}
 {%- endmacro %}

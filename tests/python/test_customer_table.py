@@ -354,23 +354,45 @@ def _customers() -> tuple[pd.DataFrame, np.ndarray]:
     return frame, cluster
 
 
-def test_clusters_of_a_customer_table_are_named_by_what_sets_them_apart():
+def test_clusters_of_a_customer_table_are_named_in_words_by_what_sets_them_apart():
     customers, cluster = _customers()
-    scores = profile(customers, cluster, 3, ("Income", "Children", "Spend", "Gender=Female"), "Spend")
+    features = ("Income", "Children", "Spend", "Gender=Female")
+    scores = profile(customers, cluster, 3, features, "Spend", {"Children": "number of children"})
     names = name_clusters(scores, pd.DataFrame())
-    assert names[0].startswith("High Income") or names[0].startswith("High Spend")
-    assert "High Children" in names[1]
-    assert "Gender Female" in names[2]
-    # ranked by value: the high spenders get the retention action, the lowest the re-activation one
+    # at most two traits, in words: a label where one is given, else the humanised column
+    assert all(name.count(" & ") <= 1 for name in names), names
+    assert names[0] in ("High income & high spend", "High spend & high income"), names
+    assert names[1].startswith("High number of children"), names
+    assert "mostly Female (gender)" in names[2] or names[2].startswith("Mostly Female (gender)"), names
+    # each trait is true: the cluster mean is on the named side of the overall mean
+    for j, column in ((0, "Income"), (1, "Children"), (2, "Gender=Female")):
+        assert customers.loc[cluster == j, column].mean() > customers[column].mean()
+    # ranked by value: the high spenders get the retention action, the lowest the re-activation
+    # one, and each action leads with the segment's traits
     actions = scores["recommended_action"].tolist()
     assert actions[0].startswith("Retain") and actions[2].startswith("Re-activate")
     assert (
-        "Sets it apart: High Income (90,0" in scores.loc[0, "description"]
-        or "High Spend" in scores.loc[0, "description"]
+        actions[1]
+        == f"Grow: cross-sell and upsell around their {names[1][0].lower() + names[1][1:].replace(' & ', ' and ')}."
     )
-    # without a value feature: ordered by size, a generic action that says how to get ranked ones
+    assert scores.loc[0, "description"].startswith(
+        "33% of customers. Sets them apart: high income (89,779 vs 56,358"
+    )
+    # without a value feature: ordered by size, a generic action that names the traits and says
+    # how to get ranked ones
     plain = profile(customers, cluster, 3, ("Income", "Children"), "")
     assert plain["recommended_action"].str.contains("segment_value_feature").all()
+    assert plain.loc[0, "recommended_action"].startswith("Tailor offers and messages to their high income")
+
+
+def test_column_names_are_humanised_when_no_label_is_given():
+    from custseg.segmentation.naming import humanise
+
+    assert humanise("NumWebVisitsMonth") == "num web visits month"
+    assert humanise("PURCHASES_TRX") == "purchases trx"
+    assert humanise("Total_Spending") == "total spending"
+    assert humanise("Membership Type=Gold") == "Gold (membership type)"
+    assert humanise("MntWines") == "mnt wines"
 
 
 def test_a_cluster_close_to_the_average_on_everything_is_called_typical():

@@ -42,9 +42,10 @@ def ecommerce(shared_data, tmp_path_factory):
     )
 
 
-def check_segments(run, rows: int) -> dict:
+def check_segments(run, rows: int, config: dict) -> dict:
     """Every row kept and segmented once, k chosen by the sweep, names from the features, each with
-    an action; the classifier replicates the clusters. Returns the figures docs/customer-tables.md reports."""
+    an action; the classifier replicates the clusters; names true to the feature profiles. Returns
+    the figures docs/customer-tables.md reports."""
     assert run.scalar("select count(*) from marts.dim_customer_attributes") == rows
     assert run.scalar("select count(*) from marts.fct_customer_table_quarantine") == 0
     assert run.scalar("select count(*) from marts.dim_customer_segments") == rows
@@ -63,13 +64,49 @@ def check_segments(run, rows: int) -> dict:
         "select cumulative_explained_variance_ratio from marts.fct_segmentation_pca_variance "
         "where component = 2 order by purpose limit 1"
     )
+    check_names_are_true(run, config, k)
     return {"k": k, "silhouette": silhouette, "accuracy": accuracy, "pc1_pc2": variance, "names": names}
+
+
+def check_names_are_true(run, config: dict, k: int) -> None:
+    """A person's words, each a claim the numbers support: at most two traits per name, in the
+    config's labels (no raw column name where a label is given), each trait the side of the mean
+    the segment is on by at least half a standard deviation (marts.fct_segment_feature_profiles,
+    which has every model feature's mean and median for every segment), and the action names the
+    same traits."""
+    from custseg.segmentation.naming import DISTINCT_EFFECT, trait
+
+    labels = config.get("column_labels", {})
+    features = list(config["segmentation_features"])
+    if config.get("segment_value_feature") not in features:
+        features.append(config["segment_value_feature"])
+    profiles = pd.DataFrame(
+        run.query(
+            "select cluster_id, feature, segment_mean, segment_median, standardised_difference "
+            "from marts.fct_segment_feature_profiles"
+        ),
+        columns=["cluster_id", "feature", "mean", "median", "d"],
+    )
+    assert len(profiles) == k * len(features) and set(profiles["feature"]) == set(features)
+    assert profiles[["mean", "median"]].notna().all().all()
+    segments = run.query(
+        "select cluster_id, segment_name, recommended_action from marts.fct_segment_profiles"
+    )
+    for cluster_id, name, action in segments:
+        if name == "Typical customers":
+            continue
+        mine = profiles[(profiles["cluster_id"] == cluster_id) & (profiles["d"].abs() >= DISTINCT_EFFECT)]
+        true_traits = {trait(f, d, labels) for f, d in zip(mine["feature"], mine["d"], strict=True)}
+        said = [part[0].lower() + part[1:] for part in name.split(" & ")]
+        assert 1 <= len(said) <= 2 and set(said) <= true_traits, (name, sorted(true_traits))
+        assert " and ".join(said) in action, (name, action)
+        assert not [f for f in labels if f in name and labels[f] != f], name  # labels, not column names
 
 
 def test_marketing_campaign_builds_with_the_seed_projects_features(marketing, shared_data):
     run, config = marketing
     raw = pd.read_csv(shared_data / "marketing_campaign.csv", sep="\t")
-    figures = check_segments(run, len(raw))
+    figures = check_segments(run, len(raw), config)
     attributes = pd.DataFrame(
         run.query("select * from marts.dim_customer_attributes order by source_row_number"),
         columns=[c[0] for c in run.query("describe marts.dim_customer_attributes")],
@@ -120,9 +157,9 @@ def test_marketing_campaign_builds_with_the_seed_projects_features(marketing, sh
 
 
 def test_cc_general_imputes_the_missing_payments_and_clips_the_skewed_columns(cc_general, shared_data):
-    run, _ = cc_general
+    run, config = cc_general
     raw = pd.read_csv(shared_data / "cc_general.csv")
-    check_segments(run, len(raw))
+    check_segments(run, len(raw), config)
     imputed = dict(
         run.query(
             "select column_name, imputed_count from marts.fct_customer_table_columns "
@@ -143,9 +180,9 @@ def test_cc_general_imputes_the_missing_payments_and_clips_the_skewed_columns(cc
 
 
 def test_ecommerce_behaviour_encodes_categories_and_flags(ecommerce, shared_data):
-    run, _ = ecommerce
+    run, config = ecommerce
     raw = pd.read_csv(shared_data / "ecommerce_customer_behavior.csv")
-    check_segments(run, len(raw))
+    check_segments(run, len(raw), config)
     kinds = dict(run.query("select column_name, column_kind from marts.fct_customer_table_columns"))
     assert kinds["Discount Applied"] == "boolean" and kinds["Satisfaction Level"] == "categorical"
     missing = run.scalar('select sum("Satisfaction Level=(missing)") from marts.dim_customer_attributes')

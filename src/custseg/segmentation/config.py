@@ -74,6 +74,20 @@ def _floats(value: Any) -> tuple[float, ...]:
     return tuple(float(v) for v in value)
 
 
+def _labels(value) -> tuple[tuple[str, str], ...]:
+    """The var column_labels as sorted (column, label) pairs; a mapping of text to text."""
+    if value in (None, "", {}):
+        return ()
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()
+    ):
+        raise ValueError(
+            "Invalid segmentation settings: column_labels must map column names to words, e.g. "
+            f"{{NumWebVisitsMonth: web visits per month}}, got {value!r}"
+        )
+    return tuple(sorted((k, v.strip()) for k, v in value.items()))
+
+
 def _var(name: str, convert=None, *, optional: bool = False):
     """A field whose value is the dbt var ``name``; its default is that var in dbt_project.yml.
     ``optional`` fields keep an explicit null (n_clusters: null = choose k); others fall back to
@@ -129,6 +143,9 @@ class SegmentationConfig:
     # a customer table's measure of customer value: orders its segments best to worst and picks
     # their actions ("" = none: segments are ordered by size)
     value_feature: str = _var("segment_value_feature", lambda v: "" if v is None else str(v))
+    # a customer table's words for its columns in segment names ({column: label}); a column
+    # without one is humanised ("NumWebVisitsMonth" -> "num web visits month")
+    column_labels: tuple[tuple[str, str], ...] = _var("column_labels", lambda v: _labels(v))
     # BLAS/OpenMP threads of the ML layer (threadpoolctl); DuckDB already uses every core
     ml_threads: int = _var("ml_threads", int)
 

@@ -65,7 +65,9 @@ def _order_clusters(model, labels, customers, config, previous):
     """The estimator labels in cluster-id order: best to worst customers (combined R/F/M score,
     noise last), or, with ``previous`` of the same k, each new cluster in the place of the
     previous cluster it continues (nearest centroids, one to one). Returns (order, matched)."""
-    scores = profile(customers, labels, model.k, config.features, config.value_feature)
+    scores = profile(
+        customers, labels, model.k, config.features, config.value_feature, dict(config.column_labels)
+    )
     order = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
     if previous is not None and len(previous[0]) == model.k:
         # m[label] = the previous id that estimator label continues; id p goes to label m^-1(p)
@@ -113,7 +115,7 @@ def fit_segmentation(customers, X, fitted, sweep, names, config, previous=None):
     order, matched = _order_clusters(model, labels, customers, config, previous)
     renumber(model, order)
     cluster = model.label_to_cluster[labels]
-    scores = profile(customers, cluster, k, config.features, config.value_feature)
+    scores = profile(customers, cluster, k, config.features, config.value_feature, dict(config.column_labels))
     model.names = list(previous[1]) if matched else name_clusters(scores, names)
     if getattr(model.estimator, "has_noise_", False):
         # hdbscan: the noise group (the estimator's last label) keeps its own name

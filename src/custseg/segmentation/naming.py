@@ -23,6 +23,8 @@ This works for any k up to the number of names (11); beyond that, names repeat w
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
@@ -204,15 +206,19 @@ def numbered(names) -> list[str]:
 # deviations from the population mean
 DISTINCT_EFFECT = 0.5
 ACTIONS = (
-    "Retain and reward: loyalty perks, early access and personal service; watch them for churn.",
-    "Grow: cross-sell and upsell around what sets them apart.",
-    "Develop: targeted offers on their strongest interests to raise spend and frequency.",
-    "Re-activate at low cost: win-back offers through cheap channels; stop costly contact if they stay silent.",
+    "Retain and reward: loyalty perks, early access and personal service built around their {traits}; "
+    "watch them for churn.",
+    "Grow: cross-sell and upsell around their {traits}.",
+    "Develop: targeted offers on their {traits} to raise spend and frequency.",
+    "Re-activate at low cost: win-back offers that speak to their {traits}, through cheap channels; stop "
+    "costly contact if they stay silent.",
 )
 NO_VALUE_ACTION = (
-    "Tailor offers and messages to what sets this segment apart, and measure its response "
-    "against the other segments (set segment_value_feature to rank segments by value)."
+    "Tailor offers and messages to their {traits}, and measure the response against the other "
+    "segments (set segment_value_feature to rank segments by value)."
 )
+# the traits of a segment that stands out on nothing
+NO_TRAITS = "needs, as for the average customer"
 
 
 def _action_index(rank: int, k: int) -> int:
@@ -234,6 +240,29 @@ def _phrase(column: str, effect: float) -> str:
         name, level = column.split("=", 1)
         return f"{name} {level}" if effect > 0 else f"few {name} {level}"
     return f"{'High' if effect > 0 else 'Low'} {column}"
+
+
+def humanise(column: str) -> str:
+    """A column name as words: "NumWebVisitsMonth" -> "num web visits month", "PURCHASES_TRX"
+    -> "purchases trx", "Membership Type=Gold" -> "Gold (membership type)"."""
+    if "=" in column:
+        name, level = column.split("=", 1)
+        return f"{level} ({humanise(name)})"
+    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", column.replace("_", " "))
+    return " ".join(spaced.split()).lower()
+
+
+def trait(column: str, effect: float, labels: dict[str, str]) -> str:
+    """How a person says a cluster differs on one column: "high income", "low web visits per
+    month"; a one-hot level: "mostly Gold (membership type)", "few Gold (membership type)"."""
+    label = labels.get(column) or humanise(column)
+    if "=" in column:
+        return f"{'mostly' if effect > 0 else 'few'} {label}"
+    return f"{'high' if effect > 0 else 'low'} {label}"
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def distinguishing(
@@ -271,8 +300,16 @@ def distinguishing_text(parts: list[tuple[str, float, float, float]]) -> str:
     return "; ".join(f"{_phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
 
 
+MAX_NAME_TRAITS = 2
+
+
 def profile(
-    customers: pd.DataFrame, cluster: np.ndarray, k: int, features: tuple[str, ...], value_feature: str = ""
+    customers: pd.DataFrame,
+    cluster: np.ndarray,
+    k: int,
+    features: tuple[str, ...],
+    value_feature: str = "",
+    labels: dict[str, str] | None = None,
 ) -> pd.DataFrame:
     """Per cluster: size, the R/F/M scores (transactions; NaN for a customer table), a
     combined score that orders clusters best to worst, and what sets it apart.
@@ -281,9 +318,10 @@ def profile(
     prototypes (:func:`assign_names`); ``distinguishing_features`` names the purchase features
     that set a cluster apart beyond RFM (a high return rate shows). From a customer table the
     combined score is the share of customers the cluster's median beats on ``value_feature``
-    (its share of customers without one), and each cluster gets a proposed name from its most
-    distinguishing model features ("High Income · Low Family_Size"), a description and an action
-    by value rank."""
+    (its share of customers without one), and each cluster gets a name in words from its (at
+    most two) most distinguishing model features ("High income & low web visits per month",
+    ``labels`` or humanised column names), a description with the numbers, and an action by
+    value rank that leads with those traits."""
     if is_rfm(customers):
         scores = cluster_scores(customers, cluster, k)
         from .config import NUMERIC_FEATURES
@@ -297,6 +335,7 @@ def profile(
         return scores
     if value_feature and value_feature not in customers.columns:
         raise ValueError(f"segment_value_feature '{value_feature}' is not a column of the customer features")
+    labels = labels or {}
     sizes = np.bincount(cluster, minlength=k)
     if value_feature:
         values = customers[value_feature].to_numpy(dtype=float)
@@ -306,10 +345,21 @@ def profile(
     else:
         combined = list(sizes / max(1, sizes.sum()))
     parts = distinguishing(customers, cluster, k, list(features))
-    names = [" · ".join(_phrase(c, e) for c, e, _, _ in p) or "Typical customers" for p in parts]
+    traits = [[trait(c, e, labels) for c, e, _, _ in p] for p in parts]
+    names = [_sentence(" & ".join(t[:MAX_NAME_TRAITS])) if t else "Typical customers" for t in traits]
     rank = np.argsort(np.lexsort((np.arange(k), -np.asarray(combined))))  # 0 = best
-    actions = [ACTIONS[_action_index(int(r), k)] if value_feature else NO_VALUE_ACTION for r in rank]
-    text = [distinguishing_text(p) for p in parts]
+    text = [
+        "; ".join(
+            f"{t} ({_number(m)} vs {_number(pop)} overall)" for t, (_, _, m, pop) in zip(ts, p, strict=True)
+        )
+        for ts, p in zip(traits, parts, strict=True)
+    ]
+    actions = [
+        (ACTIONS[_action_index(int(rank[j]), k)] if value_feature else NO_VALUE_ACTION).format(
+            traits=" and ".join(traits[j][:MAX_NAME_TRAITS]) or NO_TRAITS
+        )
+        for j in range(k)
+    ]
     return pd.DataFrame(
         {
             "cluster_id": np.arange(k),
@@ -325,7 +375,7 @@ def profile(
             "proposed_name": names,
             "description": [
                 f"{sizes[j] / max(1, sizes.sum()):.0%} of customers. "
-                + (f"Sets it apart: {text[j]}." if text[j] else "Close to the average on every feature.")
+                + (f"Sets them apart: {text[j]}." if text[j] else "Close to the average on every feature.")
                 for j in range(k)
             ],
             "recommended_action": actions,
