@@ -188,12 +188,58 @@ def test_a_refit_keeps_ids_and_names_where_the_segments_stayed(first):
     assert metrics["matched_previous_version"] is True
 
 
-def test_matching_undoes_a_permutation():
-    rng = np.random.default_rng(0)
-    previous = rng.normal(size=(5, 3)) * 10
-    order = np.array([3, 0, 4, 1, 2])
-    new = previous[order] + rng.normal(scale=0.01, size=(5, 3))
-    assert lifecycle.match_clusters(new, previous).tolist() == order.tolist()
+def test_matching_by_overlap_undoes_a_permutation_and_says_what_is_new():
+    previous = np.repeat([0, 1, 2, 3], 50)
+    relabelled = np.array([2, 0, 3, 1])[previous]  # the same groups, labelled otherwise
+    match = lifecycle.match_by_overlap(relabelled, previous, 4)
+    assert match["previous_cluster_id"].tolist() == [1, 3, 0, 2] and match["overlap"].eq(1.0).all()
+    # a fifth group split off group 3: it continues nothing, group 3 still continues (40 of 50)
+    split = relabelled.copy()
+    split[190:] = 4
+    match = lifecycle.match_by_overlap(split, previous, 5)
+    assert not match.loc[4, "matched"] and match.loc[1, "previous_cluster_id"] == 3
+    assert match.loc[1, "overlap"] == pytest.approx(40 / 50) and match["matched"].sum() == 4
+
+
+def _matching(registry, version) -> pd.DataFrame:
+    row = registry[(registry["model_kind"] == "segmentation") & (registry["model_version"] == version)].iloc[
+        0
+    ]
+    return decode_report(row["reports"], "cluster_matching")
+
+
+def test_a_refit_with_another_seed_keeps_every_id_and_name(first):
+    from dataclasses import replace
+
+    new = step.run(
+        _frame(), seed_names(), step.registry_frame(first), replace(CONFIG, random_state=7), CLASSIFIER,
+        LifecycleConfig.from_vars({"segmentation_mode": "refit"}),
+    ).to_pandas()  # fmt: skip
+    registry = pd.concat([first, new], ignore_index=True)
+    assert _model(registry, 2).names == _model(first, 1).names
+    matching = _matching(registry, 2)
+    assert matching["status"].eq("continued").all() and matching["overlap"].gt(0.9).all()
+    assert (matching["previous_cluster_id"] == matching["cluster_id"]).all()
+    assert set(matching["previous_model_version"]) == {1}
+
+
+def test_a_refit_with_another_k_keeps_the_continuing_segments_and_numbers_the_new_one(first):
+    from dataclasses import replace
+
+    new = step.run(
+        _frame(), seed_names(), step.registry_frame(first), replace(CONFIG, n_clusters=5), CLASSIFIER,
+        LifecycleConfig.from_vars({"segmentation_mode": "refit"}),
+    ).to_pandas()  # fmt: skip
+    registry = pd.concat([first, new], ignore_index=True)
+    matching = _matching(registry, 2).set_index("cluster_id")
+    continued = matching[matching["status"] != "new"]
+    assert len(matching) == 5 and len(continued) >= 3 and (matching["status"] == "new").sum() >= 1
+    # a continuing segment keeps its id; the new one takes an id no continuing segment has
+    assert (continued["previous_cluster_id"] == continued.index).all()
+    assert matching.loc[matching["status"] == "new", "previous_cluster_id"].isna().all()
+    before, after = _model(first, 1).names, _model(registry, 2).names
+    kept = continued[continued["status"] == "continued"]
+    assert all(after[i] == before[i] for i in kept.index)
 
 
 def test_a_pinned_version_scores_with_it(first):

@@ -1,11 +1,17 @@
 {#
     Segment migration between consecutive runs: for each pair of runs, how many customers (and
-    how much of their current net revenue) went from each segment to each segment. Only the
-    customers present in both runs count, so a pair's rows add up to them. Appended per new run.
+    how much of their current net revenue) went from each segment to each segment, and whether
+    that is a move or only a new name (movement: across a refit, the to segment continuing the
+    from segment, per dim_segment_lineage, is the same segment). Only the customers present in
+    both runs count, so a pair's rows add up to them. Appended per new run.
 #}
 
-{#- history is never rebuilt, not even by --full-refresh (drop the table to start it over) #}
-{{ config(materialized='incremental', incremental_strategy='append', on_schema_change='fail', full_refresh=false) }}
+{#- history is never rebuilt, not even by --full-refresh (drop the table to start it over); a
+    column added by a release is appended, null for the run pairs before it #}
+{{ config(
+    materialized='incremental', incremental_strategy='append', on_schema_change='append_new_columns',
+    full_refresh=false
+) }}
 
 with
 
@@ -48,6 +54,12 @@ new_pairs as (
 
 ),
 
+lineage as (
+
+    select * from {{ ref('dim_segment_lineage') }}
+
+),
+
 moves as (
 
     select
@@ -55,13 +67,26 @@ moves as (
         new_pairs.to_run_id,
         before.segment_name as from_segment,
         after.segment_name as to_segment,
-        after.monetary_value
+        after.monetary_value,
+        case
+            when before.model_version = after.model_version
+                then case when before.cluster_id = after.cluster_id then 'stayed' else 'moved' end
+            -- no match recorded between these two versions: by name
+            when lineage.model_version is null or lineage.previous_model_version <> before.model_version
+                then case when before.segment_name = after.segment_name then 'stayed' else 'moved' end
+            when lineage.previous_cluster_id = before.cluster_id
+                then case when before.segment_name = after.segment_name then 'stayed' else 'relabelled' end
+            else 'moved'
+        end as movement
     from new_pairs
     inner join history as before
         on new_pairs.from_run_id = before.run_id
     inner join history as after
         on new_pairs.to_run_id = after.run_id
         and before.customer_id = after.customer_id
+    left join lineage
+        on after.model_version = lineage.model_version
+        and after.cluster_id = lineage.cluster_id
 
 ),
 
@@ -77,6 +102,7 @@ final as (
         moves.from_segment,
         moves.to_segment,
         (moves.from_segment = moves.to_segment) as is_same_segment,
+        moves.movement,
         cast(count(*) as bigint) as customers,
         cast({{ sum_money('moves.monetary_value') }} as {{ type_double() }}) as revenue
     from moves
@@ -86,7 +112,8 @@ final as (
         on moves.to_run_id = to_runs.run_id
     group by
         moves.from_run_id, moves.to_run_id, from_runs.as_of_date, to_runs.as_of_date,
-        from_runs.model_version, to_runs.model_version, moves.from_segment, moves.to_segment
+        from_runs.model_version, to_runs.model_version, moves.from_segment, moves.to_segment,
+        moves.movement
 
 )
 

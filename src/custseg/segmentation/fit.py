@@ -8,7 +8,7 @@ BLAS/OpenMP threads are capped (var ``ml_threads``) around the work.
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -19,8 +19,8 @@ from .centroids import CentroidModel
 from .classifier import train_classifier
 from .clustering import fit_model, renumber
 from .config import ClassifierConfig, SegmentationConfig
-from .lifecycle import match_clusters, training_profile, training_tails
-from .naming import mark_noise, name_clusters, profile
+from .lifecycle import match_by_overlap, training_profile, training_tails
+from .naming import mark_noise, name_clusters, profile, with_playbook
 from .preprocessing import build_preprocessor, feature_matrix, pca_loadings_table
 from .projection import fit_plot_pca
 from .registry import fingerprint, registry_row
@@ -61,22 +61,77 @@ def chosen_k(sweep: pd.DataFrame) -> int:
     return int(sweep.loc[sweep["is_chosen"], "k"].iloc[0])
 
 
-def _order_clusters(model, labels, customers, config, previous):
-    """The estimator labels in cluster-id order: best to worst customers (combined R/F/M score,
-    noise last), or, with ``previous`` of the same k, each new cluster in the place of the
-    previous cluster it continues (nearest centroids, one to one). Returns (order, matched)."""
-    scores = profile(
-        customers, labels, model.k, config.features, config.value_feature, dict(config.column_labels)
-    )
+@dataclass
+class Prior:
+    """The model version a refit replaces: something that assigns customers to its clusters
+    (``assign(X)`` with a cluster_id column: the nearest-centroid model of its numeric reports),
+    its names by cluster id, and its version."""
+
+    model: object
+    names: list[str]
+    version: int
+
+
+def _best_first(scores: pd.DataFrame, model) -> np.ndarray:
+    """Estimator labels best to worst (combined score; HDBSCAN's noise group last)."""
     order = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
-    if previous is not None and len(previous[0]) == model.k:
-        # m[label] = the previous id that estimator label continues; id p goes to label m^-1(p)
-        m = match_clusters(model.centroids, model.transform(np.asarray(previous[0], dtype=float)))
-        return np.argsort(m, kind="stable"), True
     noise = model.estimator.found_ if getattr(model.estimator, "has_noise_", False) else None
     if noise is not None:
         order = np.concatenate([order[order != noise], [noise]])
-    return order, False
+    return order
+
+
+def _order_clusters(model, labels, customers, X, config, previous: Prior | None):
+    """The estimator labels in cluster-id order, and the match with ``previous`` by label (None
+    without one). Clusters are numbered best to worst, except that a cluster continuing a
+    previous one (:func:`lifecycle.match_by_overlap`: at least half their customers shared)
+    keeps the previous id when it exists at the new k."""
+    scores = profile(
+        customers, labels, model.k, config.features, config.value_feature, dict(config.column_labels)
+    )
+    best_first = _best_first(scores, model)
+    if previous is None:
+        return best_first, None
+    match = match_by_overlap(labels, previous.model.assign(X)["cluster_id"].to_numpy(), model.k)
+    ids: dict[int, int] = {}
+    for label in best_first:
+        p = int(match.loc[label, "previous_cluster_id"])
+        if match.loc[label, "matched"] and p < model.k and p not in ids.values():
+            ids[int(label)] = p
+    free = iter([i for i in range(model.k) if i not in ids.values()])
+    for label in best_first:
+        if int(label) not in ids:
+            ids[int(label)] = next(free)
+    order = np.empty(model.k, dtype=np.int64)
+    for label, cluster_id in ids.items():
+        order[cluster_id] = label
+    return order, match
+
+
+def cluster_matching(model, match: pd.DataFrame | None, previous: Prior | None) -> pd.DataFrame:
+    """The report ``cluster_matching``: per cluster, the previous version's cluster it continues
+    (null when new), their customer overlap, and its status: continued (same name), renamed
+    (matched, but the previous name's claims no longer hold, so it was named again) or new."""
+    rows = []
+    for cluster_id in range(model.k):
+        row = {"cluster_id": cluster_id, "segment_name": model.names[cluster_id], "status": "new",
+               "previous_model_version": None, "previous_cluster_id": None, "previous_segment_name": None,
+               "overlap": None}  # fmt: skip
+        if match is not None:
+            label = int(np.flatnonzero(model.label_to_cluster == cluster_id)[0])
+            hit = match.loc[label]
+            if hit["matched"]:
+                p = int(hit["previous_cluster_id"])
+                before = previous.names[p]
+                row.update(previous_model_version=previous.version, previous_cluster_id=p,
+                           previous_segment_name=before, overlap=float(hit["overlap"]),
+                           status="continued" if before == row["segment_name"] else "renamed")  # fmt: skip
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for column in ("previous_model_version", "previous_cluster_id"):
+        table[column] = table[column].astype("Int64")
+    table["overlap"] = table["overlap"].astype(float)
+    return table
 
 
 def _fit_metrics(model, Xs, cluster, sweep, config, matched) -> dict:
@@ -91,18 +146,19 @@ def _fit_metrics(model, Xs, cluster, sweep, config, matched) -> dict:
         "inertia": float(squared.sum()),
         "mean_distance_to_centroid": float(np.sqrt(squared.sum(axis=1)).mean()),
         "matched_previous_version": bool(matched),
+        "clusters_matched": int(matched),
         "selection_reason": sweep.loc[sweep["is_chosen"], "selection_reason"].iloc[0],
     }
 
 
-def fit_segmentation(customers, X, fitted, sweep, names, config, previous=None):
+def fit_segmentation(customers, X, fitted, sweep, names, config, previous: Prior | None = None):
     """The final clustering at the chosen k, renumbered and named; its metrics and the cluster of
     every row of ``X``. ``fitted``: the preprocessor fitted on ``X`` and its output.
 
-    ``previous``: (centroids in feature units, names) of the version this fit replaces. With the
-    same k, each new cluster takes the id and name of the previous cluster it continues, so ids
-    and names stay put where the segments did; with another k the clusters are numbered best to
-    worst and named afresh."""
+    ``previous``: the version this fit replaces. Each new cluster that continues a previous one
+    (most of their customers shared) keeps its id where the new k allows and its name where the
+    name's claims still hold (``model.matching``, the report ``cluster_matching``); the other
+    clusters are numbered best to worst and named afresh."""
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
@@ -112,16 +168,25 @@ def fit_segmentation(customers, X, fitted, sweep, names, config, previous=None):
             f"{config.algorithm} formed only {len(np.unique(labels))} clusters for k={k}; "
             "lower n_clusters or use segmentation_algorithm: kmeans"
         )
-    order, matched = _order_clusters(model, labels, customers, config, previous)
+    order, match = _order_clusters(model, labels, customers, X, config, previous)
     renumber(model, order)
     cluster = model.label_to_cluster[labels]
     scores = profile(customers, cluster, k, config.features, config.value_feature, dict(config.column_labels))
-    model.names = list(previous[1]) if matched else name_clusters(scores, names)
+    keep = {}
+    if match is not None:
+        for label in np.flatnonzero(match["matched"].to_numpy()):
+            keep[int(model.label_to_cluster[label])] = previous.names[
+                int(match.loc[label, "previous_cluster_id"])
+            ]
+    model.names = name_clusters(scores, names, keep)
+    scores = with_playbook(scores, model.names, names)
     if getattr(model.estimator, "has_noise_", False):
         # hdbscan: the noise group (the estimator's last label) keeps its own name
         model.noise_cluster = int(model.label_to_cluster[model.estimator.found_])
         scores, model.names = mark_noise(scores, model.names, model.noise_cluster)
     model.cluster_scores = scores.assign(segment_name=model.names)
+    model.matching = cluster_matching(model, match, previous)
+    matched = int((model.matching["status"] != "new").sum())
     return model, _fit_metrics(model, Xs, cluster, sweep, config, matched), cluster
 
 
@@ -169,13 +234,13 @@ def fit_all(
     names: pd.DataFrame,
     config: SegmentationConfig,
     cls_config: ClassifierConfig,
-    previous: tuple | None = None,
+    previous: Prior | None = None,
     **version,
 ) -> pa.Table:
     """Everything the build fits, once: the registry rows of the segmentation model, the
-    classifier and the tree, each with its reports. ``previous``: (centroids in feature units,
-    names) of the version being replaced, whose ids and names a same-k fit keeps; ``version``:
-    model_version, run_id, as_of_date of the rows."""
+    classifier and the tree, each with its reports. ``previous``: the version being replaced
+    (:class:`Prior`), whose ids and names continuing clusters keep; ``version``: model_version,
+    run_id, as_of_date of the rows."""
     with ml_threads(config):
         everyone, X_all = customer_matrix(customers, config)
         mask = training_mask(everyone, config.training_cutoff_date)
@@ -197,6 +262,7 @@ def fit_all(
             "cluster_names": cluster_names(model),
             "pca_variance": fit_plot_pca(model, X_all),
             "training_profile": training_profile(X, config.features),
+            "cluster_matching": model.matching,
         }
         reports["training_tails"] = training_tails(
             X, CentroidModel(reports["preprocessing"], reports["centroids"], reports["pca_loadings"])

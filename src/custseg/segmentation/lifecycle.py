@@ -267,15 +267,28 @@ def decide(
 
 # -- matching a refit's clusters to the previous version's ---------------------------------------
 
+# a new cluster continues a previous one when at least half of the customers in either are in
+# both (Jaccard overlap of their training customers)
+MATCH_MIN_OVERLAP = 0.5
 
-def match_clusters(new_centroids: np.ndarray, previous_in_new_space: np.ndarray) -> np.ndarray:
-    """For each new cluster, the previous cluster it continues (Hungarian assignment on centroid
-    distance, in the new model's space); both sides have k clusters. Returns ``m`` with
-    ``m[new] = previous``."""
+
+def match_by_overlap(new_labels: np.ndarray, previous_ids: np.ndarray, k_new: int) -> pd.DataFrame:
+    """For each new label 0..k_new-1, the previous cluster it continues: the one-to-one
+    assignment (Hungarian) that maximises the total Jaccard overlap of the two clusters'
+    customers (``previous_ids``: the previous model's cluster of each of the same customers).
+    Columns: label, previous_cluster_id (-1 when none), overlap, matched (overlap at least
+    MATCH_MIN_OVERLAP)."""
     from scipy.optimize import linear_sum_assignment
 
-    cost = np.sqrt(((new_centroids[:, None, :] - previous_in_new_space[None, :, :]) ** 2).sum(axis=2))
-    rows, cols = linear_sum_assignment(cost)
-    m = np.empty(len(new_centroids), dtype=np.int64)
-    m[rows] = cols
-    return m
+    previous = np.unique(previous_ids)
+    column = np.searchsorted(previous, previous_ids)
+    both = np.zeros((k_new, len(previous)))
+    np.add.at(both, (np.asarray(new_labels), column), 1)
+    union = both.sum(axis=1, keepdims=True) + both.sum(axis=0, keepdims=True) - both
+    overlap = np.divide(both, union, out=np.zeros_like(both), where=union > 0)
+    rows, cols = linear_sum_assignment(-overlap)
+    out = pd.DataFrame({"label": np.arange(k_new), "previous_cluster_id": -1, "overlap": 0.0})
+    out.loc[rows, "previous_cluster_id"] = previous[cols].astype(np.int64)
+    out.loc[rows, "overlap"] = overlap[rows, cols]
+    out["matched"] = out["overlap"] >= MATCH_MIN_OVERLAP
+    return out

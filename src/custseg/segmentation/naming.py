@@ -117,7 +117,7 @@ def eligibility(scores: pd.DataFrame, names: pd.DataFrame) -> np.ndarray:
     return ok
 
 
-def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
+def assign_names(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str] | None = None) -> list[str]:
     """A unique name per cluster (row order of ``scores``) from the prototypes in ``names``,
     each true to the cluster's numbers (:func:`eligibility`).
 
@@ -136,11 +136,19 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     result: list[str | None] = [None] * k
     free_clusters = list(range(k))
     free_names = list(range(len(labels)))
+    for cluster, before in sorted((keep or {}).items()):
+        base = _base_name(before, labels)
+        if base in labels and labels.index(base) in free_names and ok[cluster, labels.index(base)]:
+            result[cluster] = base
+            free_clusters.remove(cluster)
+            free_names.remove(labels.index(base))
 
     order = np.lexsort((np.arange(k), -scores["combined_score"].to_numpy()))
     for cluster, name in ((int(order[0]), TOP), (int(order[-1]), BOTTOM)):
         if name not in labels:
             continue
+        if labels.index(name) not in free_names:
+            continue  # kept by a continuing cluster
         if ok[cluster, labels.index(name)] and result[cluster] is None:
             result[cluster] = name
             free_clusters.remove(cluster)
@@ -173,6 +181,30 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     return numbered(result)
 
 
+def with_playbook(scores: pd.DataFrame, names: list[str], playbook: pd.DataFrame) -> pd.DataFrame:
+    """Transactions: each cluster's description and action from the seed by its name without a
+    repeat number ("Loyal Customers 2" reads as Loyal Customers; the marts join the seed by the
+    exact name, so a repeat carries its texts here)."""
+    if not scores["proposed_name"].isna().all() or not {"description", "recommended_action"} <= set(playbook):
+        return scores
+    labels = playbook["segment_name"].tolist()
+    texts = playbook.set_index("segment_name")
+    scores = scores.copy()
+    for column in ("description", "recommended_action"):
+        values = [
+            texts.loc[_base_name(n, labels), column] if _base_name(n, labels) in texts.index else None
+            for n in names
+        ]
+        scores[column] = pd.Series(values, index=scores.index, dtype="string")
+    return scores
+
+
+def _base_name(name: str, labels: list[str]) -> str:
+    """A numbered repeat's name without its number ("Loyal Customers 2" -> "Loyal Customers")."""
+    head, _, tail = name.rpartition(" ")
+    return head if name not in labels and tail.isdigit() else name
+
+
 def false_claims(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     """The clusters of ``scores`` (with their ``segment_name``) whose name claims what their
     numbers contradict, as readable lines; empty when every name is true."""
@@ -180,7 +212,7 @@ def false_claims(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     labels = names["segment_name"].tolist()
     wrong = []
     for i, name in enumerate(scores["segment_name"]):
-        base = name.rsplit(" ", 1)[0] if name not in labels and name.rsplit(" ", 1)[-1].isdigit() else name
+        base = _base_name(name, labels)
         if base in labels and not ok[i, labels.index(base)]:
             row = scores.iloc[i]
             wrong.append(
@@ -372,6 +404,7 @@ def profile(
             "monetary_score": np.nan,
             "combined_score": np.asarray(combined, dtype=float),
             "distinguishing_features": text,
+            "traits": ["|".join(t) for t in traits],
             "proposed_name": names,
             "description": [
                 f"{sizes[j] / max(1, sizes.sum()):.0%} of customers. "
@@ -383,12 +416,20 @@ def profile(
     )
 
 
-def name_clusters(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
+def name_clusters(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str] | None = None) -> list[str]:
     """A unique name per cluster: RFM prototypes for transactions, else the proposed names
-    (a repeated one gets a number)."""
+    (a repeated one gets a number). ``keep``: cluster -> the name it had in the version a
+    refit replaces; kept where its claims still hold (transactions: :func:`eligibility`; a
+    customer table: each of its traits is still one of the cluster's)."""
+    keep = keep or {}
     if scores["proposed_name"].isna().all():  # transactions
-        return assign_names(scores, names)
-    return numbered(scores["proposed_name"])
+        return assign_names(scores, names, keep)
+    proposed = list(scores["proposed_name"])
+    for cluster, before in keep.items():
+        said = [part[:1].lower() + part[1:] for part in before.split(" & ")]
+        if set(said) <= set(str(scores.loc[cluster, "traits"]).split("|")):
+            proposed[cluster] = before
+    return numbered(proposed)
 
 
 # HDBSCAN's noise group: customers within no cluster's reach

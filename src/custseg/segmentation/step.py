@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .centroids import CentroidModel
 from .config import ClassifierConfig, LifecycleConfig, SegmentationConfig
-from .fit import customer_matrix, fit_all, ml_threads
+from .fit import Prior, customer_matrix, fit_all, ml_threads
 from .lifecycle import decide, measure_drift, overall_status
 from .preprocessing import feature_matrix
 from .registry import empty_registry, fingerprint, run_row
@@ -70,15 +71,16 @@ class Reference:
         """The drift of the customers ``X`` (this model's features, raw) against its training."""
         return measure_drift(X, self.reports, json.loads(self.row["metrics"]), self.config, lifecycle)
 
-    def prior(self, config: SegmentationConfig):
-        """(centroids in feature units, names) whose ids and names a same-k refit keeps, when the
-        new fit uses the same features."""
-        table = self.reports["centroids"]
-        names = table.drop_duplicates("cluster_id").sort_values("cluster_id")["segment_name"].tolist()
-        wide = table.pivot(index="cluster_id", columns="dimension", values="centroid_original")
-        if self.config.features != config.features or not set(config.features) <= set(wide.columns):
+    def prior(self, config: SegmentationConfig) -> Prior | None:
+        """What a refit needs to continue this version's clusters (their customers by the
+        nearest-centroid rule of its numeric reports, its names), when the new fit uses the same
+        features; None otherwise (every cluster is new)."""
+        if self.config.features != config.features:
             return None
-        return wide.sort_index()[list(config.features)].to_numpy(), names
+        reports = self.reports
+        model = CentroidModel(reports["preprocessing"], reports["centroids"], reports.get("pca_loadings"))
+        names = reports["cluster_names"].sort_values("cluster_id")["segment_name"].tolist()
+        return Prior(model, names, self.version)
 
 
 def reference_model(previous: pd.DataFrame, lifecycle: LifecycleConfig) -> Reference | None:
