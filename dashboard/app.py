@@ -167,7 +167,13 @@ def page_time() -> None:
             ),
             key="migration",
         )  # fmt: skip
-        st.caption("Customers from each segment (rows) to each segment (columns); the diagonal stayed.")
+        moved = data.movement_counts(hist["migration"], pair)
+        st.caption(
+            "Customers from each segment (rows) to each segment (columns). Across a refit a segment can "
+            "continue under another name: "
+            + ", ".join(f"{count:,} {kind}" for kind, count in moved.items())
+            + " (dim_segment_lineage says which segment continues which)."
+        )
     if len(hist["drift"]):
         st.subheader("Drift")
         latest = hist["drift"][hist["drift"]["run_id"] == hist["drift"]["run_id"].max()]

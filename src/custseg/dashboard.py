@@ -231,6 +231,16 @@ def migration_matrix(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataF
     )
 
 
+def movement_counts(migration: pd.DataFrame, pair: tuple[int, int]) -> dict[str, int]:
+    """Customers who stayed, were relabelled (their segment continued under another name) or
+    moved, for one run pair; pairs recorded before the movement column count by name."""
+    rows = migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
+    by_name = rows["is_same_segment"].map({True: "stayed", False: "moved"})
+    kind = rows["movement"].fillna(by_name) if "movement" in rows else by_name
+    counts = rows.groupby(kind)["customers"].sum()
+    return {k: int(counts.get(k, 0)) for k in ("stayed", "relabelled", "moved")}
+
+
 # -- Score a customer ----------------------------------------------------------------------
 
 

@@ -263,6 +263,13 @@ def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_
         run.serving_path, "select sum(customers) from marts.fct_segment_migration where to_run_id = 2"
     )[0][0]
     assert _array(heat["z"]).sum() == expected > 0 and heat["texttemplate"]
+    # the caption splits the pair's customers into stayed, relabelled and moved
+    counts = dict(
+        db(run.serving_path, "select movement, sum(customers) from marts.fct_segment_migration group by 1")
+    )
+    caption = " ".join(c.value for c in at.caption)
+    for kind in ("stayed", "relabelled", "moved"):
+        assert f"{int(counts.get(kind, 0)):,} {kind}" in caption
     # the shares chart marks each model version where it took over
     versions = db(run.serving_path, "select count(distinct model_version) from marts.fct_segment_shares")[0][
         0

@@ -99,7 +99,7 @@ def check_names_are_true(run, config: dict, k: int) -> None:
         true_traits = {trait(f, d, labels) for f, d in zip(mine["feature"], mine["d"], strict=True)}
         said = [part[0].lower() + part[1:] for part in name.split(" & ")]
         assert 1 <= len(said) <= 2 and set(said) <= true_traits, (name, sorted(true_traits))
-        assert " and ".join(said) in action, (name, action)
+        assert f"({', '.join(said)})" in action, (name, action)
         assert not [f for f in labels if f in name and labels[f] != f], name  # labels, not column names
 
 

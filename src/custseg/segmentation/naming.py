@@ -238,19 +238,19 @@ def numbered(names) -> list[str]:
 # deviations from the population mean
 DISTINCT_EFFECT = 0.5
 ACTIONS = (
-    "Retain and reward: loyalty perks, early access and personal service built around their {traits}; "
-    "watch them for churn.",
-    "Grow: cross-sell and upsell around their {traits}.",
-    "Develop: targeted offers on their {traits} to raise spend and frequency.",
-    "Re-activate at low cost: win-back offers that speak to their {traits}, through cheap channels; stop "
-    "costly contact if they stay silent.",
+    "Retain and reward: loyalty perks, early access and personal service built around what sets "
+    "them apart ({traits}); watch them for churn.",
+    "Grow: cross-sell and upsell around what sets them apart ({traits}).",
+    "Develop: targeted offers on what sets them apart ({traits}) to raise spend and frequency.",
+    "Re-activate at low cost: win-back offers that speak to what sets them apart ({traits}), through "
+    "cheap channels; stop costly contact if they stay silent.",
 )
 NO_VALUE_ACTION = (
-    "Tailor offers and messages to their {traits}, and measure the response against the other "
-    "segments (set segment_value_feature to rank segments by value)."
+    "Tailor offers and messages to what sets them apart ({traits}), and measure the response "
+    "against the other segments (set segment_value_feature to rank segments by value)."
 )
 # the traits of a segment that stands out on nothing
-NO_TRAITS = "needs, as for the average customer"
+NO_TRAITS = "nothing: close to the average customer"
 
 
 def _action_index(rank: int, k: int) -> int:
@@ -286,10 +286,10 @@ def humanise(column: str) -> str:
 
 def trait(column: str, effect: float, labels: dict[str, str]) -> str:
     """How a person says a cluster differs on one column: "high income", "low web visits per
-    month"; a one-hot level: "mostly Gold (membership type)", "few Gold (membership type)"."""
+    month"; a one-hot level: "Gold (membership type)", "few Gold (membership type)"."""
     label = labels.get(column) or humanise(column)
     if "=" in column:
-        return f"{'mostly' if effect > 0 else 'few'} {label}"
+        return label if effect > 0 else f"few {label}"
     return f"{'high' if effect > 0 else 'low'} {label}"
 
 
@@ -388,7 +388,7 @@ def profile(
     ]
     actions = [
         (ACTIONS[_action_index(int(rank[j]), k)] if value_feature else NO_VALUE_ACTION).format(
-            traits=" and ".join(traits[j][:MAX_NAME_TRAITS]) or NO_TRAITS
+            traits=", ".join(traits[j][:MAX_NAME_TRAITS]) or NO_TRAITS
         )
         for j in range(k)
     ]
