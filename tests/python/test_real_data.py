@@ -455,43 +455,29 @@ def test_names_are_true_to_the_numbers_on_the_whole_file_and_each_month(online_r
     name (a "Big Spenders" below two other segments' spend; the best segment called Big Spenders
     while buying most often)."""
     from custseg.segmentation import SegmentationConfig, naming
-    from custseg.segmentation.fit import customer_matrix, fit_segmentation
-    from custseg.segmentation.preprocessing import build_preprocessor
-    from custseg.segmentation.selection import k_sweep
 
     config = SegmentationConfig()
     with duckdb.connect(str(online_retail.db_path), read_only=True) as con:
         names = con.sql("select * from seeds.segment_names").df()
         whole = _profile_scores(con)
         assert naming.false_claims(whole, names) == [] and whole["segment_name"].iloc[0] == "Champions"
-        months = [r[0] for r in con.sql(
-            "select distinct strftime(invoice_date, '%Y-%m') from marts.fct_transactions order by 1"
-        ).fetchall()]  # fmt: skip
+        months = _months(con)
         assert len(months) == 13
         best_named_champions = 0
         for month in months:
-            customers = con.execute(
-                """
-                with lines as (
-                    select * from marts.fct_transactions where strftime(invoice_date, '%Y-%m') = ?
-                )
-                select
-                    customer_id,
-                    date_diff('day', max(invoice_date), (select max(invoice_date) from lines) + 1) as recency_days,
-                    count(distinct order_id) as order_count,
-                    sum(line_amount) as monetary_value
-                from lines group by customer_id order by customer_id
-                """,
-                [month],
-            ).df()
-            everyone, X = customer_matrix(customers, config)
-            pre = build_preprocessor(config)
-            Xs = pre.fit_transform(X)
-            sweep, _, _ = k_sweep(Xs, config)
-            model, _, _ = fit_segmentation(everyone, X, (pre, Xs), sweep, names, config)
+            model, _, _ = _fit(_month_rfm(con, month, cumulative=False), names, config)
             assert naming.false_claims(model.cluster_scores, names) == [], (month, model.names)
             best_named_champions += model.names[0] == "Champions"
     assert best_named_champions >= 12  # was 5 of 13: the best segment of a month is Champions
+
+
+def _months(con) -> list[str]:
+    return [
+        row[0]
+        for row in con.sql(
+            "select distinct strftime(invoice_date, '%Y-%m') from marts.fct_transactions order by 1"
+        ).fetchall()
+    ]
 
 
 def _month_rfm(con, month: str, cumulative: bool):
@@ -548,9 +534,7 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
         again, _, _ = _fit(whole, names, replace(config, random_state=7), Prior(first, first.names, 1))
         assert again.names == first.names and again.matching["status"].eq("continued").all()
         assert (again.matching["previous_cluster_id"] == again.matching["cluster_id"]).all()
-        months = [r[0] for r in con.sql(
-            "select distinct strftime(invoice_date, '%Y-%m') from marts.fct_transactions order by 1"
-        ).fetchall()]  # fmt: skip
+        months = _months(con)
         previous = None
         relabelled = shared = 0
         for version, month in enumerate(months, start=1):
