@@ -74,7 +74,7 @@ def check_names_are_true(run, config: dict, k: int) -> None:
     the segment is on by at least half a standard deviation (marts.fct_segment_feature_profiles,
     which has every model feature's mean and median for every segment), and the action names the
     same traits."""
-    from custseg.segmentation.naming import DISTINCT_EFFECT, trait
+    from custseg.segmentation.naming import DISTINCT_EFFECT, said_traits, trait
 
     labels = config.get("column_labels", {})
     features = list(config["segmentation_features"])
@@ -96,10 +96,13 @@ def check_names_are_true(run, config: dict, k: int) -> None:
         if name == "Typical customers":
             continue
         mine = profiles[(profiles["cluster_id"] == cluster_id) & (profiles["d"].abs() >= DISTINCT_EFFECT)]
-        true_traits = {trait(f, d, labels) for f, d in zip(mine["feature"], mine["d"], strict=True)}
-        said = [part[0].lower() + part[1:] for part in name.split(" & ")]
+        true_traits = {
+            (t := trait(f, d, labels))[:1].lower() + t[1:]
+            for f, d in zip(mine["feature"], mine["d"], strict=True)
+        }
+        said = said_traits(name)
         assert 1 <= len(said) <= 2 and set(said) <= true_traits, (name, sorted(true_traits))
-        assert f"({', '.join(said)})" in action, (name, action)
+        assert f"({', '.join(said)})".lower() in action.lower(), (name, action)
         assert not [f for f in labels if f in name and labels[f] != f], name  # labels, not column names
 
 

@@ -53,16 +53,36 @@ by_segment as (
 
 ),
 
-overall as (
+overall_mean as (
 
     {%- for feature in features %}
     {%- set value = 'cast(' ~ sql_identifier(feature) ~ ' as ' ~ type_double() ~ ')' %}
     select
         {{ sql_string(feature) }} as feature,
         {{ mean_exact(value) }} as overall_mean,
-        {{ median(value) }} as overall_median,
-        stddev_pop({{ value }}) as overall_stddev
+        {{ median(value) }} as overall_median
     from customers
+    {{ 'union all' if not loop.last }}
+    {%- endfor %}
+
+),
+
+overall as (
+
+    -- the standard deviation from exact sums of squared deviations (a parallel stddev_pop of
+    -- doubles differs in the last bits from one build to the next)
+    {%- for feature in features %}
+    {%- set value = 'cast(customers.' ~ sql_identifier(feature) ~ ' as ' ~ type_double() ~ ')' %}
+    {%- set deviation = '(' ~ value ~ ' - overall_mean.overall_mean)' %}
+    select
+        overall_mean.feature,
+        max(overall_mean.overall_mean) as overall_mean,
+        max(overall_mean.overall_median) as overall_median,
+        sqrt({{ mean_exact(deviation ~ ' * ' ~ deviation) }}) as overall_stddev
+    from customers
+    inner join overall_mean
+        on overall_mean.feature = {{ sql_string(feature) }}
+    group by overall_mean.feature
     {{ 'union all' if not loop.last }}
     {%- endfor %}
 

@@ -297,6 +297,17 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def said_traits(name: str) -> list[str]:
+    """The traits a customer-table segment name states ("Low web visits & high income" ->
+    ["low web visits", "high income"]), first letters lowered as :func:`trait` words them
+    (compare with :func:`_lower_first` of each trait: a label may start with a capital)."""
+    return [_lower_first(part) for part in name.split(" & ")]
+
+
 def distinguishing(
     customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
 ) -> list[list[tuple[str, float, float, float]]]:
@@ -365,9 +376,13 @@ def profile(
         for column in ("proposed_name", "description", "recommended_action"):
             scores[column] = pd.Series([None] * len(scores), dtype="string")  # typed text, even when null
         return scores
+    return _table_profile(customers, cluster, k, features, value_feature, labels or {})
+
+
+def _table_profile(customers, cluster, k, features, value_feature, labels) -> pd.DataFrame:
+    """:func:`profile` of a customer table: value rank, traits in words, names, actions."""
     if value_feature and value_feature not in customers.columns:
         raise ValueError(f"segment_value_feature '{value_feature}' is not a column of the customer features")
-    labels = labels or {}
     sizes = np.bincount(cluster, minlength=k)
     if value_feature:
         values = customers[value_feature].to_numpy(dtype=float)
@@ -426,8 +441,8 @@ def name_clusters(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str
         return assign_names(scores, names, keep)
     proposed = list(scores["proposed_name"])
     for cluster, before in keep.items():
-        said = [part[:1].lower() + part[1:] for part in before.split(" & ")]
-        if set(said) <= set(str(scores.loc[cluster, "traits"]).split("|")):
+        traits = {_lower_first(t) for t in str(scores.loc[cluster, "traits"]).split("|")}
+        if set(said_traits(before)) <= traits:
             proposed[cluster] = before
     return numbered(proposed)
 
