@@ -383,6 +383,8 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
         "where scoring_rule = 'nearest_centroid'"
     )[0]
     assert rule_kind == "approximation" and customers == DEMO.customers
+    rule = {"gmm": "gmm_posterior", "birch": "birch_subcluster", "hdbscan": "hdbscan_reach"}[algorithm]
+    assert run.query("select distinct scoring_rule from marts.dim_customer_segments") == [(rule,)]
     assert agreeing == run.scalar(
         "select count(*) from segmentation.ml_customer_scores where centroid_cluster_id = cluster_id"
     )
@@ -773,5 +775,8 @@ def test_kmeans_nearest_centroid_is_the_models_own_rule(demo_build):
         "select scoring_rule, rule_kind, agreeing_customers, customers, agreement_rate from marts.fct_scoring_agreement"
     )}  # fmt: skip
     assert set(rows) == {"nearest_centroid", "classifier", "classifier_tree"}
+    assert demo_build.query("select distinct scoring_rule from marts.dim_customer_segments") == [
+        ("nearest_centroid",)
+    ]
     assert rows["nearest_centroid"][:1] == ("exact",) and rows["nearest_centroid"][3] == 1.0
     assert rows["classifier"][0] == "learned" and 0.5 < rows["classifier"][3] <= 1.0

@@ -25,6 +25,14 @@ active as (
 
 ),
 
+own_rule as (
+
+    -- the rule ml_customer_scores applied (one value per build)
+    select max(scoring_rule) as model_rule
+    from scores
+
+),
+
 rules as (
 
     select
@@ -52,9 +60,10 @@ final as (
     select
         rules.scoring_rule,
         active.algorithm as model_algorithm,
+        own_rule.model_rule,
         case
             when rules.scoring_rule <> 'nearest_centroid' then 'learned'
-            when active.algorithm in ('kmeans', 'agglomerative') then 'exact'
+            when own_rule.model_rule = 'nearest_centroid' then 'exact'
             else 'approximation'
         end as rule_kind,
         cast(rules.customers as bigint) as customers,
@@ -62,6 +71,7 @@ final as (
         cast(rules.agreeing as {{ type_double() }}) / nullif(rules.customers, 0) as agreement_rate
     from rules
     cross join active
+    cross join own_rule
 
 )
 

@@ -36,6 +36,7 @@ final as (
         cast(assignments.confidence as {{ type_double() }}) as confidence,
         cast(assignments.distance_to_centroid as {{ type_double() }}) as distance_to_centroid,
         cast(assignments.distance_to_next_centroid as {{ type_double() }}) as distance_to_next_centroid,
+        assignments.scoring_rule,
         {%- if input_kind() == 'transactions' %}
         customers.rfm_segment,
         customers.rfm_cell,

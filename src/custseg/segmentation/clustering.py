@@ -19,6 +19,16 @@ from .sampling import sample_rows
 WARD_MAX_ROWS = 5_000
 
 
+# each algorithm's own assignment rule; only "nearest_centroid" is what the pure-SQL scorer computes
+SCORING_RULES = {
+    "kmeans": "nearest_centroid",
+    "agglomerative": "nearest_centroid",
+    "gmm": "gmm_posterior",
+    "birch": "birch_subcluster",
+    "hdbscan": "hdbscan_reach",
+}
+
+
 class WardClustering:
     """Agglomerative clustering with Ward linkage (scikit-learn) on a deterministic sample of at
     most :data:`WARD_MAX_ROWS` rows; every row, those of the sample included, is then assigned to
@@ -163,6 +173,11 @@ class SegmentationModel:
     @property
     def algorithm(self) -> str:
         return self.config.algorithm
+
+    @property
+    def scoring_rule(self) -> str:
+        """How this model assigns a customer (its own rule, as :meth:`assign` applies it)."""
+        return SCORING_RULES[self.algorithm]
 
     @property
     def features(self) -> tuple[str, ...]:

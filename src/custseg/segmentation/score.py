@@ -36,6 +36,7 @@ def score_all(customers: pd.DataFrame, models: pd.DataFrame, config: Segmentatio
         out.insert(0, "customer_id", customers["customer_id"].astype(str).to_numpy())
         names = np.asarray(seg_model.names, dtype=object)
         out["segment_name"] = names[out["cluster_id"].to_numpy()]
+        out["scoring_rule"] = seg_model.scoring_rule
         coords = plot_coordinates(seg_model, X)
         for i in range(3):
             out[f"pc_{i + 1}"] = coords[:, i]
