@@ -260,3 +260,16 @@ def test_a_registry_from_the_release_with_arrow_reports_is_refused_saying_how_to
     legacy = first.assign(reports=[b"\xff\xff\xff\xff"] * len(first))
     with pytest.raises(ValueError, match=r"earlier release.*custseg upgrade-registry"):
         step.registry_frame(legacy)
+
+
+def test_column_labels_round_trip_through_the_registry_without_a_refit():
+    """A registered model's settings read back equal to the build's (column_labels pairs are
+    JSON lists in the registry): an unchanged build with labels is not a settings change."""
+    from dataclasses import replace
+
+    config = replace(CONFIG, column_labels=(("monetary_value", "spend"), ("order_count", "orders")))
+    registry = step.run(
+        _frame(), seed_names(), step.registry_frame(None), config, CLASSIFIER, LifecycleConfig()
+    ).to_pandas()
+    row = registry[registry["model_kind"] == "segmentation"].iloc[0]
+    assert step.config_of(row).fit_settings() == config.fit_settings()

@@ -46,12 +46,13 @@ def config_of(row: pd.Series) -> SegmentationConfig:
     """The segmentation settings a registered model was fitted with."""
     params = json.loads(row["params"])
     return SegmentationConfig(
-        **{
-            k: tuple(v) if isinstance(v, list) else v
-            for k, v in params.items()
-            if k in SegmentationConfig.__dataclass_fields__
-        }
+        **{k: _frozen(v) for k, v in params.items() if k in SegmentationConfig.__dataclass_fields__}
     )
+
+
+def _frozen(value):
+    """JSON lists back to the tuples a config holds (nested: column_labels' pairs)."""
+    return tuple(_frozen(v) for v in value) if isinstance(value, list) else value
 
 
 @dataclass
