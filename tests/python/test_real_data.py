@@ -569,3 +569,37 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
                 shared += len(both)
             previous = (model, ids, cluster)
     assert shared > 30_000 and relabelled / shared < 0.005
+
+
+@pytest.mark.parametrize("dataset", ["online_retail", "online_retail_ii"])
+def test_value_models_fit_the_real_files_and_give_finite_values_for_every_customer(dataset, request):
+    """BG/NBD and Gamma-Gamma fitted (by maximum likelihood, on the unique triples with their
+    counts) on the build's repeat-purchase summary of each Online Retail file: the fits converge
+    and P(alive), the expected purchases of the next 90 days and the expected average value are
+    finite for every customer, P(alive) in (0, 1] and 1 without a repeat purchase."""
+    import numpy as np
+
+    from custseg.value import btyd
+
+    run = request.getfixturevalue(dataset)
+    with duckdb.connect(str(run.db_path), read_only=True) as con:
+        summary = con.sql(
+            "select frequency, recency_span_days, age_days, coalesce(mean_repeat_value, 0) as m "
+            "from intermediate.int_customers__repeat_purchases"
+        ).df()
+        customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    assert len(summary) == customers > 4_000
+    x, t_x, T, m = (
+        summary[c].to_numpy(dtype=float) for c in ("frequency", "recency_span_days", "age_days", "m")
+    )
+    triples, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
+    bgnbd = btyd.fit_bgnbd(triples[:, 0], triples[:, 1], triples[:, 2], weights=counts)
+    gamma_gamma = btyd.fit_gamma_gamma(x, m)
+    assert bgnbd.converged and gamma_gamma.converged and bgnbd.customers == customers
+    params = [bgnbd.params[n] for n in btyd.BGNBD_PARAMS]
+    alive = btyd.p_alive(params, x, t_x, T)
+    ahead = btyd.expected_purchases(params, 90.0, x, t_x, T)
+    value = btyd.expected_average_value([gamma_gamma.params[n] for n in btyd.GAMMA_GAMMA_PARAMS], x, m)
+    assert np.isfinite(alive).all() and np.isfinite(ahead).all() and np.isfinite(value).all()
+    assert ((alive > 0) & (alive <= 1)).all() and (alive[x == 0] == 1).all()
+    assert (ahead >= 0).all() and (value > 0).all()
