@@ -222,11 +222,14 @@ def migration_pairs(migration: pd.DataFrame) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in pairs.itertuples(index=False)]
 
 
+def _pair_rows(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataFrame:
+    return migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
+
+
 def migration_matrix(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataFrame:
     """Customers from each segment (rows, the earlier run) to each segment (columns, the later
     run) for one run pair; 0 where nobody moved so."""
-    rows = migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
-    return rows.pivot_table(
+    return _pair_rows(migration, pair).pivot_table(
         index="from_segment", columns="to_segment", values="customers", aggfunc="sum", fill_value=0
     )
 
@@ -234,7 +237,7 @@ def migration_matrix(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataF
 def movement_counts(migration: pd.DataFrame, pair: tuple[int, int]) -> dict[str, int]:
     """Customers who stayed, were relabelled (their segment continued under another name) or
     moved, for one run pair; pairs recorded before the movement column count by name."""
-    rows = migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
+    rows = _pair_rows(migration, pair)
     by_name = rows["is_same_segment"].map({True: "stayed", False: "moved"})
     kind = rows["movement"].fillna(by_name) if "movement" in rows else by_name
     counts = rows.groupby(kind)["customers"].sum()

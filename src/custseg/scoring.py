@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .segmentation.centroids import CentroidModel
+from .segmentation.centroids import NEAREST_CENTROID, CentroidModel
 from .warehouse import open_warehouse
 
 MODEL_KINDS = ("segmentation", "classifier", "classifier_tree")
@@ -231,6 +231,7 @@ def _tables_only(db_path: str) -> None:
     copy keeps is data; the build recreates the views it needs from the project's SQL."""
     import duckdb
 
+    from .ingest import sql_identifier
     from .warehouse import LOCKED_CONFIG
 
     con = duckdb.connect(db_path, config=dict(LOCKED_CONFIG))
@@ -241,13 +242,9 @@ def _tables_only(db_path: str) -> None:
             "else 'macro' end from duckdb_functions() where not internal and function_type in "
             "('macro', 'table_macro') order by all"
         ).fetchall():
-            con.execute(f"drop {kind} if exists {_quoted(schema)}.{_quoted(name)} cascade")
+            con.execute(f"drop {kind} if exists {sql_identifier(schema)}.{sql_identifier(name)} cascade")
     finally:
         con.close()
-
-
-def _quoted(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
 
 
 def _check_numeric(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
@@ -281,7 +278,7 @@ def score(frame: pd.DataFrame, model, kind: str) -> pd.DataFrame:
         out = pd.DataFrame(
             {"cluster_id": result["cluster_id"], "segment_name": names, "confidence": result["confidence"]}
         )
-        out["scoring_rule"] = "nearest_centroid"  # the model's own rule for KMeans/Ward only
+        out["scoring_rule"] = NEAREST_CENTROID  # the model's own rule for KMeans/Ward only
     else:
         clean = _check_numeric(frame, list(model.encoder.numeric))
         if "country" not in clean.columns:

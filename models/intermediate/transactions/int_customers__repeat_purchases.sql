@@ -7,7 +7,7 @@
       recency_span_days  days from the first to the last purchase day (t_x)
       age_days           days from the first purchase day to the snapshot (T)
       mean_repeat_value  the mean value of the repeat purchase days (null without one)
-    Snapshot: the customer features' rule (macro customers_snapshot). Rebuilt every build (the
+    Snapshot: the customer features' (int_customers__features.as_of_date). Rebuilt every build (the
     incremental form, like int_customers__purchase_stats, is left to do).
 #}
 {{ config(enabled=input_kind() == 'transactions') }}
@@ -33,8 +33,9 @@ clean as (
 
 snapshot as (
 
-    select {{ customers_snapshot('last_purchase.last_clean_date') }} as as_of_date
-    from (select max(clean.purchase_date) as last_clean_date from clean) as last_purchase
+    -- the customer features' snapshot, as they computed it (one value for every customer)
+    select max(as_of_date) as as_of_date
+    from {{ ref('int_customers__features') }}
 
 ),
 

@@ -10,6 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+# the rule this module applies, as scoring outputs name it (segmentation.clustering.SCORING_RULES)
+NEAREST_CENTROID = "nearest_centroid"
+
 
 def centre_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Euclidean distance of every row to every centre, n x k (one centre at a time keeps memory

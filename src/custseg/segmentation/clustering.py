@@ -10,7 +10,7 @@ from sklearn.cluster import Birch, KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 
-from .centroids import centre_distances
+from .centroids import NEAREST_CENTROID, centre_distances
 from .config import SegmentationConfig
 from .sampling import sample_rows
 
@@ -21,8 +21,8 @@ WARD_MAX_ROWS = 5_000
 
 # each algorithm's own assignment rule; only "nearest_centroid" is what the pure-SQL scorer computes
 SCORING_RULES = {
-    "kmeans": "nearest_centroid",
-    "agglomerative": "nearest_centroid",
+    "kmeans": NEAREST_CENTROID,
+    "agglomerative": NEAREST_CENTROID,
     "gmm": "gmm_posterior",
     "birch": "birch_subcluster",
     "hdbscan": "hdbscan_reach",

@@ -203,14 +203,9 @@ def tail_measures(X, model: CentroidModel, assigned: pd.DataFrame, tails: pd.Dat
     scaled = model.scaled(X)
     feature = tails[tails["kind"] == "feature"]
     for j, name in enumerate(model.features):
-        moves = [
-            (
-                abs(float(np.quantile(scaled[:, j], row.quantile)) - row.value),
-                row.value,
-                float(np.quantile(scaled[:, j], row.quantile)),
-            )
-            for row in feature[feature["subject"] == name].itertuples()
-        ]
+        rows = feature[feature["subject"] == name]
+        now = np.quantile(scaled[:, j], rows["quantile"].to_numpy()) if len(rows) else []
+        moves = [(abs(float(c) - t), t, float(c)) for t, c in zip(rows["value"], now, strict=True)]
         if moves:
             yield ("tail_shift", name, *max(moves))
     distance = assigned["distance_to_centroid"].to_numpy()

@@ -338,9 +338,10 @@ def _number(x: float) -> str:
     return f"{x:.3g}"
 
 
-def distinguishing_text(parts: list[tuple[str, float, float, float]]) -> str:
-    """'High Income (82,300 vs 51,600 overall); Low Family_Size (1.6 vs 2.6 overall)'; '' when none."""
-    return "; ".join(f"{_phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
+def distinguishing_text(parts: list[tuple[str, float, float, float]], phrase=_phrase) -> str:
+    """'High Income (82,300 vs 51,600 overall); Low Family_Size (1.6 vs 2.6 overall)'; '' when none.
+    ``phrase(column, effect)`` words each feature (a customer table's: :func:`trait`)."""
+    return "; ".join(f"{phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
 
 
 MAX_NAME_TRAITS = 2
@@ -395,12 +396,7 @@ def _table_profile(customers, cluster, k, features, value_feature, labels) -> pd
     traits = [[trait(c, e, labels) for c, e, _, _ in p] for p in parts]
     names = [_sentence(" & ".join(t[:MAX_NAME_TRAITS])) if t else "Typical customers" for t in traits]
     rank = np.argsort(np.lexsort((np.arange(k), -np.asarray(combined))))  # 0 = best
-    text = [
-        "; ".join(
-            f"{t} ({_number(m)} vs {_number(pop)} overall)" for t, (_, _, m, pop) in zip(ts, p, strict=True)
-        )
-        for ts, p in zip(traits, parts, strict=True)
-    ]
+    text = [distinguishing_text(p, lambda c, e: trait(c, e, labels)) for p in parts]
     actions = [
         (ACTIONS[_action_index(int(rank[j]), k)] if value_feature else NO_VALUE_ACTION).format(
             traits=", ".join(traits[j][:MAX_NAME_TRAITS]) or NO_TRAITS
