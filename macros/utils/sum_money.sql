@@ -19,3 +19,12 @@
 {% macro mean_exact(expr) -%}
     cast(sum(cast({{ expr }} as decimal(38, 10))) as {{ type_double() }}) / count({{ expr }})
 {%- endmacro %}
+
+
+{#
+    sum_exact(expr): an order-independent sum of a double expression (each value rounded to 1e-10,
+    summed as decimal(38, 10)), as a double.
+#}
+{% macro sum_exact(expr) -%}
+    cast(sum(cast({{ expr }} as decimal(38, 10))) as {{ type_double() }})
+{%- endmacro %}

@@ -13,8 +13,9 @@ from datetime import date
 from typing import Any
 
 from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, LifecycleConfig, SegmentationConfig
+from .value.config import ValueConfig
 
-DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date")
+DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date", "clv_calibration_end")
 # numeric columns of marts.dim_customers a model can use (a test keeps this list equal to the mart)
 CUSTOMER_FEATURES = (
     *NUMERIC_FEATURES,
@@ -61,6 +62,11 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
         problems.append(f"segmentation_features must be a list of column names, got {features!r}")
     elif customer_table:
         # the customer-table probe checks them against the table's own features
+        if values.get("clv_calibration_end"):
+            problems.append(
+                "clv_calibration_end needs transactions (the value models read purchases); a customer table "
+                "has none: leave it unset"
+            )
         if values.get("training_cutoff_date"):
             problems.append(
                 "training_cutoff_date needs transactions (first purchase dates); a customer table has "
@@ -85,12 +91,21 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
         and (isinstance(values[name], bool) or not isinstance(values[name], int))
     ]
     problems += wrong_type
-    builders = (SegmentationConfig.from_vars, ClassifierConfig.from_vars, LifecycleConfig.from_vars)
+    builders = (
+        SegmentationConfig.from_vars,
+        ClassifierConfig.from_vars,
+        LifecycleConfig.from_vars,
+        ValueConfig.from_vars,
+    )
     for build in () if wrong_type else builders:
         try:
             build(values)
         except (ValueError, TypeError) as exc:
-            problems.append(str(exc).removeprefix("Invalid segmentation settings: "))
+            problems.append(
+                str(exc)
+                .removeprefix("Invalid segmentation settings: ")
+                .removeprefix("Invalid value settings: ")
+            )
     if problems:
         return {"ok": False, "error": "; ".join(problems)}
     return {"ok": True}

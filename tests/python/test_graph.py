@@ -121,20 +121,26 @@ def test_no_edge_runs_back_up(manifest):
 # the folders show the architecture: marts by domain, intermediate models by input kind (and
 # the ML input both kinds feed), each folder with the YAML that documents exactly its models
 LAYOUT = {
-    "marts": ["customer_table", "history", "scoring", "segments", "transactions"],
+    "marts": ["customer_table", "history", "scoring", "segments", "transactions", "value"],
     "intermediate": ["customer_table", "ml_input", "transactions"],
 }
 
 
-def test_the_ml_layer_is_two_python_models_and_the_view_of_the_active_version():
-    python_models = REPO / "python_models" / "segmentation"
-    assert sorted(p.name for p in python_models.iterdir() if p.suffix in (".py", ".sql")) == [
-        "ml_customer_scores.py",
-        "ml_model_registry.py",
-    ]
+def test_the_ml_layer_is_a_fit_and_a_score_per_domain_and_the_views_of_the_active_versions():
+    """Segmentation: one fit (the registry) and one scoring pass. Value: one fit (its registry),
+    the scoring of every customer and the new-customer curve (both need hyp2f1). Each domain's
+    active version is one SQL view."""
+    folders = {
+        "segmentation": ["ml_customer_scores.py", "ml_model_registry.py"],
+        "value": ["ml_customer_value_scores.py", "ml_value_curve.py", "ml_value_models.py"],
+    }
+    for folder, expected in folders.items():
+        python_models = REPO / "python_models" / folder
+        assert sorted(p.name for p in python_models.iterdir() if p.suffix in (".py", ".sql")) == expected
     assert sorted(p.name for p in (REPO / "models" / "ml").iterdir()) == [
         "_ml__models.yml",
         "ml_active_models.sql",
+        "ml_active_value_model.sql",
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import duckdb
+import numpy as np
 import pytest
 
 from conftest import run_dbt
@@ -25,6 +26,9 @@ REASONS = [
 ]
 
 
+OR_II_CALIBRATION_END = "2010-07-01"
+
+
 @pytest.fixture(scope="module")
 def online_retail(shared_data, tmp_path_factory):
     run = run_dbt(
@@ -39,7 +43,9 @@ def online_retail(shared_data, tmp_path_factory):
 @pytest.fixture(scope="module")
 def online_retail_ii(shared_data, tmp_path_factory):
     path = shared_data / "online_retail_II_year_2009_2010.parquet"
-    run = run_dbt(tmp_path_factory.mktemp("or2"), "build", vars={"transactions_path": str(path)})
+    # the value models fitted on December to June, their predictions checked on July to December
+    vars = {"transactions_path": str(path), "clv_calibration_end": OR_II_CALIBRATION_END}
+    run = run_dbt(tmp_path_factory.mktemp("or2"), "build", vars=vars)
     assert run.returncode == 0, run.output[-4000:]
     return run
 
@@ -572,34 +578,46 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
 
 
 @pytest.mark.parametrize("dataset", ["online_retail", "online_retail_ii"])
-def test_value_models_fit_the_real_files_and_give_finite_values_for_every_customer(dataset, request):
-    """BG/NBD and Gamma-Gamma fitted (by maximum likelihood, on the unique triples with their
-    counts) on the build's repeat-purchase summary of each Online Retail file: the fits converge
-    and P(alive), the expected purchases of the next 90 days and the expected average value are
-    finite for every customer, P(alive) in (0, 1] and 1 without a repeat purchase."""
-    import numpy as np
-
-    from custseg.value import btyd
-
+def test_value_marts_are_finite_for_every_customer_of_the_real_files(dataset, request):
+    """The build's value models (BG/NBD and Gamma-Gamma, ml_value_models) fit each Online
+    Retail file (converged, usable), and every customer gets finite values: P(alive) in (0, 1],
+    1 without a repeat purchase; churn risk in [0, 1]; expected purchases and CLV >= 0."""
     run = request.getfixturevalue(dataset)
     with duckdb.connect(str(run.db_path), read_only=True) as con:
-        summary = con.sql(
-            "select frequency, recency_span_days, age_days, coalesce(mean_repeat_value, 0) as m "
-            "from intermediate.int_customers__repeat_purchases"
-        ).df()
-        customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
-    assert len(summary) == customers > 4_000
-    x, t_x, T, m = (
-        summary[c].to_numpy(dtype=float) for c in ("frequency", "recency_span_days", "age_days", "m")
+        model = con.sql("select * from marts.dim_clv_models where is_active").df().iloc[0]
+        customers = con.sql("select * from marts.dim_customer_value").df()
+        dim_customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    assert model["status"] == "fitted" and model["bgnbd_converged"] and model["gg_converged"]
+    assert model["gg_q"] > 1 and len(customers) == dim_customers > 4_000
+    values = customers[["p_alive", "churn_risk", "predicted_number_of_orders", "expected_average_order_value",
+                        "predicted_clv", "total_clv"]].to_numpy(dtype=float)  # fmt: skip
+    assert np.isfinite(values).all()
+    assert customers["p_alive"].between(0, 1, inclusive="right").all()
+    assert (customers.loc[customers["repeat_purchases"] == 0, "p_alive"] == 1).all()
+    assert customers["churn_risk"].between(0, 1).all() and (customers["predicted_clv"] >= 0).all()
+
+
+def test_value_models_predict_online_retail_iis_holdout(online_retail_ii):
+    """Fitted on December 2009 to June 2010 (clv_calibration_end), the value models predict the
+    repeat purchases of July to December: the total within 15%, each calibration-frequency
+    group's mean within 30% (the classic BG/NBD check), rising with the calibration frequency as
+    the actual does; the weekly cumulative curve rises and ends within 15% of the actual."""
+    with duckdb.connect(str(online_retail_ii.db_path), read_only=True) as con:
+        errors = con.sql("select * from marts.fct_clv_holdout_errors").df().iloc[0]
+        bins = con.sql("select * from marts.fct_clv_holdout_by_frequency order by calibration_frequency").df()
+        curve = con.sql("select * from marts.fct_clv_holdout_tracking order by week_end_date").df()
+        model = con.sql("select * from marts.dim_clv_models where is_active").df().iloc[0]
+    assert str(model["calibration_end"])[:10] == OR_II_CALIBRATION_END == str(errors["calibration_end"])[:10]
+    assert abs(errors["relative_error"]) < 0.15 and errors["customers"] == bins["customers"].sum() > 2_000
+    assert errors["mean_absolute_error"] < errors["actual_purchases"] / errors["customers"]
+    assert list(bins["calibration_frequency"]) == list(range(8))
+    ratio = bins["predicted_mean_purchases"] / bins["actual_mean_purchases"]
+    assert ratio.between(0.7, 1.3).all(), bins
+    assert bins["predicted_mean_purchases"].is_monotonic_increasing
+    assert curve["predicted_cumulative_repeat_purchases"].is_monotonic_increasing
+    assert curve["actual_cumulative_repeat_purchases"].is_monotonic_increasing
+    assert curve["in_holdout"].any() and not curve["in_holdout"].all()
+    last = curve.iloc[-1]
+    assert last["predicted_cumulative_repeat_purchases"] == pytest.approx(
+        last["actual_cumulative_repeat_purchases"], rel=0.15
     )
-    triples, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
-    bgnbd = btyd.fit_bgnbd(triples[:, 0], triples[:, 1], triples[:, 2], weights=counts)
-    gamma_gamma = btyd.fit_gamma_gamma(x, m)
-    assert bgnbd.converged and gamma_gamma.converged and bgnbd.customers == customers
-    params = [bgnbd.params[n] for n in btyd.BGNBD_PARAMS]
-    alive = btyd.p_alive(params, x, t_x, T)
-    ahead = btyd.expected_purchases(params, 90.0, x, t_x, T)
-    value = btyd.expected_average_value([gamma_gamma.params[n] for n in btyd.GAMMA_GAMMA_PARAMS], x, m)
-    assert np.isfinite(alive).all() and np.isfinite(ahead).all() and np.isfinite(value).all()
-    assert ((alive > 0) & (alive <= 1)).all() and (alive[x == 0] == 1).all()
-    assert (ahead >= 0).all() and (value > 0).all()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,7 @@ class Fit:
     converged: bool
     iterations: int
     message: str
+    at_bound: tuple[str, ...] = ()
 
 
 def _as_arrays(*columns):
@@ -56,23 +57,82 @@ def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
     return common + np.logaddexp(alive, dropped)
 
 
-def _fit(negative, start, names, penalizer, weights, customers) -> Fit:
+# every parameter is searched in [1e-4, 1e6]: data whose likelihood grows toward a boundary
+# (e.g. BG/NBD's a and b toward 0 when customers either never or always drop out) stop there,
+# where the closed forms are still accurate, and the fit says which parameter reached it
+BOUNDS = (np.log(1e-4), np.log(1e6))
+
+
+def _fit(negative, start, names, penalizer, customers) -> Fit:
+    """Minimise the mean negative log-likelihood (plus the L2 penalty) over log-parameters.
+    ``negative(params)`` returns the summed negative log-likelihood and its gradient. L-BFGS-B
+    with the analytic gradient; should it stop short, Nelder-Mead from there and L-BFGS-B again."""
+
     def objective(log_params):
         params = np.exp(log_params)
-        return negative(params) / customers + penalizer * float((params**2).sum())
+        value, gradient = negative(params)
+        penalty = penalizer * float((params**2).sum())
+        return value / customers + penalty, (gradient * params) / customers + 2 * penalizer * params**2
 
-    first = minimize(objective, np.log(start), method="Nelder-Mead",
-                     options={"maxiter": 10_000, "xatol": 1e-8, "fatol": 1e-12})  # fmt: skip
-    result = minimize(objective, first.x, method="L-BFGS-B")  # polish from a safe start
+    bounds = [BOUNDS] * len(start)
+    result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B", bounds=bounds,
+                      options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})  # fmt: skip
+    iterations = int(result.nit)
+    if not result.success:
+        simplex = minimize(lambda v: objective(v)[0], result.x, method="Nelder-Mead", bounds=bounds,
+                           options={"maxiter": 5000, "xatol": 1e-8, "fatol": 1e-12})  # fmt: skip
+        result = minimize(objective, simplex.x, jac=True, method="L-BFGS-B", bounds=bounds)
+        iterations += int(simplex.nit) + int(result.nit)
     params = np.exp(result.x)
+    at_bound = [
+        name
+        for name, value in zip(names, result.x, strict=True)
+        if min(abs(value - b) for b in BOUNDS) < 1e-3
+    ]
     return Fit(
         params=dict(zip(names, (float(p) for p in params), strict=True)),
-        log_likelihood=float(-negative(params)),
+        log_likelihood=float(-negative(params)[0]),
         customers=float(customers),
         converged=bool(result.success),
-        iterations=int(first.nit) + int(result.nit),
+        iterations=iterations,
         message=str(result.message),
+        at_bound=tuple(at_bound),
     )
+
+
+def _bgnbd_negative(x, t_x, T, w):
+    """The summed negative BG/NBD log-likelihood and its gradient in (r, alpha, a, b); the
+    terms that depend on x alone are computed once per distinct x."""
+    levels, index = np.unique(x, return_inverse=True)
+    repeat = x > 0
+    log_T, log_tx = np.empty_like(T), np.empty_like(T)
+
+    def negative(params):
+        r, alpha, a, b = params
+        np.log(alpha + T, out=log_T)
+        np.log(alpha + t_x, out=log_tx)
+        bx = np.maximum(b + levels - 1, 1e-300)
+        common = (gammaln(r + levels) - gammaln(r) + r * np.log(alpha))[index]
+        alive = (betaln(a, b + levels) - betaln(a, b))[index] - (r + x) * log_T
+        dropped = np.where(repeat, (betaln(a + 1, bx) - betaln(a, b))[index] - (r + x) * log_tx, -np.inf)
+        total = np.logaddexp(alive, dropped)
+        share_alive = np.exp(alive - total)
+        share_dropped = 1.0 - share_alive
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + levels)
+        d_alive_a = (psi_ab - psi_abx)[index]
+        d_alive_b = (digamma(b + levels) - psi_abx - digamma(b) + psi_ab)[index]
+        d_dropped_a = (digamma(a + 1) - psi_abx - digamma(a) + psi_ab)[index]
+        d_dropped_b = (digamma(bx) - psi_abx - digamma(b) + psi_ab)[index]
+        gradient = np.array([
+            ((digamma(r + levels) - digamma(r))[index] + np.log(alpha)
+             - share_alive * log_T - share_dropped * log_tx) @ w,
+            (r / alpha - (r + x) * (share_alive / (alpha + T) + share_dropped / (alpha + t_x))) @ w,
+            (share_alive * d_alive_a + np.where(repeat, share_dropped * d_dropped_a, 0.0)) @ w,
+            (share_alive * d_alive_b + np.where(repeat, share_dropped * d_dropped_b, 0.0)) @ w,
+        ])  # fmt: skip
+        return -float((common + total) @ w), -gradient
+
+    return negative
 
 
 def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
@@ -80,8 +140,7 @@ def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
     x, t_x, T = _as_arrays(x, t_x, T)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     start = np.array([1.0, max(float(np.average(T, weights=w)), 1.0), 1.0, 1.0])
-    return _fit(lambda p: -float((w * bgnbd_log_likelihood(p, x, t_x, T)).sum()), start,
-                BGNBD_PARAMS, penalizer, w, float(w.sum()))  # fmt: skip
+    return _fit(_bgnbd_negative(x, t_x, T, w), start, BGNBD_PARAMS, penalizer, float(w.sum()))
 
 
 def p_alive(params, x, t_x, T) -> np.ndarray:
@@ -154,6 +213,25 @@ def gamma_gamma_log_likelihood(params, x, m) -> np.ndarray:
     )  # fmt: skip
 
 
+def _gamma_gamma_negative(x, m, w):
+    """The summed negative Gamma-Gamma log-likelihood and its gradient in (p, q, v)."""
+    log_m, log_x = np.log(m), np.log(x)
+
+    def negative(params):
+        p, q, v = params
+        log_xmv = np.log(x * m + v)
+        value = gamma_gamma_log_likelihood(params, x, m)
+        psi_pxq = digamma(p * x + q)
+        gradient = np.array([
+            (x * (psi_pxq - digamma(p * x) + log_m + log_x - log_xmv)) @ w,
+            (psi_pxq - digamma(q) + np.log(v) - log_xmv) @ w,
+            (q / v - (p * x + q) / (x * m + v)) @ w,
+        ])  # fmt: skip
+        return -float(value @ w), -gradient
+
+    return negative
+
+
 def fit_gamma_gamma(x, m, weights=None, penalizer: float = 0.0) -> Fit:
     """Maximum-likelihood Gamma-Gamma parameters (p, q, v), from customers with x > 0."""
     x, m = _as_arrays(x, m)
@@ -161,8 +239,7 @@ def fit_gamma_gamma(x, m, weights=None, penalizer: float = 0.0) -> Fit:
     w = (np.ones_like(x) if weights is None else np.asarray(weights, dtype=float))[keep]
     x, m = x[keep], m[keep]
     start = np.array([1.0, 1.0, max(float(np.average(m, weights=w)), 1.0)])
-    return _fit(lambda p: -float((w * gamma_gamma_log_likelihood(p, x, m)).sum()), start,
-                GAMMA_GAMMA_PARAMS, penalizer, w, float(w.sum()))  # fmt: skip
+    return _fit(_gamma_gamma_negative(x, m, w), start, GAMMA_GAMMA_PARAMS, penalizer, float(w.sum()))
 
 
 def expected_average_value(params, x, m) -> np.ndarray:

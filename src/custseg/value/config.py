@@ -1,0 +1,98 @@
+"""Settings of the value models (BG/NBD + Gamma-Gamma), read from the dbt vars clv_*.
+
+dbt_project.yml is the one source of their defaults (each field names its var, as in
+custseg.segmentation.config). When they fit and when they reuse frozen parameters follows the
+segmentation's segmentation_mode and refit_policy (custseg.value.step)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ..segmentation.config import _from_vars, _optional_text, _var
+
+TIME_UNITS = {"day": 1, "week": 7}
+# the settings a fit depends on (a change refits); the others only change the scoring
+FIT_SETTINGS = ("time_unit", "calibration_end", "penalizer")
+
+
+def _ints(value) -> tuple[int, ...]:
+    if (
+        not isinstance(value, list | tuple)
+        or not value
+        or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+    ):
+        raise ValueError(
+            f"Invalid value settings: clv_horizons_days must be a list of whole days, e.g. [30, 90, 365], got {value!r}"
+        )
+    return tuple(sorted(set(value)))
+
+
+def _whole(name: str):
+    def convert(value) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"Invalid value settings: {name} must be a whole number of days, got {value!r}")
+        return value
+
+    return convert
+
+
+def _number(name: str):
+    def convert(value) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"Invalid value settings: {name} must be a number, got {value!r}")
+        return float(value)
+
+    return convert
+
+
+@dataclass(frozen=True)
+class ValueConfig:
+    time_unit: str = _var("clv_time_unit", str)
+    # YYYY-MM-DD or None: fit on the purchases before it (the holdout follows)
+    calibration_end: str | None = _var("clv_calibration_end", _optional_text, optional=True)
+    horizons_days: tuple[int, ...] = _var("clv_horizons_days", _ints)
+    horizon_days: int = _var("clv_horizon_days", _whole("clv_horizon_days"))
+    churn_horizon_days: int = _var("clv_churn_horizon_days", _whole("clv_churn_horizon_days"))
+    discount_rate: float = _var("clv_discount_rate", _number("clv_discount_rate"))
+    penalizer: float = _var("clv_penalizer", _number("clv_penalizer"))
+    min_history_days: int = _var("clv_min_history_days", _whole("clv_min_history_days"))
+
+    def __post_init__(self) -> None:
+        problems = []
+        if self.time_unit not in TIME_UNITS:
+            problems.append(f"clv_time_unit must be one of {list(TIME_UNITS)}, got {self.time_unit!r}")
+        horizons = (*self.horizons_days, self.horizon_days, self.churn_horizon_days)
+        if any(h < 1 or h > 3650 for h in horizons):
+            problems.append(
+                f"clv_horizons_days, clv_horizon_days and clv_churn_horizon_days must be 1 to 3650 days, got {horizons}"
+            )
+        if not 0 <= self.discount_rate < 10:
+            problems.append(
+                f"clv_discount_rate is a yearly rate, 0 or more (0.10 = 10%), got {self.discount_rate}"
+            )
+        if not 0 <= self.penalizer <= 100:
+            problems.append(f"clv_penalizer must be between 0 and 100, got {self.penalizer}")
+        if self.min_history_days < 0:
+            problems.append(f"clv_min_history_days must be 0 or more, got {self.min_history_days}")
+        if problems:
+            raise ValueError("Invalid value settings: " + "; ".join(problems))
+
+    @property
+    def unit_days(self) -> int:
+        return TIME_UNITS[self.time_unit]
+
+    @property
+    def scoring_horizons(self) -> tuple[int, ...]:
+        """Every horizon the scoring computes: the list, the CLV horizon and the churn horizon."""
+        return tuple(sorted({*self.horizons_days, self.horizon_days, self.churn_horizon_days}))
+
+    def fit_fingerprint(self) -> str:
+        """What a fit depends on, hashed: a change means a new version."""
+        payload = json.dumps({name: getattr(self, name) for name in FIT_SETTINGS}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @classmethod
+    def from_vars(cls, settings) -> ValueConfig:
+        return _from_vars(cls, settings)

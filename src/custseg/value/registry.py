@@ -1,0 +1,186 @@
+"""The value models' registry (dbt model ml_value_models): one append-only row per fitted
+version, its parameters as plain numbers (nothing pickled), readable in SQL; and the rule for
+when a build fits a new version or reuses the frozen parameters of the latest."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import date, datetime, timezone
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..segmentation.config import LifecycleConfig
+from . import btyd
+from .config import ValueConfig
+
+VALUE_REGISTRY_SCHEMA = pa.schema(
+    [
+        ("value_model_version", pa.int64()),
+        ("fitted_at", pa.timestamp("us", tz="UTC")),
+        ("status", pa.string()),
+        ("reason", pa.string()),
+        ("status_message", pa.string()),
+        ("as_of_date", pa.date32()),
+        ("calibration_end", pa.date32()),
+        ("time_unit", pa.string()),
+        ("penalizer", pa.float64()),
+        ("segmentation_version", pa.int64()),
+        ("customers", pa.int64()),
+        ("repeat_customers", pa.int64()),
+        ("bgnbd_r", pa.float64()),
+        ("bgnbd_alpha", pa.float64()),
+        ("bgnbd_a", pa.float64()),
+        ("bgnbd_b", pa.float64()),
+        ("bgnbd_log_likelihood", pa.float64()),
+        ("bgnbd_converged", pa.bool_()),
+        ("bgnbd_iterations", pa.int64()),
+        ("gg_p", pa.float64()),
+        ("gg_q", pa.float64()),
+        ("gg_v", pa.float64()),
+        ("gg_log_likelihood", pa.float64()),
+        ("gg_converged", pa.bool_()),
+        ("gg_iterations", pa.int64()),
+        ("fit_seconds", pa.float64()),
+        ("settings_fingerprint", pa.string()),
+        ("data_fingerprint", pa.string()),
+    ]
+)
+# below these the parameters are not identified: the version is recorded as not_enough_data,
+# with no parameters, and every prediction is null (dim_customer_value says why)
+MIN_CUSTOMERS = 20
+MIN_REPEAT_CUSTOMERS = 5
+BGNBD_COLUMNS = ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b")
+GG_COLUMNS = ("gg_p", "gg_q", "gg_v")
+
+
+def empty_value_registry() -> pd.DataFrame:
+    return VALUE_REGISTRY_SCHEMA.empty_table().to_pandas()
+
+
+def data_fingerprint(summary: pd.DataFrame) -> str:
+    """A hash of what the fit reads (frequency, recency, age, mean repeat value), row order free."""
+    frame = summary[["frequency", "recency", "age", "mean_repeat_value"]].astype(float).fillna(-1.0)
+    rows = np.sort(pd.util.hash_pandas_object(frame, index=False).to_numpy())
+    return hashlib.sha256(rows.tobytes()).hexdigest()[:16]
+
+
+def decide(
+    previous: pd.DataFrame,
+    config: ValueConfig,
+    lifecycle: LifecycleConfig,
+    fingerprint: str,
+    segmentation_version: int | None,
+) -> str | None:
+    """Why this build fits a new version, or None to reuse the latest's parameters.
+
+    No version yet: fit. segmentation_mode score: never fit again (frozen parameters). Otherwise
+    fit when the fit settings changed, or (refit mode, or refit_policy always) when the
+    customers' purchases changed, or (refit_policy on_drift) when the segmentation fitted a new
+    version since: the value models refit with the segments, at the same drift test."""
+    if previous.empty:
+        return "first value model"
+    latest = previous.sort_values("value_model_version").iloc[-1]
+    if lifecycle.mode == "score":
+        if latest["time_unit"] != config.time_unit:
+            raise ValueError(
+                f"segmentation_mode score reuses the value model version {int(latest['value_model_version'])}, "
+                f"fitted in {latest['time_unit']}s, but clv_time_unit is {config.time_unit}: set clv_time_unit: "
+                f"{latest['time_unit']}, or build once in segmentation_mode auto to fit in {config.time_unit}s"
+            )
+        return None
+    if latest["settings_fingerprint"] != config.fit_fingerprint():
+        return "value settings changed"
+    changed = latest["data_fingerprint"] != fingerprint
+    if changed and latest["status"] != "fitted":
+        return "purchases changed since a version without usable parameters"
+    if changed and (lifecycle.mode == "refit" or lifecycle.refit_policy == "always"):
+        return "purchases changed"
+    if changed and lifecycle.refit_policy == "on_drift" and segmentation_version is not None:
+        fitted_with = latest["segmentation_version"]
+        if pd.isna(fitted_with) or int(fitted_with) != int(segmentation_version):
+            return "the segmentation fitted a new version"
+    return None
+
+
+def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
+    """BG/NBD on the unique (x, t_x, T) triples weighted by their counts and Gamma-Gamma on the
+    repeat customers: the registry columns of a fit (status fitted), or not_enough_data."""
+    repeat = summary[summary["frequency"] > 0]
+    row = {"customers": len(summary), "repeat_customers": len(repeat), "penalizer": config.penalizer}
+    if len(summary) < MIN_CUSTOMERS or len(repeat) < MIN_REPEAT_CUSTOMERS:
+        return row | {
+            "status": "not_enough_data",
+            "status_message": f"{len(summary)} customers, {len(repeat)} with a repeat purchase: the value models need at "
+            f"least {MIN_CUSTOMERS} and {MIN_REPEAT_CUSTOMERS}",
+        }
+    started = time.perf_counter()
+    triples = summary.groupby(["frequency", "recency", "age"], sort=True).size().reset_index(name="n")
+    bgnbd = btyd.fit_bgnbd(triples["frequency"], triples["recency"], triples["age"], weights=triples["n"],
+                           penalizer=config.penalizer)  # fmt: skip
+    gamma = btyd.fit_gamma_gamma(repeat["frequency"], repeat["mean_repeat_value"], penalizer=config.penalizer)
+    row |= {f"bgnbd_{name}": value for name, value in bgnbd.params.items()}
+    row |= {f"gg_{name}": value for name, value in gamma.params.items()}
+    usable = gamma.params["q"] > 1
+    bounded = [f"BG/NBD {n}" for n in bgnbd.at_bound] + [f"Gamma-Gamma {n}" for n in gamma.at_bound]
+    if not usable:
+        message = (
+            f"Gamma-Gamma q = {gamma.params['q']:.3g} is at most 1: the expected order value is infinite; "
+            "try clv_penalizer: 0.001"
+        )
+    elif bounded:
+        message = (
+            f"{', '.join(bounded)} reached the search bound (1e-4 or 1e6): the purchases barely identify it; "
+            "the predictions stand, a small clv_penalizer (e.g. 0.001) steadies it"
+        )
+    else:
+        message = None
+    return row | {
+        "status": "fitted" if usable else "unusable",
+        "status_message": message,
+        "bgnbd_log_likelihood": bgnbd.log_likelihood,
+        "bgnbd_converged": bgnbd.converged,
+        "bgnbd_iterations": bgnbd.iterations,
+        "gg_log_likelihood": gamma.log_likelihood,
+        "gg_converged": gamma.converged,
+        "gg_iterations": gamma.iterations,
+        "fit_seconds": time.perf_counter() - started,
+    }
+
+
+def run(
+    summary: pd.DataFrame,
+    calibration: pd.DataFrame,
+    previous: pd.DataFrame,
+    config: ValueConfig,
+    lifecycle: LifecycleConfig,
+    segmentation_version: int | None,
+) -> pa.Table:
+    """The registry rows this build appends: one new version, or none."""
+    if config.calibration_end is not None and calibration.empty:
+        raise ValueError(
+            f"clv_calibration_end {config.calibration_end} leaves no customer to fit on: it must fall after "
+            "the first purchase and before the snapshot (the day after the last purchase, or as_of_date)"
+        )
+    fitted_on = calibration if config.calibration_end is not None else summary
+    fingerprint = data_fingerprint(fitted_on)
+    reason = decide(previous, config, lifecycle, fingerprint, segmentation_version)
+    if reason is None:
+        return VALUE_REGISTRY_SCHEMA.empty_table()
+    row = {name: None for name in VALUE_REGISTRY_SCHEMA.names}
+    row |= fit_summary(fitted_on, config)
+    row["reason"] = reason
+    as_of = summary["as_of_date"].max() if len(summary) else None
+    row |= {
+        "value_model_version": int(previous["value_model_version"].max()) + 1 if len(previous) else 1,
+        "fitted_at": datetime.now(timezone.utc),
+        "as_of_date": pd.Timestamp(as_of).date() if as_of is not None else None,
+        "calibration_end": date.fromisoformat(config.calibration_end) if config.calibration_end else None,
+        "time_unit": config.time_unit,
+        "segmentation_version": segmentation_version,
+        "settings_fingerprint": config.fit_fingerprint(),
+        "data_fingerprint": fingerprint,
+    }
+    return pa.Table.from_pylist([row], schema=VALUE_REGISTRY_SCHEMA)
