@@ -181,6 +181,73 @@ def page_time() -> None:
         st.dataframe(latest, hide_index=True, key="drift")
 
 
+def page_value() -> None:
+    st.title("Value ahead")
+    value = data.value()
+    if value is None:
+        st.info(
+            "Value ahead (P(alive), churn risk, CLV) needs purchases over time: a customer table has none "
+            "(docs/value.md)."
+        )
+        return
+    model, totals = value["model"], value["totals"]
+    if model is None or model["status"] != "fitted":
+        st.warning(f"No usable value model: {model['status_message'] if model else 'none fitted yet'}")
+        return
+    cols = st.columns(4)
+    cols[0].metric("Predicted CLV, next year", f"{totals['predicted_clv']:,.0f}")
+    cols[1].metric("Mean P(alive)", f"{totals['mean_p_alive']:.0%}")
+    cols[2].metric("High churn risk", f"{int(totals['high_churn_risk']):,}")
+    cols[3].metric("Too little history", f"{int(totals['too_little_history']):,}")
+    st.caption(
+        f"BG/NBD + Gamma-Gamma, value model version {model['value_model_version']} fitted {model['fitted_at']} "
+        f"on {model['customers']:,} customers (r = {model['bgnbd_r']:.3g}, alpha = {model['bgnbd_alpha']:.3g}, "
+        f"a = {model['bgnbd_a']:.3g}, b = {model['bgnbd_b']:.3g}). docs/value.md says when not to trust it."
+    )
+    st.subheader("P(alive) by repeat purchases and days since the last purchase")
+    st.plotly_chart(
+        px.imshow(
+            data.alive_matrix(value["grid"]), text_auto=".0%", aspect="auto", color_continuous_scale="RdYlGn",
+            zmin=0, zmax=1, labels={"x": "Days since the last purchase", "y": "Repeat purchases", "color": "P(alive)"},
+        ),
+        key="alive_matrix",
+    )  # fmt: skip
+    st.subheader("Where next year's revenue comes from")
+    st.dataframe(value["segments"], hide_index=True, key="segment_value")
+    st.subheader(f"Top {len(value['top'])} customers by value ahead")
+    st.dataframe(value["top"], hide_index=True, key="top_customers")
+    if len(value["holdout_errors"]):
+        errors = value["holdout_errors"].iloc[0]
+        st.subheader("Predicted against actual in the holdout")
+        st.caption(
+            f"Fitted on the purchases before {pd.Timestamp(errors['calibration_end']).date()}; "
+            f"{errors['predicted_purchases']:,.0f} repeat purchases predicted for the next {errors['holdout_days']} "
+            f"days, {errors['actual_purchases']:,.0f} made ({errors['relative_error']:+.1%}); per customer "
+            f"MAE {errors['mean_absolute_error']:.2f}."
+        )
+        bins = value["holdout_bins"].melt(
+            id_vars="calibration_frequency_label", value_vars=["predicted_mean_purchases", "actual_mean_purchases"],
+            var_name="series", value_name="mean_purchases",
+        )  # fmt: skip
+        st.plotly_chart(
+            px.bar(bins, x="calibration_frequency_label", y="mean_purchases", color="series", barmode="group",
+                   labels={"calibration_frequency_label": "Repeat purchases before the calibration end",
+                           "mean_purchases": "Mean repeat purchases in the holdout"}),
+            key="holdout_bins",
+        )  # fmt: skip
+        curve = value["holdout_curve"].melt(
+            id_vars="week_end_date",
+            value_vars=["predicted_cumulative_repeat_purchases", "actual_cumulative_repeat_purchases"],
+            var_name="series", value_name="repeat_purchases",
+        )  # fmt: skip
+        figure = px.line(curve, x="week_end_date", y="repeat_purchases", color="series",
+                         labels={"week_end_date": "Week", "repeat_purchases": "Cumulative repeat purchases"})  # fmt: skip
+        figure.add_vline(x=pd.Timestamp(errors["calibration_end"]).timestamp() * 1000, line_dash="dash")
+        st.plotly_chart(figure, key="holdout_curve")
+    else:
+        st.caption("Set clv_calibration_end to check the predictions against a holdout (docs/value.md).")
+
+
 def page_score() -> None:
     st.title("Score a customer")
     st.caption("The active model assigns the segment; nothing is refitted.")
@@ -233,6 +300,7 @@ PAGE_FUNCTIONS = {
     "RFM map": page_rfm,
     "Classifier": page_classifier,
     "Over time": page_time,
+    "Value ahead": page_value,
     "Score a customer": page_score,
     "Try your own file": page_upload,
 }

@@ -14,7 +14,15 @@ import sys
 
 import duckdb
 
-RUN_COLUMNS = ("trained_at", "loaded_at", "artifact_signature", "source_file", "source_files")
+RUN_COLUMNS = (
+    "trained_at",
+    "fitted_at",
+    "fit_seconds",
+    "loaded_at",
+    "artifact_signature",
+    "source_file",
+    "source_files",
+)
 
 
 def _marts(con, db: str) -> set[str]:

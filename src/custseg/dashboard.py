@@ -34,6 +34,7 @@ PAGES = (
     "RFM map",
     "Classifier",
     "Over time",
+    "Value ahead",
     "Score a customer",
     "Try your own file",
 )
@@ -242,6 +243,64 @@ def movement_counts(migration: pd.DataFrame, pair: tuple[int, int]) -> dict[str,
     kind = rows["movement"].fillna(by_name) if "movement" in rows else by_name
     counts = rows.groupby(kind)["customers"].sum()
     return {k: int(counts.get(k, 0)) for k in ("stayed", "relabelled", "moved")}
+
+
+# -- Value ahead ---------------------------------------------------------------------------
+
+# the heat map's bins: repeat purchases (rows) and days since the last purchase (columns, 30-day)
+FREQUENCY_BINS = (
+    "case when repeat_purchases >= 10 then 10 when repeat_purchases >= 6 then 6 else repeat_purchases end"
+)
+FREQUENCY_LABELS = {6: "6-9", 10: "10+"}
+TOP_CUSTOMERS = 25
+
+
+def value(path: Path | None = None) -> dict:
+    """The value marts (transactions only; None for a customer table): the active value model,
+    totals, P(alive) by repeat purchases x days since the last purchase, segments, top customers,
+    and the holdout check when the build had a calibration end."""
+    if input_kind(path) == "customers":
+        return None
+    model = query("select * from marts.dim_clv_models where is_active", path)
+    totals = query(
+        "select count(*) as customers, sum(predicted_clv) as predicted_clv, avg(p_alive) as mean_p_alive, "
+        "sum(case when churn_risk_band = 'high' then 1 else 0 end) as high_churn_risk, "
+        "sum(case when too_little_history then 1 else 0 end) as too_little_history "
+        "from marts.dim_customer_value",
+        path,
+    ).iloc[0]
+    grid = query(
+        f"select {FREQUENCY_BINS} as frequency_bin, least(floor(date_diff('day', last_purchase_date, as_of_date) "
+        "/ 30), 12) * 30 as days_since_last_bin, avg(p_alive) as mean_p_alive, count(*) as customers "
+        "from marts.dim_customer_value group by all order by all",
+        path,
+    )
+    return {
+        "model": model.iloc[0].to_dict() if len(model) else None,
+        "totals": totals.to_dict(),
+        "grid": grid,
+        "segments": query("select * from marts.fct_segment_value order by predicted_clv desc", path),
+        "top": query(
+            "select customer_id, segment_name, repeat_purchases, historic_clv, p_alive, churn_risk_band, "
+            "predicted_number_of_orders, predicted_clv, expected_date_of_next_order "
+            f"from marts.dim_customer_value order by predicted_clv desc nulls last, customer_id limit {TOP_CUSTOMERS}",
+            path,
+        ),
+        "holdout_bins": query(
+            "select * from marts.fct_clv_holdout_by_frequency order by calibration_frequency", path
+        ),
+        "holdout_curve": query("select * from marts.fct_clv_holdout_tracking order by week_end_date", path),
+        "holdout_errors": query("select * from marts.fct_clv_holdout_errors", path),
+    }
+
+
+def alive_matrix(grid: pd.DataFrame) -> pd.DataFrame:
+    """Mean P(alive) with repeat purchases as rows (0 .. 5, 6-9, 10+) and days since the last
+    purchase as columns (30-day bins, the last 360+); empty cells where no customer falls."""
+    table = grid.pivot_table(index="frequency_bin", columns="days_since_last_bin", values="mean_p_alive")
+    table.index = [FREQUENCY_LABELS.get(int(i), str(int(i))) for i in table.index]
+    table.columns = [f"{int(c)}+" if c == 360 else f"{int(c)}-{int(c) + 29}" for c in table.columns]
+    return table
 
 
 # -- Score a customer ----------------------------------------------------------------------

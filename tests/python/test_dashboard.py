@@ -135,6 +135,28 @@ def test_classifier_page_shows_the_holdout_figures(serving):
     assert len(rules) == db(serving, "select count(*) from marts.dim_classifier_tree_rules")[0][0]
 
 
+def test_value_page_shows_the_value_marts(serving):
+    """Totals, the P(alive) grid, the segment table and the top customers are the marts'; without
+    a calibration end the page says how to get the holdout check."""
+    at = render("Value ahead")
+    predicted, high = db(
+        serving,
+        "select sum(predicted_clv), sum(case when churn_risk_band = 'high' then 1 else 0 end) "
+        "from marts.dim_customer_value",
+    )[0]
+    assert metric(at, "Predicted CLV, next year") == f"{predicted:,.0f}"
+    assert metric(at, "High churn risk") == f"{high:,}"
+    segments, top = at.dataframe[0].value, at.dataframe[1].value
+    assert len(segments) == db(serving, "select count(*) from marts.fct_segment_value")[0][0]
+    best = db(
+        serving, "select customer_id from marts.dim_customer_value order by predicted_clv desc limit 1"
+    )[0][0]
+    assert len(top) == dashboard.TOP_CUSTOMERS and top["customer_id"].iloc[0] == best
+    grid = dashboard.alive_matrix(dashboard.value(serving)["grid"])
+    assert grid.loc["0"].dropna().eq(1.0).all()  # no repeat purchase: P(alive) 1 under BG/NBD
+    assert any("clv_calibration_end" in c.value for c in at.caption)
+
+
 def test_over_time_says_what_it_needs_with_one_run(serving):
     at = render("Over time")
     assert "needs at least two builds" in at.info[0].value or "at least two" in at.info[0].value
@@ -229,6 +251,7 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
     for page in ("Overview", "Segments", "Choosing k", "Classifier", "Over time"):
         render(page)
     assert "needs transactions" in render("RFM map").info[0].value
+    assert "a customer table has none" in render("Value ahead").info[0].value
     shown = render("Overview").dataframe[0].value
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
     assert dict(zip(shown["outcome"], shown["row_count"], strict=True))["clean"] == kept

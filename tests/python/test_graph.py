@@ -256,6 +256,12 @@ def test_the_dashboard_exposure_names_the_marts_it_reads(manifest):
         "fct_ingestion_summary",
         "dim_customer_attributes",
         "fct_customer_table_quarantine",
+        "dim_clv_models",
+        "dim_customer_value",
+        "fct_segment_value",
+        "fct_clv_holdout_by_frequency",
+        "fct_clv_holdout_tracking",
+        "fct_clv_holdout_errors",
     }
     exposure = next(e for e in manifest["exposures"].values() if e["name"] == "segmentation_dashboard")
     declared = {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]}

@@ -51,6 +51,9 @@ def test_the_analytic_gradients_equal_finite_differences():
     m = summary["mean_repeat_value"].to_numpy()[repeat]
     negative = btyd._gamma_gamma_negative(x[repeat], m, np.ones(repeat.sum()))
     point = np.array([5.0, 3.0, 12.0])
+    assert -negative(point)[0] == pytest.approx(
+        btyd.gamma_gamma_log_likelihood(point, x[repeat], m).sum(), rel=1e-12
+    )
     numeric = approx_fprime(point, lambda p: negative(p)[0], 1e-6)
     assert negative(point)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-3)
 

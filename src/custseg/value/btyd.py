@@ -214,20 +214,32 @@ def gamma_gamma_log_likelihood(params, x, m) -> np.ndarray:
 
 
 def _gamma_gamma_negative(x, m, w):
-    """The summed negative Gamma-Gamma log-likelihood and its gradient in (p, q, v)."""
+    """The summed negative Gamma-Gamma log-likelihood and its gradient in (p, q, v); the terms
+    that depend on x alone are computed once per distinct x, the rest once per customer."""
+    levels, index = np.unique(x, return_inverse=True)
+    xm = x * m
     log_m, log_x = np.log(m), np.log(x)
+    # the parts of the log-likelihood linear in p: p * sum w x (log m + log x), and -sum w log m
+    linear = float((w * x) @ (log_m + log_x))
+    log_m_total = float(w @ log_m)
+    level_weights = np.bincount(index, weights=w, minlength=len(levels))
+    total_w = float(w.sum())
 
     def negative(params):
         p, q, v = params
-        log_xmv = np.log(x * m + v)
-        value = gamma_gamma_log_likelihood(params, x, m)
-        psi_pxq = digamma(p * x + q)
+        px = p * levels
+        log_xmv = np.log(xm + v)
+        per_level = gammaln(px + q) - gammaln(px) - gammaln(q)
+        px_q_customer = (px + q)[index]
+        value = (per_level @ level_weights + total_w * q * np.log(v) + p * linear - log_m_total
+                 - (px_q_customer * log_xmv) @ w)  # fmt: skip
+        psi_pxq, psi_px = digamma(px + q), digamma(px)
         gradient = np.array([
-            (x * (psi_pxq - digamma(p * x) + log_m + log_x - log_xmv)) @ w,
-            (psi_pxq - digamma(q) + np.log(v) - log_xmv) @ w,
-            (q / v - (p * x + q) / (x * m + v)) @ w,
+            (levels * (psi_pxq - psi_px)) @ level_weights + linear - (x * log_xmv) @ w,
+            (psi_pxq - digamma(q)) @ level_weights + total_w * np.log(v) - log_xmv @ w,
+            total_w * q / v - (px_q_customer / (xm + v)) @ w,
         ])  # fmt: skip
-        return -float(value @ w), -gradient
+        return -float(value), -gradient
 
     return negative
 

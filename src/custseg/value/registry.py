@@ -165,6 +165,8 @@ def run(
             "the first purchase and before the snapshot (the day after the last purchase, or as_of_date)"
         )
     fitted_on = calibration if config.calibration_end is not None else summary
+    # a fixed row order: the sums of the fit (and so its last bits) must not follow the read order
+    fitted_on = fitted_on.sort_values("customer_id", kind="stable", ignore_index=True)
     fingerprint = data_fingerprint(fitted_on)
     reason = decide(previous, config, lifecycle, fingerprint, segmentation_version)
     if reason is None:
