@@ -265,6 +265,18 @@ def test_batch_customers_equal_a_full_build_over_the_same_lines(quarterly, onlin
             == 0
         )
     assert con.execute("select count(*) from quarterly.marts.dim_customers").fetchone()[0] > 4_000
+    # the value models' purchase days, added batch by batch, and their summary equal the full build's
+    for table, columns in (
+        ("intermediate.int_customers__purchase_days", "customer_id, purchase_date, day_value"),
+        ("intermediate.int_customers__repeat_purchases", "*"),
+    ):
+        for a, b in (("quarterly", "full_build"), ("full_build", "quarterly")):
+            assert (
+                con.execute(
+                    f"select count(*) from (select {columns} from {a}.{table} except all select {columns} from {b}.{table})"
+                ).fetchone()[0]
+                == 0
+            ), table
 
 
 def test_score_mode_keeps_the_cluster_of_unchanged_customers(quarterly):

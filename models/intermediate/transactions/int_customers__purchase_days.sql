@@ -1,49 +1,88 @@
 {#
-    One row per customer and purchase day before the snapshot: the value models' purchases. A
-    purchase day is a day with a clean line (returns and quarantined lines are left out, as for
-    RFM's purchases), valued at the sum of that day's lines. Snapshot: the customer features'
-    (int_customers__features.as_of_date). Read by int_customers__repeat_purchases, the calibration
-    summary and the holdout tracking mart.
+    One row per customer and purchase day: the value models' purchases. A purchase day is a day
+    with a clean line (returns and quarantined lines are left out, as for RFM's purchases),
+    valued at the exact sum of that day's lines. Every stored day, whatever the snapshot: the
+    models that read it keep the days before theirs (macro btyd_summary).
+
+    Kept incrementally on DuckDB, so a weekly batch pays for its own lines: a build adds the
+    clean lines of the batches loaded after this table's last build (batch_id >
+    through_batch_id) to the days they fall on (a day already stored gets their sum added; the
+    sums are exact decimals, so the result is what a full recomputation gives: the line store
+    is append-only and a line's outcome never changes). On Spark, a table rebuilt every build.
 #}
-{{ config(enabled=input_kind() == 'transactions') }}
+{{ config(
+    enabled=input_kind() == 'transactions',
+    materialized=upsert_materialization(),
+    incremental_strategy='delete+insert',
+    unique_key=['customer_id', 'purchase_date'],
+    on_schema_change='fail',
+) }}
+
+{#- batches are numbered from 1: a full build reads every batch -#}
+{%- set loaded_through = '0' -%}
+{%- if is_incremental() -%}
+    {%- set loaded_through = '(select coalesce(max(stored.through_batch_id), 0) from stored)' -%}
+{%- endif %}
 
 with
 
-classified as (
+classified as {{ inline_cte() }} (
 
     select * from {{ ref('int_transactions__classified') }}
 
 ),
 
-snapshot as (
+{% if is_incremental() -%}
+stored as (
 
-    -- the customer features' snapshot, as they computed it (one value for every customer)
-    select max(as_of_date) as as_of_date
-    from {{ ref('int_customers__features') }}
+    select * from {{ this }}
 
 ),
 
-clean as (
+{%- endif %}
+
+clean as {{ inline_cte() }} (
+
+    select
+        classified.customer_id,
+        classified.batch_id,
+        classified.line_amount,
+        cast(classified.invoiced_at as date) as purchase_date
+    from classified
+    where
+        classified.quarantine_reason is null
+        and classified.batch_id > {{ loaded_through }}
+
+),
+
+added as (
 
     select
         customer_id,
-        cast(invoiced_at as date) as purchase_date,
-        line_amount
-    from classified
-    where quarantine_reason is null
+        purchase_date,
+        {{ sum_money('line_amount') }} as day_value,
+        max(batch_id) as through_batch_id
+    from clean
+    group by customer_id, purchase_date
 
 ),
 
 final as (
 
     select
-        clean.customer_id,
-        clean.purchase_date,
-        cast({{ sum_money('clean.line_amount') }} as {{ type_double() }}) as day_value
-    from clean
-    cross join snapshot
-    where clean.purchase_date < snapshot.as_of_date
-    group by clean.customer_id, clean.purchase_date
+        added.customer_id,
+        added.purchase_date,
+        {%- if is_incremental() %}
+        cast(coalesce(stored.day_value, 0) + added.day_value as decimal(38, 6)) as day_value,
+        {%- else %}
+        cast(added.day_value as decimal(38, 6)) as day_value,
+        {%- endif %}
+        added.through_batch_id
+    from added
+    {%- if is_incremental() %}
+    left join stored
+        on added.customer_id = stored.customer_id and added.purchase_date = stored.purchase_date
+    {%- endif %}
 
 )
 

@@ -64,7 +64,8 @@ holdout as (
     from purchase_days
     inner join calibration
         on purchase_days.customer_id = calibration.customer_id
-    where purchase_days.purchase_date >= {{ calibration_end }}
+    cross join span
+    where purchase_days.purchase_date >= {{ calibration_end }} and purchase_days.purchase_date < span.as_of_date
     group by purchase_days.customer_id
 
 ),
