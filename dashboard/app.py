@@ -12,6 +12,7 @@ import plotly.express as px
 import streamlit as st
 
 from custseg import dashboard as data
+from custseg import dashboard_look as look
 from custseg.warehouse import WarehouseRefused
 
 st.set_page_config(page_title="Customer segments", layout="wide")
@@ -24,7 +25,7 @@ def page_overview() -> None:
     cols[0].metric("Customers", f"{head['customers']:,}")
     cols[1].metric("Segments", head["segments"])
     cols[2].metric("As of", head["as_of_date"] or "—")
-    cols[3].metric("Revenue", f"{head['revenue']:,.0f}" if head["revenue"] is not None else "—")
+    cols[3].metric(look.label("revenue"), look.money(head["revenue"]))
     model = head["model"]
     if model:
         st.caption(
@@ -34,35 +35,63 @@ def page_overview() -> None:
     prof = data.profiles()
     if prof["revenue"].notna().any():
         st.subheader("Revenue share by segment")
-        st.plotly_chart(px.pie(prof, names="segment_name", values="revenue"), key="revenue_share")
+        st.plotly_chart(
+            px.pie(prof, names="segment_name", values="revenue", color="segment_name",
+                   color_discrete_map=data.segment_colors(), labels=look.axis_labels("segment_name", "revenue")),
+            key="revenue_share",
+        )  # fmt: skip
     st.subheader("Ingestion accounting")
     st.caption("Every raw row is clean or quarantined with its reason.")
-    st.dataframe(data.ingestion(), hide_index=True, key="ingestion")
+    st.dataframe(look.table(data.ingestion()), hide_index=True, key="ingestion")
 
 
 def page_segments() -> None:
     st.title("Segments")
     prof = data.profiles()
-    st.dataframe(prof, hide_index=True, key="profiles")
+    colors = data.segment_colors()
+    st.dataframe(look.table(prof), hide_index=True, key="profiles")
     left, right = st.columns(2)
-    left.plotly_chart(px.bar(prof, x="segment_name", y="customer_count", title="Customers"), key="sizes")
+    by_segment = {"color": "segment_name", "color_discrete_map": colors}
+    left.plotly_chart(
+        px.bar(prof, x="segment_name", y="customer_count", title="Customers", **by_segment,
+               labels=look.axis_labels("segment_name", "customer_count")),
+        key="sizes",
+    )  # fmt: skip
     if prof["revenue"].notna().any():
-        right.plotly_chart(px.bar(prof, x="segment_name", y="revenue", title="Revenue"), key="revenue")
+        right.plotly_chart(
+            px.bar(prof, x="segment_name", y="revenue", title="Revenue", **by_segment,
+                   labels=look.axis_labels("segment_name", "revenue")),
+            key="revenue",
+        )  # fmt: skip
     values = data.feature_values()
     features = [c for c in values.columns if c != "segment_name"]
     st.subheader("Features by segment")
     st.caption(f"Up to {data.MAX_VIOLIN_POINTS:,} customers per segment.")
-    feature = st.selectbox("Feature", features, key="violin_feature")
-    st.plotly_chart(px.violin(values, x="segment_name", y=feature, box=True), key="violin")
+    feature = st.selectbox("Feature", features, format_func=look.label, key="violin_feature")
+    st.plotly_chart(
+        px.violin(values, x="segment_name", y=feature, box=True, **by_segment,
+                  labels=look.axis_labels("segment_name", feature)),
+        key="violin",
+    )  # fmt: skip
     points = data.scatter_points()
     st.subheader("Customers on the first principal components")
     st.caption(f"{len(points):,} customers shown (a fixed sample above {data.MAX_SCATTER_POINTS:,}).")
     st.plotly_chart(
-        px.scatter(points, x="pc_1", y="pc_2", color="segment_name", opacity=0.6), key="scatter_2d"
-    )
+        px.scatter(points, x="pc_1", y="pc_2", opacity=0.6, **by_segment,
+                   labels=look.axis_labels("pc_1", "pc_2", "segment_name")),
+        key="scatter_2d",
+    )  # fmt: skip
     if points["pc_3"].notna().any():
         st.plotly_chart(
-            px.scatter_3d(points, x="pc_1", y="pc_2", z="pc_3", color="segment_name", opacity=0.6),
+            px.scatter_3d(
+                points,
+                x="pc_1",
+                y="pc_2",
+                z="pc_3",
+                opacity=0.6,
+                **by_segment,
+                labels=look.axis_labels("pc_1", "pc_2", "pc_3", "segment_name"),
+            ),
             key="scatter_3d",
         )
 
@@ -82,10 +111,11 @@ def page_k() -> None:
             ("calinski_harabasz", "higher is better"),
         ]
     ):
-        fig = px.line(sweep, x="k", y=measure, markers=True, title=f"{measure} ({better})")
+        fig = px.line(sweep, x="k", y=measure, markers=True, title=f"{look.label(measure)} ({better})",
+                      labels=look.axis_labels("k", measure))  # fmt: skip
         fig.add_vline(x=int(chosen["k"]), line_dash="dash")
         cols[i % 2].plotly_chart(fig, key=f"k_{measure}")
-    st.dataframe(sweep, hide_index=True, key="sweep")
+    st.dataframe(look.table(sweep), hide_index=True, key="sweep")
 
 
 def page_rfm() -> None:
@@ -96,9 +126,15 @@ def page_rfm() -> None:
     grid = data.rfm_grid()
     st.caption("Customers per cell: recency score (rows) by frequency-monetary score (columns).")
     pivot = grid.pivot_table(index="recency_score", columns="fm_score", values="customers", aggfunc="sum")
-    st.plotly_chart(px.imshow(pivot, text_auto=True, aspect="auto"), key="rfm_heatmap")
+    st.plotly_chart(
+        px.imshow(pivot, text_auto=True, aspect="auto",
+                  labels={"x": look.label("fm_score"), "y": look.label("recency_score"), "color": "Customers"}),
+        key="rfm_heatmap",
+    )  # fmt: skip
     by_segment = grid.groupby("rfm_segment", as_index=False)[["customers", "revenue"]].sum()
-    st.dataframe(by_segment.sort_values("revenue", ascending=False), hide_index=True, key="rfm_segments")
+    st.dataframe(
+        look.table(by_segment.sort_values("revenue", ascending=False)), hide_index=True, key="rfm_segments"
+    )
 
 
 def page_classifier() -> None:
@@ -109,15 +145,22 @@ def page_classifier() -> None:
     confusion = tables["confusion"].pivot_table(
         index="actual_segment", columns="predicted_segment", values="customer_count", aggfunc="sum"
     )
-    st.plotly_chart(px.imshow(confusion, text_auto=True, aspect="auto"), key="confusion")
-    st.subheader("Per segment")
-    st.dataframe(tables["report"], hide_index=True, key="report")
-    st.subheader("Feature importances")
     st.plotly_chart(
-        px.bar(tables["importances"], x="importance", y="feature", orientation="h"), key="importances"
-    )
+        px.imshow(confusion, text_auto=True, aspect="auto",
+                  labels={"x": "Predicted segment", "y": "Segment of the model", "color": "Customers"}),
+        key="confusion",
+    )  # fmt: skip
+    st.subheader("Per segment")
+    st.dataframe(look.table(tables["report"]), hide_index=True, key="report")
+    st.subheader("Feature importances")
+    importances = tables["importances"].assign(feature=tables["importances"]["feature"].map(look.label))
+    st.plotly_chart(
+        px.bar(importances, x="importance", y="feature", orientation="h",
+               labels=look.axis_labels("importance", "feature")),
+        key="importances",
+    )  # fmt: skip
     st.subheader("The explainable tree's rules")
-    st.dataframe(tables["rules"], hide_index=True, key="rules")
+    st.dataframe(look.table(tables["rules"]), hide_index=True, key="rules")
 
 
 def page_time() -> None:
@@ -133,8 +176,10 @@ def page_time() -> None:
         shares = hist["shares"]
         figure = px.area(
             shares, x="run_id", y="customer_share", color="segment_name",
+            color_discrete_map=data.segment_colors(extra=shares["segment_name"]),
             hover_data=["as_of_date", "model_version", "customers"],
-            labels={"run_id": "Run", "customer_share": "Share of customers", "segment_name": "Segment"},
+            labels=look.axis_labels("run_id", "customer_share", "segment_name", "as_of_date", "model_version",
+                                    "customers"),
         )  # fmt: skip
         for start in data.model_starts(shares).itertuples():
             figure.add_vline(
@@ -178,7 +223,75 @@ def page_time() -> None:
         st.subheader("Drift")
         latest = hist["drift"][hist["drift"]["run_id"] == hist["drift"]["run_id"].max()]
         st.metric("Latest drift status", latest["run_status"].iloc[0])
-        st.dataframe(latest, hide_index=True, key="drift")
+        st.dataframe(look.table(latest), hide_index=True, key="drift")
+
+
+def page_explorer() -> None:
+    st.title("Segment explorer")
+    catalogue = data.segments()
+    names = dict(zip(catalogue["cluster_id"], catalogue["segment_name"], strict=True))
+    cluster_id = st.selectbox("Segment", list(names), format_func=names.get, key="explorer_segment")
+    chosen = catalogue[catalogue["cluster_id"] == cluster_id].iloc[0]
+    st.write(chosen["description"])
+    if chosen["recommended_action"]:
+        st.caption(f"Recommended action: {chosen['recommended_action']}")
+    st.subheader("Against the whole base")
+    profile = data.segment_profile(cluster_id).assign(feature=lambda f: f["feature"].map(look.label))
+    st.dataframe(look.table(profile), hide_index=True, key="explorer_profile")
+    transactions = data.input_kind() == "transactions"
+    where = data.ExplorerFilter()
+    st.subheader("Its customers")
+    if transactions:
+        cols = st.columns(4)
+        recency = cols[0].number_input(
+            "Bought within (days)", min_value=0, value=None, step=30, key="f_recency"
+        )
+        orders = cols[1].number_input("At least (orders)", min_value=0, value=None, step=1, key="f_orders")
+        spend = cols[2].number_input(
+            f"Spent at least ({look.currency()})", min_value=0.0, value=None, key="f_spend"
+        )
+        bands = cols[3].multiselect("Churn risk", ["low", "medium", "high"], key="f_bands")
+        where = data.ExplorerFilter(recency, orders, spend, tuple(bands))
+    sortable = (
+        ["customer_id", *data.EXPLORER_COLUMNS, "predicted_clv"]
+        if transactions
+        else ["customer_id", "confidence"]
+    )
+    left, right = st.columns(2)
+    sort = left.selectbox("Sort by", sortable, format_func=look.label, key="explorer_sort")
+    descending = right.toggle("Largest first", value=sort != "customer_id", key="explorer_desc")
+    page = st.number_input("Page", min_value=1, value=1, step=1, key="explorer_page") - 1
+    rows, total = data.segment_customers(cluster_id, where, sort, descending, page)
+    pages = max(1, -(-total // data.EXPLORER_PAGE_SIZE))
+    st.caption(f"{total:,} customers match; page {page + 1} of {pages:,} ({data.EXPLORER_PAGE_SIZE} a page).")
+    st.dataframe(look.table(rows), hide_index=True, key="explorer_customers")
+    if total:  # the files are made only when a button is pressed
+        stem = f"segment_{cluster_id}_customers"
+        left, right = st.columns(2)
+        for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
+            column.download_button(
+                f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
+                lambda fmt=fmt: data.segment_export(cluster_id, where, fmt),
+                file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}",
+            )  # fmt: skip
+    if transactions:
+        st.subheader("What it buys")
+        left, right = st.columns(2)
+        left.dataframe(
+            look.table(data.segment_purchases(cluster_id, "product")), hide_index=True, key="products"
+        )
+        right.dataframe(
+            look.table(data.segment_purchases(cluster_id, "country")), hide_index=True, key="countries"
+        )
+    trend = data.segment_trend(names[cluster_id])
+    if len(trend) > 1:
+        st.subheader("Over the runs")
+        st.plotly_chart(
+            px.line(trend, x="run_id", y="customer_share", markers=True,
+                    color_discrete_sequence=[data.segment_colors()[names[cluster_id]]],
+                    labels=look.axis_labels("run_id", "customer_share")),
+            key="explorer_trend",
+        )  # fmt: skip
 
 
 def page_value() -> None:
@@ -195,7 +308,7 @@ def page_value() -> None:
         st.warning(f"No usable value model: {model['status_message'] if model else 'none fitted yet'}")
         return
     cols = st.columns(4)
-    cols[0].metric("Predicted CLV, next year", f"{totals['predicted_clv']:,.0f}")
+    cols[0].metric("Predicted CLV, next year", look.money(totals["predicted_clv"]))
     cols[1].metric("Mean P(alive)", f"{totals['mean_p_alive']:.0%}")
     cols[2].metric("High churn risk", f"{int(totals['high_churn_risk']):,}")
     cols[3].metric("Too little history", f"{int(totals['too_little_history']):,}")
@@ -213,9 +326,9 @@ def page_value() -> None:
         key="alive_matrix",
     )  # fmt: skip
     st.subheader("Where next year's revenue comes from")
-    st.dataframe(value["segments"], hide_index=True, key="segment_value")
+    st.dataframe(look.table(value["segments"]), hide_index=True, key="segment_value")
     st.subheader(f"Top {len(value['top'])} customers by value ahead")
-    st.dataframe(value["top"], hide_index=True, key="top_customers")
+    st.dataframe(look.table(value["top"]), hide_index=True, key="top_customers")
     if len(value["holdout_errors"]):
         errors = value["holdout_errors"].iloc[0]
         st.subheader("Predicted against actual in the holdout")
@@ -228,20 +341,22 @@ def page_value() -> None:
         bins = value["holdout_bins"].melt(
             id_vars="calibration_frequency_label", value_vars=["predicted_mean_purchases", "actual_mean_purchases"],
             var_name="series", value_name="mean_purchases",
-        )  # fmt: skip
+        ).replace({"series": {"predicted_mean_purchases": "Predicted", "actual_mean_purchases": "Actual"}})  # fmt: skip
         st.plotly_chart(
             px.bar(bins, x="calibration_frequency_label", y="mean_purchases", color="series", barmode="group",
                    labels={"calibration_frequency_label": "Repeat purchases before the calibration end",
-                           "mean_purchases": "Mean repeat purchases in the holdout"}),
+                           "mean_purchases": "Mean repeat purchases in the holdout", "series": ""}),
             key="holdout_bins",
         )  # fmt: skip
         curve = value["holdout_curve"].melt(
             id_vars="week_end_date",
             value_vars=["predicted_cumulative_repeat_purchases", "actual_cumulative_repeat_purchases"],
             var_name="series", value_name="repeat_purchases",
-        )  # fmt: skip
+        ).replace({"series": {"predicted_cumulative_repeat_purchases": "Predicted",
+                              "actual_cumulative_repeat_purchases": "Actual"}})  # fmt: skip
         figure = px.line(curve, x="week_end_date", y="repeat_purchases", color="series",
-                         labels={"week_end_date": "Week", "repeat_purchases": "Cumulative repeat purchases"})  # fmt: skip
+                         labels={"week_end_date": "Week", "repeat_purchases": "Cumulative repeat purchases",
+                                 "series": ""})  # fmt: skip
         figure.add_vline(x=pd.Timestamp(errors["calibration_end"]).timestamp() * 1000, line_dash="dash")
         st.plotly_chart(figure, key="holdout_curve")
     else:
@@ -283,7 +398,7 @@ def page_upload() -> None:
             st.error(str(exc))
             return
         bar.progress(1.0, text="Done")
-        st.dataframe(result.profiles, hide_index=True, key="upload_profiles")
+        st.dataframe(look.table(result.profiles), hide_index=True, key="upload_profiles")
         st.download_button(
             "Download customer_segments.csv",
             result.segments.to_csv(index=False),
@@ -300,6 +415,7 @@ PAGE_FUNCTIONS = {
     "RFM map": page_rfm,
     "Classifier": page_classifier,
     "Over time": page_time,
+    "Segment explorer": page_explorer,
     "Value ahead": page_value,
     "Score a customer": page_score,
     "Try your own file": page_upload,

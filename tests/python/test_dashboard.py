@@ -14,6 +14,7 @@ import pytest
 
 from conftest import REPO, run_dbt
 from custseg import dashboard
+from custseg import dashboard_look as look
 from custseg.demo_data import GeneratorConfig, write_transactions
 
 pytestmark = pytest.mark.e2e
@@ -62,6 +63,59 @@ def test_every_page_renders_without_an_error(serving, page):
     assert at.title[0].value == page
 
 
+@pytest.mark.parametrize("page", dashboard.PAGES)
+def test_every_table_has_words_for_headers(serving, page):
+    """No table shows a raw snake_case column name: every header goes through one label map."""
+    at = render(page)
+    for frame in at.dataframe:
+        raw = [c for c in frame.value.columns if look.is_raw_name(c)]
+        assert not raw, (page, raw)
+
+
+def _segment_colours(chart: dict) -> dict[str, str]:
+    """Segment -> colour in a Plotly figure: a pie's labels and marker colours, or one trace per
+    segment (bars, violins, scatters)."""
+    data = chart["data"]
+    if data and data[0].get("type") == "pie":
+        return dict(zip(_array(data[0]["labels"]).tolist(), data[0]["marker"]["colors"], strict=True))
+    return {
+        t["name"]: (t.get("marker") or {}).get("color") or (t.get("line") or {}).get("color") for t in data
+    }
+
+
+def test_a_segment_has_one_colour_on_every_chart(serving):
+    """The same segment is drawn in the same colour on the Overview pie and every Segments chart
+    (read from the Plotly figures), the colour the palette gives it."""
+    expected = dashboard.segment_colors(serving)
+    charts = [
+        json.loads(c.proto.spec)
+        for page in ("Overview", "Segments")
+        for c in render(page).get("plotly_chart")
+    ]
+    assert len(charts) == 6
+    for chart in charts:
+        colours = _segment_colours(chart)
+        assert colours and all(expected[name] == colour for name, colour in colours.items()), colours
+    assert len(set(expected.values())) == len(expected)  # no two segments share a colour
+
+
+def test_tables_format_money_shares_and_dates():
+    frame = pd.DataFrame({
+        "segment_name": ["Champions"], "revenue": [8269400.4], "revenue_share": [0.00006],
+        "customer_count": [1234], "as_of_date": [pd.Timestamp("2011-12-10")], "silhouette": [0.41234],
+    })  # fmt: skip
+    html = look.table(frame).to_html()
+    for shown in ("Revenue (GBP)", "8,269,400", "0.0%", "1,234", "2011-12-10", "0.41", "Share of revenue"):
+        assert shown in html, shown
+    assert "00:00:00" not in html and "8269400" not in html and "revenue_share" not in html
+    assert look.money(-1234.5, "EUR") == "-€1,234" and look.money(None) == "—"
+    assert look.segment_colors(["A", look.NOISE, "B"]) == {
+        "A": look.PALETTE[0],
+        look.NOISE: look.NOISE_COLOR,
+        "B": look.PALETTE[1],
+    }
+
+
 def test_overview_numbers_are_the_databases(serving):
     at = render("Overview")
     customers, segments, as_of = db(
@@ -72,7 +126,7 @@ def test_overview_numbers_are_the_databases(serving):
     assert metric(at, "Segments") == str(segments)
     assert metric(at, "As of") == str(as_of)
     revenue = db(serving, "select sum(revenue) from marts.fct_segment_profiles")[0][0]
-    assert metric(at, "Revenue") == f"{float(revenue):,.0f}"
+    assert metric(at, "Revenue (GBP)") == f"£{float(revenue):,.0f}"
     model_id = db(
         serving,
         "select model_id from marts.dim_segmentation_models where is_active and model_kind = 'segmentation'",
@@ -82,7 +136,7 @@ def test_overview_numbers_are_the_databases(serving):
     expected = dict(
         db(serving, "select outcome, row_count from marts.fct_ingestion_summary where row_count > 0")
     )
-    assert dict(zip(shown["outcome"], shown["row_count"], strict=True)) == expected
+    assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True)) == expected
 
 
 def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
@@ -91,7 +145,7 @@ def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
     expected = db(
         serving, "select segment_name, customer_count from marts.fct_segment_profiles order by cluster_id"
     )
-    assert list(zip(shown["segment_name"], shown["customer_count"], strict=True)) == expected
+    assert list(zip(shown["Segment"], shown["Customers"], strict=True)) == expected
     assert len(at.get("plotly_chart")) == 5  # sizes, revenue, violin, 2-D and 3-D scatter
     points = dashboard.scatter_points(serving, limit=100)
     assert len(points) == 100 and points["customer_id"].is_unique
@@ -120,7 +174,7 @@ def test_rfm_map_counts_every_customer(serving):
     at = render("RFM map")
     shown = at.dataframe[0].value
     expected = dict(db(serving, "select rfm_segment, count(*) from marts.dim_customers group by 1"))
-    assert dict(zip(shown["rfm_segment"], shown["customers"], strict=True)) == expected
+    assert dict(zip(shown["RFM segment"], shown["Customers"], strict=True)) == expected
 
 
 def test_classifier_page_shows_the_holdout_figures(serving):
@@ -129,7 +183,8 @@ def test_classifier_page_shows_the_holdout_figures(serving):
     assert metric(at, "Holdout accuracy") == f"{accuracy:.1%}"
     report = at.dataframe[0].value
     assert (
-        report["support"].sum() == db(serving, "select sum(support) from marts.fct_classifier_report")[0][0]
+        report["Customers in the holdout"].sum()
+        == db(serving, "select sum(support) from marts.fct_classifier_report")[0][0]
     )
     rules = at.dataframe[1].value
     assert len(rules) == db(serving, "select count(*) from marts.dim_classifier_tree_rules")[0][0]
@@ -144,17 +199,96 @@ def test_value_page_shows_the_value_marts(serving):
         "select sum(predicted_clv), sum(case when churn_risk_band = 'high' then 1 else 0 end) "
         "from marts.dim_customer_value",
     )[0]
-    assert metric(at, "Predicted CLV, next year") == f"{predicted:,.0f}"
+    assert metric(at, "Predicted CLV, next year") == f"£{predicted:,.0f}"
     assert metric(at, "High churn risk") == f"{high:,}"
     segments, top = at.dataframe[0].value, at.dataframe[1].value
     assert len(segments) == db(serving, "select count(*) from marts.fct_segment_value")[0][0]
     best = db(
         serving, "select customer_id from marts.dim_customer_value order by predicted_clv desc limit 1"
     )[0][0]
-    assert len(top) == dashboard.TOP_CUSTOMERS and top["customer_id"].iloc[0] == best
+    assert len(top) == dashboard.TOP_CUSTOMERS and top["Customer"].iloc[0] == best
     grid = dashboard.alive_matrix(dashboard.value(serving)["grid"])
     assert grid.loc["0"].dropna().eq(1.0).all()  # no repeat purchase: P(alive) 1 under BG/NBD
     assert any("clv_calibration_end" in c.value for c in at.caption)
+
+
+def _segment_rows(path, cluster_id: int) -> pd.DataFrame:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(
+            "select s.customer_id, s.recency_days, s.order_count, s.monetary_value, v.p_alive, v.churn_risk_band, "
+            "v.predicted_clv, s.confidence from marts.dim_customer_segments s "
+            "left join marts.dim_customer_value v using (customer_id) where s.cluster_id = ? order by s.customer_id",
+            [cluster_id],
+        ).df()
+    finally:
+        con.close()
+
+
+def test_the_explorer_filters_sorts_and_pages_in_sql(serving):
+    cluster_id = int(dashboard.segments(serving)["cluster_id"].iloc[0])
+    everyone = _segment_rows(serving, cluster_id)
+    where = dashboard.ExplorerFilter(max_recency_days=90, min_orders=2, churn_risk_bands=("low", "medium"))
+    expected = everyone[
+        (everyone["recency_days"] <= 90)
+        & (everyone["order_count"] >= 2)
+        & everyone["churn_risk_band"].isin(["low", "medium"])
+    ]
+    first, total = dashboard.segment_customers(cluster_id, where, "predicted_clv", True, 0, serving)
+    assert total == len(expected) > 0
+    assert (
+        first["customer_id"].tolist()
+        == expected.sort_values(["predicted_clv", "customer_id"], ascending=[False, True])["customer_id"]
+        .head(dashboard.EXPLORER_PAGE_SIZE)
+        .tolist()
+    )
+    pages = [dashboard.segment_customers(cluster_id, page=p, path=serving)[0] for p in range(2)]
+    assert (
+        pd.concat(pages)["customer_id"].tolist()
+        == everyone["customer_id"].head(2 * dashboard.EXPLORER_PAGE_SIZE).tolist()
+    )
+    # a person's values are bound parameters: a quote is a value, not SQL
+    assert (
+        dashboard.segment_customers(
+            cluster_id, dashboard.ExplorerFilter(churn_risk_bands=("x') or ('1'='1",)), path=serving
+        )[1]
+        == 0
+    )
+    with pytest.raises(ValueError, match="cannot sort by"):
+        dashboard.segment_customers(cluster_id, sort="1; drop table x", path=serving)
+
+
+def test_the_explorers_download_is_the_marts_rows(serving):
+    import io
+
+    cluster_id = int(dashboard.segments(serving)["cluster_id"].iloc[-1])
+    expected = _segment_rows(serving, cluster_id)
+    as_csv = pd.read_csv(io.BytesIO(dashboard.segment_export(cluster_id, dashboard.ExplorerFilter(), "csv", serving)),
+                         dtype={"customer_id": str})  # fmt: skip
+    as_parquet = pd.read_parquet(
+        io.BytesIO(dashboard.segment_export(cluster_id, dashboard.ExplorerFilter(), "parquet", serving))
+    )
+    for frame in (as_csv, as_parquet):
+        assert frame["customer_id"].tolist() == expected["customer_id"].tolist()
+        assert frame["monetary_value"].to_numpy() == pytest.approx(expected["monetary_value"].to_numpy())
+        assert frame["predicted_clv"].to_numpy() == pytest.approx(expected["predicted_clv"].to_numpy())
+
+
+def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(serving):
+    at = render("Segment explorer")
+    cluster_id = int(dashboard.segments(serving)["cluster_id"].iloc[0])
+    everyone = _segment_rows(serving, cluster_id)
+    assert f"{len(everyone):,} customers match" in " ".join(c.value for c in at.caption)
+    at.number_input(key="f_orders").set_value(3).run()
+    matching = int((everyone["order_count"] >= 3).sum())
+    assert f"{matching:,} customers match" in " ".join(c.value for c in at.caption)
+    products = at.dataframe[2].value
+    revenue = db(
+        serving,
+        "select sum(t.line_amount) from marts.fct_transactions t join marts.dim_customer_segments s "
+        f"using (customer_id) where s.cluster_id = {cluster_id} group by t.stock_code order by 1 desc limit 1",
+    )[0][0]
+    assert products[look.label("revenue")].iloc[0] == pytest.approx(float(revenue))
 
 
 def test_over_time_says_what_it_needs_with_one_run(serving):
@@ -252,9 +386,12 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
         render(page)
     assert "needs transactions" in render("RFM map").info[0].value
     assert "a customer table has none" in render("Value ahead").info[0].value
+    explorer = render("Segment explorer")
+    kept = db(run.serving_path, "select count(*) from marts.dim_customer_segments where cluster_id = 0")[0][0]
+    assert f"{kept:,} customers match" in " ".join(c.value for c in explorer.caption)
     shown = render("Overview").dataframe[0].value
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
-    assert dict(zip(shown["outcome"], shown["row_count"], strict=True))["clean"] == kept
+    assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True))["clean"] == kept
 
 
 def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_path, monkeypatch):
