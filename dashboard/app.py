@@ -226,6 +226,29 @@ def page_time() -> None:
         st.dataframe(look.table(latest), hide_index=True, key="drift")
 
 
+def _explorer_filter():
+    cols = st.columns(4)
+    recency = cols[0].number_input("Bought within (days)", min_value=0, value=None, step=30, key="f_recency")
+    orders = cols[1].number_input("At least (orders)", min_value=0, value=None, step=1, key="f_orders")
+    spend = cols[2].number_input(
+        f"Spent at least ({look.currency()})", min_value=0.0, value=None, key="f_spend"
+    )
+    bands = cols[3].multiselect("Churn risk", ["low", "medium", "high"], key="f_bands")
+    return data.ExplorerFilter(recency, orders, spend, tuple(bands))
+
+
+def _explorer_downloads(cluster_id: int, where, total: int) -> None:
+    """The filtered list as CSV and Parquet; the files are made only when a button is pressed."""
+    stem = f"segment_{cluster_id}_customers"
+    left, right = st.columns(2)
+    for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
+        column.download_button(
+            f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
+            lambda fmt=fmt: data.segment_export(cluster_id, where, fmt),
+            file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}",
+        )  # fmt: skip
+
+
 def page_explorer() -> None:
     st.title("Segment explorer")
     catalogue = data.segments()
@@ -239,19 +262,8 @@ def page_explorer() -> None:
     profile = data.segment_profile(cluster_id).assign(feature=lambda f: f["feature"].map(look.label))
     st.dataframe(look.table(profile), hide_index=True, key="explorer_profile")
     transactions = data.input_kind() == "transactions"
-    where = data.ExplorerFilter()
     st.subheader("Its customers")
-    if transactions:
-        cols = st.columns(4)
-        recency = cols[0].number_input(
-            "Bought within (days)", min_value=0, value=None, step=30, key="f_recency"
-        )
-        orders = cols[1].number_input("At least (orders)", min_value=0, value=None, step=1, key="f_orders")
-        spend = cols[2].number_input(
-            f"Spent at least ({look.currency()})", min_value=0.0, value=None, key="f_spend"
-        )
-        bands = cols[3].multiselect("Churn risk", ["low", "medium", "high"], key="f_bands")
-        where = data.ExplorerFilter(recency, orders, spend, tuple(bands))
+    where = _explorer_filter() if transactions else data.ExplorerFilter()
     sortable = (
         ["customer_id", *data.EXPLORER_COLUMNS, "predicted_clv"]
         if transactions
@@ -265,15 +277,8 @@ def page_explorer() -> None:
     pages = max(1, -(-total // data.EXPLORER_PAGE_SIZE))
     st.caption(f"{total:,} customers match; page {page + 1} of {pages:,} ({data.EXPLORER_PAGE_SIZE} a page).")
     st.dataframe(look.table(rows), hide_index=True, key="explorer_customers")
-    if total:  # the files are made only when a button is pressed
-        stem = f"segment_{cluster_id}_customers"
-        left, right = st.columns(2)
-        for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
-            column.download_button(
-                f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
-                lambda fmt=fmt: data.segment_export(cluster_id, where, fmt),
-                file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}",
-            )  # fmt: skip
+    if total:
+        _explorer_downloads(cluster_id, where, total)
     if transactions:
         st.subheader("What it buys")
         left, right = st.columns(2)
@@ -292,6 +297,39 @@ def page_explorer() -> None:
                     labels=look.axis_labels("run_id", "customer_share")),
             key="explorer_trend",
         )  # fmt: skip
+
+
+def _value_holdout(value: dict) -> None:
+    """Predicted against actual in the holdout (a build with clv_calibration_end)."""
+    errors = value["holdout_errors"].iloc[0]
+    st.subheader("Predicted against actual in the holdout")
+    st.caption(
+        f"Fitted on the purchases before {pd.Timestamp(errors['calibration_end']).date()}; "
+        f"{errors['predicted_purchases']:,.0f} repeat purchases predicted for the next {errors['holdout_days']} "
+        f"days, {errors['actual_purchases']:,.0f} made ({errors['relative_error']:+.1%}); per customer "
+        f"MAE {errors['mean_absolute_error']:.2f}."
+    )
+    bins = value["holdout_bins"].melt(
+        id_vars="calibration_frequency_label", value_vars=["predicted_mean_purchases", "actual_mean_purchases"],
+        var_name="series", value_name="mean_purchases",
+    ).replace({"series": {"predicted_mean_purchases": "Predicted", "actual_mean_purchases": "Actual"}})  # fmt: skip
+    st.plotly_chart(
+        px.bar(bins, x="calibration_frequency_label", y="mean_purchases", color="series", barmode="group",
+               labels={"calibration_frequency_label": "Repeat purchases before the calibration end",
+                       "mean_purchases": "Mean repeat purchases in the holdout", "series": ""}),
+        key="holdout_bins",
+    )  # fmt: skip
+    curve = value["holdout_curve"].melt(
+        id_vars="week_end_date",
+        value_vars=["predicted_cumulative_repeat_purchases", "actual_cumulative_repeat_purchases"],
+        var_name="series", value_name="repeat_purchases",
+    ).replace({"series": {"predicted_cumulative_repeat_purchases": "Predicted",
+                          "actual_cumulative_repeat_purchases": "Actual"}})  # fmt: skip
+    figure = px.line(curve, x="week_end_date", y="repeat_purchases", color="series",
+                     labels={"week_end_date": "Week", "repeat_purchases": "Cumulative repeat purchases",
+                             "series": ""})  # fmt: skip
+    figure.add_vline(x=pd.Timestamp(errors["calibration_end"]).timestamp() * 1000, line_dash="dash")
+    st.plotly_chart(figure, key="holdout_curve")
 
 
 def page_value() -> None:
@@ -330,45 +368,24 @@ def page_value() -> None:
     st.subheader(f"Top {len(value['top'])} customers by value ahead")
     st.dataframe(look.table(value["top"]), hide_index=True, key="top_customers")
     if len(value["holdout_errors"]):
-        errors = value["holdout_errors"].iloc[0]
-        st.subheader("Predicted against actual in the holdout")
-        st.caption(
-            f"Fitted on the purchases before {pd.Timestamp(errors['calibration_end']).date()}; "
-            f"{errors['predicted_purchases']:,.0f} repeat purchases predicted for the next {errors['holdout_days']} "
-            f"days, {errors['actual_purchases']:,.0f} made ({errors['relative_error']:+.1%}); per customer "
-            f"MAE {errors['mean_absolute_error']:.2f}."
-        )
-        bins = value["holdout_bins"].melt(
-            id_vars="calibration_frequency_label", value_vars=["predicted_mean_purchases", "actual_mean_purchases"],
-            var_name="series", value_name="mean_purchases",
-        ).replace({"series": {"predicted_mean_purchases": "Predicted", "actual_mean_purchases": "Actual"}})  # fmt: skip
-        st.plotly_chart(
-            px.bar(bins, x="calibration_frequency_label", y="mean_purchases", color="series", barmode="group",
-                   labels={"calibration_frequency_label": "Repeat purchases before the calibration end",
-                           "mean_purchases": "Mean repeat purchases in the holdout", "series": ""}),
-            key="holdout_bins",
-        )  # fmt: skip
-        curve = value["holdout_curve"].melt(
-            id_vars="week_end_date",
-            value_vars=["predicted_cumulative_repeat_purchases", "actual_cumulative_repeat_purchases"],
-            var_name="series", value_name="repeat_purchases",
-        ).replace({"series": {"predicted_cumulative_repeat_purchases": "Predicted",
-                              "actual_cumulative_repeat_purchases": "Actual"}})  # fmt: skip
-        figure = px.line(curve, x="week_end_date", y="repeat_purchases", color="series",
-                         labels={"week_end_date": "Week", "repeat_purchases": "Cumulative repeat purchases",
-                                 "series": ""})  # fmt: skip
-        figure.add_vline(x=pd.Timestamp(errors["calibration_end"]).timestamp() * 1000, line_dash="dash")
-        st.plotly_chart(figure, key="holdout_curve")
+        _value_holdout(value)
     else:
         st.caption("Set clv_calibration_end to check the predictions against a holdout (docs/value.md).")
 
 
 def page_score() -> None:
     st.title("Score a customer")
-    st.caption("The active model assigns the segment; nothing is refitted.")
-    features = data.feature_columns()
+    st.caption(
+        "The active model assigns the segment; nothing is refitted. Numbers start at the base's median."
+    )
+    fields = data.score_fields()
     with st.form("score"):
-        values = {f: st.number_input(f, value=0.0, key=f"score_{f}") for f in features}
+        values = {
+            f.name: st.selectbox(look.label(f.name), f.levels, key=f"score_{f.name}")
+            if f.kind == "choice"
+            else st.number_input(look.label(f.name), value=f.default, key=f"score_{f.name}")
+            for f in fields
+        }
         submitted = st.form_submit_button("Score")
     if submitted:
         result = data.score_customer(values)
@@ -376,6 +393,12 @@ def page_score() -> None:
         st.metric("Confidence", f"{result['confidence']:.0%}")
         if result["recommended_action"]:
             st.write(f"Recommended action: {result['recommended_action']}")
+        st.caption(
+            "Why: the customer is nearest to this segment's centre (distances in the model's standardised "
+            "units); confidence = 1 - own distance / next nearest distance."
+        )
+        distances = result["distances"].rename(columns={"distance": "distance_to_centre"})
+        st.dataframe(look.table(distances), hide_index=True, key="score_distances")
 
 
 def page_upload() -> None:

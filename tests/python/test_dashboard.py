@@ -315,12 +315,22 @@ def test_score_a_customer_gives_the_active_models_segment(serving):
     assert not at.exception
     assert customer[3] in at.success[0].value  # KMeans: the model's segment is the nearest centroid
     assert customer[4] in at.markdown[-1].value
+    distances = at.dataframe[0].value  # why: the distance to every segment's centre, nearest first
+    assert distances["Segment"].iloc[0] == customer[3] and distances.iloc[:, 1].is_monotonic_increasing
+    assert len(distances) == db(serving, "select count(*) from marts.dim_segments")[0][0]
+    fields = dashboard.score_fields(serving)  # the form starts at the base's medians
+    median = db(serving, "select median(order_count) from marts.dim_customers")[0][0]
+    assert {f.name: f.default for f in fields}["order_count"] == pytest.approx(float(median))
 
 
 def test_a_good_upload_is_segmented_in_a_workspace_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
     path = tmp_path / "mine.csv"
     write_transactions(path, GeneratorConfig(rows=6_000, customers=150, seed=2))
+    # workspaces in this test's own temp folder: another test's upload running at the same time
+    # (xdist) cannot make this one's clean-up check fail
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(dashboard.tempfile, "tempdir", str(tmp_path / "tmp"))
     before = set(Path(dashboard.tempfile.gettempdir()).glob("custseg-upload-*"))
     seen = []
     result = dashboard.run_upload(
@@ -386,6 +396,17 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
         render(page)
     assert "needs transactions" in render("RFM map").info[0].value
     assert "a customer table has none" in render("Value ahead").info[0].value
+    # the score form offers a categorical column's levels as one choice, and scores with it
+    fields = dashboard.score_fields(run.serving_path)
+    choices = [f for f in fields if f.kind == "choice"]
+    assert choices and all(len(f.levels) >= 2 for f in choices)
+    values = {f.name: f.levels[0] if f.kind == "choice" else f.default for f in fields}
+    result = dashboard.score_customer(values, run.serving_path)
+    assert result["segment_name"] == result["distances"]["segment_name"].iloc[0]
+    at = render("Score a customer")
+    at.button[0].click()
+    at.run()
+    assert not at.exception and at.success[0].value.startswith("Segment ")
     explorer = render("Segment explorer")
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_segments where cluster_id = 0")[0][0]
     assert f"{kept:,} customers match" in " ".join(c.value for c in explorer.caption)

@@ -609,7 +609,7 @@ def test_value_marts_are_finite_for_every_customer_of_the_real_files(dataset, re
     assert customers["churn_risk"].between(0, 1).all() and (customers["predicted_clv"] >= 0).all()
 
 
-def test_value_models_predict_online_retail_iis_holdout(online_retail_ii):
+def test_value_models_predict_online_retail_iis_holdout(online_retail_ii, monkeypatch):
     """Fitted on December 2009 to June 2010 (clv_calibration_end), the value models predict the
     repeat purchases of July to December: the total within 15%, each calibration-frequency
     group's mean within 30% (the classic BG/NBD check), rising with the calibration frequency as
@@ -633,3 +633,10 @@ def test_value_models_predict_online_retail_iis_holdout(online_retail_ii):
     assert last["predicted_cumulative_repeat_purchases"] == pytest.approx(
         last["actual_cumulative_repeat_purchases"], rel=0.15
     )
+    # the dashboard's Value ahead page shows the check: the figures, the bars and the curve
+    from test_dashboard import render
+
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(online_retail_ii.serving_path))
+    at = render("Value ahead")
+    assert f"{errors['relative_error']:+.1%}" in " ".join(c.value for c in at.caption)
+    assert len(at.get("plotly_chart")) == 3  # P(alive) grid, holdout bars, cumulative curve
