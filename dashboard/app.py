@@ -356,13 +356,13 @@ def page_value() -> None:
         f"a = {model['bgnbd_a']:.3g}, b = {model['bgnbd_b']:.3g}). docs/value.md says when not to trust it."
     )
     st.subheader("P(alive) by repeat purchases and days since the last purchase")
-    st.plotly_chart(
-        px.imshow(
-            data.alive_matrix(value["grid"]), text_auto=".0%", aspect="auto", color_continuous_scale="RdYlGn",
-            zmin=0, zmax=1, labels={"x": "Days since the last purchase", "y": "Repeat purchases", "color": "P(alive)"},
-        ),
-        key="alive_matrix",
+    grid = px.imshow(
+        data.alive_matrix(value["grid"]), text_auto=".0%", aspect="auto", color_continuous_scale="RdYlGn",
+        zmin=0, zmax=1, labels={"x": "Days since the last purchase", "y": "Repeat purchases", "color": "P(alive)"},
     )  # fmt: skip
+    grid.update_xaxes(type="category")  # "0-29", "6-9": labels, not numbers
+    grid.update_yaxes(type="category", autorange="reversed")
+    st.plotly_chart(grid, key="alive_matrix")
     st.subheader("Where next year's revenue comes from")
     st.dataframe(look.table(value["segments"]), hide_index=True, key="segment_value")
     st.subheader(f"Top {len(value['top'])} customers by value ahead")
