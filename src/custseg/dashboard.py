@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from . import dashboard_look as look
-from .ingest import sql_identifier
+from .ingest import sql_identifier, sql_string
 from .segmentation.centroids import centre_distances
 from .warehouse import open_warehouse
 from .workspace import dbt_executable, workspace_env
@@ -521,6 +521,96 @@ class UploadResult:
     segments: pd.DataFrame  # customer_segments.csv
     profiles: pd.DataFrame
     log: str
+    k_selection: pd.DataFrame | None = None  # the k sweep (empty for an algorithm that finds k)
+    kind: str = "transactions"
+
+
+@dataclass(frozen=True)
+class UploadSettings:
+    """What a person chooses for an upload: the input kind ("auto": detected from the header),
+    k (None: chosen by the build's rule within k_min..k_max), the algorithm, and for a customer
+    table the columns to segment on."""
+
+    kind: str = "auto"
+    n_clusters: int | None = None
+    k_range: tuple[int, int] | None = None
+    algorithm: str | None = None
+    features: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UploadColumns:
+    """What the header of an upload says: the kind it looks like, its id column, and the numeric
+    columns a customer table could be segmented on (not the id, not constant)."""
+
+    kind: str
+    id_column: str | None
+    numeric: tuple[str, ...]
+
+
+def _upload_reader(path: Path) -> str:
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix in ("parquet", "pq"):
+        return f"read_parquet({sql_string(str(path))})"
+    return f"read_csv({sql_string(str(path))}, sample_size = 20000)"
+
+
+def upload_columns(name: str, data: bytes) -> UploadColumns:
+    """Read the upload's header (and its numeric columns' distinct counts) to propose settings:
+    transactions when the project's column spellings find its required fields (or when no column
+    looks like a customer id), else a customer table. XLSX files are read by the build only: they
+    are taken for transactions."""
+    import duckdb
+
+    from .customer_table import find_id_column
+    from .ingest import resolve_columns
+
+    suffix = Path(name).suffix.lower()
+    if suffix == ".xlsx":
+        return UploadColumns("transactions", None, ())
+    with tempfile.TemporaryDirectory(prefix="custseg-columns-") as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        con = duckdb.connect()
+        try:
+            described = con.execute(f"describe select * from {_upload_reader(path)}").fetchall()
+            columns = [row[0] for row in described]
+            try:
+                resolve_columns(columns)
+                return UploadColumns("transactions", None, ())
+            except ValueError:
+                pass
+            try:
+                id_column = find_id_column(columns, "")
+            except ValueError:
+                # no id column either: most likely transactions whose columns need a column_map,
+                # and the transactions build says which field it did not find
+                return UploadColumns("transactions", None, ())
+            numeric_types = (
+                "TINYINT",
+                "SMALLINT",
+                "INTEGER",
+                "BIGINT",
+                "HUGEINT",
+                "FLOAT",
+                "DOUBLE",
+                "BOOLEAN",
+            )
+            numeric = [
+                c
+                for c, kind, *_ in described
+                if c != id_column and (kind in numeric_types or kind.startswith("DECIMAL"))
+            ]
+            if numeric:
+                counts = con.execute(
+                    "select "
+                    + ", ".join(f"count(distinct {sql_identifier(c)})" for c in numeric)
+                    + f" from {_upload_reader(path)}"
+                ).fetchone()
+                numeric = [c for c, n in zip(numeric, counts, strict=True) if n > 1]
+            return UploadColumns("customers", id_column, tuple(numeric))
+        finally:
+            con.close()
 
 
 def upload_max_bytes() -> int:
@@ -543,14 +633,46 @@ def check_upload(name: str, size: int) -> str:
     return suffix
 
 
-def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=None) -> UploadResult:
-    """Segment an uploaded transactions file in a temporary workspace of its own (its own
-    warehouse, target and logs; never the main warehouse), and remove the workspace afterwards.
-    ``progress(fraction, text)`` is called as dbt reports nodes. Raises UploadError with the
-    build's own message when the file is refused."""
+def _upload_vars(upload: Path, name: str, data: bytes, settings: UploadSettings) -> tuple[dict, str]:
+    """The build's vars for an upload, and its kind."""
+    detected = upload_columns(name, data) if settings.kind == "auto" else None
+    kind = detected.kind if detected else settings.kind
+    if kind not in ("transactions", "customers"):
+        raise UploadError(f"the input kind must be transactions, customers or auto, got {settings.kind!r}")
+    if kind == "customers":
+        # detected and no columns chosen: the ones the page proposes (numeric, not the id, not constant)
+        features = settings.features or (detected.numeric if detected else ())
+        if not features:
+            raise UploadError(
+                "a customer table needs the columns to segment on: pick at least one numeric column"
+            )
+        build_vars = {"customers_path": str(upload), "segmentation_features": list(features)}
+    else:
+        build_vars = {"transactions_path": str(upload)}
+    if settings.n_clusters:
+        build_vars["n_clusters"] = int(settings.n_clusters)
+    if settings.k_range:
+        build_vars["k_min"], build_vars["k_max"] = (int(k) for k in settings.k_range)
+    if settings.algorithm:
+        build_vars["segmentation_algorithm"] = settings.algorithm
+    return build_vars, kind
+
+
+def run_upload(
+    name: str,
+    data: bytes,
+    n_clusters: int | None = None,
+    progress=None,
+    settings: UploadSettings | None = None,
+) -> UploadResult:
+    """Segment an uploaded file (transactions or a customer table) in a temporary workspace of
+    its own (its own warehouse, target and logs; never the main warehouse), and remove the
+    workspace afterwards. ``progress(fraction, text)`` is called as dbt reports nodes. Raises
+    UploadError with the build's own message when the file is refused."""
     import json
 
     check_upload(name, len(data))
+    settings = settings or UploadSettings(n_clusters=n_clusters)
     from .project import project_dir
 
     repo = project_dir()
@@ -561,9 +683,7 @@ def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=N
         upload = workspace / safe
         upload.write_bytes(data)
         env = workspace_env(workspace, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
-        build_vars = {"transactions_path": str(upload)}
-        if n_clusters:
-            build_vars["n_clusters"] = int(n_clusters)
+        build_vars, kind = _upload_vars(upload, name, data, settings)
         cmd = [dbt_executable(), "build", "--vars", json.dumps(build_vars)]
         proc = subprocess.Popen(
             cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -591,7 +711,7 @@ def run_upload(name: str, data: bytes, n_clusters: int | None = None, progress=N
             "recency_days, order_count, monetary_value from marts.dim_customer_segments order by customer_id",
             serving,
         )
-        return UploadResult(segments, profiles(serving), log)
+        return UploadResult(segments, profiles(serving), log, k_selection(serving), kind)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
 

@@ -323,6 +323,36 @@ def test_score_a_customer_gives_the_active_models_segment(serving):
     assert {f.name: f.default for f in fields}["order_count"] == pytest.approx(float(median))
 
 
+def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):
+    path = tmp_path / "mine.parquet"
+    write_transactions(path, GeneratorConfig(rows=2_000, customers=50, seed=3))
+    assert dashboard.upload_columns("mine.parquet", path.read_bytes()).kind == "transactions"
+    table = dashboard.upload_columns(
+        "marketing_campaign.csv", (shared_data / "marketing_campaign.csv").read_bytes()
+    )
+    assert table.kind == "customers" and table.id_column == "ID"
+    assert "Income" in table.numeric and "ID" not in table.numeric
+    assert "Z_CostContact" not in table.numeric  # one value for every customer: it separates nobody
+    with pytest.raises(dashboard.UploadError, match="pick at least one numeric column"):
+        dashboard.run_upload("t.csv", b"ID,a\n1,2\n", settings=dashboard.UploadSettings(kind="customers"))
+
+
+@pytest.mark.parametrize(
+    "name", ["marketing_campaign.csv", "cc_general.csv", "ecommerce_customer_behavior.csv"]
+)
+def test_each_shared_customer_table_uploads_and_is_segmented(name, shared_data, tmp_path, monkeypatch):
+    """The settings the page proposes (kind and columns from the header) segment each shared
+    customer table in its own workspace: every kept customer once, k from the sweep in range."""
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
+    data = (shared_data / name).read_bytes()
+    proposed = dashboard.upload_columns(name, data)
+    settings = dashboard.UploadSettings("auto", None, (2, 6), "kmeans", proposed.numeric)
+    result = dashboard.run_upload(name, data, settings=settings)
+    assert result.kind == "customers" and result.segments["customer_id"].is_unique
+    assert 2 <= len(result.profiles) <= 6 == result.k_selection["k"].max()
+    assert result.profiles["customer_count"].sum() == len(result.segments) > 300
+
+
 def test_a_good_upload_is_segmented_in_a_workspace_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
     path = tmp_path / "mine.csv"
