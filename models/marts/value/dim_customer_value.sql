@@ -101,10 +101,8 @@ valued as (
         clv_horizon.expected_purchases as predicted_number_of_orders,
         case
             when predicted.frequency > 0
-                then cast(
-                    round(cast(predicted.recency_span_days as {{ type_double() }}) / predicted.frequency) as integer
-                )
-        end as days_to_next_order,
+                then cast(predicted.recency_span_days as {{ type_double() }}) / predicted.frequency
+        end as average_days_between_orders,
         clv_horizon.discounted_expected_purchases * predicted.expected_average_order_value as predicted_clv,
         predicted.age_days < {{ var('clv_min_history_days') | int }} as is_new
     from predicted
@@ -125,14 +123,10 @@ final as (
         valued.last_purchase_date,
         valued.frequency as repeat_purchases,
         cast(valued.total_value as {{ type_double() }}) as historic_clv,
-        case
-            when valued.frequency > 0
-                then cast(valued.recency_span_days as {{ type_double() }}) / valued.frequency
-        end as average_days_between_orders,
-        case
-            when valued.frequency > 0
-                then cast({{ dbt.dateadd('day', 'valued.days_to_next_order', 'valued.last_purchase_date') }} as date)
-        end as expected_date_of_next_order,
+        valued.average_days_between_orders,
+        cast({{ dbt.dateadd(
+            'day', 'cast(round(valued.average_days_between_orders) as integer)', 'valued.last_purchase_date'
+        ) }} as date) as expected_date_of_next_order,
         cast(valued.p_alive as {{ type_double() }}) as p_alive,
         cast(valued.churn_risk as {{ type_double() }}) as churn_risk,
         case

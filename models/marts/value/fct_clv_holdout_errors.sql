@@ -40,9 +40,9 @@ final as (
         max(as_of_date) as holdout_end,
         cast(max(holdout_days) as integer) as holdout_days,
         cast(count(*) as bigint) as customers,
-        cast({{ mean_exact('predicted') }} * count(*) as {{ type_double() }}) as predicted_purchases,
+        {{ sum_exact('predicted') }} as predicted_purchases,
         cast(sum(actual) as {{ type_double() }}) as actual_purchases,
-        cast(({{ mean_exact('predicted') }} * count(*) - sum(actual)) / nullif(sum(actual), 0) as {{ type_double() }})
+        cast(({{ sum_exact('predicted') }} - sum(actual)) / nullif(sum(actual), 0) as {{ type_double() }})
             as relative_error,
         cast({{ mean_exact('abs(predicted - actual)') }} as {{ type_double() }}) as mean_absolute_error,
         cast(sqrt({{ mean_exact('(predicted - actual) * (predicted - actual)') }}) as {{ type_double() }})

@@ -1,2 +1,3 @@
 """Value ahead: probability alive, expected purchases and customer lifetime value (BG/NBD and
-Gamma-Gamma), fitted by maximum likelihood (issue 27; the models and marts come next)."""
+Gamma-Gamma): the fits (btyd), the settings (config), the registry and its refit rule
+(registry), and the per-customer scoring (score). docs/value.md."""

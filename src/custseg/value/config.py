@@ -2,7 +2,7 @@
 
 dbt_project.yml is the one source of their defaults (each field names its var, as in
 custseg.segmentation.config). When they fit and when they reuse frozen parameters follows the
-segmentation's segmentation_mode and refit_policy (custseg.value.step)."""
+segmentation's segmentation_mode and refit_policy (custseg.value.registry.decide)."""
 
 from __future__ import annotations
 
@@ -78,10 +78,6 @@ class ValueConfig:
             problems.append(f"clv_min_history_days must be 0 or more, got {self.min_history_days}")
         if problems:
             raise ValueError("Invalid value settings: " + "; ".join(problems))
-
-    @property
-    def unit_days(self) -> int:
-        return TIME_UNITS[self.time_unit]
 
     @property
     def scoring_horizons(self) -> tuple[int, ...]:

@@ -53,7 +53,6 @@ VALUE_REGISTRY_SCHEMA = pa.schema(
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 5
 BGNBD_COLUMNS = ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b")
-GG_COLUMNS = ("gg_p", "gg_q", "gg_v")
 
 
 def empty_value_registry() -> pd.DataFrame:

@@ -38,18 +38,30 @@ def active_bgnbd(models: pd.DataFrame) -> tuple[tuple[float, ...] | None, int]:
     return tuple(float(row[c]) for c in BGNBD_COLUMNS), TIME_UNITS[row["time_unit"]]
 
 
+def _step_ends(horizon_days: int) -> list[int]:
+    """The ends of a horizon's 30-day steps (the last one shorter)."""
+    return [min(STEP_DAYS * i, horizon_days) for i in range(1, -(-horizon_days // STEP_DAYS) + 1)]
+
+
+def horizon_purchases(params, horizons, unit_days: int, rate: float, x, t_x, T) -> list[tuple]:
+    """Per horizon (in days), (expected purchases over it, their discounted sum): the expected
+    purchases of each 30-day step discounted by (1 + rate)^(days / 365) at the step's end. The
+    expected purchases are computed once per step end, shared by every horizon that has it."""
+    ends = sorted({end for horizon in horizons for end in _step_ends(int(horizon))})
+    cumulative = {end: btyd.expected_purchases(params, end / unit_days, x, t_x, T) for end in ends}
+    results = []
+    for horizon in horizons:
+        before, discounted = np.zeros(len(x)), np.zeros(len(x))
+        for end in _step_ends(int(horizon)):
+            discounted = discounted + (cumulative[end] - before) / (1.0 + rate) ** (end / 365.0)
+            before = cumulative[end]
+        results.append((before, discounted))
+    return results
+
+
 def discounted_purchases(params, horizon_days: int, unit_days: int, rate: float, x, t_x, T):
-    """(expected purchases over the horizon, their value-weighted discounted sum): the expected
-    purchases of each 30-day step (the last one shorter) discounted by (1 + rate)^(days / 365)
-    at the step's end."""
-    ends = np.minimum(np.arange(1, -(-horizon_days // STEP_DAYS) + 1) * STEP_DAYS, horizon_days)
-    before = np.zeros(len(x))
-    discounted = np.zeros(len(x))
-    for end in ends:
-        cumulative = btyd.expected_purchases(params, end / unit_days, x, t_x, T)
-        discounted += (cumulative - before) / (1.0 + rate) ** (end / 365.0)
-        before = cumulative
-    return before, discounted
+    """(expected purchases over one horizon, their discounted sum): :func:`horizon_purchases`."""
+    return horizon_purchases(params, [horizon_days], unit_days, rate, x, t_x, T)[0]
 
 
 def score_horizons(
@@ -61,13 +73,21 @@ def score_horizons(
     keys = ["frequency", "recency", "age"]
     triples = customers[keys].drop_duplicates().reset_index(drop=True)
     x, t_x, T = (triples[k].to_numpy(dtype=float) for k in keys)
-    frames = []
-    for horizon in horizons:
-        expected, discounted = discounted_purchases(params, int(horizon), unit_days, rate, x, t_x, T)
-        values = triples.assign(expected_purchases=expected, discounted_expected_purchases=discounted)
-        rows = customers[["customer_id", *keys]].merge(values, on=keys, how="left")
-        frames.append(rows.assign(basis=basis, horizon_days=int(horizon)))
-    return pd.concat(frames, ignore_index=True)[SCORES_SCHEMA.names]
+    values = pd.concat(
+        [
+            triples.assign(
+                horizon_days=int(horizon),
+                expected_purchases=expected,
+                discounted_expected_purchases=discounted,
+            )
+            for horizon, (expected, discounted) in zip(
+                horizons, horizon_purchases(params, horizons, unit_days, rate, x, t_x, T), strict=True
+            )
+        ],
+        ignore_index=True,
+    )
+    rows = customers[["customer_id", *keys]].merge(values, on=keys, how="inner")
+    return rows.assign(basis=basis)[SCORES_SCHEMA.names]
 
 
 def score_customers(
