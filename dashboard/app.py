@@ -401,10 +401,14 @@ def page_score() -> None:
         st.dataframe(look.table(distances), hide_index=True, key="score_distances")
 
 
+# the page runs again on every click: read an upload's columns once per file
+_upload_columns = st.cache_data(max_entries=4, show_spinner=False)(data.upload_columns)
+
+
 def _upload_settings(upload) -> data.UploadSettings:
     """The settings form of an upload: its kind (detected, can be changed), k, algorithm, and a
     customer table's columns to segment on."""
-    detected = data.upload_columns(upload.name, upload.getvalue())
+    detected = _upload_columns(upload.name, upload.getvalue())
     kinds = {
         "transactions": "Transactions (one row per purchase line)",
         "customers": "A customer table (one row per customer)",

@@ -562,7 +562,7 @@ def upload_columns(name: str, data: bytes) -> UploadColumns:
     are taken for transactions."""
     import duckdb
 
-    from .customer_table import find_id_column
+    from .customer_table import find_id_column, infer_kind
     from .ingest import resolve_columns
 
     suffix = Path(name).suffix.lower()
@@ -573,7 +573,8 @@ def upload_columns(name: str, data: bytes) -> UploadColumns:
         path.write_bytes(data)
         con = duckdb.connect()
         try:
-            described = con.execute(f"describe select * from {_upload_reader(path)}").fetchall()
+            reader = _upload_reader(path)
+            described = con.execute(f"describe select * from {reader}").fetchall()
             columns = [row[0] for row in described]
             try:
                 resolve_columns(columns)
@@ -586,26 +587,17 @@ def upload_columns(name: str, data: bytes) -> UploadColumns:
                 # no id column either: most likely transactions whose columns need a column_map,
                 # and the transactions build says which field it did not find
                 return UploadColumns("transactions", None, ())
-            numeric_types = (
-                "TINYINT",
-                "SMALLINT",
-                "INTEGER",
-                "BIGINT",
-                "HUGEINT",
-                "FLOAT",
-                "DOUBLE",
-                "BOOLEAN",
-            )
+            # the build's own rule for a column's kind (numbers written as text are numbers too)
             numeric = [
                 c
-                for c, kind, *_ in described
-                if c != id_column and (kind in numeric_types or kind.startswith("DECIMAL"))
+                for c, native, *_ in described
+                if c != id_column and infer_kind(con, reader, c, native, "")[0] in ("numeric", "boolean")
             ]
             if numeric:
                 counts = con.execute(
                     "select "
                     + ", ".join(f"count(distinct {sql_identifier(c)})" for c in numeric)
-                    + f" from {_upload_reader(path)}"
+                    + f" from {reader}"
                 ).fetchone()
                 numeric = [c for c, n in zip(numeric, counts, strict=True) if n > 1]
             return UploadColumns("customers", id_column, tuple(numeric))
