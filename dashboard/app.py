@@ -42,7 +42,9 @@ def page_overview() -> None:
         )  # fmt: skip
     st.subheader("Ingestion accounting")
     st.caption("Every raw row is clean or quarantined with its reason.")
-    st.dataframe(look.table(data.ingestion()), hide_index=True, key="ingestion")
+    ingestion = data.ingestion()
+    st.dataframe(look.table(ingestion.assign(outcome=look.words(ingestion["outcome"]))), hide_index=True,
+                 key="ingestion")  # fmt: skip
 
 
 def page_segments() -> None:
@@ -223,7 +225,8 @@ def page_time() -> None:
         st.subheader("Drift")
         latest = hist["drift"][hist["drift"]["run_id"] == hist["drift"]["run_id"].max()]
         st.metric("Latest drift status", latest["run_status"].iloc[0])
-        st.dataframe(look.table(latest), hide_index=True, key="drift")
+        shown = latest.assign(measure=look.words(latest["measure"]), subject=look.words(latest["subject"]))
+        st.dataframe(look.table(shown), hide_index=True, key="drift")
 
 
 def _explorer_filter():

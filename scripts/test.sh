@@ -8,14 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
-if ! command -v chromium >/dev/null 2>&1; then
-    # the dashboard's browser test drives Debian's chromium (nothing downloads a browser)
-    echo "==> installing Debian's chromium for the dashboard's browser test"
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-    export DEBIAN_FRONTEND=noninteractive
-    { $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
-        >/dev/null 2>&1 || echo "    could not install chromium: the browser test will be skipped, saying so"
-fi
+bash scripts/install_chromium.sh  # the dashboard's browser test drives Debian's chromium
 # the Spark comparison test (tests/python/test_spark.py) needs Java 17+; skipped, saying so, without
 bash scripts/install_java.sh
 echo "==> ruff"

@@ -50,6 +50,11 @@ LABELS = {
     "segment_mean": "Segment mean", "overall_mean": "Everyone's mean", "segment_median": "Segment median",
     "overall_median": "Everyone's median", "standardised_difference": "Difference (standard deviations)",
     "distance_to_centroid": "Distance to the segment's centre",
+    # values shown in tables: quarantine reasons (seeds/quarantine_reasons.csv) and drift measures
+    "clean": "Clean", "null_customer": "No customer id", "null_customer_id": "No customer id", "unparseable_value": "Unreadable value",
+    "out_of_range_value": "Value out of range", "non_product_line": "Not a product (postage, fees)",
+    "cancellation": "Cancellation or return", "non_positive_quantity": "Quantity zero or below",
+    "non_positive_price": "Price zero or below", "feature_psi": "Feature PSI", "segment_share_psi": "Segment share PSI",
 }  # fmt: skip
 MONEY = {
     "revenue", "historic_clv", "predicted_clv", "total_clv", "expected_average_order_value", "monetary_value",
@@ -81,6 +86,12 @@ def label(column: str) -> str:
     text = LABELS.get(column) or column.replace("_", " ").strip().capitalize()
     code = currency()
     return f"{text} ({code})" if column in MONEY and code else text
+
+
+def words(values: pd.Series) -> pd.Series:
+    """A column of codes shown as words: each listed or snake_case value by its label (quarantine
+    reasons, drift measures, feature names); other values (segment names) as they are."""
+    return values.map(lambda v: label(v) if isinstance(v, str) and (v in LABELS or is_raw_name(v)) else v)
 
 
 def is_raw_name(text: str) -> bool:

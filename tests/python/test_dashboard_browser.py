@@ -6,6 +6,7 @@ that is how docs/screenshots/ is made)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -14,10 +15,13 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
+import duckdb
+import pandas as pd
 import pytest
 
 from conftest import REPO
 from custseg import dashboard
+from custseg import dashboard_look as look
 
 pytestmark = pytest.mark.e2e
 
@@ -78,30 +82,233 @@ def test_the_dashboard_listens_on_this_machine_only(server):
     assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="Debian's chromium is not installed (scripts/test.sh installs it)"
-)
-def test_every_page_opens_in_chromium_without_an_error(server, tmp_path):
+# every text a data grid draws on its canvas (Streamlit's grid is a canvas: the words and
+# numbers an analyst sees are only in its fillText calls; the accessible table under it holds
+# the raw values)
+RECORD_DRAWN_TEXT = """
+(() => {
+  const fillText = CanvasRenderingContext2D.prototype.fillText;
+  CanvasRenderingContext2D.prototype.fillText = function (text, ...rest) {
+    (this.canvas.__drawn = this.canvas.__drawn || new Set()).add(String(text));
+    return fillText.call(this, text, ...rest);
+  };
+})();
+"""
+PAGE_FACTS = """() => {
+const list = v => (Array.isArray(v) || ArrayBuffer.isView(v)) ? Array.from(v) : null;
+return {
+  grids: Array.from(document.querySelectorAll('[data-testid=stDataFrame]')).map(g => ({
+    heads: Array.from(g.querySelectorAll('th')).map(e => e.textContent),
+    rows: Array.from(g.querySelectorAll('tbody tr')).map(r => Array.from(r.querySelectorAll('td')).map(e => e.textContent)),
+    drawn: Array.from(g.querySelector('canvas').__drawn || []),
+  })),
+  traces: Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(e => (e._fullData || e.data || []).map(t => ({
+    name: t.name || '', type: t.type, x: list(t.x), y: list(t.y),
+    color: t.marker && typeof t.marker.color === 'string' ? t.marker.color : null,
+    labels: Array.isArray(t.labels) ? t.labels : null,
+    colors: t.marker && Array.isArray(t.marker.colors) ? t.marker.colors : null,
+  }))),
+  titles: Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(e =>
+    Object.entries(e.layout || {}).filter(([k]) => /^(xaxis|yaxis|legend|coloraxis)/.test(k)).map(([, v]) =>
+      (v && v.title && v.title.text) || (v && v.colorbar && v.colorbar.title && v.colorbar.title.text) || '')),
+  metrics: Array.from(document.querySelectorAll('[data-testid=stMetric]')).map(e => e.innerText.split('\\n')),
+}; }"""
+# the page has drawn: its grids and charts mount after the script run; they are there when their
+# count has not changed for a second and every grid has drawn its header and cells
+PAGE_DRAWN = """() => {
+  const grids = Array.from(document.querySelectorAll('[data-testid=stDataFrame]'));
+  const shown = document.querySelectorAll('.js-plotly-plot, [data-testid=stMetric], th').length + ':' + grids.length;
+  if (window.__shown === shown) { window.__same += 1; } else { window.__shown = shown; window.__same = 0; }
+  return window.__same >= 4 && grids.every(g => g.querySelector('th') && g.querySelector('tbody td')
+    && g.querySelector('canvas') && g.querySelector('canvas').__drawn);
+}"""
+ID_HEADERS = {look.label(c) for c in ("customer_id", "stock_code", "cluster_id", "run_id")}
+SHARE_HEADERS = {look.label(c) for c in look.SHARES}
+UNFORMATTED = re.compile(r"-?(\d{4,}(\.\d+)?|\d+\.\d{3,})")  # 12345, 2841.2, 0.123: not formatted
+SHARED_TABLES = ["marketing_campaign.csv", "cc_general.csv", "ecommerce_customer_behavior.csv"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
     from playwright.sync_api import sync_playwright
 
-    server, _ = server
-    shots = Path(os.environ.get("CUSTSEG_SCREENSHOT_DIR") or tmp_path)
-    shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        for name in dashboard.PAGES:
-            page.goto(f"{server}/?page={quote(name)}")
-            page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
-            # wait until the script run is over (the status widget shows while it runs)
-            page.wait_for_function(
-                "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield launched
+        launched.close()
+
+
+def new_page(browser, width: int = 1280):
+    context = browser.new_context(viewport={"width": width, "height": 1000}, accept_downloads=True)
+    context.add_init_script(RECORD_DRAWN_TEXT)
+    return context.new_page()
+
+
+def open_page(page, url: str, name: str) -> dict:
+    """Opens a dashboard page, waits for its script run and charts, and returns what it shows."""
+    page.goto(f"{url}/?page={quote(name)}")
+    page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
+    settle(page)
+    return page.evaluate(PAGE_FACTS)
+
+
+def settle(page, timeout: int = 60_000) -> None:
+    """Waits for the script run to end (Streamlit marks the app notRunning), then for the page's
+    grids and charts to mount and draw."""
+    page.wait_for_selector("[data-test-script-state='notRunning']", state="attached", timeout=timeout)
+    page.wait_for_function(PAGE_DRAWN, polling=250, timeout=timeout)
+    page.wait_for_timeout(500)
+
+
+def screenshot_whole_page(page, file: Path) -> None:
+    """The page from top to bottom: Streamlit scrolls inside its main block, so the window is
+    made as tall as the block's content for the picture, then put back."""
+    size = page.viewport_size
+    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6_000))})
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(file))
+    page.set_viewport_size(size)
+
+
+def formatting_problems(grid: dict) -> list[str]:
+    """What a grid draws raw: a number without thousands separators or with raw decimals
+    (identifiers apart), or a money or share column on screen none of whose values is drawn as
+    money (separators, no decimals) or as a percentage with one decimal. The accessible table
+    under the canvas holds a few rows and columns more than are drawn, so a column counts as
+    shown when its header is drawn, and then its drawn values must be the formatted ones."""
+    problems, code, drawn = [], look.currency(), set(grid["drawn"])
+    identifiers = {row[i] for row in grid["rows"] for i, h in enumerate(grid["heads"]) if h in ID_HEADERS}
+    problems += [f"drawn raw: {t}" for t in drawn if UNFORMATTED.fullmatch(t) and t not in identifiers]
+    problems += [f"a code, not words: {t}" for t in drawn if look.is_raw_name(t)]
+    for i, head in enumerate(grid["heads"]):
+        if not (head.endswith(f"({code})") or head in SHARE_HEADERS):
+            continue
+        values = [float(row[i]) for row in grid["rows"] if i < len(row) and row[i] not in ("", "null")]
+        shown = {f"{v:,.0f}" if head.endswith(f"({code})") else f"{v:.1%}" for v in values}
+        if head in drawn and values and not shown & drawn:
+            problems.append(f"{head}: none of {sorted(shown)[:5]} is drawn")
+    return problems
+
+
+@pytest.mark.parametrize("width", [1280, 1920])
+def test_every_page_reads_as_words_with_formatted_numbers_and_one_colour_per_segment(
+    server, browser, demo_warehouse, width, tmp_path
+):
+    """Every page in Chromium at 1280 and 1920 wide: no error, no snake_case header, axis or
+    metric label, money and shares drawn formatted, no raw number; a segment has one colour on
+    every chart (read from the Plotly figures), no two segments share one. The 1280 pass saves
+    each page's screenshot (to CUSTSEG_SCREENSHOT_DIR when set: scripts/screenshots.sh)."""
+    url, _ = server
+    shots = Path(os.environ.get("CUSTSEG_SCREENSHOT_DIR") or tmp_path) if width == 1280 else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    names = set(dashboard.segments(demo_warehouse.serving_path)["segment_name"])
+    colours: dict[str, set[str]] = {}
+    page = new_page(browser, width)
+    for name in dashboard.PAGES:
+        facts = open_page(page, url, name)
+        text = page.inner_text("[data-testid='stMain']")
+        assert not [m for m in ERROR_MARKERS if m in text], (name, text[:2000])
+        assert page.locator("[data-testid='stException']").count() == 0, name
+        words = (
+            [h for g in facts["grids"] for h in g["heads"]]
+            + facts["titles"]
+            + [m[0] for m in facts["metrics"]]
+        )
+        assert not [w for w in words if look.is_raw_name(w)], (name, words)
+        for grid in facts["grids"]:
+            assert not formatting_problems(grid), (name, grid["heads"], formatting_problems(grid))
+        for label, *value in facts["metrics"]:
+            if label.endswith(f"({look.currency()})"):
+                assert look.money(0.0)[0] in value[-1] and UNFORMATTED.search(value[-1]) is None, (
+                    name,
+                    value,
+                )
+        for trace in facts["traces"]:
+            pairs = (
+                zip(trace["labels"], trace["colors"], strict=True)
+                if trace["colors"]
+                else [(trace["name"], trace["color"])]
             )
-            page.wait_for_timeout(1_500)  # charts draw after the run
-            text = page.inner_text("[data-testid='stMain']")
-            assert not [m for m in ERROR_MARKERS if m in text], (name, text[:2000])
-            assert page.locator("[data-testid='stException']").count() == 0, name
-            file = shots / f"{name.lower().replace(' ', '_')}.png"
-            page.screenshot(path=str(file), full_page=True)
-            assert file.stat().st_size > 10_000
-        browser.close()
+            for segment, colour in pairs:
+                if segment in names and colour:
+                    colours.setdefault(segment, set()).add(colour)
+        file = shots / f"{name.lower().replace(' ', '_')}.png"
+        screenshot_whole_page(page, file)
+        assert file.stat().st_size > 10_000
+    page.context.close()
+    assert set(colours) == names  # every segment is on a chart
+    assert all(len(c) == 1 for c in colours.values()), colours
+    assert len({c for cs in colours.values() for c in cs}) == len(names), colours
+
+
+def test_the_explorers_download_in_the_browser_is_the_marts_rows(server, browser, demo_warehouse):
+    """A marketer filters a segment's customers on the explorer page and downloads the list: the
+    CSV and Parquet files are the mart rows of that segment that match the filter."""
+    url, _ = server
+    page = new_page(browser)
+    open_page(page, url, "Segment explorer")
+    serving = demo_warehouse.serving_path
+    cluster_id = int(dashboard.segments(serving)["cluster_id"].iloc[0])  # the page's first choice
+    con = duckdb.connect(str(serving), read_only=True)
+    try:
+        rows = con.execute(
+            "select s.customer_id, s.order_count, s.monetary_value, v.predicted_clv "
+            "from marts.dim_customer_segments s left join marts.dim_customer_value v using (customer_id) "
+            "where s.cluster_id = ? order by s.customer_id",
+            [cluster_id],
+        ).df()
+    finally:
+        con.close()
+    at_least = int(rows["order_count"].median()) + 1  # a filter that leaves part of the segment
+    expected = rows[rows["order_count"] >= at_least]
+    assert 0 < len(expected) < len(rows)
+    page.get_by_label("At least (orders)").fill(str(at_least))
+    page.get_by_label("At least (orders)").press("Enter")
+    settle(page)
+    for fmt, read in (
+        ("CSV", lambda p: pd.read_csv(p, dtype={"customer_id": str})),
+        ("Parquet", pd.read_parquet),
+    ):
+        with page.expect_download() as download:
+            page.get_by_role("button", name=f"Download the {len(expected):,} customers ({fmt})").click()
+        frame = read(download.value.path())
+        assert frame["customer_id"].tolist() == expected["customer_id"].tolist(), fmt
+        assert frame["monetary_value"].to_numpy() == pytest.approx(expected["monetary_value"].to_numpy())
+        assert frame["predicted_clv"].to_numpy() == pytest.approx(expected["predicted_clv"].to_numpy())
+    page.context.close()
+
+
+@pytest.mark.parametrize("table", SHARED_TABLES)
+def test_each_shared_customer_table_uploads_and_is_segmented_in_the_browser(
+    server, browser, shared_data, table
+):
+    """Upload → build → charts → download, as a person does it: the page detects a customer table
+    from the header and proposes its columns; "Segment" builds it in a workspace of its own; the
+    k-selection chart, customers per segment and the download follow (every customer once)."""
+    url, _ = server
+    page = new_page(browser)
+    open_page(page, url, "Try your own file")
+    page.locator("[data-testid='stFileUploaderDropzoneInput']").set_input_files(str(shared_data / table))
+    page.get_by_text("A customer table (one row per customer)").wait_for(timeout=60_000)
+    settle(page)
+    assert page.get_by_role("radio", name="A customer table (one row per customer)").is_checked()
+    page.get_by_role("button", name="Segment", exact=True).click()
+    download_button = page.get_by_role("button", name="Download customer_segments.csv")
+    download_button.wait_for(timeout=300_000)
+    settle(page)
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert page.locator("[data-testid='stAlert']").count() == 0, page.inner_text("[data-testid='stMain']")
+    with page.expect_download() as download:
+        download_button.click()
+    segments = pd.read_csv(download.value.path())
+    assert segments["customer_id"].is_unique and len(segments) > 300
+    facts = page.evaluate(PAGE_FACTS)
+    sweep = [t for t in facts["traces"] if t["type"] == "scatter" and t["x"] and len(t["x"]) > 1]
+    assert sweep and min(sweep[0]["x"]) == 2 and max(sweep[0]["x"]) == 10  # the page's k range
+    sizes = [t for t in facts["traces"] if t["type"] == "bar"]
+    assert sum(sum(t["y"]) for t in sizes) == len(segments)  # customers per segment add up
+    assert set(segments["segment_name"]) == {t["name"] for t in sizes}
+    page.context.close()
