@@ -133,7 +133,7 @@ def test_values_no_real_line_has_are_quarantined_and_silent_errors_are_gone(tmp_
         },
     )
     assert run.returncode == 0, run.output[-4000:]
-    assert " 13 unit tests" in run.output  # they ran, with the user's as_of_date set, and passed
+    assert " 14 unit tests" in run.output  # they ran, with the user's as_of_date set, and passed
     assert "text dates read day_first" in run.output
     outcomes = dict(
         run.query("select outcome, row_count from marts.fct_ingestion_summary where row_count > 0")

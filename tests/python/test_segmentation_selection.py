@@ -5,10 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import sklearn
 from sklearn.datasets import make_blobs
-from sklearn.metrics import pairwise_distances
+from sklearn.metrics import silhouette_score
 
 from custseg.segmentation import SegmentationConfig
+from custseg.segmentation.fit import SKLEARN_WORKING_MEMORY_MIB, ml_threads
 from custseg.segmentation.selection import (
     choose_k,
     detect_elbow,
@@ -89,7 +91,9 @@ def test_silhouette_samples_above_the_exact_limit():
     assert abs(sampled - exact) < 0.05
 
 
-def test_shared_distances_give_the_same_silhouette():
+def test_small_distance_blocks_give_the_same_silhouette():
+    """The ML layer computes distances in small blocks (fit.ml_threads): the silhouette is the
+    one of scikit-learn's default blocks, on the sampled rows."""
     X, y = make_blobs(n_samples=3_000, centers=3, random_state=5)
     for config in (
         SegmentationConfig(),
@@ -99,8 +103,10 @@ def test_shared_distances_give_the_same_silhouette():
         assert len(rows) == min(
             len(X), config.silhouette_sample_size if len(X) > config.silhouette_exact_max else len(X)
         )
-        shared = silhouette(X, y, config, pairwise_distances(X[rows]))
-        assert shared == silhouette(X, y, config)
+        with ml_threads(config):
+            assert sklearn.get_config()["working_memory"] == SKLEARN_WORKING_MEMORY_MIB
+            blocked = silhouette(X, y, config)
+        assert blocked == (silhouette_score(X[rows], y[rows]), len(rows))
 
 
 def test_sample_rows_is_sorted_deterministic_and_complete_when_small():

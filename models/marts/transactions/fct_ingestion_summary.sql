@@ -1,15 +1,17 @@
 {#
     Reconciliation of the load: raw lines in, clean lines out, and quarantined lines by reason.
     One row per outcome ('clean' or a quarantine reason), including reasons with zero rows.
+    Summed from the per-batch counts (int_transactions__outcome_counts), not the line store: a
+    weekly build reads its batch's lines once, there.
 #}
 {{ config(enabled=input_kind() == 'transactions') }}
 
 
 with
 
-classified as (
+outcome_counts as (
 
-    select * from {{ ref('int_transactions__classified') }}
+    select * from {{ ref('int_transactions__outcome_counts') }}
 
 ),
 
@@ -36,13 +38,13 @@ outcomes as (
 
 per_customer as (
 
-    -- two plain aggregates instead of count(distinct): this one spreads over all cores
+    -- a customer counted once per outcome, whatever the batches they came in
     select
-        coalesce(quarantine_reason, 'clean') as outcome,
+        outcome,
         customer_id,
-        count(*) as row_count
-    from classified
-    group by coalesce(quarantine_reason, 'clean'), customer_id
+        sum(row_count) as row_count
+    from outcome_counts
+    group by outcome, customer_id
 
 ),
 
