@@ -55,6 +55,9 @@ def test_each_classifier_learns_the_clusters(data, kind):
     predicted = model.predict(customers)
     assert predicted["confidence"].between(0, 1).all()
     assert set(predicted["segment_name"]) <= set(NAMES)
+    # the same customers, the same bits (a forest's threads would add the votes in any order)
+    pd.testing.assert_frame_equal(model.predict(customers), predicted, check_exact=True)
+    assert getattr(model.estimator, "n_jobs", None) in (None, 1)
 
 
 def test_split_is_stratified_and_deterministic(data):
@@ -90,6 +93,25 @@ def test_encoder_maps_unknown_countries_to_other_and_names_bad_fields(data):
         enc.transform(customers.drop(columns=["tenure_days"]))
     with pytest.raises(ValueError, match=r"non-numeric value in field.*return_rate"):
         enc.transform(customers.head(2).assign(return_rate=["x", 1]))
+
+
+def test_encoder_writes_the_plain_one_hot_matrix(data):
+    """The encoder fills one array column by column; it is the matrix of numbers then one-hot
+    countries (learnt ones, then 'other') built the plain way, value for value."""
+    customers, _ = data
+    enc = FeatureEncoder().fit(customers, top=3)
+    mixed = customers.assign(country=customers["country"].where(customers.index % 7 != 0, "Atlantis"))
+    country = mixed["country"].astype(str).to_numpy()
+    plain = np.hstack(
+        [
+            mixed[list(enc.numeric)].to_numpy(dtype=float),
+            np.column_stack([country == c for c in enc.countries] + [~np.isin(country, enc.countries)]),
+        ]
+    )
+    encoded = enc.transform(mixed)
+    assert encoded.shape == (len(mixed), len(enc.columns)) and (encoded.sum(axis=1) > 0).all()
+    np.testing.assert_array_equal(encoded, plain.astype(float))
+    assert (encoded[:, len(enc.numeric) :].sum(axis=1) == 1).all()  # one country each
 
 
 def test_tree_case_sql_reproduces_predictions_exactly(data):
