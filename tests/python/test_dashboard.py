@@ -430,7 +430,7 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
     assert f"{kept:,} customers match" in " ".join(c.value for c in explorer.caption)
     shown = render("Overview").dataframe[0].value
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
-    assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True))["clean"] == kept
+    assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True))[look.label("clean")] == kept
 
 
 def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_path, monkeypatch):
