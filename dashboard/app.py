@@ -241,14 +241,15 @@ def _explorer_filter():
 
 
 def _explorer_downloads(cluster_id: int, where, total: int) -> None:
-    """The filtered list as CSV and Parquet; the files are made only when a button is pressed."""
+    """The filtered list as CSV and Parquet; the files are made only when a button is pressed,
+    and pressing one does not rerun the page (a second download right after is not lost)."""
     stem = f"segment_{cluster_id}_customers"
     left, right = st.columns(2)
     for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
         column.download_button(
             f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
             lambda fmt=fmt: data.segment_export(cluster_id, where, fmt),
-            file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}",
+            file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}", on_click="ignore",
         )  # fmt: skip
 
 
@@ -448,8 +449,10 @@ def _upload_results(result) -> None:
         key="upload_sizes",
     )  # fmt: skip
     st.dataframe(look.table(result.profiles), hide_index=True, key="upload_profiles")
+    # on_click="ignore": downloading does not rerun the page, so the results stay on screen
     st.download_button("Download customer_segments.csv", result.segments.to_csv(index=False),
-                       file_name="customer_segments.csv", mime="text/csv", key="download")  # fmt: skip
+                       file_name="customer_segments.csv", mime="text/csv", key="download",
+                       on_click="ignore")  # fmt: skip
 
 
 def page_upload() -> None:

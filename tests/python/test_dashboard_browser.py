@@ -267,6 +267,7 @@ def test_the_explorers_download_in_the_browser_is_the_marts_rows(server, browser
     assert 0 < len(expected) < len(rows)
     page.get_by_label("At least (orders)").fill(str(at_least))
     page.get_by_label("At least (orders)").press("Enter")
+    page.get_by_text(f"{len(expected):,} customers match").wait_for(timeout=60_000)  # the filter's rerun
     settle(page)
     for fmt, read in (
         ("CSV", lambda p: pd.read_csv(p, dtype={"customer_id": str})),
