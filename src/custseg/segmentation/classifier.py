@@ -96,11 +96,7 @@ class SegmentClassifier:
         """Cluster, segment and confidence per customer; ``X``: the customers already encoded
         by an equal encoder (score_all encodes once for the forest and the tree)."""
         X = self.encoder.transform(customers) if X is None else X
-        if getattr(self.estimator, "n_jobs", None) not in (None, 1):
-            # a forest's threads add their trees' votes in the order they finish, which moves
-            # the confidence's last bit from run to run; one thread adds them in tree order
-            self.estimator.set_params(n_jobs=1)
-        proba = self.estimator.predict_proba(X)
+        proba = _predicting_in_order(self.estimator).predict_proba(X)  # models fitted before it too
         best = proba.argmax(axis=1)
         cluster = self.classes[best].astype(np.int32)
         return pd.DataFrame(
@@ -123,6 +119,15 @@ def _estimator(config: ClassifierConfig):
     if config.classifier == "decision_tree":
         return DecisionTreeClassifier(max_depth=config.tree_max_depth, random_state=config.random_state)
     return HistGradientBoostingClassifier(random_state=config.random_state)
+
+
+def _predicting_in_order(estimator):
+    """The estimator, set to predict on one thread: a forest's threads add their trees' votes in
+    the order they finish, which moves a confidence's last bit from run to run (and could flip
+    an exact tie); one thread adds them in tree order. Fitting stays parallel."""
+    if getattr(estimator, "n_jobs", None) not in (None, 1):
+        estimator.set_params(n_jobs=1)
+    return estimator
 
 
 def train_classifier(
@@ -151,7 +156,7 @@ def train_classifier(
     X_tr, X_te, y_tr, y_te = train_test_split(
         X, labels, test_size=config.test_size, random_state=config.random_state, stratify=stratify
     )
-    holdout = _estimator(config).fit(X_tr, y_tr)
+    holdout = _predicting_in_order(_estimator(config).fit(X_tr, y_tr))
     pred = holdout.predict(X_te)
     classes = np.sort(np.unique(labels))
     precision, recall, f1, support = precision_recall_fscore_support(
