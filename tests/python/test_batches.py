@@ -31,20 +31,70 @@ def _batch(folder: Path, name: str, **options) -> Path:
     return path
 
 
+# batch a's customers (ids from 12346 on) the late batch adds lines to, by case
+CONTINUED, REPEATED, NEW_COUNTRY, ONE_OTHER_COUNTRY, RETURNED = (
+    range(12_346 + 10 * i, 12_346 + 10 * i + 5) for i in range(5)
+)
+
+
+def _merge_cases(late: Path, first: Path) -> Path:
+    """Append to ``late`` lines of ``first``'s customers, dated inside ``first``'s range (the
+    snapshot does not move), one kind per group of customers: a line that continues one of their
+    orders an hour before it (the order's time moves), new orders of products they already
+    bought, enough lines in another country to make it their most frequent, a single line in
+    another country, and a return of a product they bought."""
+    src = f"read_parquet('{first}')"
+    # their plain purchase lines (a product code, a quantity and a price), numbered
+    some_line = (
+        f"(select *, row_number() over (partition by CustomerID order by InvoiceDate, StockCode) as n "
+        f"from {src} where regexp_full_match(StockCode, '[0-9]{{5}}[A-Z]?') and Quantity > 0 "
+        f"and UnitPrice > 0 and InvoiceNo not like 'C%')"
+    )
+    cases = " union all ".join(
+        [
+            f"select InvoiceNo, 'ZZCONT', 'CONTINUED ORDER', 2, InvoiceDate - interval 1 hour, 1.5, CustomerID, Country "
+            f"from {some_line} where n = 1 and CustomerID in {tuple(CONTINUED)}",
+            f"select cast(880000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, 3, "
+            f"InvoiceDate + interval 1 day, UnitPrice, CustomerID, Country "
+            f"from {some_line} where n <= 3 and CustomerID in {tuple(REPEATED)}",
+            f"select cast(890000 + CustomerID as varchar), 'ZZ' || i, 'FAR AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
+            f"CustomerID, 'Iceland' from {src} as customers, range(60) as lines(i) "
+            f"where CustomerID in {tuple(NEW_COUNTRY)} group by all",
+            f"select cast(891000 + CustomerID as varchar), 'ZZONE', 'ONE AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
+            f"CustomerID, 'Iceland' from {src} where CustomerID in {tuple(ONE_OTHER_COUNTRY)} group by all",
+            f"select 'C' || cast(892000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, -1, "
+            f"InvoiceDate + interval 2 day, UnitPrice, CustomerID, Country "
+            f"from {some_line} where n = 1 and CustomerID in {tuple(RETURNED)}",
+        ]
+    )
+    merged = late.with_suffix(".merged.parquet")
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{late}') union all ({cases})) to '{merged}' (format parquet)"
+        )
+    merged.replace(late)
+    return late
+
+
 @pytest.fixture(scope="module")
 def batches(tmp_path_factory):
     folder = tmp_path_factory.mktemp("batches")
+    first = _batch(folder, "week_01.parquet", seed=1)
     return {
-        "a": _batch(folder, "week_01.parquet", seed=1),
-        # a late batch: other customers, dated before batch a
-        "late": _batch(
-            folder,
-            "week_02.parquet",
-            seed=2,
-            first_customer_id=60_000,
-            first_invoice=800_000,
-            start="2010-03-01",
-            end="2010-11-20",
+        "a": first,
+        # a late batch: other customers, dated before batch a, and lines of batch a's customers
+        # that test the merge of a batch into their stored aggregates (_merge_cases)
+        "late": _merge_cases(
+            _batch(
+                folder,
+                "week_02.parquet",
+                seed=2,
+                first_customer_id=60_000,
+                first_invoice=800_000,
+                start="2010-03-01",
+                end="2010-11-20",
+            ),
+            first,
         ),
         # the training distribution again: twice as many new customers (drift is measured on the
         # whole customer base, so a shift shows once the new customers are a good part of it)
@@ -82,6 +132,12 @@ def _ledger(run) -> list[tuple]:
         "select batch_id, source_files, raw_line_count, clean_line_count + quarantined_line_count, loaded_at "
         "from marts.fct_batches order by batch_id"
     )
+
+
+def _stats_by_customer(run) -> dict[int, dict]:
+    columns = "line_count, order_count, distinct_products, country, return_line_count"
+    rows = run.query(f"select customer_id, {columns} from intermediate.int_customers__purchase_stats")
+    return {int(float(row[0])): dict(zip(columns.split(", "), row[1:], strict=True)) for row in rows}
 
 
 def _store_batches(run) -> list[tuple]:
@@ -127,7 +183,7 @@ def test_each_batch_is_one_ledger_row_that_reconciles(two_batches, batches):
     )
 
 
-def test_a_late_batch_counts_as_a_full_build_over_both_files(two_batches, batches, tmp_path):
+def test_a_late_batch_counts_as_a_full_build_over_both_files(fitted, two_batches, batches, tmp_path):
     glob = str(batches["a"].parent / "week_0[12].parquet")
     full = run_dbt(tmp_path, "build", vars={"transactions_path": glob})
     assert full.returncode == 0, full.output[-4000:]
@@ -137,6 +193,22 @@ def test_a_late_batch_counts_as_a_full_build_over_both_files(two_batches, batche
     # warehouse judged the late batch against the model of batch 1, and history differs)
     assert "dim_customers" not in differences and "fct_ingestion_summary" not in differences
     assert two_batches.scalar("select count(*) from marts.dim_customers") > 1000
+    # batch a's customers in the late batch: their stored aggregates merged with the batch, or
+    # recomputed, equal aggregating both files at once
+    stats = "select * exclude (through_batch_id) from intermediate.int_customers__purchase_stats"
+    assert sorted(two_batches.query(stats)) == sorted(full.query(stats))
+    # and the cases bite (before = batch a alone)
+    before, after = (_stats_by_customer(run) for run in (fitted, two_batches))
+    for c in REPEATED:  # new orders of products bought before: lines and orders, no product
+        assert after[c]["line_count"] == before[c]["line_count"] + 3
+        assert after[c]["order_count"] > before[c]["order_count"]
+        assert after[c]["distinct_products"] == before[c]["distinct_products"]
+    for c in CONTINUED:  # a line more in an order they had
+        assert after[c]["order_count"] == before[c]["order_count"]
+        assert after[c]["line_count"] == before[c]["line_count"] + 1
+    assert {after[c]["country"] for c in NEW_COUNTRY} == {"Iceland"}
+    assert all(after[c]["country"] == before[c]["country"] != "Iceland" for c in ONE_OTHER_COUNTRY)
+    assert all(after[c]["return_line_count"] == before[c]["return_line_count"] + 1 for c in RETURNED)
     for line_mart in ("fct_transactions", "fct_transaction_quarantine"):
         columns = "order_id, customer_id, stock_code, quantity, unit_price, invoiced_at, source_file"
         assert sorted(two_batches.query(f"select {columns} from marts.{line_mart}")) == sorted(
