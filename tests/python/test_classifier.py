@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from custseg.scoring import ScoringError, read_input, score
+from custseg.segmentation import classifier
 from custseg.segmentation.classifier import (
     NUMERIC_FEATURES,
     ClassifierConfig,
@@ -211,3 +212,31 @@ def test_tree_sql_names_are_bare_when_plain_and_quoted_otherwise():
     assert _identifier("monetary_value") == "monetary_value"
     assert _identifier("Income=High") == '"Income=High"'
     assert _identifier('say "hi"') == '"say ""hi"""'
+
+
+@pytest.mark.parametrize("kind", ["random_forest", "gradient_boosting"])
+def test_row_blocks_on_threads_predict_the_bits_of_one_thread(data, kind, monkeypatch):
+    customers, groups = data
+    model, _ = train_classifier(customers, groups, NAMES, ClassifierConfig(classifier=kind, n_estimators=30))
+    X = model.encoder.transform(customers)
+    X = np.repeat(X, 5, axis=0) + np.random.default_rng(1).normal(0, 0.5, (5 * len(X), X.shape[1]))
+    monkeypatch.setattr(classifier, "ROW_BLOCK_MIN", 100)  # blocks at this size
+    one = model.estimator.predict_proba(X)  # one thread (the model predicts in tree order)
+    for threads in (2, 3, 7):
+        blocks = classifier.predict_proba_in_row_blocks(model.estimator, X, threads)
+        assert blocks.tobytes() == one.tobytes()
+    # predict uses them (seen through the pool it opens) and gives one thread's confidences
+    pools = []
+
+    class Pool(classifier.ThreadPoolExecutor):
+        def __init__(self, workers):
+            pools.append(workers)
+            super().__init__(workers)
+
+    monkeypatch.setattr(classifier, "ThreadPoolExecutor", Pool)
+    monkeypatch.setattr(classifier.os, "sched_getaffinity", lambda pid: {0, 1, 2}, raising=False)
+    many = customers.loc[customers.index.repeat(5)].reset_index(drop=True)
+    predicted = model.predict(many)
+    assert pools and pools[-1] > 1
+    alone = model.estimator.predict_proba(model.encoder.transform(many))
+    assert predicted["confidence"].to_numpy().tobytes() == alone.max(axis=1).tobytes()

@@ -9,6 +9,8 @@ tree (exportable as SQL, see :mod:`custseg.segmentation.rules`), or gradient boo
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -59,14 +61,15 @@ class FeatureEncoder:
     def required(self) -> list[str]:
         return [*self.numeric, "country"] if self.use_country else list(self.numeric)
 
-    def transform(self, customers: pd.DataFrame) -> np.ndarray:
+    def transform(self, customers: pd.DataFrame, dtype=float) -> np.ndarray:
         """The feature matrix, written column by column into one array (no intermediate copies:
-        at 1M customers each copy is ~200 MB of fresh memory)."""
+        at 1M customers each copy is ~200 MB of fresh memory); ``dtype`` float32 for trees,
+        which compare in float32 (the values they would convert to themselves)."""
         missing = [c for c in self.required() if c not in customers.columns]
         if missing:
             raise ValueError(f"missing field(s): {', '.join(missing)}")
         n, k = len(customers), len(self.numeric)
-        X = np.zeros((n, len(self.columns)), dtype=float)
+        X = np.zeros((n, len(self.columns)), dtype=dtype)
         invalid = []
         for i, column in enumerate(self.numeric):
             values = pd.to_numeric(customers[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -92,11 +95,24 @@ class SegmentClassifier:
     classes: np.ndarray  # cluster ids, in estimator order
     names: list[str]  # segment name per cluster id
 
+    @property
+    def input_dtype(self):
+        """float32 for trees and forests (scikit-learn's trees compare in float32), else float."""
+        return (
+            np.float32
+            if isinstance(self.estimator, RandomForestClassifier | DecisionTreeClassifier)
+            else float
+        )
+
+    def encode(self, customers: pd.DataFrame) -> np.ndarray:
+        return self.encoder.transform(customers, self.input_dtype)
+
     def predict(self, customers: pd.DataFrame, X: np.ndarray | None = None) -> pd.DataFrame:
         """Cluster, segment and confidence per customer; ``X``: the customers already encoded
-        by an equal encoder (score_all encodes once for the forest and the tree)."""
-        X = self.encoder.transform(customers) if X is None else X
-        proba = _predicting_in_order(self.estimator).predict_proba(X)  # models fitted before it too
+        by an equal encoder to this model's dtype (score_all encodes once for the forest and
+        the tree)."""
+        X = self.encode(customers) if X is None else X
+        proba = predict_proba_in_row_blocks(self.estimator, X)
         best = proba.argmax(axis=1)
         cluster = self.classes[best].astype(np.int32)
         return pd.DataFrame(
@@ -128,6 +144,28 @@ def _predicting_in_order(estimator):
     if getattr(estimator, "n_jobs", None) not in (None, 1):
         estimator.set_params(n_jobs=1)
     return estimator
+
+
+# rows per thread below which one thread predicts alone (threads cost more than they bring)
+ROW_BLOCK_MIN = 50_000
+
+
+def predict_proba_in_row_blocks(estimator, X: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """``estimator.predict_proba(X)`` on the machine's cores, bit for bit what one thread gives:
+    the rows are cut into contiguous blocks, one thread each, and every block's rows add their
+    trees' votes in tree order on its one thread (scikit-learn's trees release the GIL). A
+    forest's own threads would split the trees instead and add them in finishing order. These are
+    plain threads, not OpenMP (which ``ml_threads`` caps because its idle workers spin)."""
+    estimator = _predicting_in_order(estimator)  # models fitted before it too
+    if threads is None:
+        threads = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    threads = max(1, min(threads, len(X) // ROW_BLOCK_MIN))
+    if threads == 1:
+        return estimator.predict_proba(X)
+    bounds = np.linspace(0, len(X), threads + 1).astype(int)
+    with ThreadPoolExecutor(threads) as pool:
+        blocks = pool.map(lambda i: estimator.predict_proba(X[bounds[i] : bounds[i + 1]]), range(threads))
+        return np.concatenate(list(blocks))
 
 
 def train_classifier(

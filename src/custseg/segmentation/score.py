@@ -41,9 +41,10 @@ def score_all(customers: pd.DataFrame, models: pd.DataFrame, config: Segmentatio
         for i in range(3):
             out[f"pc_{i + 1}"] = coords[:, i]
         nearest = dist.argmin(axis=1)
-        encoded = clf.encoder.transform(customers)  # once, when the tree's encoder is the same
+        encoded = clf.encode(customers)  # once, when the tree's encoding is the same
         by_clf = clf.predict(customers, encoded)
-        by_tree = tree.predict(customers, encoded if tree.encoder == clf.encoder else None)
+        same = tree.encoder == clf.encoder and tree.input_dtype == clf.input_dtype
+        by_tree = tree.predict(customers, encoded if same else None)
         out["is_training_customer"] = training_mask(customers, config.training_cutoff_date)
         out["classifier_cluster_id"] = by_clf["cluster_id"].to_numpy()
         out["classifier_segment"] = by_clf["segment_name"].to_numpy()
