@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -181,6 +182,19 @@ def test_each_batch_is_one_ledger_row_that_reconciles(two_batches, batches):
         )
         == 0
     )
+
+
+def test_an_incremental_build_leaves_no_working_table_behind(two_batches):
+    # the Python incremental models ran incrementally in the second build: dbt-duckdb's
+    # main.<model>__dbt_tmp<time> tables are dropped, in the warehouse and so in the serving copy
+    for path in (two_batches.db_path, two_batches.serving_path):
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
+        assert not [t for (t,) in tables if "__dbt_tmp" in t or t.startswith("main.")], path
+    # and there were some to drop (without the post-hook this build left one per model)
+    log = (two_batches.db_path.parent / "logs" / "dbt.log").read_text()
+    for model in ("ml_model_registry", "ml_value_models"):
+        assert re.search(rf'drop table "[^"]+"\."main"\."{model}__dbt_tmp[0-9]+"', log), model
 
 
 def test_a_late_batch_counts_as_a_full_build_over_both_files(fitted, two_batches, batches, tmp_path):
