@@ -42,9 +42,14 @@
     {%- if problem -%}
         {{ exceptions.raise_compiler_error("Not published: " ~ problem) }}
     {%- endif -%}
+    {%- set started = modules.datetime.datetime.now() -%}
     {%- do run_query("checkpoint") -%}
+    {%- set checkpointed = modules.datetime.datetime.now() -%}
     {%- do run_query("select custseg_prepare_file(" ~ sql_string(staging_file) ~ ")") -%}
     {%- do run_query("select custseg_copy_file(" ~ sql_string(working) ~ ", " ~ sql_string(staging_file) ~ ")") -%}
     {%- do run_query("select custseg_replace_file(" ~ sql_string(staging_file) ~ ", " ~ sql_string(serving) ~ ")") -%}
-    {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools).", info=True) }}
+    {%- set done = modules.datetime.datetime.now() -%}
+    {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools; checkpoint "
+           ~ '%.1f' | format((checkpointed - started).total_seconds()) ~ " s, copy "
+           ~ '%.1f' | format((done - checkpointed).total_seconds()) ~ " s).", info=True) }}
 {%- endmacro %}
