@@ -155,6 +155,29 @@ def test_scores_cover_every_customer_and_horizon_once():
     assert len(curve) == summary["age_days"].max() + 1
 
 
+def test_each_row_is_its_customers_own_prediction_ordered_by_basis_customer_and_horizon():
+    # shuffled, with many customers sharing a (frequency, recency, age) triple and a holdout
+    summary = _summary(400).sample(frac=1.0, random_state=3).reset_index(drop=True)
+    summary.loc[::3, ["frequency", "recency", "age"]] = [2, 40.0, 100.0]
+    models = _run(summary)
+    calibration = summary.iloc[::2].assign(holdout_days=120)
+    config = ValueConfig(horizons_days=(90, 30), horizon_days=365, churn_horizon_days=60)
+    scores = score_customers(summary, calibration, models, config).to_pandas()
+    keys = ["basis", "customer_id", "horizon_days"]
+    assert scores[keys].equals(scores[keys].sort_values(keys).reset_index(drop=True))
+    assert len(scores) == 4 * len(summary) + len(calibration)
+    params = [models.iloc[0][f"bgnbd_{n}"] for n in btyd.BGNBD_PARAMS]
+    for (basis, horizon), rows in scores.groupby(["basis", "horizon_days"]):
+        customers = (
+            (calibration if basis == "holdout" else summary).set_index("customer_id").loc[rows["customer_id"]]
+        )
+        assert horizon == 120 if basis == "holdout" else horizon in (30, 60, 90, 365)
+        direct = btyd.expected_purchases(
+            params, horizon, *(customers[k] for k in ("frequency", "recency", "age"))
+        )
+        np.testing.assert_array_equal(rows["expected_purchases"].to_numpy(), np.asarray(direct))
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [

@@ -67,49 +67,51 @@ def discounted_purchases(params, horizon_days: int, unit_days: int, rate: float,
 def score_horizons(
     customers: pd.DataFrame, params, unit_days: int, horizons, rate: float, basis: str
 ) -> pd.DataFrame:
-    """One row per customer and horizon, computed once per unique (frequency, recency, age)."""
+    """One row per customer and horizon, ordered by customer id then horizon, computed once per
+    unique (frequency, recency, age): the rows are laid out by position (each customer's triple
+    by its group number), not joined and sorted (at 1M customers the join and the sort took
+    1.7 of 2.3 s)."""
     if customers.empty or params is None:
         return SCORES_SCHEMA.empty_table().to_pandas()
     keys = ["frequency", "recency", "age"]
-    triples = customers[keys].drop_duplicates().reset_index(drop=True)
-    x, t_x, T = (triples[k].to_numpy(dtype=float) for k in keys)
-    values = pd.concat(
-        [
-            triples.assign(
-                horizon_days=int(horizon),
-                expected_purchases=expected,
-                discounted_expected_purchases=discounted,
-            )
-            for horizon, (expected, discounted) in zip(
-                horizons, horizon_purchases(params, horizons, unit_days, rate, x, t_x, T), strict=True
-            )
-        ],
-        ignore_index=True,
+    customers = customers.sort_values("customer_id", kind="stable")
+    group = customers.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(group, return_index=True)[1]  # a row of each triple, in group order
+    x, t_x, T = (customers[k].to_numpy(dtype=float)[first] for k in keys)
+    horizons = sorted(int(h) for h in horizons)
+    computed = horizon_purchases(params, horizons, unit_days, rate, x, t_x, T)
+    n = len(customers)
+    return pd.DataFrame(
+        {
+            "customer_id": np.repeat(customers["customer_id"].to_numpy(dtype=object), len(horizons)),
+            "basis": basis,
+            "horizon_days": np.tile(np.asarray(horizons, dtype=np.int32), n),
+            # row i * len(horizons) + j: customer i over horizon j
+            "expected_purchases": np.column_stack([e[group] for e, _ in computed]).ravel(),
+            "discounted_expected_purchases": np.column_stack([d[group] for _, d in computed]).ravel(),
+        }
     )
-    rows = customers[["customer_id", *keys]].merge(values, on=keys, how="inner")
-    return rows.assign(basis=basis)[SCORES_SCHEMA.names]
 
 
 def score_customers(
     summary: pd.DataFrame, calibration: pd.DataFrame, models: pd.DataFrame, config: ValueConfig
 ) -> pa.Table:
     """Every customer at the snapshot over every scoring horizon (basis 'snapshot'), and with a
-    calibration end every calibration customer over the holdout (basis 'holdout')."""
+    calibration end every calibration customer over the holdout (basis 'holdout'); ordered by
+    basis, customer id and horizon."""
     params, unit_days = active_bgnbd(models)
-    frames = [
-        score_horizons(summary, params, unit_days, config.scoring_horizons, config.discount_rate, "snapshot")
-    ]
+    frames = {
+        "snapshot": score_horizons(
+            summary, params, unit_days, config.scoring_horizons, config.discount_rate, "snapshot"
+        )
+    }
     if not calibration.empty:
         holdout = int(calibration["holdout_days"].iloc[0])
-        frames.append(
-            score_horizons(calibration, params, unit_days, [holdout], config.discount_rate, "holdout")
+        frames["holdout"] = score_horizons(
+            calibration, params, unit_days, [holdout], config.discount_rate, "holdout"
         )
-    frame = pd.concat(frames, ignore_index=True).sort_values(
-        ["basis", "customer_id", "horizon_days"], kind="stable"
-    )
-    return pa.Table.from_pandas(
-        frame.astype({"horizon_days": "int32"}), schema=SCORES_SCHEMA, preserve_index=False
-    )
+    frame = pd.concat([frames[basis] for basis in sorted(frames)], ignore_index=True)
+    return pa.Table.from_pandas(frame, schema=SCORES_SCHEMA, preserve_index=False)
 
 
 def new_customer_curve(summary: pd.DataFrame, models: pd.DataFrame) -> pa.Table:
