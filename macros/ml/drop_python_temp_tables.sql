@@ -1,9 +1,10 @@
 {#
-    drop_python_temp_tables(relation): the post-hook of the incremental Python models. dbt-duckdb
-    builds such a model's new rows in a table <name>__dbt_tmp<timestamp> of schema main, which
-    its materialization leaves behind (it expects a temporary table, which a Python model cannot
-    create), so each build left one more table in the warehouse and in the serving copy. This
-    drops them: only tables of that exact name pattern, in the model's database.
+    drop_python_temp_tables(relation): the post-hook of every Python model (dbt_project.yml).
+    dbt-duckdb builds an incremental Python model's new rows in a table <name>__dbt_tmp<timestamp>
+    of schema main, which its materialization leaves behind (it expects a temporary table, which
+    a Python model cannot create), so each build left one more table in the warehouse and in the
+    serving copy. This drops them: only tables of that exact name pattern, in the model's
+    database (none for a table model).
 #}
 {% macro drop_python_temp_tables(relation) -%}
     {{ return(adapter.dispatch('drop_python_temp_tables', 'custseg')(relation)) }}
