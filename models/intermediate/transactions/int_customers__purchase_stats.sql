@@ -383,10 +383,15 @@ kept as (
 
 ),
 
-{%- set first_purchase = 'least(coalesce(final.first_purchase_at, kept.first_purchase_at), '
-                         ~ 'coalesce(kept.first_purchase_at, final.first_purchase_at))' %}
-{%- set last_purchase = 'greatest(coalesce(final.last_purchase_at, kept.last_purchase_at), '
-                        ~ 'coalesce(kept.last_purchase_at, final.last_purchase_at))' %}
+{#- the merged dates: the least or greatest of the stored and the batch's, either may be null #}
+{%- set extremes = {} %}
+{%- for column, pick in [
+    ('last_line_date', 'greatest'), ('last_clean_date', 'greatest'),
+    ('first_purchase_at', 'least'), ('last_purchase_at', 'greatest'),
+] %}
+    {%- do extremes.update({column: pick ~ '(coalesce(final.' ~ column ~ ', kept.' ~ column ~ '), coalesce(kept.'
+                                    ~ column ~ ', final.' ~ column ~ '))'}) %}
+{%- endfor %}
 
 merged as (
 
@@ -398,15 +403,9 @@ merged as (
         final.customer_id,
         final.window_end,
         final.through_batch_id,
-        greatest(
-            coalesce(final.last_line_date, kept.last_line_date), coalesce(kept.last_line_date, final.last_line_date)
-        ) as last_line_date,
-        greatest(
-            coalesce(final.last_clean_date, kept.last_clean_date),
-            coalesce(kept.last_clean_date, final.last_clean_date)
-        ) as last_clean_date,
-        {{ first_purchase }} as first_purchase_at,
-        {{ last_purchase }} as last_purchase_at,
+        {%- for column, merged_value in extremes.items() %}
+        {{ merged_value }} as {{ column }},
+        {%- endfor %}
         {%- for column in ['order_count', 'monetary_gross', 'item_count'] %}
         case
             when kept.{{ column }} is null then final.{{ column }}
@@ -418,7 +417,7 @@ merged as (
             when kept.order_count is null or final.order_count is null then coalesce(
                 final.purchase_span_days, kept.purchase_span_days
             )
-            else {{ dbt.datediff('cast(' ~ first_purchase ~ ' as date)', 'cast(' ~ last_purchase ~ ' as date)', 'day') }}
+            else {{ dbt.datediff('cast(' ~ extremes['first_purchase_at'] ~ ' as date)', 'cast(' ~ extremes['last_purchase_at'] ~ ' as date)', 'day') }}
         end as purchase_span_days,
         {%- for column in ['line_count', 'distinct_products', 'return_line_count', 'returned_value'] %}
         case
