@@ -4,7 +4,9 @@
     After a `dbt build` or `dbt run` in which nothing failed, the working database is
     checkpointed (everything in the WAL written to the file) and copied byte for byte (tables,
     views, comments) to `<serving path>.publishing`, which then replaces the serving database
-    with one atomic rename. A file copy costs what the disk costs (~0.2 s for a 5M-line build);
+    with one atomic rename. The replaced file is kept as `<serving path>.spare`; the next publish
+    reuses it when no reader has it open and writes only the blocks that changed (a weekly batch
+    at 100M lines: ~0.7 of 4.4 GB). A file copy costs what the disk costs (~0.2 s for a 5M-line build);
     COPY FROM DATABASE, used before, re-encoded every table and took 2.9 s there. BI tools, notebooks and the dashboard
     open the serving database (read-only) and never block the build, which writes only the
     working database. A failed or partial-failure run publishes nothing, so the last good copy
@@ -46,10 +48,11 @@
     {%- do run_query("checkpoint") -%}
     {%- set checkpointed = modules.datetime.datetime.now() -%}
     {%- do run_query("select custseg_prepare_file(" ~ sql_string(staging_file) ~ ")") -%}
-    {%- do run_query("select custseg_copy_file(" ~ sql_string(working) ~ ", " ~ sql_string(staging_file) ~ ")") -%}
+    {%- set copied = run_query("select custseg_copy_file(" ~ sql_string(working) ~ ", " ~ sql_string(staging_file)
+                               ~ ", " ~ sql_string(serving) ~ ")").columns[0].values()[0] -%}
     {%- do run_query("select custseg_replace_file(" ~ sql_string(staging_file) ~ ", " ~ sql_string(serving) ~ ")") -%}
     {%- set done = modules.datetime.datetime.now() -%}
     {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools; checkpoint "
            ~ '%.1f' | format((checkpointed - started).total_seconds()) ~ " s, copy "
-           ~ '%.1f' | format((done - checkpointed).total_seconds()) ~ " s).", info=True) }}
+           ~ '%.1f' | format((done - checkpointed).total_seconds()) ~ " s: " ~ copied ~ ").", info=True) }}
 {%- endmacro %}

@@ -5,10 +5,13 @@
   the dbt invocation (the pre-flight hook, the base and the staging model ask the same question).
 - ``custseg_probe_customers(options_json)``: the same for a customer table (customer_table.py).
 - ``custseg_check_settings(settings_json)``: validates every other var (see settings.py).
-- ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst)`` /
+- ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst, serving)`` /
   ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
   checkpointed working database is copied byte for byte next to the served one, and the
-  finished copy replaces it with one rename, so readers never see a half-written file.
+  finished copy replaces it with one rename, so readers never see a half-written file. The
+  replaced publication is kept as ``<serving>.spare``; when no reader has it open, the next
+  publish turns it into the copy by writing only the blocks that differ (a weekly batch appends
+  and rebuilds a small part of the file), instead of writing the whole file again.
 - ``custseg_check_serving(path)``: refuses to publish over a serving copy that a read-write
   connection holds open or has changed since it was published (its writes would be lost); the
   published file is made read-only (mode 0444) and its size and mtime are stamped beside it.
@@ -30,6 +33,7 @@ import fcntl
 import json
 import os
 import shutil
+import stat
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -54,6 +58,11 @@ def replace_file(src: str, dst: str) -> str:
     problem = check_serving(dst)  # again, right before the swap
     if problem:
         raise RuntimeError("Not published: " + problem)
+    spare = spare_path(dst)
+    if os.path.lexists(spare):
+        os.remove(spare)
+    if os.path.lexists(dst):  # the served file, once replaced, is the next publish's spare
+        os.link(dst, spare, follow_symlinks=False)
     os.replace(src, dst)
     with open(_stamp_path(dst) + ".tmp", "w") as handle:
         json.dump(_stamp(dst), handle)
@@ -107,12 +116,86 @@ def check_serving(path: str) -> str:
     return ""
 
 
-def copy_file(src: str, dst: str) -> str:
-    """Copy ``src`` to ``dst`` byte for byte (the caller has checkpointed ``src``); returns ``dst``."""
-    if os.path.abspath(src) == os.path.abspath(dst):
+def spare_path(serving: str) -> str:
+    """The publication before the served one, kept to be rewritten by the next publish."""
+    return serving + ".spare"
+
+
+# Compared and written in chunks of DuckDB's block size (its blocks start after a 12 KiB
+# header, so one changed block rewrites at most two chunks).
+BLOCK = 256 * 1024
+
+
+def copy_file(src: str, dst: str, serving: str = "") -> str:
+    """Make ``dst`` a byte-for-byte copy of ``src`` (the caller has checkpointed ``src``);
+    returns what it wrote, for the build's log.
+
+    When the spare of ``serving`` (the previous publication, see :func:`replace_file`) is ours
+    to reuse, it is renamed to ``dst`` and only the blocks that differ from ``src`` are written, then it is cut
+    to ``src``'s size: the result is the same bytes as a full copy. Else a plain copy.
+    """
+    spare = spare_path(serving) if serving else ""
+    if os.path.abspath(src) in {os.path.abspath(dst), os.path.abspath(spare or dst)}:
         raise ValueError("publish source and destination are the same file")
-    shutil.copyfile(src, dst)
-    return dst
+    size = os.path.getsize(src)
+    fd = _take_spare(spare, dst) if spare else None
+    if fd is None:
+        shutil.copyfile(src, dst)
+        return f"copied {size / 2**20:,.0f} MiB"
+    try:
+        written = _write_changed_blocks(src, fd)
+        os.ftruncate(fd, size)
+    finally:
+        os.close(fd)  # also releases the lock
+    return f"wrote {written / 2**20:,.0f} of {size / 2**20:,.0f} MiB into the previous publication"
+
+
+def _take_spare(spare: str, dst: str) -> int | None:
+    """``spare`` renamed to ``dst`` and opened for writing under an exclusive lock, or None
+    (``dst`` then absent) when it is missing, not a regular file of ours with one name, or held
+    open by a reader: DuckDB readers hold a shared lock, and a reader of the old publication
+    keeps reading it unchanged (we unlink the name only; the reader keeps the file)."""
+    try:
+        st = os.lstat(spare)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_nlink != 1 or st.st_uid != os.geteuid():
+        return None
+    os.rename(spare, dst)
+    fd = -1
+    try:
+        probe = os.open(dst, os.O_RDONLY | os.O_NOFOLLOW)
+        try:
+            found = os.fstat(probe)
+            if (found.st_dev, found.st_ino) != (st.st_dev, st.st_ino) or found.st_nlink != 1:
+                raise OSError("the spare changed while it was taken")
+            os.fchmod(probe, 0o600)  # published files are read-only; this one is about to be rewritten
+        finally:
+            os.close(probe)
+        fd = os.open(dst, os.O_RDWR | os.O_NOFOLLOW)
+        found = os.fstat(fd)
+        if (found.st_dev, found.st_ino) != (st.st_dev, st.st_ino):
+            raise OSError("the spare changed while it was taken")
+        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while any reader has it open
+        return fd
+    except OSError:
+        if fd >= 0:
+            os.close(fd)
+        os.remove(dst)
+        return None
+
+
+def _write_changed_blocks(src: str, fd: int) -> int:
+    """Write into ``fd`` each block of ``src`` that differs from ``fd``'s; returns the bytes written."""
+    written = offset = 0
+    with open(src, "rb", buffering=0) as source:
+        while block := source.read(BLOCK):
+            if os.pread(fd, len(block), offset) != block:
+                if os.pwrite(fd, block, offset) != len(block):
+                    raise OSError(f"short write at byte {offset} of the serving copy")
+                written += len(block)
+            offset += len(block)
+    return written
 
 
 def prepare_file(path: str) -> str:
@@ -191,5 +274,5 @@ class Plugin(BasePlugin):
             "custseg_check_serving", check_serving, ["VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function(
-            "custseg_copy_file", copy_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+            "custseg_copy_file", copy_file, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

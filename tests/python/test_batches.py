@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import DBT, REPO, mart_differences, run_dbt, serving_path
+from custseg.dbt_plugin import spare_path
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.workspace import workspace_env
 
@@ -395,6 +396,9 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
     served.parent.mkdir(parents=True)
     shutil.copyfile(fitted.serving_path, served)
     served_bytes = served.read_bytes()
+    spare = Path(spare_path(str(served)))  # a publication before the served one, as every week
+    shutil.copyfile(fitted.serving_path, spare)
+    spare.chmod(0o444)
     _kill_when(tmp_path, marker, batches["same"])
     assert served.read_bytes() == served_bytes  # never published half a build
     con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
@@ -405,8 +409,13 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
     )
     con.close()
     assert stored.get(2) in (None, pq.read_metadata(batches["same"]).num_rows)  # all of it or none
+    assert spare.read_bytes() == served_bytes  # the killed build did not touch it either
     rerun = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["same"])})
     assert rerun.returncode == 0, rerun.output[-4000:]
+    # published by rewriting the spare's changed blocks: the same bytes as the working file
+    assert "into the previous publication" in rerun.output
+    assert rerun.serving_path.read_bytes() == rerun.db_path.read_bytes()
+    assert spare.read_bytes() == served_bytes  # the publication it replaced is the next spare
     assert _store_batches(rerun) == [(row[0], row[2]) for row in _ledger(rerun)]
     assert [row[0] for row in _ledger(rerun)] == [1, 2]
     assert rerun.scalar("select count(*) from marts.fct_batches where batch_id = 2") == 1
