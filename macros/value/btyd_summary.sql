@@ -12,6 +12,15 @@
 
 
 {#
+    clv_period_number(first_date, day): the period of clv_unit_days() days, counted from 0 at
+    first_date, that the day falls in (the value models' unit of repeat purchases).
+#}
+{% macro clv_period_number(first_date, day) -%}
+    floor({{ dbt.datediff(first_date, day, 'day') }} / {{ clv_unit_days() }})
+{%- endmacro %}
+
+
+{#
     btyd_summary(purchase_days): per customer, the BG/NBD / Gamma-Gamma summary of the purchase
     days in the relation or CTE purchase_days (customer_id, purchase_date, day_value, and the
     snapshot as_of_date on every row) before the snapshot. Periods of clv_unit_days() days count from each customer's
@@ -48,7 +57,7 @@
             as_of_date,
             {{ dbt.datediff('first_purchase_date', 'purchase_date', 'day') }} as days_from_first,
             {{ dbt.datediff('first_purchase_date', 'as_of_date', 'day') }} as age_days,
-            floor({{ dbt.datediff('first_purchase_date', 'purchase_date', 'day') }} / {{ unit }}) as period_number
+            {{ clv_period_number('first_purchase_date', 'purchase_date') }} as period_number
         from (
             select
                 customer_id,

@@ -56,10 +56,8 @@ holdout as (
     -- the periods (counted on from each customer's first purchase) with a purchase in the holdout
     select
         purchase_days.customer_id,
-        count(distinct floor(
-            {{ dbt.datediff('calibration.first_purchase_date', 'purchase_days.purchase_date', 'day') }}
-            / {{ clv_unit_days() }}
-        )) as holdout_purchases,
+        count(distinct {{ clv_period_number('calibration.first_purchase_date', 'purchase_days.purchase_date') }})
+            as holdout_purchases,
         cast({{ sum_money('purchase_days.day_value') }} as {{ type_double() }}) as holdout_value
     from purchase_days
     inner join calibration

@@ -7,8 +7,6 @@
 #}
 {{ config(enabled=input_kind() == 'transactions') }}
 
-{%- set unit = clv_unit_days() %}
-
 with
 
 calibration as (
@@ -107,10 +105,8 @@ customer_days as (
     -- each purchase day of a calibration customer: its period and its day since the start
     select
         purchase_days.customer_id,
-        floor(
-            {{ dbt.datediff('customer_starts.first_purchase_date', 'purchase_days.purchase_date', 'day') }}
-            / {{ unit }}
-        ) as period_number,
+        {{ clv_period_number('customer_starts.first_purchase_date', 'purchase_days.purchase_date') }}
+            as period_number,
         customer_starts.cohort_offset
         + {{ dbt.datediff('customer_starts.first_purchase_date', 'purchase_days.purchase_date', 'day') }}
             as day_offset
