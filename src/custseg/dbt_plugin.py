@@ -62,7 +62,10 @@ def replace_file(src: str, dst: str) -> str:
     if os.path.lexists(spare):
         os.remove(spare)
     if os.path.lexists(dst):  # the served file, once replaced, is the next publish's spare
-        os.link(dst, spare, follow_symlinks=False)
+        try:
+            os.link(dst, spare, follow_symlinks=False)
+        except OSError:  # a file system without hard links: no spare, the next publish copies
+            pass
     os.replace(src, dst)
     with open(_stamp_path(dst) + ".tmp", "w") as handle:
         json.dump(_stamp(dst), handle)

@@ -119,3 +119,20 @@ def test_a_spare_that_is_another_files_name_is_never_written(tmp_path, planted):
     assert _publish(working, serving).startswith("copied")
     assert victim.read_bytes() == b"keep me"
     assert serving.read_bytes() == working.read_bytes()
+
+
+def test_without_hard_links_the_publish_copies_each_time(tmp_path, monkeypatch):
+    """A serving folder on a file system without hard links (some network or removable
+    drives): no spare is kept, and each publish is a whole copy, as before spares existed."""
+
+    def no_links(*args, **kwargs):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)
+    working, serving = tmp_path / "build" / "wh.duckdb", tmp_path / "wh.duckdb"
+    working.parent.mkdir()
+    for seed in range(3):
+        _write_blocks(working, [_block(seed), _block(seed + 1)])
+        assert _publish(working, serving).startswith("copied")
+        assert serving.read_bytes() == working.read_bytes()
+    assert not Path(spare_path(str(serving))).exists()
