@@ -29,6 +29,7 @@ build with the message when the input is unusable.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -62,10 +63,9 @@ def replace_file(src: str, dst: str) -> str:
     if os.path.lexists(spare):
         os.remove(spare)
     if os.path.lexists(dst):  # the served file, once replaced, is the next publish's spare
-        try:
+        # a file system without hard links: no spare, and the next publish copies
+        with contextlib.suppress(OSError):
             os.link(dst, spare, follow_symlinks=False)
-        except OSError:  # a file system without hard links: no spare, the next publish copies
-            pass
     os.replace(src, dst)
     with open(_stamp_path(dst) + ".tmp", "w") as handle:
         json.dump(_stamp(dst), handle)
