@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import REPO, write_report
 
-from custseg.dbt_plugin import copy_file, prepare_file, spare_path
+from custseg.dbt_plugin import publish_file, spare_path
 
 
 def drop_caches() -> None:
@@ -41,7 +41,8 @@ def drop_caches() -> None:
 
 
 def publish_once(mode: str, args: argparse.Namespace, folder: Path) -> dict:
-    """One timed publish of ``args.working`` into ``folder``, by ``mode`` (spare or copy)."""
+    """One timed publish of ``args.working`` into ``folder``, by ``mode``: with a spare to
+    rewrite, or without one (a whole copy)."""
     serving = folder / "serving.duckdb"
     if mode == "spare":
         spare = Path(spare_path(str(serving)))
@@ -51,9 +52,8 @@ def publish_once(mode: str, args: argparse.Namespace, folder: Path) -> dict:
         drop_caches()
     if args.before:
         subprocess.run(args.before, shell=True, check=True, stdout=subprocess.DEVNULL)
-    staging = prepare_file(str(serving) + ".publishing")
     started = time.perf_counter()
-    written = copy_file(str(args.working), staging, str(serving) if mode == "spare" else "")
+    written = publish_file(str(args.working), str(serving))
     seconds = time.perf_counter() - started
     for leftover in folder.iterdir():
         leftover.unlink()

@@ -37,7 +37,6 @@
 {%- endmacro %}
 
 {% macro duckdb__publish_warehouse(serving) -%}
-    {%- set staging_file = serving ~ '.publishing' -%}
     {%- set working = run_query("select path from duckdb_databases() where database_name = "
                                 ~ sql_string(target.database)).columns[0].values()[0] -%}
     {%- set problem = run_query("select custseg_check_serving(" ~ sql_string(serving) ~ ")").columns[0].values()[0] -%}
@@ -47,10 +46,8 @@
     {%- set started = modules.datetime.datetime.now() -%}
     {%- do run_query("checkpoint") -%}
     {%- set checkpointed = modules.datetime.datetime.now() -%}
-    {%- do run_query("select custseg_prepare_file(" ~ sql_string(staging_file) ~ ")") -%}
-    {%- set copied = run_query("select custseg_copy_file(" ~ sql_string(working) ~ ", " ~ sql_string(staging_file)
-                               ~ ", " ~ sql_string(serving) ~ ")").columns[0].values()[0] -%}
-    {%- do run_query("select custseg_replace_file(" ~ sql_string(staging_file) ~ ", " ~ sql_string(serving) ~ ")") -%}
+    {%- set copied = run_query("select custseg_publish_file(" ~ sql_string(working) ~ ", " ~ sql_string(serving)
+                               ~ ")").columns[0].values()[0] -%}
     {%- set done = modules.datetime.datetime.now() -%}
     {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools; checkpoint "
            ~ '%.1f' | format((checkpointed - started).total_seconds()) ~ " s, copy "

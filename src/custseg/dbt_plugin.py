@@ -5,9 +5,8 @@
   the dbt invocation (the pre-flight hook, the base and the staging model ask the same question).
 - ``custseg_probe_customers(options_json)``: the same for a customer table (customer_table.py).
 - ``custseg_check_settings(settings_json)``: validates every other var (see settings.py).
-- ``custseg_prepare_file(path)`` / ``custseg_copy_file(src, dst, serving)`` /
-  ``custseg_replace_file(src, dst)``: the publish step (macro ``publish_warehouse``): the
-  checkpointed working database is copied byte for byte next to the served one, and the
+- ``custseg_publish_file(working, serving)``: the publish step's file work (macro
+  ``publish_warehouse``, :func:`publish_file`): the checkpointed working database is copied byte for byte next to the served one, and the
   finished copy replaces it with one rename, so readers never see a half-written file. The
   replaced publication is kept as ``<serving>.spare``; when no reader has it open, the next
   publish turns it into the copy by writing only the blocks that differ (a weekly batch appends
@@ -129,7 +128,7 @@ def spare_path(serving: str) -> str:
 BLOCK = 256 * 1024
 
 
-def copy_file(src: str, dst: str, serving: str = "") -> str:
+def copy_file(src: str, dst: str, serving: str) -> str:
     """Make ``dst`` a byte-for-byte copy of ``src`` (the caller has checkpointed ``src``);
     returns what it wrote, for the build's log.
 
@@ -137,11 +136,11 @@ def copy_file(src: str, dst: str, serving: str = "") -> str:
     to reuse, it is renamed to ``dst`` and only the blocks that differ from ``src`` are written, then it is cut
     to ``src``'s size: the result is the same bytes as a full copy. Else a plain copy.
     """
-    spare = spare_path(serving) if serving else ""
-    if os.path.abspath(src) in {os.path.abspath(dst), os.path.abspath(spare or dst)}:
+    spare = spare_path(serving)
+    if os.path.abspath(src) in {os.path.abspath(dst), os.path.abspath(spare)}:
         raise ValueError("publish source and destination are the same file")
     size = os.path.getsize(src)
-    fd = _take_spare(spare, dst) if spare else None
+    fd = _take_spare(spare, dst)
     if fd is None:
         shutil.copyfile(src, dst)
         return f"copied {size / 2**20:,.0f} MiB"
@@ -210,6 +209,16 @@ def prepare_file(path: str) -> str:
     return path
 
 
+def publish_file(working: str, serving: str) -> str:
+    """The publish step's file work, in its one order: ``working`` (checkpointed by the caller)
+    copied to ``<serving>.publishing`` (into the spare when it can be reused), which then
+    replaces ``serving`` with one rename; returns what the copy wrote, for the build's log."""
+    staging = prepare_file(serving + ".publishing")
+    written = copy_file(working, staging, serving)
+    replace_file(staging, serving)
+    return written
+
+
 class Checks:
     """The input and settings checks the macros ask for, by name, each answer a JSON text,
     computed once per dbt invocation (the pre-flight hook, the base and the staging model
@@ -270,12 +279,8 @@ class Plugin(BasePlugin):
             "custseg_check_segmentation_input", segmentation_input, ["VARCHAR"], "VARCHAR", side_effects=True
         )
         conn.create_function(
-            "custseg_replace_file", replace_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
+            "custseg_publish_file", publish_file, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )
-        conn.create_function("custseg_prepare_file", prepare_file, ["VARCHAR"], "VARCHAR", side_effects=True)
         conn.create_function(
             "custseg_check_serving", check_serving, ["VARCHAR"], "VARCHAR", side_effects=True
-        )
-        conn.create_function(
-            "custseg_copy_file", copy_file, ["VARCHAR", "VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

@@ -13,16 +13,12 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from custseg.dbt_plugin import BLOCK, copy_file, prepare_file, replace_file, spare_path
+from custseg.dbt_plugin import BLOCK, publish_file, spare_path
 
 
 def _publish(working: Path, serving: Path) -> str:
-    """The macro's sequence: prepare the staging file, copy into it, swap it in."""
-    staging = str(serving) + ".publishing"
-    prepare_file(staging)
-    written = copy_file(str(working), staging, str(serving))
-    replace_file(staging, str(serving))
-    return written
+    """The publish step's file work, as the macro calls it."""
+    return publish_file(str(working), str(serving))
 
 
 def _write_blocks(path: Path, blocks: list[bytes]) -> None:
