@@ -29,7 +29,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_build import REPO, write_report
 
-from custseg.dbt_plugin import publish_file, spare_path
+from custseg.publish import publish_file, spare_path
 
 
 def drop_caches() -> None:

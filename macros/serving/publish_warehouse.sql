@@ -46,8 +46,12 @@
     {%- set started = modules.datetime.datetime.now() -%}
     {%- do run_query("checkpoint") -%}
     {%- set checkpointed = modules.datetime.datetime.now() -%}
-    {%- set copied = run_query("select custseg_publish_file(" ~ sql_string(working) ~ ", " ~ sql_string(serving)
-                               ~ ")").columns[0].values()[0] -%}
+    {%- set answer = fromjson(run_query("select custseg_publish_file(" ~ sql_string(working) ~ ", "
+                                        ~ sql_string(serving) ~ ")").columns[0].values()[0]) -%}
+    {%- if answer.get('problem') -%}
+        {{ exceptions.raise_compiler_error(answer['problem']) }}
+    {%- endif -%}
+    {%- set copied = answer['written'] -%}
     {%- set done = modules.datetime.datetime.now() -%}
     {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools; checkpoint "
            ~ '%.1f' | format((checkpointed - started).total_seconds()) ~ " s, copy "

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from conftest import DBT, REPO, mart_differences, run_dbt, serving_path
-from custseg.dbt_plugin import spare_path
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.publish import spare_path
 from custseg.workspace import workspace_env
 
 pytestmark = pytest.mark.e2e
