@@ -35,6 +35,7 @@ from .ingest import (
     TIME_TYPES,
     SourceError,
     csv_encoding,
+    check_byte_order_mark,
     csv_reader_sql,
     detect_format,
     find_files,
@@ -422,6 +423,7 @@ def probe_customer_table(options: dict[str, Any], cache_dir: str = "target/custs
         if fmt in ("xlsx", "parquet"):
             reader = parquet_reader_sql(files)
         else:
+            check_byte_order_mark(files, o["customers_encoding"], "customers_encoding")
             reader = csv_reader_sql(files, o["customers_encoding"])
         con = duckdb.connect()
         try:

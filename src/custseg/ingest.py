@@ -282,6 +282,25 @@ def csv_encoding(value: str, var: str) -> str:
     return "" if name == "utf-8" else name
 
 
+def check_byte_order_mark(files: list[str], encoding: str, var: str) -> None:
+    """A CSV that starts with a UTF-16 byte-order mark (FF FE or FE FF, as Excel's "Unicode
+    text" and PowerShell write) read without the utf-16 setting: say so, before DuckDB's sniffer
+    fails on it with a message that does not name the encoding."""
+    for path in files:
+        with open(path, "rb") as handle:
+            head = handle.read(2)
+        if head == b"\xfe\xff":  # DuckDB reads little-endian UTF-16 only
+            raise SourceError(
+                f"{path} is big-endian UTF-16 text (it starts with the byte-order mark FE FF), which the "
+                "reader cannot read: save the file as UTF-8 (CSV UTF-8 in Excel) or little-endian UTF-16."
+            )
+        if head == b"\xff\xfe" and encoding != "utf-16":
+            raise SourceError(
+                f"{path} is UTF-16 text (it starts with the UTF-16 byte-order mark FF FE). Set the encoding "
+                f"with --vars '{{{var}: utf-16}}', or save the file as UTF-8 (CSV UTF-8 in Excel)."
+            )
+
+
 def csv_reader_sql(files: list[str], encoding: str = "") -> str:
     """The DuckDB expression that reads the CSV files; shared by the probe and the dbt model."""
     options = f", encoding = {sql_string(encoding)}" if encoding else ""
@@ -620,6 +639,8 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
                 for f in files
             ]
         encoding = options["transactions_encoding"]
+        if fmt_read == "csv":
+            check_byte_order_mark(files, encoding, "transactions_encoding")
         reader = csv_reader_sql(files, encoding) if fmt_read == "csv" else parquet_reader_sql(files)
         con = duckdb.connect()
         try:

@@ -376,6 +376,23 @@ def test_a_latin1_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
     assert not bad["ok"] and "use utf-8 (the default), utf-16 or latin-1" in bad["error"]
 
 
+def test_a_utf16_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
+    """Excel's "Unicode text" export: a UTF-16 file with its byte-order mark, read without the
+    setting, is named as UTF-16 (it used to fail in DuckDB's sniffer or be called Latin-1)."""
+    path = tmp_path / "sales.csv"
+    text = "CustomerID,InvoiceDate,Quantity,UnitPrice,Country\n1,2011-01-01,1,2.5,Curaçao\n"
+    path.write_bytes("\ufeff".encode("utf-16-le") + text.encode("utf-16-le"))
+    result = probe_path(str(path))
+    assert not result["ok"]
+    assert "is UTF-16 text" in result["error"] and "{transactions_encoding: utf-16}" in result["error"]
+    fixed = probe_source({"transactions_path": str(path), "transactions_encoding": "utf-16"})
+    assert fixed["ok"], fixed
+    path.write_bytes("\ufeff".encode("utf-16-be") + text.encode("utf-16-be"))  # read by no setting
+    for encoding in ("", "utf-16"):
+        big = probe_source({"transactions_path": str(path), "transactions_encoding": encoding})
+        assert not big["ok"] and "big-endian UTF-16" in big["error"] and "save the file as UTF-8" in big["error"]
+
+
 # names the project's glob expansion returns and a reader would expand again (test_hardening too)
 GLOB_NAMES = [
     "sales1.csv",
