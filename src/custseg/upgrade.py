@@ -5,25 +5,103 @@ Python could read; now they are JSON that the SQL marts unpack (segmentation/rep
 build refuses a registry of the old kind (it would append text to a column of bytes); this
 command converts it in place, keeping every model version, run and signed artifact. It reads
 Arrow IPC, which runs no code, and never unpickles.
+
+A registry is a file from elsewhere as far as this command knows, so what it decodes is
+bounded before anything is decoded: each stream's messages are read from their headers first,
+compressed bodies are refused (no release wrote them, and a few kilobytes of zstd can claim
+gigabytes), and a row's reports may hold at most ``MAX_REPORT_BYTES`` of bodies and
+``MAX_REPORT_VALUES`` values (the project's own are kilobytes).
 """
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 REGISTRY = "segmentation.ml_model_registry"
+MAX_REPORT_BYTES = 16 * 2**20
+MAX_REPORT_VALUES = 2_000_000
+
+
+class LegacyReportRefused(ValueError):
+    """A legacy report this command will not decode; the message says why."""
+
+
+def _fields(buf: bytes, table: int) -> list[int]:
+    """A flatbuffer table's field positions (0: absent), read from its vtable."""
+    vtable = table - struct.unpack_from("<i", buf, table)[0]
+    size = struct.unpack_from("<H", buf, vtable)[0]
+    offsets = struct.unpack_from(f"<{(size - 4) // 2}H", buf, vtable + 4)
+    return [table + o if o else 0 for o in offsets]
+
+
+def _field(fields: list[int], index: int) -> int:
+    return fields[index] if index < len(fields) else 0
+
+
+def _target(buf: bytes, at: int) -> int:
+    return at + struct.unpack_from("<I", buf, at)[0]
+
+
+def _batch_values(buf: bytes, batch: int) -> int:
+    """The values a RecordBatch table declares (its field nodes' lengths); refuses compression."""
+    fields = _fields(buf, batch)
+    if _field(fields, 3):  # RecordBatch.compression
+        raise LegacyReportRefused("its reports are compressed Arrow IPC, which no release of this project wrote")
+    nodes = _field(fields, 1)
+    if not nodes:
+        return 0
+    vector = _target(buf, nodes)
+    count = struct.unpack_from("<I", buf, vector)[0]
+    return sum(struct.unpack_from("<q", buf, vector + 4 + 16 * i)[0] for i in range(count))
+
+
+def checked_stream(payload: bytes) -> None:
+    """Read an IPC stream's message headers (no body decoded) and refuse it when a body is
+    compressed or the stream would decode to more than the caps."""
+    import pyarrow as pa
+
+    if len(payload) > MAX_REPORT_BYTES:
+        raise LegacyReportRefused(f"a report is {len(payload):,} bytes, more than a report ever was")
+    reader = pa.ipc.MessageReader.open_stream(pa.py_buffer(payload))
+    values = 0
+    while True:
+        try:
+            message = reader.read_next_message()
+        except StopIteration:
+            break
+        if message is None:
+            break
+        buf = message.metadata.to_pybytes()
+        header = _field(_fields(buf, struct.unpack_from("<I", buf, 0)[0]), 2)
+        if message.type == "record batch":
+            values += _batch_values(buf, _target(buf, header))
+        elif message.type == "dictionary batch":
+            data = _field(_fields(buf, _target(buf, header)), 1)
+            values += _batch_values(buf, _target(buf, data)) if data else 0
+        elif message.type != "schema":
+            raise LegacyReportRefused(f"its reports hold an Arrow {message.type} message, which no release wrote")
+        if values > MAX_REPORT_VALUES:
+            raise LegacyReportRefused(f"a report declares more than {MAX_REPORT_VALUES:,} values")
 
 
 def legacy_reports_to_json(blob: bytes) -> str:
-    """One row's reports, Arrow IPC (a stream of (name, IPC stream of the table)), as JSON."""
+    """One row's reports, Arrow IPC (a stream of (name, IPC stream of the table)), as JSON;
+    :class:`LegacyReportRefused` for a stream this command will not decode."""
     import pyarrow as pa
 
     from .segmentation.reports import encode_reports
 
     def table(payload: bytes) -> pa.Table:
-        return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+        checked_stream(payload)
+        try:
+            return pa.ipc.open_stream(pa.py_buffer(payload)).read_all()
+        except (pa.ArrowException, ValueError, OSError) as exc:
+            raise LegacyReportRefused(f"its reports are not readable Arrow IPC ({exc})") from None
 
     outer = table(blob).to_pydict()
+    if set(outer) != {"name", "payload"}:
+        raise LegacyReportRefused("its reports are not the (name, payload) table earlier releases wrote")
     return encode_reports(
         {
             name: table(payload).to_pandas()
@@ -44,7 +122,10 @@ def upgrade_registry(db_path: str | Path) -> dict:
             f"{path} is not a file: give the working database dbt writes (CUSTSEG_DB_PATH)"
         )
     # the file can read nothing outside itself, and no setting can be changed back
-    con = duckdb.connect(str(path), config={"enable_external_access": False, "lock_configuration": True})
+    try:
+        con = duckdb.connect(str(path), config={"enable_external_access": False, "lock_configuration": True})
+    except duckdb.Error as exc:
+        raise ValueError(f"cannot open {path} as a DuckDB database: {str(exc).splitlines()[0]}") from None
     try:
         found = con.execute(
             "select c.data_type from information_schema.columns as c join information_schema.tables as t "
@@ -57,9 +138,15 @@ def upgrade_registry(db_path: str | Path) -> dict:
         if found[0] != "BLOB":
             return {"upgraded_rows": 0, "note": "the registry already stores its reports as JSON"}
         rows = con.execute(f"select model_id, reports from {REGISTRY}").fetchall()
-        converted = [
-            (model_id, legacy_reports_to_json(bytes(blob)) if blob else "{}") for model_id, blob in rows
-        ]
+        converted = []
+        for model_id, blob in rows:
+            try:
+                converted.append((model_id, legacy_reports_to_json(bytes(blob)) if blob else "{}"))
+            except LegacyReportRefused as exc:
+                raise LegacyReportRefused(
+                    f"not upgraded: the registry row {model_id!r} of {path} is not one this project wrote: {exc}. "
+                    "Nothing was changed; rebuild the registry from your data (dbt build with a new database)."
+                ) from None
         con.execute("begin")
         con.execute("create temp table upgraded (model_id varchar primary key, reports varchar)")
         con.executemany("insert into upgraded values (?, ?)", converted)
