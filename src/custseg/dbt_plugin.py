@@ -26,6 +26,7 @@ import json
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
+from dbt_common.exceptions import DbtRuntimeError
 
 # Only light modules here (no pandas or scikit-learn): dbt imports this plugin before the
 # pre-flight check runs, so every import delays the first input error.
@@ -51,6 +52,22 @@ def serving_problem(serving: str) -> str:
         return check_serving(serving)
     except PublishError as exc:
         return str(exc)
+
+
+def catalog_name_problem(conn) -> str:
+    """Why the working database's file name cannot be used ("" when it can): DuckDB names the
+    database (its catalog) after the file, and dbt-duckdb pastes that name into SQL text unescaped
+    in several of its own macros, so a quote in it breaks the build with a bare parser error."""
+    for name, path in conn.execute(
+        "select database_name, path from duckdb_databases() where not internal and path is not null"
+    ).fetchall():
+        if "'" in name or '"' in name:
+            return (
+                f"The warehouse file {path} has a quote in its name: DuckDB names the database after the file "
+                f"({name}), and dbt cannot use a name with quotes. Name the file with letters, digits, '_', '-' "
+                "or '.' (CUSTSEG_DB_PATH); the published copy (CUSTSEG_SERVING_PATH) may keep any name."
+            )
+    return ""
 
 
 class Checks:
@@ -90,6 +107,9 @@ class Plugin(BasePlugin):
         self.checks = Checks(plugin_config.get("cache_dir", "target/custseg_cache"))
 
     def configure_connection(self, conn) -> None:
+        problem = catalog_name_problem(conn)
+        if problem:
+            raise DbtRuntimeError(problem)
         checks = self.checks
 
         def probe(options: str) -> str:

@@ -16,6 +16,7 @@ signature verifies with the key kept outside the database (see ``segmentation.re
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -155,8 +156,6 @@ def score_in_context(
     before dbt runs (dbt recreates its own), so nothing defined in the file runs. A file the
     warehouse already holds is a batch it skips: its customers' segments are then those the
     warehouse gives them (at the same snapshot)."""
-    import json
-    import os
     import shutil
     import subprocess
     import tempfile
@@ -177,7 +176,7 @@ def score_in_context(
     if as_of_date:
         settings["as_of_date"] = as_of_date
     with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
-        env = workspace_env(tmp, os.path.basename(db_path))
+        env = workspace_env(tmp, context_copy_name(db_path))
         shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
         os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
         _tables_only(env["CUSTSEG_DB_PATH"])
@@ -203,6 +202,14 @@ def score_in_context(
     frame.insert(4, "had_history", frame["customer_id"].isin(known))
     frame.insert(5, "scoring_rule", "model")  # the build's own assignment (ml_customer_scores)
     return frame
+
+
+def context_copy_name(db_path: str) -> str:
+    """The throw-away copy's file name: the warehouse's, with every character dbt cannot have in
+    a database name (DuckDB names it after the file; a quote breaks dbt-duckdb's SQL) as '_'."""
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", os.path.basename(db_path))
 
 
 def _known_customers(db_path: str) -> set[str]:

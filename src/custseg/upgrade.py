@@ -47,7 +47,9 @@ def _batch_values(buf: bytes, batch: int) -> int:
     """The values a RecordBatch table declares (its field nodes' lengths); refuses compression."""
     fields = _fields(buf, batch)
     if _field(fields, 3):  # RecordBatch.compression
-        raise LegacyReportRefused("its reports are compressed Arrow IPC, which no release of this project wrote")
+        raise LegacyReportRefused(
+            "its reports are compressed Arrow IPC, which no release of this project wrote"
+        )
     nodes = _field(fields, 1)
     if not nodes:
         return 0
@@ -80,7 +82,9 @@ def checked_stream(payload: bytes) -> None:
             data = _field(_fields(buf, _target(buf, header)), 1)
             values += _batch_values(buf, _target(buf, data)) if data else 0
         elif message.type != "schema":
-            raise LegacyReportRefused(f"its reports hold an Arrow {message.type} message, which no release wrote")
+            raise LegacyReportRefused(
+                f"its reports hold an Arrow {message.type} message, which no release wrote"
+            )
         if values > MAX_REPORT_VALUES:
             raise LegacyReportRefused(f"a report declares more than {MAX_REPORT_VALUES:,} values")
 

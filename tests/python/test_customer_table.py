@@ -445,5 +445,9 @@ def test_a_latin1_customer_table_names_the_encoding_and_the_setting_reads_it(tmp
     assert set(fixed["levels"]["City"]) == {"Zürich", "Genève"}
     path.write_bytes("\n".join(lines).encode("utf-16"))  # with its byte-order mark
     utf16 = probe_customer_table(options)
-    assert not utf16["ok"] and "is UTF-16 text" in utf16["error"] and "{customers_encoding: utf-16}" in utf16["error"]
+    assert (
+        not utf16["ok"]
+        and "is UTF-16 text" in utf16["error"]
+        and "{customers_encoding: utf-16}" in utf16["error"]
+    )
     assert probe_customer_table({**options, "customers_encoding": "utf-16"})["ok"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -537,8 +538,11 @@ def test_score_a_transactions_file_in_the_warehouses_context(demo_build, demo_fi
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     out = tmp_path / "strangers.csv"
+    # a served file whose name has quotes (DuckDB names its catalog after it): the copy is renamed
+    quoted = tmp_path / 'o\'brien "2024".duckdb'
+    shutil.copyfile(demo_build.serving_path, quoted)
     done = subprocess.run(
-        [cli, "score", str(strangers), "--db", str(demo_build.db_path), "-o", str(out)],
+        [cli, "score", str(strangers), "--db", str(quoted), "-o", str(out)],
         capture_output=True,
         text=True,
     )
@@ -554,6 +558,29 @@ def test_score_a_transactions_file_in_the_warehouses_context(demo_build, demo_fi
         text=True,
     )
     assert failed.returncode == 2 and "no data rows" in failed.stderr and "Traceback" not in failed.stderr
+
+
+def test_a_score_stopped_by_sigterm_leaves_no_copy_behind(demo_build, demo_file, tmp_path):
+    """A scheduler's timeout (SIGTERM) while `custseg score` builds in its throw-away copy of the
+    warehouse: the copy and its dbt child are gone, as after Ctrl-C."""
+    import signal
+    import time
+
+    cli = str(Path(sys.executable).with_name("custseg"))
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen(
+        [cli, "score", str(demo_file), "--db", str(demo_build.serving_path), "-o", str(tmp_path / "out.csv")],
+        env={**os.environ, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not list(scratch.glob("custseg-score-*/target")) and time.monotonic() < deadline:
+        time.sleep(0.1)  # dbt has started in the copy's workspace
+    assert list(scratch.glob("custseg-score-*")), "the score never started"
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert list(scratch.iterdir()) == []
 
 
 def test_crafted_database_never_runs_its_pickle(demo_build, tmp_path):

@@ -390,7 +390,9 @@ def test_a_utf16_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
     path.write_bytes("\ufeff".encode("utf-16-be") + text.encode("utf-16-be"))  # read by no setting
     for encoding in ("", "utf-16"):
         big = probe_source({"transactions_path": str(path), "transactions_encoding": encoding})
-        assert not big["ok"] and "big-endian UTF-16" in big["error"] and "save the file as UTF-8" in big["error"]
+        assert (
+            not big["ok"] and "big-endian UTF-16" in big["error"] and "save the file as UTF-8" in big["error"]
+        )
 
 
 # names the project's glob expansion returns and a reader would expand again (test_hardening too)

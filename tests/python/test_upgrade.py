@@ -24,7 +24,9 @@ def _ipc(table: pa.Table, compression: str | None = None) -> bytes:
 
 def _outer(payloads: dict[str, bytes], compression: str | None = None) -> bytes:
     return _ipc(
-        pa.table({"name": pa.array(list(payloads)), "payload": pa.array(list(payloads.values()), pa.binary())}),
+        pa.table(
+            {"name": pa.array(list(payloads)), "payload": pa.array(list(payloads.values()), pa.binary())}
+        ),
         compression,
     )
 
@@ -58,7 +60,7 @@ def test_a_crafted_registry_is_refused_before_it_is_decoded(tmp_path, bomb, caps
     db = tmp_path / "wh.duckdb"
     _registry(db, blob)
     started = time.perf_counter()
-    with pytest.raises(LegacyReportRefused, match="not one this project wrote: .*(compressed|more than)"):
+    with pytest.raises(LegacyReportRefused, match=r"not one this project wrote: .*(compressed|more than)"):
         upgrade_registry(db)
     assert main(["upgrade-registry", "--db", str(db)]) == 2
     assert time.perf_counter() - started < 5
