@@ -29,8 +29,29 @@
             {{ log("Note on dates: " ~ src['date_note'], info=True) }}
         {%- endif -%}
         {{ log(batch_log(batch_plan(src, loaded_batches())), info=True) }}
+        {%- do check_calibration_end(src) -%}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{#
+    check_calibration_end(src): clv_calibration_end must leave purchases on both sides
+    (custseg.value.config.calibration_end_problem), checked against the input's first and last
+    day, which the probe answers when the var is set.
+#}
+{% macro check_calibration_end(src) -%}
+    {%- if var('clv_calibration_end', none) and src.get('date_range') -%}
+        {%- set result = custseg_check('check_calibration_end', {
+            'clv_calibration_end': var('clv_calibration_end') | string,
+            'as_of_date': (var('as_of_date', none) or '') | string,
+            'date_range': src['date_range'],
+            'batches_loaded': loaded_batches() | length > 0,
+        }) -%}
+        {%- if not result['ok'] -%}
+            {{ exceptions.raise_compiler_error("Setting problem: " ~ result['error']) }}
+        {%- endif -%}
+    {%- endif -%}
 {%- endmacro %}
 
 
@@ -53,6 +74,7 @@
         'transactions_sheet': var('transactions_sheet', '') or '',
         'transactions_encoding': var('transactions_encoding', '') or '',
         'reload_files': reload_files,
+        'date_range': var('clv_calibration_end', none) not in [none, ''],
     }) }}
 {%- endmacro %}
 

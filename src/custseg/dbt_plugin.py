@@ -35,6 +35,7 @@ from .ingest import probe_source
 from .publish import PublishError, check_serving, publish_file
 from .segmentation.readiness import check_segmentation_input
 from .settings import check_settings
+from .value.config import calibration_end_problem
 
 
 def publish(working: str, serving: str) -> str:
@@ -76,6 +77,14 @@ class Checks:
     ask the same question). Shared by this plugin (as DuckDB UDFs) and the Spark adapter
     (custseg.spark, as adapter methods)."""
 
+    KINDS = (
+        "probe_source",
+        "probe_customers",
+        "check_settings",
+        "check_segmentation_input",
+        "check_calibration_end",
+    )
+
     def __init__(self, cache_dir: str = "target/custseg_cache") -> None:
         self.cache_dir = cache_dir
         self.answers: dict[str, str] = {}
@@ -89,7 +98,17 @@ class Checks:
             return check_settings(options)
         if kind == "check_segmentation_input":
             return check_segmentation_input(options)
+        if kind == "check_calibration_end":
+            return calibration_end_problem(options)
         raise ValueError(f"unknown check {kind!r}")
+
+    def udf(self, kind: str):
+        """The check ``kind`` as a function of its options' JSON alone (a DuckDB UDF)."""
+
+        def answer(options: str) -> str:
+            return self(kind, options)
+
+        return answer
 
     def __call__(self, kind: str, options: str) -> str:
         key = kind + ":" + (options or "")
@@ -111,27 +130,10 @@ class Plugin(BasePlugin):
         if problem:
             raise DbtRuntimeError(problem)
         checks = self.checks
-
-        def probe(options: str) -> str:
-            return checks("probe_source", options)
-
-        def probe_customers(options: str) -> str:
-            return checks("probe_customers", options)
-
-        def settings(values: str) -> str:
-            return checks("check_settings", values)
-
-        def segmentation_input(values: str) -> str:
-            return checks("check_segmentation_input", values)
-
-        conn.create_function("custseg_probe_source", probe, ["VARCHAR"], "VARCHAR", side_effects=True)
-        conn.create_function(
-            "custseg_probe_customers", probe_customers, ["VARCHAR"], "VARCHAR", side_effects=True
-        )
-        conn.create_function("custseg_check_settings", settings, ["VARCHAR"], "VARCHAR", side_effects=True)
-        conn.create_function(
-            "custseg_check_segmentation_input", segmentation_input, ["VARCHAR"], "VARCHAR", side_effects=True
-        )
+        for kind in Checks.KINDS:  # each check as the UDF custseg_<kind>(options_json)
+            conn.create_function(
+                f"custseg_{kind}", checks.udf(kind), ["VARCHAR"], "VARCHAR", side_effects=True
+            )
         conn.create_function(
             "custseg_publish_file", publish, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

@@ -98,6 +98,9 @@ INPUT_OPTIONS = (
     # not a var: on `dbt build --full-refresh` the files of the batches already loaded, which the
     # rebuild reads again beside transactions_path (macro input_options)
     "reload_files",
+    # not a var: also answer the first and last day of the dates (one more scan), for the checks
+    # of date settings before the build (clv_calibration_end)
+    "date_range",
 )
 
 
@@ -543,6 +546,7 @@ def validate_input_options(options: dict) -> dict:
     if not isinstance(reload_files, list) or not all(isinstance(f, str) for f in reload_files):
         raise SourceError(f"reload_files must be a list of paths, got {reload_files!r}")
     out["reload_files"] = reload_files
+    out["date_range"] = bool(out["date_range"])
     if out["date_format"]:
         import duckdb
 
@@ -611,7 +615,22 @@ def _columns_and_dates(con, reader: str, described, files: list[str], fmt_read: 
         dates = detect_date_formats(con, reader, date_column, options["date_format"])
     else:
         dates = {"date_formats": [], "date_order": "native", "date_note": ""}
+    if options["date_range"]:
+        dates["date_range"] = _date_range(con, reader, date_column, dates["date_formats"])
     return columns, types, mapping, dates
+
+
+def _date_range(con, reader: str, column: str, formats: list[str]) -> list[str] | None:
+    """The first and last day of the input's dates as the build reads them (ISO text, or None
+    when no date reads), quarantined lines included: a bound for the checks of date settings."""
+    col = sql_identifier(column)
+    if formats:
+        text = f"trim(cast({col} as varchar))"
+        day = f"cast(coalesce(try_cast({text} as timestamp), try_strptime({text}, {_sql_list(formats)})) as date)"
+    else:
+        day = f"try_cast({col} as date)"
+    low, high = con.execute(f"select min({day}), max({day}) from {reader}").fetchone()
+    return [low.isoformat(), high.isoformat()] if low is not None else None
 
 
 def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict:

@@ -229,3 +229,19 @@ def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_tabl
         "where skipped_at = (select max(skipped_at) from marts.fct_skipped_files) group by all"
     )
     assert latest == [("already_loaded", 1, len(GLOB_NAMES) + 1)]
+
+
+def test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs(tmp_path):
+    """clv_calibration_end after the last purchase used to pass the pre-flight and fail 19 s
+    later as the last line of a traceback in the value step."""
+    path = tmp_path / "sales.csv"
+    _customers_csv(path)
+    run = run_dbt(tmp_path, "build", vars={"transactions_path": str(path), **HOSTILE_READ_VARS,
+                                           "clv_calibration_end": "2012-06-01"})  # fmt: skip
+    assert run.returncode != 0
+    assert (
+        "Setting problem: clv_calibration_end 2012-06-01 is outside the data: it is after the last purchase"
+        in (run.output)
+    )
+    assert "The input's dates run from 2011-01-05 to 2011-01-16" in run.output
+    assert _all_tables(run) == set() and "START seed" not in run.output

@@ -395,6 +395,27 @@ def test_a_utf16_file_names_the_encoding_and_the_setting_reads_it(tmp_path):
         )
 
 
+def test_the_probe_answers_the_inputs_first_and_last_day_when_asked(tmp_path):
+    """The pre-flight check of clv_calibration_end reads the input's date range from the probe:
+    text dates in the file's own order (day-first here), native timestamps as they are."""
+    text = tmp_path / "sales.csv"
+    text.write_text(
+        "CustomerID,InvoiceDate,Quantity,UnitPrice\n1,13/01/2011 10:00,1,2\n2,02/03/2011 09:00,1,2\n3,,1,2\n"
+    )
+    assert "date_range" not in probe_source({"transactions_path": str(text)})  # one scan less by default
+    assert probe_source({"transactions_path": str(text), "date_range": True})["date_range"] == [
+        "2011-01-13", "2011-03-02",
+    ]  # fmt: skip
+    native = tmp_path / "sales.parquet"
+    pd.DataFrame({
+        "CustomerID": ["1", "2"], "InvoiceDate": pd.to_datetime(["2010-12-01 08:26", "2011-12-09 12:50"]),
+        "Quantity": [1, 2], "UnitPrice": [1.0, 2.0],
+    }).to_parquet(native)  # fmt: skip
+    assert probe_source({"transactions_path": str(native), "date_range": True})["date_range"] == [
+        "2010-12-01", "2011-12-09",
+    ]  # fmt: skip
+
+
 # names the project's glob expansion returns and a reader would expand again (test_hardening too)
 GLOB_NAMES = [
     "sales1.csv",

@@ -128,3 +128,28 @@ def test_a_missing_project_says_where_to_point(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTSEG_PROJECT_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(ProjectError, match="set CUSTSEG_PROJECT_DIR"):
         project_var("k_max")
+
+
+def test_a_calibration_end_outside_the_inputs_dates_is_refused_with_a_day_that_works():
+    from custseg.value.config import calibration_end_problem
+
+    span = {"date_range": ["2010-12-01", "2011-12-09"], "as_of_date": "", "batches_loaded": False}
+    assert calibration_end_problem({**span, "clv_calibration_end": "2011-07-01"}) == {"ok": True}
+    after = calibration_end_problem({**span, "clv_calibration_end": "2012-01-01"})
+    assert not after["ok"] and "after the last purchase date in the input (2011-12-09)" in after["error"]
+    before = calibration_end_problem({**span, "clv_calibration_end": "2010-12-01"})
+    assert (
+        not before["ok"]
+        and "on or before the first purchase date in the input (2010-12-01)" in before["error"]
+    )
+    # stored lines may be older than a weekly batch: only the upper bound applies then
+    assert calibration_end_problem({**span, "clv_calibration_end": "2010-06-01", "batches_loaded": True})[
+        "ok"
+    ]
+    at_snapshot = calibration_end_problem(
+        {**span, "clv_calibration_end": "2011-09-01", "as_of_date": "2011-09-01"}
+    )
+    assert not at_snapshot["ok"] and "before as_of_date (2011-09-01)" in at_snapshot["error"]
+    # the example in the message is a day that passes
+    example = after["error"].split('clv_calibration_end: "')[1].split('"')[0]
+    assert calibration_end_problem({**span, "clv_calibration_end": example}) == {"ok": True}

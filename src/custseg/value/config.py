@@ -92,3 +92,36 @@ class ValueConfig:
     @classmethod
     def from_vars(cls, settings) -> ValueConfig:
         return _from_vars(cls, settings)
+
+
+def calibration_end_problem(values: dict) -> dict:
+    """``{"ok": True}`` or ``{"ok": False, "error": ...}``: whether ``clv_calibration_end`` leaves
+    purchases on both sides, from the input's first and last day (``date_range``, ISO text, as
+    the transactions probe reads them, quarantined lines included): before the snapshot
+    (``as_of_date``, else the day after the last day) and, when no batch was loaded before
+    (``batches_loaded``: stored lines may be older than the input), after the first day. Checked
+    before the build; a day the lines only seem to allow is still refused by the value step."""
+    from datetime import date, timedelta
+
+    end = date.fromisoformat(values["clv_calibration_end"])
+    first, last = (date.fromisoformat(d) for d in values["date_range"])
+    as_of = date.fromisoformat(values["as_of_date"]) if values.get("as_of_date") else None
+    if as_of is not None and end >= as_of:
+        problem = f"it must be before as_of_date ({as_of}), to leave a holdout period"
+    elif as_of is None and end > last:
+        problem = f"it is after the last purchase date in the input ({last}), so no holdout period is left"
+    elif end <= first and not values.get("batches_loaded"):
+        problem = (
+            f"it is on or before the first purchase date in the input ({first}), so no customer can be fitted"
+        )
+    else:
+        return {"ok": True}
+    example = first + timedelta(days=(last - first).days * 2 // 3)
+    return {
+        "ok": False,
+        "error": (
+            f"clv_calibration_end {end} is outside the data: {problem}. The input's dates run from {first} to "
+            f"{last}; choose a day between them, e.g. --vars '{{clv_calibration_end: \"{example}\"}}', or leave "
+            "it unset."
+        ),
+    }
