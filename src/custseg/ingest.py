@@ -88,6 +88,18 @@ FIELD_TYPES = {
     "line_amount": _TEXT + NUMBER_TYPES,
     "invoiced_at": _TEXT + TIME_TYPES,
 }
+# each field as a sentence names it ("cannot hold a purchase date")
+FIELD_NAMES = {
+    "invoice_id": "an invoice id",
+    "stock_code": "a stock code",
+    "customer_id": "a customer id",
+    "description": "a description",
+    "country": "a country",
+    "quantity": "a quantity",
+    "unit_price": "a unit price",
+    "line_amount": "a line amount",
+    "invoiced_at": "a purchase date and time",
+}
 INPUT_OPTIONS = (
     "transactions_path",
     "transactions_format",
@@ -503,7 +515,7 @@ def _check_types(mapping: dict, types: dict, files: list[str]) -> None:
         if base not in FIELD_TYPES[field]:
             raise SourceError(
                 f"Column '{column}' ({field}) in {', '.join(files)} has type {types[column]}, which "
-                f"cannot hold a {field.replace('_', ' ')}: expected "
+                f"cannot hold {FIELD_NAMES[field]}: expected "
                 f"{'a timestamp, a date or text' if field == 'invoiced_at' else 'a number or text'}. "
                 "Convert the column, or map another one with column_map."
             )

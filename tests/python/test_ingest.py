@@ -271,9 +271,9 @@ def test_whitespace_delimited_file_says_so(tmp_path):
 @pytest.mark.parametrize(
     "column, values, expected",
     [
-        ("Quantity", [True, False], "has type BOOLEAN"),
-        ("InvoiceDate", [1, 2], "has type BIGINT"),
-        ("CustomerID", [b"x", b"y"], "has type BLOB"),
+        ("Quantity", [True, False], "has type BOOLEAN, which cannot hold a quantity:"),
+        ("InvoiceDate", [1, 2], "has type BIGINT, which cannot hold a purchase date and time:"),
+        ("CustomerID", [b"x", b"y"], "has type BLOB, which cannot hold a customer id:"),
     ],
 )
 def test_parquet_columns_of_impossible_types_are_named(tmp_path, column, values, expected):

@@ -186,3 +186,21 @@ def test_readiness_says_why_with_hints_computed_from_the_counts_they_state():
         {"customers": 12, "training_customers": 0, "settings": {"training_cutoff_date": "2010-01-01"}}
     )
     assert "training_cutoff_date=2010-01-01" in cut["error"]
+
+
+def test_no_customer_messages_point_where_the_lines_are_and_at_the_setting_that_left_them_out():
+    from custseg.segmentation.readiness import no_customers_message
+
+    # clean lines after as_of_date: the first hint is the date, the column map only after it
+    late = no_customers_message({"clean": 900, "unparseable_value": 1000})
+    assert (
+        late.index(
+            "1,900 raw lines: 1,000 unparseable_value, 900 clean. 900 lines are clean purchases, but none"
+        )
+        > 0
+    )
+    assert late.index("before as_of_date") < late.index("column_map")
+    returns = no_customers_message({"cancellation": 30})
+    assert "Most lines are cancellation (30 of 30, 100%): only cancellations" in returns
+    for message in (late, returns):  # a stopped build published nothing: no marts to point at
+        assert "marts." not in message and "intermediate.int_transactions__classified" in message

@@ -60,13 +60,24 @@ def no_customers_message(outcomes: dict[str, int]) -> str:
         # "most" only when it is: the hint states the count it is computed from
         lead = "Most lines are" if 2 * count > total else "The largest group of lines is"
         why = f" {lead} {top} ({count:,} of {total:,}, {count / total:.0%}): {hints[top]}."
-    cutoff = (
-        " Clean purchases exist but none falls before as_of_date: choose a later as_of_date." if clean else ""
-    )
+    if clean:
+        # clean purchases exist: the snapshot date is what leaves them out, so that comes first
+        why = (
+            f" {clean:,} lines are clean purchases, but none falls before as_of_date: choose a later as_of_date "
+            "(or leave it unset: the day after the last purchase)." + why
+        )
     return (
         f"No customer has a clean purchase, so there is nothing to segment. Of {total:,} raw lines: "
-        f"{parts}.{why}{cutoff} marts.fct_transaction_quarantine lists every line with its reason."
+        f"{parts}.{why} {LINES_WHERE}"
     )
+
+
+# where a stopped build's lines are: nothing was published, so not in the serving copy's marts
+LINES_WHERE = (
+    "The build stopped, so nothing was published: every line and its reason are in the working database "
+    "(CUSTSEG_DB_PATH, default warehouse/build/custseg.duckdb), table intermediate.int_transactions__classified "
+    "(column quarantine_reason; null = clean)."
+)
 
 
 def too_few_customers(n: int, config: SegmentationConfig) -> str | None:
@@ -76,8 +87,7 @@ def too_few_customers(n: int, config: SegmentationConfig) -> str | None:
     if n < MIN_CUSTOMERS:
         return (
             f"Too few customers for clustering: {n} customers with features; segmentation needs at "
-            f"least {MIN_CUSTOMERS}. Load more transactions (or check the quarantine: "
-            "marts.fct_ingestion_summary says why lines were set aside)."
+            f"least {MIN_CUSTOMERS}. Load more transactions (or check why lines were set aside: {LINES_WHERE})"
         )
     if n < max(k_values) + 1:
         fits = n - 1  # the largest k that n customers allow; >= MIN_CUSTOMERS - 1 >= k_min's floor
