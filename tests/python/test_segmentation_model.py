@@ -252,8 +252,21 @@ def test_a_key_file_others_can_read_or_that_is_not_a_file_is_refused_clearly(tmp
     # a directory (was a bare "Errno 21"), a device (/dev/zero hung), a FIFO: named, within seconds
     for path, what in ((tmp_path, "not a regular file"), (Path("/dev/zero"), "not a regular file")):
         monkeypatch.setenv(KEY_ENV, str(path))
-        with pytest.raises(UntrustedArtifactError, match=what):
+        with pytest.raises(UntrustedArtifactError, match=what) as refused:
             signing_key()
+        assert "delete" not in str(refused.value)  # never advise deleting a device or a folder
+    # a private key in a folder others can write to (no sticky bit) could be swapped: refused
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv(KEY_ENV, str(shared / "key"))
+    signing_key(create=True)
+    for mode, refused in ((0o777, True), (0o775, True), (0o1777, False), (0o755, False)):
+        shared.chmod(mode)
+        if refused:
+            with pytest.raises(UntrustedArtifactError, match=r"in a folder other users can write to .*chmod go-w"):
+                signing_key()
+        else:
+            assert len(signing_key()) == 64
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     monkeypatch.setenv(KEY_ENV, str(fifo))

@@ -143,7 +143,12 @@ def signing_key(create: bool = False) -> bytes:
 
 
 def _read_key(path: Path) -> bytes:
-    """The key's bytes, after checking (on the open file, not the name) what the file is."""
+    """The key's bytes, after checking (on the open file, not the name) what the file is, and
+    that its folder lets no one else replace it. Messages advise deleting only a regular file of
+    the user's own: never a device, a folder or another user's file."""
+    elsewhere = (
+        f"Point {KEY_ENV} at a file path of your own in a private folder (the next build makes a new key there)."
+    )
     fix = f"Point {KEY_ENV} at the key file, or delete {path} and rebuild to make a new one."
     try:
         # O_NONBLOCK: a FIFO put in the key's place must not hang the open
@@ -161,7 +166,7 @@ def _read_key(path: Path) -> bytes:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             raise UntrustedArtifactError(
-                f"the model-signing key {path} is not a regular file (a directory, device or pipe). {fix}"
+                f"the model-signing key {path} is not a regular file (a directory, device or pipe). {elsewhere}"
             )
         if info.st_mode & 0o077:
             raise UntrustedArtifactError(
@@ -172,18 +177,34 @@ def _read_key(path: Path) -> bytes:
         if hasattr(os, "getuid") and info.st_uid != os.getuid():
             raise UntrustedArtifactError(
                 f"the model-signing key {path} belongs to another user (uid {info.st_uid}); use a key of "
-                f"your own. {fix}"
+                f"your own. {elsewhere}"
             )
         if info.st_size > KEY_MAX_BYTES:
             raise UntrustedArtifactError(
                 f"the model-signing key {path} is {info.st_size} bytes, not a key (64 hex characters). {fix}"
             )
+        _check_key_folder(path, elsewhere)
         key = os.read(fd, KEY_MAX_BYTES).strip()
     finally:
         os.close(fd)
     if len(key) < 32:
         raise UntrustedArtifactError(f"the model-signing key {path} is too short; delete it and rebuild")
     return key
+
+
+def _check_key_folder(path: Path, elsewhere: str) -> None:
+    """The key's folder must let no other user replace the key: not writable by group or others
+    unless sticky (as /tmp: then only the owner may rename or delete), and owned by the user or
+    root. A private key in a folder anyone can write to can be swapped for one an attacker knows."""
+    folder = Path(os.path.abspath(path)).parent
+    info = os.stat(folder)
+    shared = info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX
+    if shared or (hasattr(os, "getuid") and info.st_uid not in (0, os.getuid())):
+        raise UntrustedArtifactError(
+            f"the model-signing key {path} is in a folder other users can write to or own ({folder}, mode "
+            f"{stat.S_IMODE(info.st_mode):04o}): they could replace the key with one they know and make this "
+            f"project trust their model. Make the folder private (chmod go-w {folder}). {elsewhere}"
+        )
 
 
 def _signed_message(blob: bytes, kind: str, model_version: int) -> bytes:
