@@ -13,6 +13,7 @@ import streamlit as st
 
 from custseg import dashboard as data
 from custseg import dashboard_look as look
+from custseg.scoring import ScoringError
 from custseg.warehouse import WarehouseRefused
 
 st.set_page_config(page_title="Customer segments", layout="wide")
@@ -387,12 +388,18 @@ def page_score() -> None:
         values = {
             f.name: st.selectbox(look.label(f.name), f.levels, key=f"score_{f.name}")
             if f.kind == "choice"
-            else st.number_input(look.label(f.name), value=f.default, key=f"score_{f.name}")
+            else st.number_input(
+                look.label(f.name), value=f.default, min_value=f.min_value, key=f"score_{f.name}"
+            )
             for f in fields
         }
         submitted = st.form_submit_button("Score")
     if submitted:
-        result = data.score_customer(values)
+        try:
+            result = data.score_customer(values)
+        except ScoringError as exc:
+            st.error(f"Not scored: {exc}")
+            return
         st.success(f"Segment {result['cluster_id']}: {result['segment_name']}")
         st.metric("Confidence", f"{result['confidence']:.0%}")
         if result["recommended_action"]:

@@ -448,6 +448,7 @@ class ScoreField:
     kind: str  # number or choice
     default: float = 0.0
     levels: tuple[str, ...] = ()
+    min_value: float | None = None  # 0 for days, counts and gross amounts
 
 
 def score_fields(path: Path | None = None) -> list[ScoreField]:
@@ -475,8 +476,16 @@ def score_fields(path: Path | None = None) -> list[ScoreField]:
                 ScoreField(feature, "number", 0.0 if value is None or pd.isna(value) else float(value))
             )
     # a column's levels the model does not encode (it keeps the top ones): all its columns 0
+    from .segmentation.config import NON_NEGATIVE_FEATURES
+
     return [
-        ScoreField(f.name, f.kind, f.default, (*choices[f.name], NOT_ENCODED) if f.kind == "choice" else ())
+        ScoreField(
+            f.name,
+            f.kind,
+            f.default,
+            (*choices[f.name], NOT_ENCODED) if f.kind == "choice" else (),
+            0.0 if f.name in NON_NEGATIVE_FEATURES else None,
+        )
         for f in fields
     ]
 
@@ -485,14 +494,17 @@ def score_customer(values: dict, path: Path | None = None) -> dict:
     """The active model's segment for one customer (no refit): cluster, name, confidence, the
     segment's action, and why: the distance to every segment's centre (the nearest wins;
     confidence = 1 - own distance / next distance). ``values`` maps each number field to a
-    number and each choice field to one of its levels."""
-    from .scoring import centroid_model
+    number and each choice field to one of its levels; a value the CLI refuses (not a finite
+    number, or negative where no customer can be) raises the CLI's ScoringError."""
+    from .scoring import centroid_model, check_numeric
 
     model = centroid_model(str(path or serving_path()))
+    numbers = [f for f in model.features if "=" not in f]
+    checked = check_numeric(pd.DataFrame([{f: values.get(f) for f in numbers}]), numbers).iloc[0]
     row = []
     for feature in model.features:
         column, equals, level = feature.partition("=")
-        row.append(float(values.get(column) == level) if equals else float(values[feature]))
+        row.append(float(values.get(column) == level) if equals else float(checked[feature]))
     X = np.array([row], dtype=float)
     assigned = model.assign(X).iloc[0]
     cluster = int(assigned["cluster_id"])

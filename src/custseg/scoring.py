@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .segmentation.centroids import NEAREST_CENTROID, CentroidModel
+from .segmentation.config import NON_NEGATIVE_FEATURES
 from .warehouse import open_warehouse
 
 MODEL_KINDS = ("segmentation", "classifier", "classifier_tree")
@@ -254,20 +255,35 @@ def _tables_only(db_path: str) -> None:
         con.close()
 
 
-def _check_numeric(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+def _shown(value) -> str:
+    """A value as a message shows it: text quoted, numbers as written (nan, inf, -30.0)."""
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def check_numeric(frame: pd.DataFrame, fields: list[str]) -> pd.DataFrame:
+    """``frame`` with ``fields`` as numbers, or a ScoringError naming each field that is missing,
+    not a finite number, or negative where no customer can be (days, counts, gross amounts:
+    NON_NEGATIVE_FEATURES). The CLI and the dashboard's score form refuse the same values."""
     missing = [f for f in fields if f not in frame.columns]
     if missing:
         raise ScoringError(f"missing field(s): {', '.join(missing)} (required: {', '.join(fields)})")
     out = frame.copy()
-    invalid = []
+    invalid, negative = [], []
     for f in fields:
         values = pd.to_numeric(out[f], errors="coerce")
         if values.isna().any() or not np.isfinite(values).all():
             rows = np.flatnonzero(values.isna().to_numpy() | ~np.isfinite(values.fillna(0).to_numpy()))
-            invalid.append(f"{f} (row {int(rows[0]) + 1}: {frame[f].iloc[rows[0]]!r})")
+            invalid.append(f"{f} (row {int(rows[0]) + 1}: {_shown(frame[f].iloc[rows[0]])})")
+        elif f in NON_NEGATIVE_FEATURES and (values < 0).any():
+            row = int(np.flatnonzero((values < 0).to_numpy())[0])
+            negative.append(f"{f} (row {row + 1}: {_shown(frame[f].iloc[row])})")
         out[f] = values
     if invalid:
-        raise ScoringError(f"invalid value in field(s): {', '.join(invalid)}; numbers are required")
+        raise ScoringError(f"invalid value in field(s): {', '.join(invalid)}; finite numbers are required")
+    if negative:
+        raise ScoringError(
+            f"negative value in field(s): {', '.join(negative)}; days, counts and gross amounts cannot be negative"
+        )
     return out
 
 
@@ -279,7 +295,7 @@ def score(frame: pd.DataFrame, model, kind: str) -> pd.DataFrame:
     )
     if kind == "segmentation":
         features = list(model.features)
-        clean = _check_numeric(frame, features)
+        clean = check_numeric(frame, features)
         result = model.assign(clean[features].to_numpy(dtype=float))
         names = np.asarray(model.names, dtype=object)[result["cluster_id"].to_numpy()]
         out = pd.DataFrame(
@@ -287,7 +303,7 @@ def score(frame: pd.DataFrame, model, kind: str) -> pd.DataFrame:
         )
         out["scoring_rule"] = NEAREST_CENTROID  # the model's own rule for KMeans/Ward only
     else:
-        clean = _check_numeric(frame, list(model.encoder.numeric))
+        clean = check_numeric(frame, list(model.encoder.numeric))
         if "country" not in clean.columns:
             raise ScoringError("missing field(s): country")
         clean["country"] = clean["country"].fillna("Unknown").astype(str)

@@ -5,6 +5,7 @@ page in a real headless Chromium (tests/python/test_dashboard_browser.py)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 
@@ -325,6 +326,23 @@ def test_score_a_customer_gives_the_active_models_segment(serving):
     fields = dashboard.score_fields(serving)  # the form starts at the base's medians
     median = db(serving, "select median(order_count) from marts.dim_customers")[0][0]
     assert {f.name: f.default for f in fields}["order_count"] == pytest.approx(float(median))
+    assert {f.name: f.min_value for f in fields}["recency_days"] == 0.0  # the form's own floor
+    # what the CLI refuses, the form refuses: NaN, infinities, negative days (a negative recency
+    # used to get a segment at 87%), with the CLI's message
+    from custseg.cli import main
+    from custseg.scoring import ScoringError
+
+    good = dict(zip(("recency_days", "order_count", "monetary_value"), map(float, customer[:3]), strict=True))
+    for feature, bad, message in (
+        ("recency_days", float("nan"), "finite numbers are required"),
+        ("monetary_value", float("inf"), "finite numbers are required"),
+        ("recency_days", -30.0, "negative value in field(s): recency_days"),
+    ):
+        with pytest.raises(ScoringError, match=re.escape(message)):
+            dashboard.score_customer({**good, feature: bad}, serving)
+        assert main(["score", "--db", str(serving), "--json", json.dumps({**good, feature: bad})]) == 2
+    assert at.number_input(key="score_recency_days").min == 0  # the widget's floor
+    assert at.number_input(key="score_monetary_value").min is None  # net of refunds: may be negative
 
 
 def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):

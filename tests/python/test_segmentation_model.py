@@ -263,7 +263,9 @@ def test_a_key_file_others_can_read_or_that_is_not_a_file_is_refused_clearly(tmp
     for mode, refused in ((0o777, True), (0o775, True), (0o1777, False), (0o755, False)):
         shared.chmod(mode)
         if refused:
-            with pytest.raises(UntrustedArtifactError, match=r"in a folder other users can write to .*chmod go-w"):
+            with pytest.raises(
+                UntrustedArtifactError, match=r"in a folder other users can write to .*chmod go-w"
+            ):
                 signing_key()
         else:
             assert len(signing_key()) == 64

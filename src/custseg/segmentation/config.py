@@ -44,6 +44,12 @@ NUMERIC_FEATURES = (
 )
 
 
+# the customer features that count days, orders, lines or products, or sum gross money: never
+# negative for a real customer (monetary_value is net of returns, and may be); scoring refuses
+# a negative value of these (custseg.scoring.check_numeric: the CLI and the dashboard's form)
+NON_NEGATIVE_FEATURES = tuple(f for f in NUMERIC_FEATURES if f != "monetary_value")
+
+
 # the log-transformed features when segmentation_log_features is null: right-skewed counts and money
 SKEWED_FEATURES = ("recency_days", "order_count", "monetary_value")
 

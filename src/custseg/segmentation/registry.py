@@ -146,9 +146,7 @@ def _read_key(path: Path) -> bytes:
     """The key's bytes, after checking (on the open file, not the name) what the file is, and
     that its folder lets no one else replace it. Messages advise deleting only a regular file of
     the user's own: never a device, a folder or another user's file."""
-    elsewhere = (
-        f"Point {KEY_ENV} at a file path of your own in a private folder (the next build makes a new key there)."
-    )
+    elsewhere = f"Point {KEY_ENV} at a file path of your own in a private folder (the next build makes a new key there)."
     fix = f"Point {KEY_ENV} at the key file, or delete {path} and rebuild to make a new one."
     try:
         # O_NONBLOCK: a FIFO put in the key's place must not hang the open
