@@ -28,6 +28,9 @@
         {%- if src['date_note'] -%}
             {{ log("Note on dates: " ~ src['date_note'], info=True) }}
         {%- endif -%}
+        {%- if src.get('input_note') -%}
+            {{ log("Note on the input: " ~ src['input_note'], info=True) }}
+        {%- endif -%}
         {{ log(batch_log(batch_plan(src, loaded_batches())), info=True) }}
         {%- do check_calibration_end(src) -%}
     {%- endif -%}

@@ -418,8 +418,45 @@ def _write_text_parquet(rows, names: list[str], tmp: Path) -> int:
     return n_rows
 
 
+# a formula cell the workbook holds no computed value for (written by a program that does not
+# calculate, and never opened in Excel since): its text in the converted file, so the line is
+# quarantined as unparseable_value with the formula in its raw value, and the build log says so
+FORMULA_WITHOUT_VALUE = "formula without a value: "
+
+
+def _workbook_has_formulas(path: str) -> bool:
+    """Whether any worksheet of the XLSX holds a formula (a <f> element): only then is the
+    workbook read a second time for its formulas."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        for name in archive.namelist():
+            if name.startswith("xl/worksheets/") and name.endswith(".xml"):
+                with archive.open(name) as part:
+                    tail = b""
+                    while chunk := part.read(1 << 20):
+                        if b"<f>" in tail + chunk or b"<f " in tail + chunk:
+                            return True
+                        tail = chunk[-3:]
+    return False
+
+
+def _formulas_without_values(values, formulas):
+    """The value rows, where a cell has no value but a formula, its formula behind the marker."""
+    from itertools import zip_longest
+
+    for row, row_formulas in zip(values, formulas, strict=False):
+        yield tuple(
+            FORMULA_WITHOUT_VALUE + formula
+            if value is None and isinstance(formula, str) and formula.startswith("=")
+            else value
+            for value, formula in zip_longest(row, row_formulas or ())
+        )
+
+
 def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=None) -> str:
-    """Convert one sheet of an XLSX workbook to a Parquet file of text columns (cached)."""
+    """Convert one sheet of an XLSX workbook to a Parquet file of text columns (cached); a
+    formula cell without a computed value becomes the text FORMULA_WITHOUT_VALUE + its formula."""
     import openpyxl
 
     stat = os.stat(path)
@@ -436,9 +473,13 @@ def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=
         raise SourceError(
             f"Cannot read '{path}' as an XLSX workbook: {exc}. Check the file, or export CSV."
         ) from exc
+    formulas_book = None
     try:
         sheet = _choose_sheet(workbook, path, sheet_name, column_map)
         rows = sheet.iter_rows(values_only=True)
+        if _workbook_has_formulas(path):
+            formulas_book = openpyxl.load_workbook(path, read_only=True, data_only=False)
+            rows = _formulas_without_values(rows, formulas_book[sheet.title].iter_rows(values_only=True))
         header = next(rows, None)
         if header is None or all(h is None for h in header):
             raise SourceError(
@@ -453,6 +494,8 @@ def xlsx_to_parquet(path: str, cache_dir: str, sheet_name: str = "", column_map=
         tmp.replace(out)
     finally:
         workbook.close()
+        if formulas_book is not None:
+            formulas_book.close()
     return str(out)
 
 
@@ -645,6 +688,22 @@ def _date_range(con, reader: str, column: str, formats: list[str]) -> list[str] 
     return [low.isoformat(), high.isoformat()] if low is not None else None
 
 
+def _formula_note(con, reader: str, mapping: dict) -> str:
+    """How many lines have a formula without a value in a column the build reads, and what to do."""
+    columns = [sql_identifier(c) for c in mapping.values() if c]
+    marker = sql_string(FORMULA_WITHOUT_VALUE + "%")
+    lines = con.execute(
+        f"select count(*) from {reader} where {' or '.join(f'{c} like {marker}' for c in columns)}"
+    ).fetchone()[0]
+    if not lines:
+        return ""
+    return (
+        f"{lines:,} line(s) hold a formula without a value (the workbook was saved by a program that does not "
+        "calculate formulas): they are quarantined as unparseable_value, the formula in the raw value. Open and "
+        "save the workbook in Excel or LibreOffice, or export it as CSV, to read them."
+    )
+
+
 def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict:
     """Check the transactions input and describe how to read it.
 
@@ -679,6 +738,7 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
             columns, types, mapping, dates = _columns_and_dates(
                 con, reader, described, files, fmt_read, options
             )
+            input_note = _formula_note(con, reader, mapping) if fmt == "xlsx" else ""
         finally:
             con.close()
     except SourceError as exc:
@@ -701,5 +761,6 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
         # timestamps, so its reader takes them as integers and converts (spark_path, profiles.yml)
         "nanosecond_columns": [c for c in columns if types[c].startswith("TIMESTAMP_NS")],
         "mapping": mapping,
+        "input_note": input_note,
         **dates,
     }

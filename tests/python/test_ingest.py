@@ -288,6 +288,32 @@ def test_parquet_columns_of_impossible_types_are_named(tmp_path, column, values,
     assert not result["ok"] and expected in result["error"] and f"Column '{column}'" in result["error"]
 
 
+def test_xlsx_formulas_without_a_value_are_named_in_the_line_and_the_log(tmp_path):
+    """A workbook written by a program that does not calculate (openpyxl itself, many exporters)
+    holds formulas without values: read as empty, they were quarantined with no hint."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["CustomerID", "InvoiceDate", "Quantity", "UnitPrice"])
+    sheet.append(["1", "2011-01-01", 2, 3.5])
+    sheet.append(["2", "2011-01-02", "=1+1", 3.5])
+    sheet.append(["3", "2011-01-03", 1, "=B4*0"])
+    sheet.append(["4", "2011-01-04", 1, 2.0, "=SUM(C2:C5)"])  # an unread column: not counted
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    result = probe_path(str(path), cache_dir=str(tmp_path / "cache"))
+    assert result["ok"], result
+    assert result["input_note"].startswith("2 line(s) hold a formula without a value")
+    assert "Open and save the workbook in Excel or LibreOffice" in result["input_note"]
+    converted = pd.read_parquet(result["files"][0])
+    assert list(converted["Quantity"]) == ["2", "formula without a value: =1+1", "1", "1"]
+    assert converted["UnitPrice"].iloc[2] == "formula without a value: =B4*0"
+    plain = tmp_path / "plain.xlsx"
+    _frame(3).to_excel(plain, index=False)  # no formula: read once, no note
+    assert probe_path(str(plain), cache_dir=str(tmp_path / "cache"))["input_note"] == ""
+
+
 def test_xlsx_picks_the_sheet_with_the_data_and_names_sheets_otherwise(tmp_path):
     xlsx = tmp_path / "book.xlsx"
     with pd.ExcelWriter(xlsx) as writer:
