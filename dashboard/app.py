@@ -412,14 +412,24 @@ def page_score() -> None:
         st.dataframe(look.table(distances), hide_index=True, key="score_distances")
 
 
-# the page runs again on every click: read an upload's columns once per file
-_upload_columns = st.cache_data(max_entries=4, show_spinner=False)(data.upload_columns)
+@st.cache_data(max_entries=4, show_spinner="Reading the file's columns")
+def _upload_columns(name: str, content: bytes) -> tuple[data.UploadColumns | None, str]:
+    """An upload's columns, or why it is refused, read once per file (the page runs again on
+    every click; a refusal is remembered too, so a refused file is not read again)."""
+    try:
+        return data.upload_columns(name, content), ""
+    except data.UploadError as exc:
+        return None, str(exc)
 
 
-def _upload_settings(upload) -> data.UploadSettings:
+def _upload_settings(upload) -> data.UploadSettings | None:
     """The settings form of an upload: its kind (detected, can be changed), k, algorithm, and a
-    customer table's columns to segment on."""
-    detected = _upload_columns(upload.name, upload.getvalue())
+    customer table's columns to segment on; None (and the reason on the page) for a file refused
+    from its header."""
+    detected, refused = _upload_columns(upload.name, upload.getvalue())
+    if detected is None:
+        st.error(refused)
+        return None
     kinds = {
         "transactions": "Transactions (one row per purchase line)",
         "customers": "A customer table (one row per customer)",
@@ -473,6 +483,8 @@ def page_upload() -> None:
     if upload is None:
         return
     settings = _upload_settings(upload)
+    if settings is None:
+        return
     if st.button("Segment", key="run_upload"):
         bar = st.progress(0.0, text="Starting dbt build")
         try:

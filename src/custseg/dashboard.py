@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,8 +20,10 @@ import numpy as np
 import pandas as pd
 
 from . import dashboard_look as look
-from .ingest import sql_identifier, sql_string
+from .ingest import sql_identifier
 from .segmentation.centroids import centre_distances
+from .upload_probe import UploadColumns, UploadError
+from .upload_probe import upload_columns as probe_upload_columns
 from .warehouse import open_warehouse
 from .workspace import dbt_executable, workspace_env
 
@@ -30,6 +34,7 @@ MAX_VIOLIN_POINTS = 2_000
 UPLOAD_FORMATS = ("csv", "tsv", "txt", "parquet", "pq", "xlsx")
 # uploads larger than this are refused (MB; CUSTSEG_UPLOAD_MAX_MB overrides)
 DEFAULT_UPLOAD_MAX_MB = 200
+DEFAULT_UPLOAD_BUILD_SECONDS = 900
 PAGES = (
     "Overview",
     "Segments",
@@ -524,10 +529,6 @@ def score_customer(values: dict, path: Path | None = None) -> dict:
 # -- Try your own file -----------------------------------------------------------------------
 
 
-class UploadError(ValueError):
-    """An upload the dashboard refuses, or a build that stopped; the message is for the user."""
-
-
 @dataclass
 class UploadResult:
     segments: pd.DataFrame  # customer_segments.csv
@@ -550,71 +551,27 @@ class UploadSettings:
     features: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class UploadColumns:
-    """What the header of an upload says: the kind it looks like, its id column, and the numeric
-    columns a customer table could be segmented on (not the id, not constant)."""
-
-    kind: str
-    id_column: str | None
-    numeric: tuple[str, ...]
-
-
-def _upload_reader(path: Path) -> str:
-    suffix = path.suffix.lower().lstrip(".")
-    if suffix in ("parquet", "pq"):
-        return f"read_parquet({sql_string(str(path))})"
-    return f"read_csv({sql_string(str(path))}, sample_size = 20000)"
+def safe_upload_name(name: str) -> str:
+    """The upload's own file name (messages name it as the user knows it), every character but
+    letters, digits and ``._-`` as ``_``."""
+    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name) or "upload.csv"
 
 
 def upload_columns(name: str, data: bytes) -> UploadColumns:
-    """Read the upload's header (and its numeric columns' distinct counts) to propose settings:
-    transactions when the project's column spellings find its required fields (or when no column
-    looks like a customer id), else a customer table. XLSX files are read by the build only: they
+    """Read the upload's header (and its numeric columns' kinds and constant flags) to propose
+    settings, in a child process with bounded time and memory (custseg.upload_probe): a file no
+    build would take (too wide, unreadable) is refused with the build's message, and a crash or
+    a runaway read ends the child, never the server. XLSX files are read by the build only: they
     are taken for transactions."""
-    import duckdb
-
-    from .customer_table import find_id_column, infer_kind
-    from .ingest import resolve_columns
+    from .project import project_var
 
     suffix = Path(name).suffix.lower()
     if suffix == ".xlsx":
         return UploadColumns("transactions", None, ())
     with tempfile.TemporaryDirectory(prefix="custseg-columns-") as folder:
-        path = Path(folder) / f"upload{suffix}"
+        path = Path(folder) / safe_upload_name(name)
         path.write_bytes(data)
-        con = duckdb.connect()
-        try:
-            reader = _upload_reader(path)
-            described = con.execute(f"describe select * from {reader}").fetchall()
-            columns = [row[0] for row in described]
-            try:
-                resolve_columns(columns)
-                return UploadColumns("transactions", None, ())
-            except ValueError:
-                pass
-            try:
-                id_column = find_id_column(columns, "")
-            except ValueError:
-                # no id column either: most likely transactions whose columns need a column_map,
-                # and the transactions build says which field it did not find
-                return UploadColumns("transactions", None, ())
-            # the build's own rule for a column's kind (numbers written as text are numbers too)
-            numeric = [
-                c
-                for c, native, *_ in described
-                if c != id_column and infer_kind(con, reader, c, native, "")[0] in ("numeric", "boolean")
-            ]
-            if numeric:
-                counts = con.execute(
-                    "select "
-                    + ", ".join(f"count(distinct {sql_identifier(c)})" for c in numeric)
-                    + f" from {reader}"
-                ).fetchone()
-                numeric = [c for c, n in zip(numeric, counts, strict=True) if n > 1]
-            return UploadColumns("customers", id_column, tuple(numeric))
-        finally:
-            con.close()
+        return probe_upload_columns(path, int(project_var("customer_table_max_columns")))
 
 
 def upload_max_bytes() -> int:
@@ -683,8 +640,7 @@ def run_upload(
     workspace = Path(tempfile.mkdtemp(prefix="custseg-upload-"))
     try:
         # the file keeps its own (sanitised) name, so messages name it as the user knows it
-        safe = "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in Path(name).name) or "upload.csv"
-        upload = workspace / safe
+        upload = workspace / safe_upload_name(name)
         upload.write_bytes(data)
         env = workspace_env(workspace, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars, kind = _upload_vars(upload, name, data, settings)
@@ -692,6 +648,10 @@ def run_upload(
         proc = subprocess.Popen(
             cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
+        # a bounded build: past the limit the child is killed, and the page says so
+        limit = float(os.environ.get("CUSTSEG_UPLOAD_BUILD_SECONDS", DEFAULT_UPLOAD_BUILD_SECONDS))
+        watchdog = threading.Timer(limit, proc.kill)
+        watchdog.start()
         lines = []
         for line in proc.stdout:
             lines.append(line)
@@ -706,7 +666,13 @@ def run_upload(
                 except (ValueError, IndexError):
                     pass
         proc.wait()
+        watchdog.cancel()
         log = "".join(lines)
+        if proc.returncode == -signal.SIGKILL:
+            raise UploadError(
+                f"The build of {name} took longer than {limit:.0f} s (CUSTSEG_UPLOAD_BUILD_SECONDS) and was stopped. "
+                "Run larger files with scripts/build.sh."
+            )
         if proc.returncode != 0:
             raise UploadError(build_message(log))
         serving = Path(env["CUSTSEG_SERVING_PATH"])

@@ -359,6 +359,46 @@ def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):
         dashboard.run_upload("t.csv", b"ID,a\n1,2\n", settings=dashboard.UploadSettings(kind="customers"))
 
 
+def _wide_csv(width: int, rows: int = 60) -> bytes:
+    import numpy as np
+
+    values = np.random.default_rng(0).integers(0, 9, (rows, width))
+    lines = ["ID," + ",".join(f"c{i}" for i in range(width))]
+    lines += [f"{r}," + ",".join(map(str, row)) for r, row in enumerate(values)]
+    return ("\n".join(lines) + "\n").encode()
+
+
+@pytest.mark.parametrize("width", [2_500, 10_000])
+def test_a_wide_upload_is_refused_from_its_header_as_the_build_refuses_it(width):
+    """A 60-row, 10,000-column CSV (1.2 MB) used to run one count(distinct ...) over every column
+    in the server process: a segfault after 107 s took the dashboard down for every session."""
+    import time
+
+    started = time.perf_counter()
+    with pytest.raises(dashboard.UploadError) as refused:
+        dashboard.upload_columns("wide.csv", _wide_csv(width))
+    assert str(refused.value).startswith(
+        f"wide.csv has {width + 1:,} columns; a customer table may have at most 2,000"
+    )
+    assert time.perf_counter() - started < 60  # seconds: 1 and 3 measured
+
+
+def test_an_upload_below_the_width_limit_is_read_in_a_bounded_child(tmp_path, monkeypatch):
+    from custseg import upload_probe
+
+    table = dashboard.upload_columns("wide.csv", _wide_csv(1_500))
+    assert table.kind == "customers" and table.id_column == "ID" and len(table.numeric) == 1_500
+    path = tmp_path / "wide.csv"
+    path.write_bytes(_wide_csv(300))
+    with pytest.raises(dashboard.UploadError, match=r"could not be read within 0 s.*scripts/build.sh"):
+        upload_probe.upload_columns(path, 2_000, seconds=0.001)  # a runaway read: the child is stopped
+    monkeypatch.setattr(upload_probe, "PROBE_MEMORY_BYTES", 64 * 2**20)  # too little to start
+    with pytest.raises(
+        dashboard.UploadError, match=r"Reading wide.csv (crashed|ran out of memory) .*dashboard is fine"
+    ):
+        upload_probe.upload_columns(path, 2_000)
+
+
 def test_a_good_upload_is_segmented_in_a_workspace_of_its_own(tmp_path, monkeypatch):
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
     path = tmp_path / "mine.csv"

@@ -39,8 +39,8 @@ per_file as (
     select
         batch_id,
         count(*) as source_file_count,
-        {{ dbt.listagg('source_file', "'; '", 'order by source_file') }} as source_files,
-        {{ dbt.hash(dbt.listagg('file_fingerprint', "','", 'order by file_fingerprint')) }} as content_fingerprint
+        {{ sorted_listagg('source_file', "'; '") }} as source_files,
+        {{ dbt.hash(sorted_listagg('file_fingerprint', "','")) }} as content_fingerprint
     from files
     group by batch_id
 
