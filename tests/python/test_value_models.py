@@ -194,3 +194,26 @@ def test_each_row_is_its_customers_own_prediction_ordered_by_basis_customer_and_
 def test_bad_value_settings_are_refused_before_the_build(values, message):
     result = check_settings(values)
     assert not result["ok"] and message in result["error"]
+
+
+def test_a_far_out_customer_is_set_aside_from_the_fits_not_from_the_value_models():
+    """One customer with 9,999 repeat purchase days at pennies each used to pull Gamma-Gamma's q
+    below 1 (an infinite order value), so every customer's CLV was null. He is set aside from
+    the fit, named in the status message (marts.dim_clv_models), and the fit is the base's."""
+    summary = _summary()
+    assert registry.frequency_far_out_bound(summary["frequency"]) > summary["frequency"].max()  # none here
+    planted = pd.concat([summary, pd.DataFrame([{
+        "customer_id": "z99999", "frequency": 9_999, "recency": 10_000.0, "age": 10_001.0, "age_days": 10_001,
+        "mean_repeat_value": 0.01, "as_of_date": summary["as_of_date"].iloc[0],
+    }])], ignore_index=True)  # fmt: skip
+    repeat = planted[planted["frequency"] > 0]
+    alone = btyd.fit_gamma_gamma(repeat["frequency"], repeat["mean_repeat_value"])
+    assert alone.params["q"] <= 1  # what the plain fit does with him
+    row = _run(planted).iloc[0]
+    assert row["status"] == "fitted" and row["gg_q"] > 1
+    assert "1 customer(s) with more than" in row["status_message"] and "(z99999)" in row["status_message"]
+    base = _run(summary).iloc[0]
+    assert [row[f"gg_{n}"] for n in btyd.GAMMA_GAMMA_PARAMS] == pytest.approx(
+        [base[f"gg_{n}"] for n in btyd.GAMMA_GAMMA_PARAMS]
+    )
+    assert "set aside" not in str(base["status_message"])

@@ -104,9 +104,45 @@ def decide(
     return None
 
 
+# far-out repeat frequencies (Tukey's far-out fence on log(1 + frequency) among the repeat
+# customers) are set aside from the fits; too few repeat customers to place the fence: none
+FAR_OUT_IQR = 3.0
+FAR_OUT_MIN_REPEAT_CUSTOMERS = 50
+
+
+def frequency_far_out_bound(frequency: pd.Series) -> float | None:
+    """The repeat frequency above which a customer is far beyond the rest of the base (Q3 + 3 IQR
+    of log(1 + frequency) among repeat customers; Online Retail: 161 repeat days, its largest is
+    131), or None. One customer with 9,999 repeat days at pennies each used to pull Gamma-Gamma's
+    q below 1 and so take the value models from every customer."""
+    repeat = np.log1p(frequency[frequency > 0].to_numpy(dtype=float))
+    if len(repeat) < FAR_OUT_MIN_REPEAT_CUSTOMERS:
+        return None
+    q1, q3 = np.quantile(repeat, [0.25, 0.75])
+    return float(np.expm1(q3 + FAR_OUT_IQR * (q3 - q1)))
+
+
+def _set_aside_note(summary: pd.DataFrame, bound: float) -> str:
+    far = summary[summary["frequency"] > bound].sort_values("customer_id", kind="stable")
+    named = ", ".join(map(str, far["customer_id"].head(5)))
+    more = f" and {len(far) - 5:,} more" if len(far) > 5 else ""
+    return (
+        f"{len(far):,} customer(s) with more than {bound:,.0f} repeat purchases, far beyond the rest of the base "
+        f"({named}{more}), were set aside from the fits, so that they do not decide the parameters for everyone; "
+        "they are scored with the fitted parameters like every customer"
+    )
+
+
 def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
     """BG/NBD on the unique (x, t_x, T) triples weighted by their counts and Gamma-Gamma on the
-    repeat customers: the registry columns of a fit (status fitted), or not_enough_data."""
+    repeat customers, without the customers whose repeat frequency is far out (said in the
+    status message): the registry columns of a fit (status fitted), or not_enough_data."""
+    bound = frequency_far_out_bound(summary["frequency"])
+    set_aside = (
+        "" if bound is None or not (summary["frequency"] > bound).any() else _set_aside_note(summary, bound)
+    )
+    if set_aside:
+        summary = summary[summary["frequency"] <= bound]
     repeat = summary[summary["frequency"] > 0]
     row = {"customers": len(summary), "repeat_customers": len(repeat), "penalizer": config.penalizer}
     if len(summary) < MIN_CUSTOMERS or len(repeat) < MIN_REPEAT_CUSTOMERS:
@@ -136,6 +172,8 @@ def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
         )
     else:
         message = None
+    if set_aside:
+        message = f"{message}; {set_aside}" if message else set_aside[0].upper() + set_aside[1:]
     return row | {
         "status": "fitted" if usable else "unusable",
         "status_message": message,
