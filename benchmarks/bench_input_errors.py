@@ -33,6 +33,7 @@ MARKERS = (
     "Setting problem",
     "Segmentation input problem",
     "Not published",
+    "has a quote in its name",
 )
 
 
@@ -66,6 +67,10 @@ def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
         "InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n"
         + "".join(f"C{i},{100 + i},2011-01-0{1 + i % 9},-1,2.5\n" for i in range(30))
     )
+    utf16 = tmp / "utf16.csv"
+    utf16.write_bytes(
+        "\ufeffCustomerID,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,2.5\n".encode("utf-16-le")
+    )
     tiny = tmp / "tiny.csv"
     tiny.write_text(
         "CustomerID,InvoiceDate,Quantity,UnitPrice\n1,2011-01-01,1,1\n2,2011-01-02,2,2\n3,2011-01-03,3,3\n"
@@ -87,18 +92,31 @@ def cases(real: Path, tmp: Path) -> list[tuple[str, dict]]:
         ("Latin-1 customer table", {"customers_path": str(latin1_customers)}),
         ("no clean purchase (all returns)", {"transactions_path": str(returns)}),
         ("too few customers (3)", {"transactions_path": str(tiny)}),
+        # issue 38
+        ("UTF-16 CSV", {"transactions_path": str(utf16)}),
+        ("Online Retail, clv_calibration_end after the data",
+         {"transactions_path": str(real), "clv_calibration_end": "2012-06-01"}),
+        ("Online Retail, working database named with a quote",
+         {"transactions_path": str(real), DB_NAME: "o'brien.duckdb"}),
     ]  # fmt: skip
 
 
+# not a var: a case's working database file name (the workspace's, by default)
+DB_NAME = "_db_name"
+
+
 def time_to_error(workdir: Path, vars: dict) -> tuple[float, float, str]:
+    vars = dict(vars)
+    db_name = vars.pop(DB_NAME, "wh.duckdb")
     env = workspace_env(
         workdir,
+        db_name,
         CUSTSEG_MODEL_KEY_PATH=workdir / "key",
         OMP_NUM_THREADS=1,
         OPENBLAS_NUM_THREADS=1,
         MKL_NUM_THREADS=1,
     )
-    (workdir / "wh.duckdb").unlink(missing_ok=True)
+    (workdir / db_name).unlink(missing_ok=True)
     started = time.perf_counter()
     proc = subprocess.Popen(
         [DBT, "build", "--vars", json.dumps(vars)], cwd=REPO, env=env, stdout=subprocess.PIPE,
