@@ -77,7 +77,9 @@ except PublishError as exc:
 def timed(cmd: list[str], **kwargs) -> tuple[float, str]:
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO, **kwargs)
-    return time.perf_counter() - started, (done.stdout + done.stderr).strip().splitlines()[-1:]
+    lines = (done.stdout + done.stderr).strip().splitlines()
+    said = [line.strip() for line in lines if "error" in line.lower()]  # probe prints JSON
+    return time.perf_counter() - started, said[-1:] or lines[-1:]
 
 
 def cases(tmp: Path, db: Path | None) -> list[tuple[str, callable]]:
@@ -112,7 +114,7 @@ def _sigterm_score(tmp: Path, db: Path) -> tuple[float, list[str]]:
     import duckdb
 
     with duckdb.connect(str(db), read_only=True) as con:
-        source = con.execute("select min(source_file) from marts.fct_batches").fetchone()[0]
+        source = con.execute("select min(source_file) from marts.fct_transactions").fetchone()[0]
     scratch = Path(tempfile.mkdtemp(dir=tmp))
     proc = subprocess.Popen([CLI, "score", source, "--db", str(db), "-o", str(tmp / "out.csv")],
                             env={**ENV, "TMPDIR": str(scratch)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
