@@ -26,7 +26,7 @@
 {#
     customer_table_source(): checks the customer table and returns how to build it (columns and
     their kinds, typing SQL, one-hot levels, engineered features, model features), or stops the
-    build with the probe's message (custseg.customer_table, through custseg_check()).
+    build with the probe's message (custseg.inputs.customer_probe, through custseg_check()).
     Customer tables are built on DuckDB: the probe's typing SQL is DuckDB's (try_cast,
     strptime), so another engine stops here with a message (customer_table_engine_check).
 #}

@@ -1,7 +1,7 @@
 {#
     preflight(): the on-run-start hook. Before any seed, test or model runs, it checks every var
     (dates, segmentation and classifier settings; custseg.settings) and, when the build reads
-    the transactions, the input itself (custseg.ingest.probe_source). A problem stops the build
+    the transactions, the input itself (custseg.inputs.transactions.probe_source). A problem stops the build
     within seconds of dbt's start with one message that says what is wrong and how to fix it,
     and nothing is written (the publish step never runs).
 
@@ -19,6 +19,9 @@
         {%- set src = customer_table_source() -%}
         {{ log("Customer table checked: " ~ src['rows'] ~ " rows, id column " ~ src['id_column'] ~ "; "
                ~ custseg_column_kinds(src), info=True) }}
+        {%- if src.get('date_note') -%}
+            {{ log("Note on dates: " ~ src['date_note'], info=True) }}
+        {%- endif -%}
     {%- endif -%}
     {%- if 'model.custseg.base_retail__transactions' in selected_resources -%}
         {%- set src = transactions_source() -%}

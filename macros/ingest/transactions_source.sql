@@ -5,7 +5,7 @@
     (canonical field -> source column or none) and `types`. Any problem with the input (no such
     file, unknown extension, empty, unreadable, missing required column) stops the build here
     with a message that says what is wrong and how to fix it, before any table is written.
-    The probe (custseg.ingest.probe_source) runs in Python through custseg_check().
+    The probe (custseg.inputs.transactions.probe_source) runs in Python through custseg_check().
 #}
 {% macro transactions_source() -%}
     {%- if not execute -%}

@@ -34,7 +34,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_probe(args: argparse.Namespace) -> int:
-    from .ingest import probe_source
+    from .inputs.transactions import probe_source
 
     try:
         column_map = json.loads(args.column_map) if args.column_map else {}
@@ -79,7 +79,7 @@ EXPORTS = {
 def _cmd_export(args: argparse.Namespace) -> int:
     import duckdb
 
-    from .ingest import sql_string
+    from .inputs.quoting import sql_string
     from .warehouse import open_warehouse
 
     # the warehouse is read through a locked connection (it can write nothing); the files are

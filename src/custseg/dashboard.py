@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from . import dashboard_look as look
-from .ingest import sql_identifier
+from .inputs.quoting import sql_identifier
 from .segmentation.centroids import centre_distances
 from .upload_probe import UploadColumns, UploadError
 from .upload_probe import upload_columns as probe_upload_columns

@@ -1,9 +1,9 @@
 """dbt-duckdb plugin: UDFs the dbt project needs from Python.
 
-- ``custseg_probe_source(options_json)``: checks the input (see ingest.py); the options are
+- ``custseg_probe_source(options_json)``: checks the input (custseg.inputs.transactions); the options are
   the input vars as one JSON object, so no var is ever pasted into SQL. The answer is cached for
   the dbt invocation (the pre-flight hook, the base and the staging model ask the same question).
-- ``custseg_probe_customers(options_json)``: the same for a customer table (customer_table.py).
+- ``custseg_probe_customers(options_json)``: the same for a customer table (custseg.inputs.customer_probe).
 - ``custseg_check_settings(settings_json)``: validates every other var (see settings.py).
 - ``custseg_publish_file(working, serving)`` / ``custseg_check_serving(path)``: the publish
   step (macro ``publish_warehouse``; the file work is :mod:`custseg.publish`), answering JSON or a
@@ -15,7 +15,7 @@ Enabled in ``profiles.yml``::
       - module: custseg.dbt_plugin
         config: {cache_dir: target/custseg_cache}
 
-``custseg_probe_source(options_json)`` returns the JSON of :func:`custseg.ingest.probe_source`;
+``custseg_probe_source(options_json)`` returns the JSON of :func:`custseg.inputs.transactions.probe_source`;
 the on-run-start hook ``preflight()`` and the macro ``transactions_source()`` read it and stop the
 build with the message when the input is unusable.
 """
@@ -30,8 +30,8 @@ from dbt_common.exceptions import DbtRuntimeError
 
 # Only light modules here (no pandas or scikit-learn): dbt imports this plugin before the
 # pre-flight check runs, so every import delays the first input error.
-from .customer_table import probe_customer_table
-from .ingest import probe_source
+from .inputs.customer_probe import probe_customer_table
+from .inputs.transactions import probe_source
 from .publish import PublishError, check_serving, publish_file
 from .segmentation.readiness import check_segmentation_input
 from .settings import check_settings

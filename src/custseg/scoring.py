@@ -133,7 +133,7 @@ def project_dir() -> Path:
 def looks_like_transactions(path: str) -> bool:
     """A file the build could read as transaction lines (a customer id, a date, amounts), not a
     file of customer features."""
-    from .ingest import probe_path
+    from .inputs.transactions import probe_path
 
     return bool(probe_path(path)["ok"])
 
@@ -161,7 +161,7 @@ def score_in_context(
     import subprocess
     import tempfile
 
-    from .ingest import file_fingerprint
+    from .inputs.files import file_fingerprint
     from .workspace import dbt_executable, workspace_env
 
     project = project_dir()
@@ -239,7 +239,7 @@ def _tables_only(db_path: str) -> None:
     copy keeps is data; the build recreates the views it needs from the project's SQL."""
     import duckdb
 
-    from .ingest import sql_identifier
+    from .inputs.quoting import sql_identifier
     from .warehouse import LOCKED_CONFIG
 
     con = duckdb.connect(db_path, config=dict(LOCKED_CONFIG))

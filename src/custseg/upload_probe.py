@@ -6,9 +6,9 @@ hostile input to a server every session shares, so:
   limit and DuckDB's own), one thread and a time limit: a crash or a runaway read ends the child,
   never the Streamlit server, and the page says what happened;
 - a table wider than ``customer_table_max_columns`` is refused from its header, before any
-  statistic, with the build's own message (``customer_table._check_width``);
+  statistic, with the build's own message (``customer_probe.check_width``);
 - the statistics run on a copy in memory, per column for the kinds and in chunks of columns for
-  the constant check (``customer_table.STATS_CHUNK``), never as one query over every column.
+  the constant check (``customer_probe.STATS_CHUNK``), never as one query over every column.
 
 ``python -m custseg.upload_probe FILE`` prints :func:`probe_upload`'s answer as JSON (the child).
 """
@@ -44,7 +44,7 @@ class UploadColumns:
 
 
 def reader_sql(path: Path) -> str:
-    from .ingest import sql_string
+    from .inputs.quoting import sql_string
 
     if path.suffix.lower() in (".parquet", ".pq"):
         return f"read_parquet({sql_string(str(path))})"
@@ -57,8 +57,11 @@ def probe_upload(path: Path, max_columns: int) -> dict:
     fields, or when no column looks like a customer id; else a customer table."""
     import duckdb
 
-    from .customer_table import STATS_CHUNK, _check_width, _text, find_id_column, infer_kind
-    from .ingest import SourceError, resolve_columns, sql_identifier
+    from .inputs import SourceError
+    from .inputs.columns import resolve_columns
+    from .inputs.customer_kinds import find_id_column, infer_kind, text_sql
+    from .inputs.customer_probe import STATS_CHUNK, check_width
+    from .inputs.quoting import sql_identifier
 
     transactions = {"kind": "transactions", "id_column": None, "numeric": []}
     con = duckdb.connect(config={"threads": 1, "memory_limit": PROBE_DUCKDB_MEMORY})
@@ -75,7 +78,7 @@ def probe_upload(path: Path, max_columns: int) -> dict:
         except ValueError:
             pass
         try:
-            _check_width(described, [path.name], max_columns)
+            check_width(described, [path.name], max_columns)
             id_column = find_id_column(columns, "")
         except SourceError as exc:
             if "columns; a customer table may have at most" in str(exc):
@@ -93,7 +96,9 @@ def probe_upload(path: Path, max_columns: int) -> dict:
         for start in range(0, len(numeric), STATS_CHUNK):
             chunk = numeric[start : start + STATS_CHUNK]
             typed = [
-                f"try_cast({sql_identifier(c)} as double)" if kinds[c] == "numeric" else f"lower({_text(c)})"
+                f"try_cast({sql_identifier(c)} as double)"
+                if kinds[c] == "numeric"
+                else f"lower({text_sql(c)})"
                 for c in chunk
             ]
             flags = con.execute(

@@ -8,7 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custseg.ingest import SPELLINGS, SourceError, probe_path, probe_source, resolve_columns
+from custseg.inputs import SourceError
+from custseg.inputs.columns import SPELLINGS, resolve_columns
+from custseg.inputs.transactions import probe_path, probe_source
 
 OR1 = [
     "InvoiceNo",

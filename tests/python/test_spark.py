@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
-from custseg.ingest import sql_string
+from custseg.inputs.quoting import sql_string
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
