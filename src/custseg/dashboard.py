@@ -10,9 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import subprocess
 import tempfile
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from .segmentation.centroids import centre_distances
 from .upload_probe import UploadColumns, UploadError
 from .upload_probe import upload_columns as probe_upload_columns
 from .warehouse import open_warehouse
-from .workspace import dbt_executable, workspace_env
+from .workspace import progress_of, run_build, workspace_env
 
 # scatter plots draw at most this many customers (a deterministic sample above it)
 MAX_SCATTER_POINTS = 5_000
@@ -644,59 +642,28 @@ def run_upload(
         upload.write_bytes(data)
         env = workspace_env(workspace, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars, kind = _upload_vars(upload, name, data, settings)
-        cmd = [dbt_executable(), "build", "--vars", json.dumps(build_vars)]
-        proc = subprocess.Popen(
-            cmd, cwd=repo, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-        )
         # a bounded build: past the limit the child is killed, and the page says so
         limit = float(os.environ.get("CUSTSEG_UPLOAD_BUILD_SECONDS", DEFAULT_UPLOAD_BUILD_SECONDS))
-        watchdog = threading.Timer(limit, proc.kill)
-        watchdog.start()
-        lines = []
-        for line in proc.stdout:
-            lines.append(line)
-            if (
-                progress is not None
-                and " of " in line
-                and ("START" in line or "OK" in line or "PASS" in line)
-            ):
-                try:
-                    done, total = line.split(" of ")[0].split()[-1], line.split(" of ")[1].split()[0]
-                    progress(min(1.0, int(done) / int(total)), line.strip()[-90:])
-                except (ValueError, IndexError):
-                    pass
-        proc.wait()
-        watchdog.cancel()
-        log = "".join(lines)
-        if proc.returncode == -signal.SIGKILL:
+
+        def on_event(event: dict) -> None:
+            done = progress_of(event)
+            if progress is not None and done is not None:
+                progress(done[0], done[1][-90:])
+
+        result = run_build(["build", "--vars", json.dumps(build_vars)], env, repo, on_event, timeout=limit)
+        if result.returncode == -signal.SIGKILL:
             raise UploadError(
                 f"The build of {name} took longer than {limit:.0f} s (CUSTSEG_UPLOAD_BUILD_SECONDS) and was stopped. "
                 "Run larger files with scripts/build.sh."
             )
-        if proc.returncode != 0:
-            raise UploadError(build_message(log))
+        if result.returncode != 0:
+            raise UploadError(result.problem or "The build failed: " + result.log.strip()[-600:])
         serving = Path(env["CUSTSEG_SERVING_PATH"])
         segments = query(
             "select customer_id, cluster_id, segment_name, segment_description, recommended_action, confidence, "
             "recency_days, order_count, monetary_value from marts.dim_customer_segments order by customer_id",
             serving,
         )
-        return UploadResult(segments, profiles(serving), log, k_selection(serving), kind)
+        return UploadResult(segments, profiles(serving), result.log, k_selection(serving), kind)
     finally:
         shutil.rmtree(workspace, ignore_errors=True)
-
-
-def build_message(log: str) -> str:
-    """The build's own explanation of why it stopped (its problem lines), else its last lines."""
-    wanted = (
-        "Transactions input problem",
-        "Setting problem",
-        "Customer table problem",
-        "Too few customers",
-        "No customer",
-    )
-    for line in log.splitlines():
-        for marker in wanted:
-            if marker in line:
-                return line[line.index(marker) :].strip()
-    return "The build failed: " + " ".join(log.strip().splitlines()[-3:])[-600:]

@@ -158,15 +158,14 @@ def score_in_context(
     warehouse already holds is a batch it skips: its customers' segments are then those the
     warehouse gives them (at the same snapshot)."""
     import shutil
-    import subprocess
     import tempfile
 
     from .inputs.files import file_fingerprint
-    from .workspace import dbt_executable, workspace_env
+    from .workspace import dbt_executable, run_build, workspace_env
 
     project = project_dir()
     try:
-        dbt = dbt_executable()
+        dbt_executable()
     except FileNotFoundError as exc:
         raise ScoringError(str(exc)) from None
     if not os.path.isfile(path):
@@ -181,14 +180,13 @@ def score_in_context(
         shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
         os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
         _tables_only(env["CUSTSEG_DB_PATH"])
-        cmd = [dbt, "build", "--select", "+dim_customer_segments", "fct_transactions", "--exclude", "test_type:unit", "--indirect-selection", "cautious",
-               "--vars", json.dumps(settings, default=str), "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
-        proc = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            lines = [line for line in proc.stdout.splitlines() if "problem:" in line or "Error" in line]
+        args = ["build", "--select", "+dim_customer_segments", "fct_transactions", "--exclude", "test_type:unit",
+                "--indirect-selection", "cautious", "--vars", json.dumps(settings, default=str),
+                "--project-dir", str(project), "--profiles-dir", str(project)]  # fmt: skip
+        result = run_build(args, env, project)
+        if result.returncode != 0:
             raise ScoringError(
-                f"cannot score {path!r} in the warehouse's context: "
-                + (" ".join(line.strip() for line in lines[:3]) or proc.stdout[-1000:])
+                f"cannot score {path!r} in the warehouse's context: {result.problem or result.log[-1000:]}"
             )
         con = open_warehouse(env["CUSTSEG_DB_PATH"])
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,7 +16,7 @@ import duckdb
 import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
-from custseg.workspace import dbt_executable, workspace_env
+from custseg.workspace import BuildResult, Events, dbt_executable, workspace_env
 
 REPO = Path(__file__).resolve().parents[2]
 DBT = dbt_executable()
@@ -55,9 +56,22 @@ def serving_path(db_path: Path) -> Path:
 
 @dataclass
 class DbtRun:
+    """A dbt run, read from its structured events (custseg.workspace.BuildResult): ``output`` is
+    the events' messages as text (the project's own messages are asserted on there), ``events``
+    the nodes started, their outcomes and the first problem."""
+
     returncode: int
     output: str
     db_path: Path
+    events: BuildResult | None = None
+
+    @property
+    def failed(self) -> list[str]:
+        return self.events.failed
+
+    @property
+    def started(self) -> list[str]:
+        return self.events.started
 
     def query(self, sql: str) -> list[tuple]:
         con = duckdb.connect(str(self.db_path), read_only=True)
@@ -86,8 +100,14 @@ def _run_in(workdir: Path, cmd: list[str], vars: dict | None, db_name: str) -> D
     assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(db_path))
     if vars:
         cmd = [*cmd, "--vars", json.dumps(vars)]
+    if "--log-format" not in cmd:
+        cmd = [*cmd, "--log-format", "json"]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
-    return DbtRun(proc.returncode, proc.stdout + proc.stderr, db_path)
+    events = Events()
+    for line in (proc.stdout + proc.stderr).splitlines():
+        events.feed(line)
+    result = events.finish(proc.returncode)
+    return DbtRun(proc.returncode, result.log, db_path, result)
 
 
 def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
@@ -168,10 +188,14 @@ def demo_warehouse(tmp_path_factory) -> SharedBuild:
             run = run_build_script(
                 folder / "wh", "--selector", "with_unit_tests", vars={"transactions_path": str(source)}
             )
-            done.write_text(json.dumps({"returncode": run.returncode, "output": run.output}))
-        result = json.loads(done.read_text())
+            done.write_text(json.dumps(dataclasses.asdict(run.events)))
+        events = BuildResult(**json.loads(done.read_text()))
     build = SharedBuild(
-        result["returncode"], result["output"], folder / "wh" / "wh.duckdb", folder / "transactions.parquet"
+        events.returncode,
+        events.log,
+        folder / "wh" / "wh.duckdb",
+        events,
+        source=folder / "transactions.parquet",
     )
     assert build.returncode == 0, build.output[-4000:]
     return build

@@ -327,7 +327,7 @@ def test_wide_tables_are_refused_at_once_past_the_limit_and_built_below_it(tmp_p
         refused.output
     )
     assert "customer_table_max_columns: 10001" in refused.output
-    assert "Traceback" not in refused.output and "OK created" not in refused.output
+    assert "Traceback" not in refused.output and refused.started == []  # no node ran
     narrower = tmp_path / "narrower.csv"
     _wide_table(narrower, 1_000)
     run = run_dbt(
