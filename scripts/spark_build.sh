@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The build on local Spark (README "Running on Spark"): set up with dbt-spark and pyspark, make
+# The build on local Spark (docs/spark.md): set up with dbt-spark and pyspark, make
 # sure Java 17+ is there, make the demo data if absent, and run `dbt build --target spark`.
 # Extra arguments go to dbt build, e.g.:
 #   scripts/spark_build.sh --vars '{transactions_path: /data/transactions.parquet}'

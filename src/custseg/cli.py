@@ -113,6 +113,28 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_sql(args: argparse.Namespace) -> int:
+    """The statements' results as tables, through the locked reader (the file can read nothing but
+    itself and cannot be written): the DuckDB CLI of the project's DuckDB version, in one command."""
+    import duckdb
+
+    from .warehouse import open_warehouse
+
+    text = args.query if args.query is not None else sys.stdin.read()
+    con = open_warehouse(args.db)
+    try:
+        for statement in con.extract_statements(text):
+            try:
+                relation = con.sql(statement.query)
+            except duckdb.Error as exc:
+                raise ValueError(str(exc).splitlines()[0]) from None
+            if relation is not None:
+                relation.show(max_width=200, max_rows=100)
+    finally:
+        con.close()
+    return 0
+
+
 def _cmd_score(args: argparse.Namespace) -> int:
     from .scoring import load_registered, looks_like_transactions, read_input, score, score_in_context
 
@@ -213,6 +235,16 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="exports", help="folder to write to (default: exports/)")
     ex.add_argument("--formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"])
     ex.set_defaults(func=_cmd_export)
+
+    sq = sub.add_parser(
+        "sql",
+        help="run SQL on the published warehouse, read-only (the statements as an argument, or on stdin)",
+    )
+    sq.add_argument(
+        "query", nargs="?", help="one or more statements; without it, read them from standard input"
+    )
+    sq.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
+    sq.set_defaults(func=_cmd_sql)
 
     sc = sub.add_parser("score", help="assign segments to customers with the registered model")
     sc.add_argument("input", nargs="?", help="CSV or Parquet file of customer features, or of transactions")

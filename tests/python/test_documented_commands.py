@@ -21,7 +21,7 @@ RUN_BY = {
     "bash scripts/dashboard.sh": "test_dashboard_browser.py::server",
     ".venv/bin/custseg --help": "test_documented_commands.py::test_the_cli_help_names_every_command",
     ".venv/bin/python -c": "test_documented_commands.py::test_the_first_query_runs_on_a_published_warehouse",
-    "duckdb -readonly": "test_documented_commands.py::test_the_readmes_sql_runs_on_a_published_warehouse",
+    ".venv/bin/custseg sql": "test_documented_commands.py::test_the_readmes_sql_runs_on_a_published_warehouse",
 }
 
 
@@ -33,8 +33,9 @@ def readme_commands() -> set[str]:
             line = line.split("  #")[0].strip()
             if line and not line.startswith("#"):
                 commands.add(line)
+    prose = re.sub(r"```.*?```", "", README, flags=re.S)  # inline code outside the blocks
     commands |= {
-        m for m in re.findall(r"`([^`]+)`", README) if m.startswith(("bash ", ".venv/bin/", "duckdb "))
+        m for m in re.findall(r"`([^`]+)`", prose) if m.startswith(("bash ", ".venv/bin/", "duckdb "))
     }
     return {" ".join(shlex.split(c, posix=False)[:2]) for c in commands}
 
@@ -54,7 +55,7 @@ def test_the_cli_help_names_every_command():
     cli = str(Path(sys.executable).with_name("custseg"))
     done = subprocess.run([cli, "--help"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    for command in ("generate", "probe", "score", "export", "export-model"):
+    for command in ("generate", "probe", "score", "export", "export-model", "sql", "upgrade-registry"):
         assert command in done.stdout
 
 
@@ -74,14 +75,21 @@ def test_the_first_query_runs_on_a_published_warehouse(demo_warehouse):
 
 
 def test_the_readmes_sql_runs_on_a_published_warehouse(demo_warehouse):
+    """Each SQL block of the README through `custseg sql`, as the README runs it: every
+    statement answers rows (the tables are printed with their values)."""
     blocks = re.findall(r"```sql\n(.*?)```", README, re.S)
     assert blocks
+    cli = str(Path(sys.executable).with_name("custseg"))
     con = duckdb.connect(str(demo_warehouse.serving_path), read_only=True)
     try:
         for block in blocks:
+            done = subprocess.run([cli, "sql", "--db", str(demo_warehouse.serving_path)], input=block,
+                                  capture_output=True, text=True)  # fmt: skip
+            assert done.returncode == 0, done.stderr
             for statement in (s for s in block.split(";") if s.strip().strip("-").strip()):
-                rows = con.execute(statement).fetchall()
-                assert rows, statement
+                first = con.execute(statement).fetchone()
+                assert first is not None, statement
+                assert str(first[0]) in done.stdout, statement  # its rows are shown
     finally:
         con.close()
 
@@ -101,3 +109,26 @@ def test_every_relative_link_of_the_docs_resolves():
             if not (page.parent / target).exists():
                 broken.append(f"{page.name}: {target}")
     assert broken == []
+
+
+def test_the_development_layout_names_every_folder_and_module():
+    """docs/development.md's layout block names every model, macro and Python model folder, every
+    package and module of src/custseg, and names nothing that is gone."""
+    text = (REPO / "docs" / "development.md").read_text()
+    layout = re.search(r"## Layout\n.*?```\n(.*?)```", text, re.S).group(1)
+    folders = [
+        p.relative_to(REPO).as_posix() + "/"
+        for root in ("models/staging", "models/intermediate", "python_models", "macros")
+        for p in sorted((REPO / root).iterdir())
+        if p.is_dir()
+    ]
+    package = REPO / "src" / "custseg"
+    modules = [p.name for p in sorted(package.glob("*.py")) if p.name != "__init__.py"]
+    modules += [p.name + "/" for p in sorted(package.iterdir()) if p.is_dir() and p.name != "__pycache__"]
+    marts = [p.name + "/" for p in sorted((REPO / "models" / "marts").iterdir()) if p.is_dir()]
+    missing = [f for f in folders if f not in layout] + [m for m in marts if f" {m}" not in layout]
+    missing += [m for m in modules if m not in layout]
+    assert missing == [], "add these to docs/development.md's layout"
+    named = set(re.findall(r"\b([a-z_]+\.py)\b", layout)) - {"app.py"}
+    gone = [m for m in named if not list(REPO.glob(f"**/{m}"))]
+    assert gone == [], "these are named in docs/development.md's layout but do not exist"
