@@ -118,7 +118,13 @@ def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = 
 def run_build_script(workdir: Path, *args: str, vars: dict | None = None) -> DbtRun:
     """The README's main command, ``bash scripts/build.sh [dbt build arguments]``, with the
     build's files in ``workdir`` (its database, serving copy, target and logs)."""
-    return _run_in(workdir, ["bash", "scripts/build.sh", *args], vars, "wh.duckdb")
+    return run_script(workdir, "scripts/build.sh", *args, vars=vars)
+
+
+def run_script(workdir: Path, script: str, *args: str, vars: dict | None = None) -> DbtRun:
+    """``bash <script> [arguments]`` (a script that ends in dbt build), with the build's files in
+    ``workdir``."""
+    return _run_in(workdir, ["bash", script, *args], vars, "wh.duckdb")
 
 
 def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
