@@ -32,6 +32,28 @@ _KEY_DIR.mkdir(mode=0o700, exist_ok=True)
 os.environ["CUSTSEG_MODEL_KEY_PATH"] = str(_KEY_DIR / "model-signing.key")
 
 
+# Every dbt invocation of the suite appends a line to one file (conftest._run_in here,
+# custseg.workspace.run_build in the CLI and dashboard processes the tests start), and the
+# summary prints the count. Set before xdist starts its workers, so they inherit the same file.
+os.environ.setdefault(
+    "CUSTSEG_DBT_RUNS", str(Path(tempfile.gettempdir()) / f"custseg-dbt-runs-{uuid.uuid4().hex}")
+)
+
+
+def count_dbt_run(what: str) -> None:
+    with open(os.environ["CUSTSEG_DBT_RUNS"], "a") as runs:
+        runs.write(what + "\n")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    path = Path(os.environ["CUSTSEG_DBT_RUNS"])
+    runs = path.read_text().splitlines() if path.exists() else []
+    terminalreporter.write_line(f"dbt invocations: {len(runs)}")
+    path.unlink(missing_ok=True)
+
+
 def shared_data_dir() -> Path | None:
     """The public datasets: $CUSTSEG_SHARED_DATA, else ../shared/data beside the repo."""
     candidate = Path(os.environ.get("CUSTSEG_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -102,6 +124,7 @@ def _run_in(workdir: Path, cmd: list[str], vars: dict | None, db_name: str) -> D
         cmd = [*cmd, "--vars", json.dumps(vars)]
     if "--log-format" not in cmd:
         cmd = [*cmd, "--log-format", "json"]
+    count_dbt_run(" ".join(cmd[:3]))
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
     events = Events()
     for line in (proc.stdout + proc.stderr).splitlines():

@@ -17,7 +17,7 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DBT, REPO, mart_differences, run_dbt, serving_path
+from conftest import DBT, REPO, count_dbt_run, mart_differences, run_dbt, serving_path
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.publish import spare_path
 from custseg.workspace import workspace_env
@@ -367,6 +367,7 @@ def test_a_shifted_batch_recommends_a_refit(fitted, batches, tmp_path):
 def _kill_when(workdir: Path, marker: str, transactions: Path) -> str:
     """Start an incremental build and kill -9 it as soon as ``marker`` appears in its output."""
     env = workspace_env(workdir)
+    count_dbt_run("dbt build (killed)")
     proc = subprocess.Popen(
         [DBT, "build", "--vars", json.dumps({"transactions_path": str(transactions)})],
         cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
