@@ -49,15 +49,16 @@ def main() -> None:
     os.environ["CUSTSEG_SERVING_PATH"] = str(args.serving.resolve())
     from streamlit.testing.v1 import AppTest
 
-    from custseg import dashboard
+    from custseg.dashboard import PAGES, queries
 
-    customers = dashboard.overview(args.serving)["customers"]
+    customers = queries.overview(args.serving)["customers"]
     rows = []
-    for page in dashboard.PAGES:
+    for page, stem in PAGES:
         times = []
         for i in range(args.repeat + 1):
             at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=120)
-            at.query_params["page"] = page
+            at.run()
+            at.switch_page(f"views/{stem}.py")
             start = time.perf_counter()
             at.run()
             elapsed = time.perf_counter() - start
@@ -76,11 +77,10 @@ def browser_times(serving: Path, customers: int, repeat: int) -> list[dict]:
     import subprocess
     import sys
     import urllib.request
-    from urllib.parse import quote
 
     from playwright.sync_api import sync_playwright
 
-    from custseg import dashboard
+    from custseg.dashboard import PAGES
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -103,11 +103,11 @@ def browser_times(serving: Path, customers: int, repeat: int) -> list[dict]:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            for name in dashboard.PAGES:
+            for name, stem in PAGES:
                 times = []
                 for i in range(repeat + 1):
                     start = time.perf_counter()
-                    page.goto(f"{url}/?page={quote(name)}")
+                    page.goto(f"{url}/{stem}")
                     page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
                     page.wait_for_function(
                         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000

@@ -1,6 +1,6 @@
 """Benchmark: the dashboard's segment explorer on a warehouse of N customers (synthetic marts:
 dim_customer_segments, dim_customer_value, dim_segments, written to a temporary DuckDB file):
-the time of one filtered, sorted page and its count (custseg.dashboard.segment_customers, what
+the time of one filtered, sorted page and its count (custseg.explorer.segment_customers, what
 the page runs on every change), and of the whole filtered list as CSV (the download).
 
     .venv/bin/python benchmarks/bench_explorer.py --customers 1000000
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import duckdb
 
-from custseg import dashboard
+from custseg.dashboard import explorer
 
 
 def synthetic_warehouse(path: Path, n: int) -> None:
@@ -64,13 +64,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "explorer.duckdb"
         synthetic_warehouse(path, args.customers)
-        where = dashboard.ExplorerFilter(max_recency_days=90, min_orders=3, churn_risk_bands=("high",))
+        where = explorer.ExplorerFilter(max_recency_days=90, min_orders=3, churn_risk_bands=("high",))
         cases = {
-            "first page, no filter, by customer id": lambda: dashboard.segment_customers(0, path=path),
-            "a filter, sorted by predicted CLV, page 3": lambda: dashboard.segment_customers(
+            "first page, no filter, by customer id": lambda: explorer.segment_customers(0, path=path),
+            "a filter, sorted by predicted CLV, page 3": lambda: explorer.segment_customers(
                 0, where, "predicted_clv", True, 2, path
             ),
-            "download of the filtered list (CSV)": lambda: dashboard.segment_export(0, where, "csv", path),
+            "download of the filtered list (CSV)": lambda: explorer.segment_export(0, where, "csv", path),
         }
         print(f"| {args.customers:,} customers, 5 segments | median of {args.repeats} (s) |\n|---|---|")
         for name, call in cases.items():

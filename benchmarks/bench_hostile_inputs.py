@@ -31,13 +31,13 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_N
 
 WIDE_UPLOAD = """
 import sys, numpy as np
-from custseg import dashboard
+from custseg.dashboard import upload
 width = int(sys.argv[1])
 values = np.random.default_rng(0).integers(0, 9, (60, width))
 lines = ["ID," + ",".join(f"c{i}" for i in range(width))] + [f"{r}," + ",".join(map(str, row)) for r, row in enumerate(values)]
 try:
-    dashboard.upload_columns("wide.csv", ("\\n".join(lines) + "\\n").encode())
-except dashboard.UploadError as exc:
+    upload.upload_columns("wide.csv", ("\\n".join(lines) + "\\n").encode())
+except upload.UploadError as exc:
     print(exc)
 """
 

@@ -13,15 +13,15 @@ import subprocess
 import time
 import urllib.request
 from pathlib import Path
-from urllib.parse import quote
 
 import duckdb
 import pandas as pd
 import pytest
 
 from conftest import REPO
-from custseg import dashboard
-from custseg import dashboard_look as look
+from custseg.dashboard import PAGES, explorer, look
+
+PAGE_TITLES = [title for title, _ in PAGES]
 
 pytestmark = pytest.mark.e2e
 
@@ -148,7 +148,7 @@ def new_page(browser, width: int = 1280):
 
 def open_page(page, url: str, name: str) -> dict:
     """Opens a dashboard page, waits for its script run and charts, and returns what it shows."""
-    page.goto(f"{url}/?page={quote(name)}")
+    page.goto(f"{url}/{dict(PAGES)[name]}")  # each page has its own URL path (st.navigation)
     page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
     settle(page)
     return page.evaluate(PAGE_FACTS)
@@ -204,10 +204,10 @@ def test_every_page_reads_as_words_with_formatted_numbers_and_one_colour_per_seg
     url, _ = server
     shots = Path(os.environ.get("CUSTSEG_SCREENSHOT_DIR") or tmp_path) if width == 1280 else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
-    names = set(dashboard.segments(demo_warehouse.serving_path)["segment_name"])
+    names = set(explorer.segments(demo_warehouse.serving_path)["segment_name"])
     colours: dict[str, set[str]] = {}
     page = new_page(browser, width)
-    for name in dashboard.PAGES:
+    for name in PAGE_TITLES:
         facts = open_page(page, url, name)
         text = page.inner_text("[data-testid='stMain']")
         assert not [m for m in ERROR_MARKERS if m in text], (name, text[:2000])
@@ -251,7 +251,7 @@ def test_the_explorers_download_in_the_browser_is_the_marts_rows(server, browser
     page = new_page(browser)
     open_page(page, url, "Segment explorer")
     serving = demo_warehouse.serving_path
-    cluster_id = int(dashboard.segments(serving)["cluster_id"].iloc[0])  # the page's first choice
+    cluster_id = int(explorer.segments(serving)["cluster_id"].iloc[0])  # the page's first choice
     con = duckdb.connect(str(serving), read_only=True)
     try:
         rows = con.execute(

@@ -674,7 +674,9 @@ def test_a_crafted_warehouse_reads_nothing_of_the_machine(demo_build, tmp_path, 
     import subprocess
     import sys
 
-    from custseg import dashboard
+    from custseg.dashboard import PAGES, queries, store
+
+    PAGE_TITLES = [title for title, _ in PAGES]
     from custseg.warehouse import WarehouseRefused
 
     secret = Path(os.environ["CUSTSEG_MODEL_KEY_PATH"])
@@ -712,13 +714,13 @@ def test_a_crafted_warehouse_reads_nothing_of_the_machine(demo_build, tmp_path, 
     assert not out.exists() or not any(key_text in f.read_text(errors="replace") for f in out.iterdir())
     # the dashboard: every page function refuses, and the app shows the reason instead of a page
     with pytest.raises(WarehouseRefused, match=why):
-        dashboard.overview(Path(crafted))
+        queries.overview(Path(crafted))
     with pytest.raises(WarehouseRefused, match=why):
-        dashboard.check_warehouse(Path(crafted))
+        store.check_warehouse(Path(crafted))
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", crafted)
-    for page in dashboard.PAGES:
+    for page in PAGE_TITLES:
         at = AppTest.from_file(str(REPO / "dashboard" / "app.py"), default_timeout=60)
         at.query_params["page"] = page
         at.run()

@@ -10,7 +10,7 @@ hostile input to a server every session shares, so:
 - the statistics run on a copy in memory, per column for the kinds and in chunks of columns for
   the constant check (``customer_probe.STATS_CHUNK``), never as one query over every column.
 
-``python -m custseg.upload_probe FILE`` prints :func:`probe_upload`'s answer as JSON (the child).
+``python -m custseg.dashboard.upload_probe FILE`` prints :func:`probe_upload`'s answer as JSON (the child).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class UploadColumns:
 
 
 def reader_sql(path: Path) -> str:
-    from .inputs.quoting import sql_string
+    from ..inputs.quoting import sql_string
 
     if path.suffix.lower() in (".parquet", ".pq"):
         return f"read_parquet({sql_string(str(path))})"
@@ -57,11 +57,11 @@ def probe_upload(path: Path, max_columns: int) -> dict:
     fields, or when no column looks like a customer id; else a customer table."""
     import duckdb
 
-    from .inputs import SourceError
-    from .inputs.columns import resolve_columns
-    from .inputs.customer_kinds import find_id_column, infer_kind, text_sql
-    from .inputs.customer_probe import STATS_CHUNK, check_width
-    from .inputs.quoting import sql_identifier
+    from ..inputs import SourceError
+    from ..inputs.columns import resolve_columns
+    from ..inputs.customer_kinds import find_id_column, infer_kind, text_sql
+    from ..inputs.customer_probe import STATS_CHUNK, check_width
+    from ..inputs.quoting import sql_identifier
 
     transactions = {"kind": "transactions", "id_column": None, "numeric": []}
     con = duckdb.connect(config={"threads": 1, "memory_limit": PROBE_DUCKDB_MEMORY})
@@ -123,7 +123,7 @@ def _limit_child() -> None:
 def upload_columns(path: Path, max_columns: int, seconds: float = PROBE_SECONDS) -> UploadColumns:
     """:func:`probe_upload` of ``path`` in a child process with bounded time and memory; an
     UploadError says why the file was refused, or that reading it crashed or took too long."""
-    cmd = [sys.executable, "-m", "custseg.upload_probe", str(path), str(max_columns)]
+    cmd = [sys.executable, "-m", "custseg.dashboard.upload_probe", str(path), str(max_columns)]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
     try:
         done = subprocess.run(

@@ -11,7 +11,7 @@ import re
 
 import pandas as pd
 
-from .project import project_var
+from ..project import project_var
 
 CURRENCY_SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "CHF": "CHF ", "SEK": "SEK "}
 NOISE = "Unclustered (noise)"

@@ -1,0 +1,87 @@
+"""The dashboard's "Segment explorer" page (run by dashboard/app.py's navigation)."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from custseg.dashboard import explorer, look, store
+
+
+def _explorer_filter():
+    cols = st.columns(4)
+    recency = cols[0].number_input("Bought within (days)", min_value=0, value=None, step=30, key="f_recency")
+    orders = cols[1].number_input("At least (orders)", min_value=0, value=None, step=1, key="f_orders")
+    spend = cols[2].number_input(
+        f"Spent at least ({look.currency()})", min_value=0.0, value=None, key="f_spend"
+    )
+    bands = cols[3].multiselect("Churn risk", ["low", "medium", "high"], key="f_bands")
+    return explorer.ExplorerFilter(recency, orders, spend, tuple(bands))
+
+
+def _explorer_downloads(cluster_id: int, where, total: int) -> None:
+    """The filtered list as CSV and Parquet; the files are made only when a button is pressed,
+    and pressing one does not rerun the page (a second download right after is not lost)."""
+    stem = f"segment_{cluster_id}_customers"
+    left, right = st.columns(2)
+    for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
+        column.download_button(
+            f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
+            lambda fmt=fmt: explorer.segment_export(cluster_id, where, fmt),
+            file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}", on_click="ignore",
+        )  # fmt: skip
+
+
+def page_explorer() -> None:
+    st.title("Segment explorer")
+    catalogue = explorer.segments()
+    names = dict(zip(catalogue["cluster_id"], catalogue["segment_name"], strict=True))
+    cluster_id = st.selectbox("Segment", list(names), format_func=names.get, key="explorer_segment")
+    chosen = catalogue[catalogue["cluster_id"] == cluster_id].iloc[0]
+    st.write(chosen["description"])
+    if chosen["recommended_action"]:
+        st.caption(f"Recommended action: {chosen['recommended_action']}")
+    st.subheader("Against the whole base")
+    profile = explorer.segment_profile(cluster_id).assign(feature=lambda f: f["feature"].map(look.label))
+    st.dataframe(look.table(profile), hide_index=True, key="explorer_profile")
+    transactions = store.input_kind() == "transactions"
+    st.subheader("Its customers")
+    where = _explorer_filter() if transactions else explorer.ExplorerFilter()
+    sortable = (
+        ["customer_id", *explorer.EXPLORER_COLUMNS, "predicted_clv"]
+        if transactions
+        else ["customer_id", "confidence"]
+    )
+    left, right = st.columns(2)
+    sort = left.selectbox("Sort by", sortable, format_func=look.label, key="explorer_sort")
+    descending = right.toggle("Largest first", value=sort != "customer_id", key="explorer_desc")
+    page = st.number_input("Page", min_value=1, value=1, step=1, key="explorer_page") - 1
+    rows, total = explorer.segment_customers(cluster_id, where, sort, descending, page)
+    pages = max(1, -(-total // explorer.EXPLORER_PAGE_SIZE))
+    st.caption(
+        f"{total:,} customers match; page {page + 1} of {pages:,} ({explorer.EXPLORER_PAGE_SIZE} a page)."
+    )
+    st.dataframe(look.table(rows), hide_index=True, key="explorer_customers")
+    if total:
+        _explorer_downloads(cluster_id, where, total)
+    if transactions:
+        st.subheader("What it buys")
+        left, right = st.columns(2)
+        left.dataframe(
+            look.table(explorer.segment_purchases(cluster_id, "product")), hide_index=True, key="products"
+        )
+        right.dataframe(
+            look.table(explorer.segment_purchases(cluster_id, "country")), hide_index=True, key="countries"
+        )
+    trend = explorer.segment_trend(names[cluster_id])
+    if len(trend) > 1:
+        st.subheader("Over the runs")
+        st.plotly_chart(
+            px.line(trend, x="run_id", y="customer_share", markers=True,
+                    color_discrete_sequence=[store.segment_colors()[names[cluster_id]]],
+                    labels=look.axis_labels("run_id", "customer_share")),
+            key="explorer_trend",
+        )  # fmt: skip
+
+
+page_explorer()

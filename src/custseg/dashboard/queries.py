@@ -1,0 +1,246 @@
+"""What the dashboard's pages show, as plain functions over the serving copy (custseg.dashboard.store):
+the overview, segments, k, RFM map, classifier, history and value pages. The pages only lay
+these tables out; tests compare them with the marts directly."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ..inputs.quoting import sql_identifier
+from .store import input_kind, query
+
+# scatter plots draw at most this many customers (a deterministic sample above it)
+MAX_SCATTER_POINTS = 5_000
+
+
+# violin plots: at most this many customers per segment
+MAX_VIOLIN_POINTS = 2_000
+
+
+def overview(path: Path | None = None) -> dict:
+    """Customers, segments, revenue, as-of date and the model in use."""
+    head = query(
+        "select count(*) as customers, count(distinct cluster_id) as segments, max(as_of_date) as as_of_date "
+        "from marts.dim_customer_segments",
+        path,
+    ).iloc[0]
+    model = query(
+        "select model_id, algorithm, n_clusters, model_version, trained_at from marts.dim_segmentation_models "
+        "where is_active and model_kind = 'segmentation'",
+        path,
+    )
+    revenue = query("select sum(revenue) as revenue from marts.fct_segment_profiles", path).iloc[0]["revenue"]
+    return {
+        "customers": int(head["customers"]),
+        "segments": int(head["segments"]),
+        "as_of_date": None if pd.isna(head["as_of_date"]) else str(pd.Timestamp(head["as_of_date"]).date()),
+        "revenue": None if pd.isna(revenue) else float(revenue),
+        "model": model.iloc[0].to_dict() if len(model) else None,
+    }
+
+
+def ingestion(path: Path | None = None) -> pd.DataFrame:
+    """Raw rows by outcome (clean, then each quarantine reason) with their share."""
+    if input_kind(path) == "customers":
+        return query(
+            "with outcomes as ("
+            " select 'clean' as outcome, count(*) as row_count from marts.dim_customer_attributes"
+            " union all select quarantine_reason, count(*) from marts.fct_customer_table_quarantine"
+            " group by quarantine_reason)"
+            " select outcome, row_count, row_count / sum(row_count) over () as row_share from outcomes"
+            " order by outcome <> 'clean', row_count desc, outcome",
+            path,
+        )
+    return query(
+        "select outcome, row_count, row_share from marts.fct_ingestion_summary "
+        "where row_count > 0 order by priority",
+        path,
+    )
+
+
+def profiles(path: Path | None = None) -> pd.DataFrame:
+    return query(
+        "select cluster_id, segment_name, description, recommended_action, customer_count, customer_share, "
+        "revenue, revenue_share, mean_confidence, distinguishing_features "
+        "from marts.fct_segment_profiles order by cluster_id",
+        path,
+    )
+
+
+def feature_columns(path: Path | None = None) -> list[str]:
+    """The features plotted per segment: the active model's features."""
+    pre = query("select feature from marts.dim_segmentation_preprocessing order by feature_order", path)
+    return pre["feature"].tolist()
+
+
+def feature_values(path: Path | None = None, per_segment: int = MAX_VIOLIN_POINTS) -> pd.DataFrame:
+    """The model features of up to ``per_segment`` customers per segment (the first by id),
+    with their segment, for violin plots."""
+    features = feature_columns(path)
+    source = "marts.dim_customer_attributes" if input_kind(path) == "customers" else "marts.dim_customers"
+    cols = ", ".join(f"c.{sql_identifier(f)}" for f in features)
+    return query(
+        f"select s.segment_name, {cols} from marts.dim_customer_segments s "
+        f"join {source} c using (customer_id) "
+        "qualify row_number() over (partition by s.cluster_id order by s.customer_id) <= "
+        f"{int(per_segment)} order by s.cluster_id, s.customer_id",
+        path,
+    )
+
+
+def scatter_points(path: Path | None = None, limit: int = MAX_SCATTER_POINTS) -> pd.DataFrame:
+    """PCA coordinates coloured by segment: every customer up to ``limit``, else a
+    deterministic sample of ``limit`` (by a hash of the customer id)."""
+    return query(
+        "select customer_id, segment_name, pc_1, pc_2, pc_3 from marts.fct_segmentation_pca_coordinates "
+        f"order by hash(customer_id), customer_id limit {int(limit)}",
+        path,
+    )
+
+
+def k_selection(path: Path | None = None) -> pd.DataFrame:
+    return query(
+        "select k, inertia, silhouette, davies_bouldin, calinski_harabasz, is_elbow, is_chosen, "
+        "selection_reason from marts.fct_segmentation_k_selection order by k",
+        path,
+    )
+
+
+def rfm_grid(path: Path | None = None) -> pd.DataFrame:
+    """Customers and value per RFM segment and (recency score, frequency-monetary score) cell."""
+    return query(
+        "select rfm_segment, recency_score, fm_score, count(*) as customers, sum(monetary_value) as revenue "
+        "from marts.dim_customers group by all order by recency_score, fm_score",
+        path,
+    )
+
+
+def classifier(path: Path | None = None) -> dict[str, pd.DataFrame]:
+    return {
+        "metrics": query("select metric, value from marts.fct_classifier_metrics", path),
+        "report": query("select * from marts.fct_classifier_report order by cluster_id", path),
+        "confusion": query("select * from marts.fct_classifier_confusion_matrix", path),
+        "importances": query(
+            "select feature, importance, method from marts.fct_classifier_feature_importances "
+            "order by importance_rank limit 20",
+            path,
+        ),
+        "rules": query(
+            "select rule_id, conditions, segment_name, training_samples, purity "
+            "from marts.dim_classifier_tree_rules order by rule_id",
+            path,
+        ),
+    }
+
+
+def history(path: Path | None = None) -> dict[str, pd.DataFrame]:
+    return {
+        "shares": query("select * from marts.fct_segment_shares order by run_id, segment_name", path),
+        "migration": query(
+            "select * from marts.fct_segment_migration order by to_run_id, customers desc", path
+        ),
+        "drift": query(
+            "select run_id, as_of_date, measure, subject, value, status, run_status, decision "
+            "from marts.fct_segmentation_drift order by run_id, measure, subject",
+            path,
+        ),
+    }
+
+
+def model_starts(shares: pd.DataFrame) -> pd.DataFrame:
+    """The runs where a model version took over (the first run, each refit, a pin): run_id,
+    as_of_date and model_version, for the markers on the shares chart."""
+    runs = shares.drop_duplicates("run_id").sort_values("run_id")[["run_id", "as_of_date", "model_version"]]
+    return runs[runs["model_version"].ne(runs["model_version"].shift())].reset_index(drop=True)
+
+
+def migration_pairs(migration: pd.DataFrame) -> list[tuple[int, int]]:
+    """The (from_run_id, to_run_id) pairs of the migration table, latest first."""
+    pairs = (
+        migration[["from_run_id", "to_run_id"]].drop_duplicates().sort_values("to_run_id", ascending=False)
+    )
+    return [(int(a), int(b)) for a, b in pairs.itertuples(index=False)]
+
+
+def _pair_rows(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataFrame:
+    return migration[(migration["from_run_id"] == pair[0]) & (migration["to_run_id"] == pair[1])]
+
+
+def migration_matrix(migration: pd.DataFrame, pair: tuple[int, int]) -> pd.DataFrame:
+    """Customers from each segment (rows, the earlier run) to each segment (columns, the later
+    run) for one run pair; 0 where nobody moved so."""
+    return _pair_rows(migration, pair).pivot_table(
+        index="from_segment", columns="to_segment", values="customers", aggfunc="sum", fill_value=0
+    )
+
+
+def movement_counts(migration: pd.DataFrame, pair: tuple[int, int]) -> dict[str, int]:
+    """Customers who stayed, were relabelled (their segment continued under another name) or
+    moved, for one run pair; pairs recorded before the movement column count by name."""
+    rows = _pair_rows(migration, pair)
+    by_name = rows["is_same_segment"].map({True: "stayed", False: "moved"})
+    kind = rows["movement"].fillna(by_name) if "movement" in rows else by_name
+    counts = rows.groupby(kind)["customers"].sum()
+    return {k: int(counts.get(k, 0)) for k in ("stayed", "relabelled", "moved")}
+
+
+# the heat map's bins: repeat purchases (rows) and days since the last purchase (columns, 30-day)
+FREQUENCY_BINS = (
+    "case when repeat_purchases >= 10 then 10 when repeat_purchases >= 6 then 6 else repeat_purchases end"
+)
+
+
+FREQUENCY_LABELS = {6: "6-9", 10: "10+"}
+
+
+TOP_CUSTOMERS = 25
+
+
+def value(path: Path | None = None) -> dict:
+    """The value marts (transactions only; None for a customer table): the active value model,
+    totals, P(alive) by repeat purchases x days since the last purchase, segments, top customers,
+    and the holdout check when the build had a calibration end."""
+    if input_kind(path) == "customers":
+        return None
+    model = query("select * from marts.dim_clv_models where is_active", path)
+    totals = query(
+        "select count(*) as customers, sum(predicted_clv) as predicted_clv, avg(p_alive) as mean_p_alive, "
+        "sum(case when churn_risk_band = 'high' then 1 else 0 end) as high_churn_risk, "
+        "sum(case when too_little_history then 1 else 0 end) as too_little_history "
+        "from marts.dim_customer_value",
+        path,
+    ).iloc[0]
+    grid = query(
+        f"select {FREQUENCY_BINS} as frequency_bin, least(floor(date_diff('day', last_purchase_date, as_of_date) "
+        "/ 30), 12) * 30 as days_since_last_bin, avg(p_alive) as mean_p_alive, count(*) as customers "
+        "from marts.dim_customer_value group by all order by all",
+        path,
+    )
+    return {
+        "model": model.iloc[0].to_dict() if len(model) else None,
+        "totals": totals.to_dict(),
+        "grid": grid,
+        "segments": query("select * from marts.fct_segment_value order by predicted_clv desc", path),
+        "top": query(
+            "select customer_id, segment_name, repeat_purchases, historic_clv, p_alive, churn_risk_band, "
+            "predicted_number_of_orders, predicted_clv, expected_date_of_next_order "
+            f"from marts.dim_customer_value order by predicted_clv desc nulls last, customer_id limit {TOP_CUSTOMERS}",
+            path,
+        ),
+        "holdout_bins": query(
+            "select * from marts.fct_clv_holdout_by_frequency order by calibration_frequency", path
+        ),
+        "holdout_curve": query("select * from marts.fct_clv_holdout_tracking order by week_end_date", path),
+        "holdout_errors": query("select * from marts.fct_clv_holdout_errors", path),
+    }
+
+
+def alive_matrix(grid: pd.DataFrame) -> pd.DataFrame:
+    """Mean P(alive) with repeat purchases as rows (0 .. 5, 6-9, 10+) and days since the last
+    purchase as columns (30-day bins, the last 360+); empty cells where no customer falls."""
+    table = grid.pivot_table(index="frequency_bin", columns="days_since_last_bin", values="mean_p_alive")
+    table.index = [FREQUENCY_LABELS.get(int(i), str(int(i))) for i in table.index]
+    table.columns = [f"{int(c)}+" if c == 360 else f"{int(c)}-{int(c) + 29}" for c in table.columns]
+    return table
