@@ -20,6 +20,42 @@ def _functions():
                     yield path, node, lines
 
 
+MODULE_LIMIT = 400  # lines: a module a newcomer reads in one sitting
+
+
+def test_no_module_of_the_package_and_no_dashboard_page_is_over_400_lines():
+    files = [*(REPO / "src" / "custseg").rglob("*.py"), *(REPO / "dashboard").rglob("*.py")]
+    long = {
+        str(p.relative_to(REPO)): n for p in files if (n := len(p.read_text().splitlines())) > MODULE_LIMIT
+    }
+    assert long == {}, "split these by concern"
+
+
+def test_the_packages_imports_have_no_cycle():
+    """custseg's modules import one way: a graph of the package's own imports has no cycle."""
+    import graphlib
+
+    package = REPO / "src" / "custseg"
+    graph: dict[str, set[str]] = {}
+    for path in package.rglob("*.py"):
+        parts = path.relative_to(package.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        deps = graph.setdefault(name, set())
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = name.split(".") if parts[-1] == "__init__" else name.split(".")[:-1]
+                    base = base[: len(base) - (node.level - 1)]
+                    module = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    module = node.module or ""
+                if module.startswith("custseg"):
+                    # an import of a name from a package may be a submodule
+                    deps |= {f"{module}.{a.name}" for a in node.names} | {module}
+    graph = {n: {d for d in deps if d in graph and d != n} for n, deps in graph.items()}
+    graphlib.TopologicalSorter(graph).prepare()  # raises CycleError naming the cycle
+
+
 def test_no_function_is_long_without_a_reason_in_a_comment():
     long = []
     for path, node, lines in _functions():

@@ -1,6 +1,6 @@
 """The customer-table input (custseg.inputs.customer_probe) on small fixture files: typing, the id
 column, one-hot levels, engineered expressions and the checks that stop a bad table or setting
-with a clear message; names beyond RFM (custseg.segmentation.naming.profile); the classifier
+with a clear message; names beyond RFM (custseg.segmentation.traits); the classifier
 on a customer table's columns. No dbt here: test_customer_table_build.py builds end to end."""
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import pytest
 
 from custseg.inputs.customer_probe import probe_customer_table
 from custseg.segmentation.classifier import FeatureEncoder
-from custseg.segmentation.naming import DISTINCT_EFFECT, distinguishing_text, name_clusters, profile
+from custseg.segmentation.naming import name_clusters, profile
+from custseg.segmentation.traits import DISTINCT_EFFECT, distinguishing_text
 
 DEFAULTS = {
     "onehot_top_n": 10,
@@ -284,7 +285,7 @@ def test_clusters_of_a_customer_table_are_named_in_words_by_what_sets_them_apart
 
 
 def test_column_names_are_humanised_when_no_label_is_given():
-    from custseg.segmentation.naming import humanise
+    from custseg.segmentation.traits import humanise
 
     assert humanise("NumWebVisitsMonth") == "num web visits month"
     assert humanise("PURCHASES_TRX") == "purchases trx"

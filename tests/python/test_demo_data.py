@@ -7,13 +7,8 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from custseg.demo_data import (
-    SPELLINGS,
-    GeneratorConfig,
-    TransactionGenerator,
-    generate_table,
-    write_transactions,
-)
+from custseg.demo_data import GeneratorConfig, TransactionGenerator, generate_table, write_transactions
+from custseg.demo_data.settings import SPELLINGS
 
 SMALL = GeneratorConfig(rows=60_000, customers=800, seed=7)
 

@@ -76,7 +76,7 @@ def check_names_are_true(run, config: dict, k: int) -> None:
     the segment is on by at least half a standard deviation (marts.fct_segment_feature_profiles,
     which has every model feature's mean and median for every segment), and the action names the
     same traits."""
-    from custseg.segmentation.naming import DISTINCT_EFFECT, said_traits, trait
+    from custseg.segmentation.traits import DISTINCT_EFFECT, said_traits, trait
 
     labels = config.get("column_labels", {})
     features = list(config["segmentation_features"])

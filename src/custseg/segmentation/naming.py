@@ -23,21 +23,22 @@ This works for any k up to the number of names (11); beyond that, names repeat w
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from scipy.optimize import linear_sum_assignment
 
-RFM = ("recency_days", "order_count", "monetary_value")
+from .traits import (
+    RFM,
+    distinguishing,
+    distinguishing_text,
+    is_rfm,
+    lower_first,
+    said_traits,
+    share_beaten,
+    table_profile,
+)
+
 TOP, BOTTOM = "Champions", "Lost"
-
-
-def _beats(population: np.ndarray, value: float) -> float:
-    """Share of the population strictly below ``value``, plus half the ties."""
-    below = np.count_nonzero(population < value)
-    ties = np.count_nonzero(population == value)
-    return (below + 0.5 * ties) / len(population)
 
 
 def cluster_scores(customers: pd.DataFrame, cluster: np.ndarray, k: int) -> pd.DataFrame:
@@ -55,9 +56,9 @@ def cluster_scores(customers: pd.DataFrame, cluster: np.ndarray, k: int) -> pd.D
                 "median_order_count": med["order_count"],
                 "median_monetary_value": med["monetary_value"],
                 # recency: fewer days is better, so the score is the share with MORE days
-                "recency_score": 1.0 - _beats(pop["recency_days"], med["recency_days"]),
-                "frequency_score": _beats(pop["order_count"], med["order_count"]),
-                "monetary_score": _beats(pop["monetary_value"], med["monetary_value"]),
+                "recency_score": 1.0 - share_beaten(pop["recency_days"], med["recency_days"]),
+                "frequency_score": share_beaten(pop["order_count"], med["order_count"]),
+                "monetary_score": share_beaten(pop["monetary_value"], med["monetary_value"]),
             }
         )
     scores = pd.DataFrame(rows)
@@ -232,121 +233,6 @@ def numbered(names) -> list[str]:
     return unique
 
 
-# -- names beyond RFM: what sets each cluster apart ---------------------------------------------
-
-# a feature sets a cluster apart when its cluster mean is at least this many population standard
-# deviations from the population mean
-DISTINCT_EFFECT = 0.5
-ACTIONS = (
-    "Retain and reward: loyalty perks, early access and personal service built around what sets "
-    "them apart ({traits}); watch them for churn.",
-    "Grow: cross-sell and upsell around what sets them apart ({traits}).",
-    "Develop: targeted offers on what sets them apart ({traits}) to raise spend and frequency.",
-    "Re-activate at low cost: win-back offers that speak to what sets them apart ({traits}), through "
-    "cheap channels; stop costly contact if they stay silent.",
-)
-NO_VALUE_ACTION = (
-    "Tailor offers and messages to what sets them apart ({traits}), and measure the response "
-    "against the other segments (set segment_value_feature to rank segments by value)."
-)
-# the traits of a segment that stands out on nothing
-NO_TRAITS = "nothing: close to the average customer"
-
-
-def _action_index(rank: int, k: int) -> int:
-    """The best segment is retained, the worst re-activated, those between grown then developed."""
-    if rank == 0:
-        return 0
-    if rank == k - 1:
-        return len(ACTIONS) - 1
-    return 1 + min(1, (rank - 1) * 2 // max(1, k - 2))
-
-
-def is_rfm(customers: pd.DataFrame) -> bool:
-    """Whether the customers come from transactions (they have R, F and M)."""
-    return all(c in customers.columns for c in RFM)
-
-
-def _phrase(column: str, effect: float) -> str:
-    if "=" in column:  # one-hot "Gender=Female"
-        name, level = column.split("=", 1)
-        return f"{name} {level}" if effect > 0 else f"few {name} {level}"
-    return f"{'High' if effect > 0 else 'Low'} {column}"
-
-
-def humanise(column: str) -> str:
-    """A column name as words: "NumWebVisitsMonth" -> "num web visits month", "PURCHASES_TRX"
-    -> "purchases trx", "Membership Type=Gold" -> "Gold (membership type)"."""
-    if "=" in column:
-        name, level = column.split("=", 1)
-        return f"{level} ({humanise(name)})"
-    spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ", column.replace("_", " "))
-    return " ".join(spaced.split()).lower()
-
-
-def trait(column: str, effect: float, labels: dict[str, str]) -> str:
-    """How a person says a cluster differs on one column: "high income", "low web visits per
-    month"; a one-hot level: "Gold (membership type)", "few Gold (membership type)"."""
-    label = labels.get(column) or humanise(column)
-    if "=" in column:
-        return label if effect > 0 else f"few {label}"
-    return f"{'high' if effect > 0 else 'low'} {label}"
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
-def said_traits(name: str) -> list[str]:
-    """The traits a customer-table segment name states ("Low web visits & high income" ->
-    ["low web visits", "high income"]), first letters lowered as :func:`trait` words them
-    (compare with :func:`_lower_first` of each trait: a label may start with a capital)."""
-    return [_lower_first(part) for part in name.split(" & ")]
-
-
-def distinguishing(
-    customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
-) -> list[list[tuple[str, float, float, float]]]:
-    """Per cluster, up to ``top`` features that set it apart most: those whose standardised mean
-    difference, (cluster mean - mean) / std (0 for a constant column), is at least DISTINCT_EFFECT
-    in size; as (feature, effect, cluster mean, population mean), strongest first (ties: column
-    order)."""
-    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
-    pop, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
-    std = np.where(std > 0, std, np.inf)
-    result = []
-    for j in range(k):
-        mask = cluster == j
-        means = np.nanmean(X[mask], axis=0) if mask.any() else pop
-        eff = np.nan_to_num((means - pop) / std)
-        order = np.lexsort((np.arange(len(columns)), -np.abs(eff)))
-        chosen = [i for i in order if abs(eff[i]) >= DISTINCT_EFFECT][:top]
-        result.append([(columns[i], float(eff[i]), float(means[i]), float(pop[i])) for i in chosen])
-    return result
-
-
-def _number(x: float) -> str:
-    """82300.4 -> '82,300'; 2.614 -> '2.61'; 0.0312 -> '0.0312'."""
-    if abs(x) >= 100:
-        return f"{x:,.0f}"
-    if abs(x) >= 1:
-        return f"{x:.2f}".rstrip("0").rstrip(".")
-    return f"{x:.3g}"
-
-
-def distinguishing_text(parts: list[tuple[str, float, float, float]], phrase=_phrase) -> str:
-    """'High Income (82,300 vs 51,600 overall); Low Family_Size (1.6 vs 2.6 overall)'; '' when none.
-    ``phrase(column, effect)`` words each feature (a customer table's: :func:`trait`)."""
-    return "; ".join(f"{phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
-
-
-MAX_NAME_TRAITS = 2
-
-
 def profile(
     customers: pd.DataFrame,
     cluster: np.ndarray,
@@ -377,54 +263,7 @@ def profile(
         for column in ("proposed_name", "description", "recommended_action"):
             scores[column] = pd.Series([None] * len(scores), dtype="string")  # typed text, even when null
         return scores
-    return _table_profile(customers, cluster, k, features, value_feature, labels or {})
-
-
-def _table_profile(customers, cluster, k, features, value_feature, labels) -> pd.DataFrame:
-    """:func:`profile` of a customer table: value rank, traits in words, names, actions."""
-    if value_feature and value_feature not in customers.columns:
-        raise ValueError(f"segment_value_feature '{value_feature}' is not a column of the customer features")
-    sizes = np.bincount(cluster, minlength=k)
-    if value_feature:
-        values = customers[value_feature].to_numpy(dtype=float)
-        combined = [
-            _beats(values, float(np.median(values[cluster == j]))) if sizes[j] else 0.0 for j in range(k)
-        ]
-    else:
-        combined = list(sizes / max(1, sizes.sum()))
-    parts = distinguishing(customers, cluster, k, list(features))
-    traits = [[trait(c, e, labels) for c, e, _, _ in p] for p in parts]
-    names = [_sentence(" & ".join(t[:MAX_NAME_TRAITS])) if t else "Typical customers" for t in traits]
-    rank = np.argsort(np.lexsort((np.arange(k), -np.asarray(combined))))  # 0 = best
-    text = [distinguishing_text(p, lambda c, e: trait(c, e, labels)) for p in parts]
-    actions = [
-        (ACTIONS[_action_index(int(rank[j]), k)] if value_feature else NO_VALUE_ACTION).format(
-            traits=", ".join(traits[j][:MAX_NAME_TRAITS]) or NO_TRAITS
-        )
-        for j in range(k)
-    ]
-    return pd.DataFrame(
-        {
-            "cluster_id": np.arange(k),
-            "size": sizes.astype(int),
-            "median_recency_days": np.nan,
-            "median_order_count": np.nan,
-            "median_monetary_value": np.nan,
-            "recency_score": np.nan,
-            "frequency_score": np.nan,
-            "monetary_score": np.nan,
-            "combined_score": np.asarray(combined, dtype=float),
-            "distinguishing_features": text,
-            "traits": ["|".join(t) for t in traits],
-            "proposed_name": names,
-            "description": [
-                f"{sizes[j] / max(1, sizes.sum()):.0%} of customers. "
-                + (f"Sets them apart: {text[j]}." if text[j] else "Close to the average on every feature.")
-                for j in range(k)
-            ],
-            "recommended_action": actions,
-        }
-    )
+    return table_profile(customers, cluster, k, features, value_feature, labels or {})
 
 
 def name_clusters(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str] | None = None) -> list[str]:
@@ -437,7 +276,7 @@ def name_clusters(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str
         return assign_names(scores, names, keep)
     proposed = list(scores["proposed_name"])
     for cluster, before in keep.items():
-        traits = {_lower_first(t) for t in str(scores.loc[cluster, "traits"]).split("|")}
+        traits = {lower_first(t) for t in str(scores.loc[cluster, "traits"]).split("|")}
         if set(said_traits(before)) <= traits:
             proposed[cluster] = before
     return numbered(proposed)

@@ -1,147 +1,29 @@
-"""Deterministic generator of Online-Retail-shaped transactions.
-
-The data is built so that segmentation has something to find: customers are drawn from
-archetypes with clearly different recency, frequency and spend, and the file carries every
-kind of dirt the real UCI Online Retail file has (guest rows, cancellations that return
-earlier purchases, postage and manual lines, ``A``/``B`` bad-debt adjustments, zero prices,
-negative quantities outside cancellations, exact duplicate lines, several countries).
-
-Generation is vectorised with NumPy and written chunk by chunk with Arrow writers, so memory
-is bounded by ``chunk_rows`` whatever the total row count. The output depends only on the
-parameters (seed, rows, customers, dates, chunk_rows): every chunk draws from its own
-``numpy.random.Generator`` seeded with ``(seed, chunk_index)``.
-"""
+"""The generator itself: chunk by chunk, each from its own ``numpy.random.Generator`` seeded with
+``(seed, chunk_index)``, the purchases of each customer's archetype and every kind of dirt of the
+real file, as Arrow tables."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-# Column spellings of the two public UCI files.
-SPELLINGS: dict[str, dict[str, str]] = {
-    "online_retail": {
-        "invoice": "InvoiceNo",
-        "stock_code": "StockCode",
-        "description": "Description",
-        "quantity": "Quantity",
-        "invoice_date": "InvoiceDate",
-        "unit_price": "UnitPrice",
-        "customer_id": "CustomerID",
-        "country": "Country",
-    },
-    "online_retail_ii": {
-        "invoice": "Invoice",
-        "stock_code": "StockCode",
-        "description": "Description",
-        "quantity": "Quantity",
-        "invoice_date": "InvoiceDate",
-        "unit_price": "Price",
-        "customer_id": "Customer ID",
-        "country": "Country",
-    },
-}
-
-
-@dataclass(frozen=True)
-class Archetype:
-    """A kind of customer: where its last purchase falls, how long it has bought, how much."""
-
-    name: str
-    share: float
-    recency_days: tuple[int, int]
-    tenure_days: tuple[int, int]
-    activity: float  # relative number of lines
-    lines_per_order: float
-    quantity_scale: float
-
-
-ARCHETYPES: tuple[Archetype, ...] = (
-    Archetype("champion", 0.10, (0, 15), (260, 370), 60.0, 15.0, 12.0),
-    Archetype("loyal", 0.14, (5, 60), (180, 370), 24.0, 14.0, 8.0),
-    Archetype("new", 0.12, (0, 30), (0, 25), 3.0, 14.0, 6.0),
-    Archetype("big_spender", 0.08, (10, 90), (60, 300), 10.0, 28.0, 45.0),
-    Archetype("at_risk", 0.16, (100, 200), (120, 300), 16.0, 16.0, 8.0),
-    Archetype("hibernating", 0.20, (120, 300), (0, 120), 3.0, 10.0, 5.0),
-    Archetype("lost", 0.20, (260, 370), (0, 20), 1.5, 8.0, 4.0),
+from .settings import (
+    ADJECTIVES,
+    ARCHETYPES,
+    COUNTRIES,
+    COUNTRY_WEIGHTS,
+    DAMAGE_NOTES,
+    NON_PRODUCT_LINES,
+    NOUNS,
+    SECONDS_PER_DAY,
+    SPELLINGS,
+    GeneratorConfig,
 )
-
-COUNTRIES = (
-    "United Kingdom", "Germany", "France", "EIRE", "Spain", "Netherlands",
-    "Belgium", "Switzerland", "Portugal", "Australia", "Norway", "Italy",
-)  # fmt: skip
-COUNTRY_WEIGHTS = np.array([0.84, 0.025, 0.022, 0.02, 0.015, 0.012, 0.012, 0.01, 0.01, 0.012, 0.01, 0.012])
-
-# Non-product lines as they appear in Online Retail: code, description, price range, share.
-NON_PRODUCT_LINES = (
-    ("POST", "POSTAGE", (15.0, 40.0), 0.45),
-    ("DOT", "DOTCOM POSTAGE", (10.0, 300.0), 0.15),
-    ("M", "Manual", (0.5, 60.0), 0.15),
-    ("C2", "CARRIAGE", (25.0, 50.0), 0.08),
-    ("BANK CHARGES", "Bank Charges", (15.0, 15.0), 0.05),
-    ("AMAZONFEE", "AMAZON FEE", (5.0, 200.0), 0.02),
-    ("D", "Discount", (1.0, 40.0), 0.10),  # always a cancellation line, as in the UCI file
-)
-ADJECTIVES = (
-    "WHITE", "RED", "PINK", "BLUE", "VINTAGE", "REGENCY", "JUMBO", "LARGE", "SMALL", "RETRO",
-    "HEART", "STAR", "PAISLEY", "SPOTTY", "GLASS", "WOODEN", "METAL", "PAPER", "LACE", "ZINC",
-)  # fmt: skip
-NOUNS = (
-    "T-LIGHT HOLDER", "LANTERN", "CAKE CASES", "BAG", "MUG", "BUNTING", "CLOCK", "TEACUP",
-    "DOORMAT", "CANDLE", "NAPKINS", "LUNCH BOX", "PHOTO FRAME", "TIN", "SIGN", "CUSHION COVER",
-    "HOT WATER BOTTLE", "PURSE", "NOTEBOOK", "BOWL",
-)  # fmt: skip
-DAMAGE_NOTES = ("damaged", "lost", "check", "?", "wet damaged", "smashed")
-
-SECONDS_PER_DAY = 86_400
-
-
-@dataclass(frozen=True)
-class GeneratorConfig:
-    """Parameters of one generated file. The same config always gives the same rows."""
-
-    rows: int = 120_000
-    customers: int = 2_000
-    seed: int = 42
-    start: str = "2010-12-01"
-    end: str = "2011-12-09"
-    chunk_rows: int = 2_000_000
-    guest_row_share: float = 0.20
-    spelling: str = "online_retail"
-    products: int = 3_800
-    # a later batch: customer ids and invoice numbers start here (new customers, new invoices)
-    first_customer_id: int = 12_346
-    first_invoice: int = 536_365
-    # every product's price times this (a shifted population for drift tests: spend x 5)
-    spend_multiplier: float = 1.0
-
-    def validate(self) -> None:
-        if self.customers < 1:
-            raise ValueError("customers must be at least 1")
-        if self.rows < 4 * self.customers or self.rows < 200:
-            raise ValueError(
-                f"rows ({self.rows}) must be at least 200 and at least 4 x customers "
-                f"({4 * self.customers}) so that every customer can buy something"
-            )
-        if self.spelling not in SPELLINGS:
-            raise ValueError(f"spelling must be one of {sorted(SPELLINGS)}, got {self.spelling!r}")
-        if self.chunk_rows < 10_000:
-            raise ValueError("chunk_rows must be at least 10,000")
-        if not 0 <= self.guest_row_share < 0.9:
-            raise ValueError("guest_row_share must be in [0, 0.9)")
-        if not self.spend_multiplier > 0:
-            raise ValueError("spend_multiplier must be positive")
-        if self._span_days() < 30:
-            raise ValueError("the date range must cover at least 30 days")
-
-    def _span_days(self) -> int:
-        return (datetime.fromisoformat(self.end) - datetime.fromisoformat(self.start)).days
 
 
 @dataclass(frozen=True)
@@ -484,49 +366,3 @@ class TransactionGenerator:
              customer, country],
             schema=self.schema(),
         )  # fmt: skip
-
-
-def write_transactions(path: str | Path, config: GeneratorConfig, fmt: str | None = None) -> dict:
-    """Write generated transactions to ``path`` (Parquet or CSV, from the extension).
-
-    Returns a summary with the row and chunk counts. Memory stays bounded by one chunk.
-    """
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    fmt = (fmt or path.suffix.lstrip(".")).lower()
-    if fmt not in {"parquet", "csv"}:
-        raise ValueError(f"cannot write {path.name!r}: use a .parquet or .csv file name (or --format)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    gen = TransactionGenerator(config)
-    tmp = path.with_name(path.name + ".partial")
-    rows = chunks = 0
-    writer = None
-    try:
-        for table in gen.chunks():
-            if fmt == "parquet":
-                if writer is None:
-                    writer = pq.ParquetWriter(tmp, table.schema, compression="zstd")
-                writer.write_table(table, row_group_size=500_000)
-            else:
-                date_col = gen.columns["invoice_date"]
-                idx = table.schema.get_field_index(date_col)
-                table = table.set_column(
-                    idx, date_col, pc.strftime(table[date_col].cast(pa.timestamp("s")), "%Y-%m-%d %H:%M:%S")
-                )
-                if writer is None:
-                    writer = pacsv.CSVWriter(tmp, table.schema)
-                writer.write_table(table)
-            rows += table.num_rows
-            chunks += 1
-    finally:
-        if writer is not None:
-            writer.close()
-    tmp.replace(path)
-    return {"path": str(path), "rows": rows, "chunks": chunks, "format": fmt}
-
-
-def generate_table(config: GeneratorConfig) -> pa.Table:
-    """All generated rows as one Arrow table (for tests and small files)."""
-    return pa.concat_tables(TransactionGenerator(config).chunks())
