@@ -35,7 +35,7 @@ def group_of(node: dict) -> tuple[str, str]:
         return "consumers", node["name"]
     folder = PurePosixPath(node["original_file_path"]).parent
     parts = folder.parts
-    if parts[0] == "python_models" or parts[:2] == ("models", "ml"):
+    if parts[0] == "python_models":
         return "ml", "/".join(parts)
     return parts[1], "/".join(parts[1:])
 

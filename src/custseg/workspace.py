@@ -118,9 +118,11 @@ class Events:
         if name in ("LogStartLine", "NodeStart") and node and node not in self.result.started:
             self.result.started.append(node)
         if name in _RESULT_EVENTS and node:
-            self.result.statuses[node] = (data.get("node_info") or {}).get("node_status") or data.get(
-                "status", ""
-            )
+            # the result event's own status (node_info's can still read "None" for unit tests)
+            status = "skipped" if name == "SkippingDetails" else data.get("status")
+            if status in (None, "", "None"):
+                status = (data.get("node_info") or {}).get("node_status", "")
+            self.result.statuses[node] = str(status)
         if name in _ERROR_EVENTS:
             self.result.errors.append(data.get("exc") or data.get("msg") or info.get("msg", ""))
         if self.on_event is not None:

@@ -42,12 +42,15 @@ def test_node_outcomes_and_progress_come_from_the_events():
         _event("LogModelResult", "1 of 2 OK created ...", index=1, total=2, status="success",
                node_info=_node(model, "success")),
         _event("LogStartLine", "2 of 2 START test ...", index=2, total=2, node_info=_node(test)),
+        # a unit test's node_info can still say "None" when its result event says pass
+        _event("LogTestResult", "PASS", index=2, total=2, status="pass", node_info=_node("unit_test.custseg.m.t", "None")),
         _event("LogTestResult", "2 of 2 FAIL 2 ...", index=2, total=2, status="fail", node_info=_node(test, "fail")),
         _event("RunResultFailure", "Failure in test assert_raw_rows_reconcile", "error", node_info=_node(test, "fail")),
     ):  # fmt: skip
         events.feed(line)
     result = events.finish(1)
     assert result.started == [model, test]
-    assert result.statuses == {model: "success", test: "fail"} and result.failed == [test]
+    assert result.statuses == {model: "success", "unit_test.custseg.m.t": "pass", test: "fail"}
+    assert result.failed == [test]
     assert result.problem == "Failure in test assert_raw_rows_reconcile"  # no project message: the first line
-    assert [p[0] for p in seen if p] == [0.5, 0.5, 1.0, 1.0]
+    assert [p[0] for p in seen if p] == [0.5, 0.5, 1.0, 1.0, 1.0]

@@ -4,6 +4,7 @@
     dim_segmentation_models read. The active version is the one the latest run scored with: the
     newest, or the pinned segmentation_model_version (macro is_latest_run).
 #}
+{{ config(materialized='view') }}
 
 with
 

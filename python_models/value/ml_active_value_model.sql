@@ -2,7 +2,7 @@
     The active value model version (one row): the latest of ml_value_models, which a build
     appends to only when it fits. Read by the value scoring models and the value marts.
 #}
-{{ config(enabled=input_kind() == 'transactions') }}
+{{ config(enabled=input_kind() == 'transactions', materialized='view') }}
 
 with
 
