@@ -5,9 +5,15 @@
 # The suite runs on CUSTSEG_TEST_WORKERS pytest-xdist workers (default 2, one test file per
 # worker at a time, so module fixtures are built once): most of a dbt build is single-threaded
 # Python, so two builds side by side use both cores. CUSTSEG_TEST_WORKERS=0 runs in one process.
+# --quick: the unit tests alone (no dbt, no browser, no Spark; about a minute), for the edit-run
+# loop; the suite prints how many dbt invocations it made (0 here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
+if [ "${1:-}" = "--quick" ]; then
+    shift
+    exec .venv/bin/python -m pytest -n "${CUSTSEG_TEST_WORKERS:-2}" -m "not e2e" "$@"
+fi
 bash scripts/install_chromium.sh  # the dashboard's browser test drives Debian's chromium
 # the Spark comparison test (tests/python/test_spark.py) needs Java 17+; skipped, saying so, without
 bash scripts/install_java.sh

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from conftest import REPO
 
@@ -63,6 +64,7 @@ def _on(published: Path, text: str) -> str:
     return text.replace("warehouse/custseg.duckdb", str(published))
 
 
+@pytest.mark.e2e
 def test_the_first_query_runs_on_a_published_warehouse(demo_warehouse):
     line = next(
         ln for ln in re.findall(r"```bash\n(.*?)```", README, re.S)[1].splitlines() if "python -c" in ln
@@ -74,6 +76,7 @@ def test_the_first_query_runs_on_a_published_warehouse(demo_warehouse):
     assert all(name in done.stdout for (name,) in segments)
 
 
+@pytest.mark.e2e
 def test_the_readmes_sql_runs_on_a_published_warehouse(demo_warehouse):
     """Each SQL block of the README through `custseg sql`, as the README runs it: every
     statement answers rows (the tables are printed with their values)."""
