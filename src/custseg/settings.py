@@ -3,7 +3,8 @@
 The on-run-start hook ``preflight()`` passes the vars as one JSON object to
 ``custseg_check_settings`` (dbt plugin), which calls :func:`check_settings`. A bad value stops
 the build within seconds, naming the var, what it must be and an example; nothing reaches SQL
-unchecked (dates are also escaped where they are used).
+unchecked (dates are also escaped where they are used). Each domain's settings are checked by
+its pydantic model (custseg.varconfig), the one declaration of its vars.
 """
 
 from __future__ import annotations
@@ -25,12 +26,6 @@ CUSTOMER_FEATURES = (
     "monetary_score",
     "fm_score",
 )
-WHOLE_NUMBER_VARS = (
-    "segmentation_pca_components", "min_cluster_size", "k_min", "k_max", "n_clusters", "random_state", "n_init", "sweep_n_init",
-    "silhouette_exact_max", "silhouette_sample_size", "sweep_sample_size", "minibatch_threshold",
-    "fit_sample_size", "classifier_tree_max_depth", "classifier_n_estimators", "classifier_top_countries",
-    "classifier_max_rows", "ml_threads",
-)  # fmt: skip
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -84,28 +79,15 @@ def check_settings(values: dict[str, Any]) -> dict[str, Any]:
                 f"segmentation_features {unknown} are not customer features; choose from "
                 f"{', '.join(CUSTOMER_FEATURES)}"
             )
-    wrong_type = [
-        f"{name} must be a whole number, got {values[name]!r}"
-        for name in WHOLE_NUMBER_VARS
-        if values.get(name) not in (None, "")
-        and (isinstance(values[name], bool) or not isinstance(values[name], int))
-    ]
-    problems += wrong_type
-    builders = (
-        SegmentationConfig.from_vars,
-        ClassifierConfig.from_vars,
-        LifecycleConfig.from_vars,
-        ValueConfig.from_vars,
-    )
-    for build in () if wrong_type else builders:
+    # each domain's settings (custseg.varconfig): types and rules, every problem of each together
+    # (a var already named above is not named twice)
+    named = {p.split(" ", 1)[0] for p in problems}
+    for config in (SegmentationConfig, ClassifierConfig, LifecycleConfig, ValueConfig):
         try:
-            build(values)
-        except (ValueError, TypeError) as exc:
-            problems.append(
-                str(exc)
-                .removeprefix("Invalid segmentation settings: ")
-                .removeprefix("Invalid value settings: ")
-            )
+            config.from_vars(values)
+        except ValueError as exc:
+            said = str(exc).split(" settings: ", 1)[-1].split("; ")
+            problems += [p for p in said if p.split(" ", 1)[0] not in named]
     if problems:
         return {"ok": False, "error": "; ".join(problems)}
     return {"ok": True}

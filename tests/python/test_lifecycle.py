@@ -209,10 +209,8 @@ def _matching(registry, version) -> pd.DataFrame:
 
 
 def test_a_refit_with_another_seed_keeps_every_id_and_name(first):
-    from dataclasses import replace
-
     new = step.run(
-        _frame(), seed_names(), step.registry_frame(first), replace(CONFIG, random_state=7), CLASSIFIER,
+        _frame(), seed_names(), step.registry_frame(first), CONFIG.replaced(random_state=7), CLASSIFIER,
         LifecycleConfig.from_vars({"segmentation_mode": "refit"}),
     ).to_pandas()  # fmt: skip
     registry = pd.concat([first, new], ignore_index=True)
@@ -224,10 +222,8 @@ def test_a_refit_with_another_seed_keeps_every_id_and_name(first):
 
 
 def test_a_refit_with_another_k_keeps_the_continuing_segments_and_numbers_the_new_one(first):
-    from dataclasses import replace
-
     new = step.run(
-        _frame(), seed_names(), step.registry_frame(first), replace(CONFIG, n_clusters=5), CLASSIFIER,
+        _frame(), seed_names(), step.registry_frame(first), CONFIG.replaced(n_clusters=5), CLASSIFIER,
         LifecycleConfig.from_vars({"segmentation_mode": "refit"}),
     ).to_pandas()  # fmt: skip
     registry = pd.concat([first, new], ignore_index=True)
@@ -265,9 +261,8 @@ def test_a_registry_from_the_release_with_arrow_reports_is_refused_saying_how_to
 def test_column_labels_round_trip_through_the_registry_without_a_refit():
     """A registered model's settings read back equal to the build's (column_labels pairs are
     JSON lists in the registry): an unchanged build with labels is not a settings change."""
-    from dataclasses import replace
 
-    config = replace(CONFIG, column_labels=(("monetary_value", "spend"), ("order_count", "orders")))
+    config = CONFIG.replaced(column_labels=(("monetary_value", "spend"), ("order_count", "orders")))
     registry = step.run(
         _frame(), seed_names(), step.registry_frame(None), config, CLASSIFIER, LifecycleConfig()
     ).to_pandas()

@@ -536,7 +536,6 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
     claims no longer hold on its new numbers, so the share of customers whose name changed only
     through relabelling stays near zero (measured: 0.23%, one segment in one month whose
     frequency position crossed the median that "Promising" claims it is below)."""
-    from dataclasses import replace
 
     import numpy as np
     import pandas as pd
@@ -549,7 +548,7 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
         names = con.sql("select * from seeds.segment_names").df()
         whole = _month_rfm(con, "2011-12", cumulative=True)
         first, _, _ = _fit(whole, names, config)
-        again, _, _ = _fit(whole, names, replace(config, random_state=7), Prior(first, first.names, 1))
+        again, _, _ = _fit(whole, names, config.replaced(random_state=7), Prior(first, first.names, 1))
         assert again.names == first.names and again.matching["status"].eq("continued").all()
         assert (again.matching["previous_cluster_id"] == again.matching["cluster_id"]).all()
         months = _months(con)

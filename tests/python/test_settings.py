@@ -61,28 +61,34 @@ def test_defaults_pass():
 
 
 def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
-    """dbt_project.yml is the one source of the defaults: every Python config field names its var
-    and takes its default from the project file (change the file, the defaults follow), and every
-    var the Python models read reaches them and the pre-flight check."""
+    """dbt_project.yml is the one source of the defaults: every settings field names its var and
+    takes its default from the project file (change the file, the defaults follow); the lists
+    the dbt side keeps (the Python models' YAML blocks, the pre-flight's settings_options) name
+    every var their domain's models declare (custseg.varconfig)."""
     import re
-    from dataclasses import fields
 
     import yaml
 
     from conftest import REPO
     from custseg.segmentation.config import ClassifierConfig, LifecycleConfig, SegmentationConfig
+    from custseg.value.config import ValueConfig
 
     text = (REPO / "dbt_project.yml").read_text()
     project = yaml.safe_load(text)["vars"]
-    configs = (SegmentationConfig, ClassifierConfig, LifecycleConfig)
-    config_vars = {f.metadata.get("var") for config in configs for f in fields(config)}
-    assert None not in config_vars, "a config field without a var would carry a default of its own"
-    assert config_vars <= set(project)
+    configs = (SegmentationConfig, ClassifierConfig, LifecycleConfig, ValueConfig)
+    for config in configs:
+        fields = config.model_fields.values()
+        assert all(isinstance(f.validation_alias, str) for f in fields), (
+            f"{config.__name__}: a field without a var"
+        )
+    declared = {name for config in configs for name in config.var_names()}
+    assert declared <= set(project)
 
     # the same defaults as the project file, field by field
     assert SegmentationConfig().k_max == project["k_max"]
     assert list(SegmentationConfig().features) == project["segmentation_features"]
     assert LifecycleConfig().thresholds == {k: tuple(v) for k, v in project["drift_thresholds"].items()}
+    assert ValueConfig().horizons_days == tuple(sorted(project["clv_horizons_days"]))
 
     # another project file: the defaults are its values (no second copy in Python)
     changed = yaml.safe_load(text)
@@ -92,13 +98,14 @@ def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
         segmentation_log_features=["monetary_value"],
         classifier_n_estimators=33,
         segmentation_mode="score",
+        clv_horizon_days=180,
         drift_thresholds={**project["drift_thresholds"], "feature_psi": [0.2, 0.4]},
     )
     (tmp_path / "dbt_project.yml").write_text(yaml.safe_dump(changed))
     monkeypatch.setenv("CUSTSEG_PROJECT_DIR", str(tmp_path))
     segmentation, classifier, lifecycle = SegmentationConfig(), ClassifierConfig(), LifecycleConfig()
     assert (segmentation.k_max, segmentation.features) == (7, ("recency_days", "monetary_value"))
-    assert classifier.n_estimators == 33 and lifecycle.mode == "score"
+    assert classifier.n_estimators == 33 and lifecycle.mode == "score" and ValueConfig().horizon_days == 180
     assert lifecycle.thresholds["feature_psi"] == (0.2, 0.4)
     # a var left out of the settings JSON, or null, takes the project's value; a partial
     # drift_thresholds keeps the project's other measures
@@ -108,18 +115,25 @@ def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
     assert partial.thresholds["feature_psi"] == (0.2, 0.4)
     assert partial.thresholds["distance_ratio"] == (1.1, 1.2)
 
-    python_vars = set(
-        re.findall(
-            r"'([a-z_]+)': var\(", (REPO / "python_models/segmentation/_segmentation__models.yml").read_text()
-        )
+    # each Python model folder passes every var its domain's models declare, and the pre-flight
+    # checks them all
+    folders = {
+        "python_models/segmentation/_segmentation__models.yml": (
+            SegmentationConfig,
+            ClassifierConfig,
+            LifecycleConfig,
+        ),
+        "python_models/value/_value__models.yml": (ValueConfig, LifecycleConfig),
+    }
+    for yml, domain in folders.items():
+        passed = set(re.findall(r"'([a-z_]+)': var\(", (REPO / yml).read_text()))
+        wanted = {name for config in domain for name in config.var_names()}
+        assert wanted <= passed <= set(project), f"{yml}: add {sorted(wanted - passed)}"
+    preflight = (REPO / "macros/ingest/preflight.sql").read_text().split("{% macro settings_options()")[1]
+    checked = set(re.findall(r"'([a-z_]+)'", preflight))
+    assert declared <= checked, (
+        f"settings_options() in macros/ingest/preflight.sql: add {sorted(declared - checked)}"
     )
-    checked = set(
-        re.findall(
-            r"'([a-z_]+)'",
-            (REPO / "macros/ingest/preflight.sql").read_text().split("{% macro settings_options()")[1],
-        )
-    )
-    assert config_vars <= python_vars <= set(project) and python_vars <= checked
 
 
 def test_a_missing_project_says_where_to_point(tmp_path, monkeypatch):

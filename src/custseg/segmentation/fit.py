@@ -9,7 +9,7 @@ BLAS/OpenMP threads are capped (var ``ml_threads``) around the work.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -218,7 +218,7 @@ def train_classifiers(training, cluster, seg_model, seg_config, cls_config, **ve
     rows = []
     for kind, cfg in (
         ("classifier", cls_config),
-        ("classifier_tree", replace(cls_config, classifier="decision_tree")),
+        ("classifier_tree", cls_config.replaced(classifier="decision_tree")),
     ):
         model, reports = train_classifier(training, cluster, seg_model.names, cfg)
         if kind == "classifier_tree":

@@ -10,8 +10,6 @@ elbow (the curve is nearly straight), every k is a candidate. ``n_clusters`` ove
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pandas as pd
 from sklearn.metrics import (
@@ -138,7 +136,7 @@ def k_sweep(Xs: np.ndarray, config: SegmentationConfig) -> tuple[pd.DataFrame, i
     idx = sample_rows(n, config.sweep_sample_size, config.random_state)
     X = Xs[idx]
     # the sweep only ranks k, so it restarts fewer times (sweep_n_init); the final fit uses n_init
-    sweep_config = replace(config, n_init=min(config.n_init, config.sweep_n_init))
+    sweep_config = config.replaced(n_init=min(config.n_init, config.sweep_n_init))
     rows = []
     for k in k_values:
         estimator = fit_estimator(X, k, sweep_config)

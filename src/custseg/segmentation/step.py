@@ -45,8 +45,8 @@ def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
 def config_of(row: pd.Series) -> SegmentationConfig:
     """The segmentation settings a registered model was fitted with."""
     params = json.loads(row["params"])
-    return SegmentationConfig(
-        **{k: _frozen(v) for k, v in params.items() if k in SegmentationConfig.__dataclass_fields__}
+    return SegmentationConfig.build(
+        **{k: _frozen(v) for k, v in params.items() if k in SegmentationConfig.model_fields}
     )
 
 

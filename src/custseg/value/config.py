@@ -1,68 +1,53 @@
 """Settings of the value models (BG/NBD + Gamma-Gamma), read from the dbt vars clv_*.
 
-dbt_project.yml is the one source of their defaults (each field names its var, as in
-custseg.segmentation.config). When they fit and when they reuse frozen parameters follows the
+dbt_project.yml is the one source of their defaults (each field names its var:
+custseg.varconfig). When they fit and when they reuse frozen parameters follows the
 segmentation's segmentation_mode and refit_policy (custseg.value.registry.decide)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from typing import Any, Literal
 
-from ..segmentation.config import _from_vars, _optional_text, _var
+from pydantic import StrictFloat, StrictInt, field_validator, model_validator
+
+from ..varconfig import VarConfig, var
 
 TIME_UNITS = {"day": 1, "week": 7}
 # the settings a fit depends on (a change refits); the others only change the scoring
 FIT_SETTINGS = ("time_unit", "calibration_end", "penalizer")
 
 
-def _ints(value) -> tuple[int, ...]:
-    if (
-        not isinstance(value, list | tuple)
-        or not value
-        or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
-    ):
-        raise ValueError(
-            f"Invalid value settings: clv_horizons_days must be a list of whole days, e.g. [30, 90, 365], got {value!r}"
-        )
-    return tuple(sorted(set(value)))
+class ValueConfig(VarConfig):
+    domain = "value"
 
-
-def _whole(name: str):
-    def convert(value) -> int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"Invalid value settings: {name} must be a whole number of days, got {value!r}")
-        return value
-
-    return convert
-
-
-def _number(name: str):
-    def convert(value) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"Invalid value settings: {name} must be a number, got {value!r}")
-        return float(value)
-
-    return convert
-
-
-@dataclass(frozen=True)
-class ValueConfig:
-    time_unit: str = _var("clv_time_unit", str)
+    time_unit: Literal[tuple(TIME_UNITS)] = var("clv_time_unit")
     # YYYY-MM-DD or None: fit on the purchases before it (the holdout follows)
-    calibration_end: str | None = _var("clv_calibration_end", _optional_text, optional=True)
-    horizons_days: tuple[int, ...] = _var("clv_horizons_days", _ints)
-    horizon_days: int = _var("clv_horizon_days", _whole("clv_horizon_days"))
-    churn_horizon_days: int = _var("clv_churn_horizon_days", _whole("clv_churn_horizon_days"))
-    discount_rate: float = _var("clv_discount_rate", _number("clv_discount_rate"))
-    penalizer: float = _var("clv_penalizer", _number("clv_penalizer"))
-    min_history_days: int = _var("clv_min_history_days", _whole("clv_min_history_days"))
+    calibration_end: str | None = var("clv_calibration_end", optional=True)
+    horizons_days: tuple[int, ...] = var("clv_horizons_days")
+    horizon_days: StrictInt = var("clv_horizon_days")
+    churn_horizon_days: StrictInt = var("clv_churn_horizon_days")
+    discount_rate: StrictFloat = var("clv_discount_rate")
+    penalizer: StrictFloat = var("clv_penalizer")
+    min_history_days: StrictInt = var("clv_min_history_days")
 
-    def __post_init__(self) -> None:
+    @field_validator("horizons_days", mode="before")
+    @classmethod
+    def _days(cls, value: Any) -> Any:
+        if (
+            not isinstance(value, list | tuple)
+            or not value
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
+        ):
+            raise ValueError(
+                f"clv_horizons_days must be a list of whole days, e.g. [30, 90, 365], got {value!r}"
+            )
+        return tuple(sorted(set(value)))
+
+    @model_validator(mode="after")
+    def _check(self) -> ValueConfig:
         problems = []
-        if self.time_unit not in TIME_UNITS:
-            problems.append(f"clv_time_unit must be one of {list(TIME_UNITS)}, got {self.time_unit!r}")
         horizons = (*self.horizons_days, self.horizon_days, self.churn_horizon_days)
         if any(h < 1 or h > 3650 for h in horizons):
             problems.append(
@@ -77,7 +62,8 @@ class ValueConfig:
         if self.min_history_days < 0:
             problems.append(f"clv_min_history_days must be 0 or more, got {self.min_history_days}")
         if problems:
-            raise ValueError("Invalid value settings: " + "; ".join(problems))
+            raise ValueError("; ".join(problems))
+        return self
 
     @property
     def scoring_horizons(self) -> tuple[int, ...]:
@@ -88,10 +74,6 @@ class ValueConfig:
         """What a fit depends on, hashed: a change means a new version."""
         payload = json.dumps({name: getattr(self, name) for name in FIT_SETTINGS}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-    @classmethod
-    def from_vars(cls, settings) -> ValueConfig:
-        return _from_vars(cls, settings)
 
 
 def calibration_end_problem(values: dict) -> dict:
