@@ -1,6 +1,6 @@
 """The README's picture of the layers, generated from dbt's manifest(s): one box per model
 folder (with its model count), grouped by layer, and an arrow wherever a model of one folder
-reads a model of another. ``tests/python/test_graph.py`` regenerates it and fails when the
+reads a model of another. ``tests/e2e/test_graph.py`` regenerates it and fails when the
 README's copy has drifted from the project.
 
     .venv/bin/dbt parse && .venv/bin/python scripts/layer_diagram.py target/manifest.json
@@ -83,7 +83,7 @@ def diagram(manifests: list[dict]) -> str:
     for source, target in sorted(edges):
         lines.append(f"  {box_id(source)} --> {box_id(target)}")
     # the one read outside ref(): the batch plan asks the line store, at compile time, which
-    # files it holds (tests/python/test_graph.py, READS_OUTSIDE_REF)
+    # files it holds (tests/e2e/test_graph.py, READS_OUTSIDE_REF)
     lines.append("  intermediate_transactions -. batch plan at compile time .-> staging_retail")
     return "\n".join(lines)
 

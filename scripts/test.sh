@@ -12,14 +12,14 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
 if [ "${1:-}" = "--quick" ]; then
     shift
-    exec .venv/bin/python -m pytest -n "${CUSTSEG_TEST_WORKERS:-2}" -m "not e2e" "$@"
+    exec .venv/bin/python -m pytest -n "${CUSTSEG_TEST_WORKERS:-2}" tests/unit "$@"
 fi
 bash scripts/install_chromium.sh  # the dashboard's browser test drives Debian's chromium
-# the Spark comparison test (tests/python/test_spark.py) needs Java 17+; skipped, saying so, without
+# the Spark comparison test (tests/e2e/test_spark.py) needs Java 17+; skipped, saying so, without
 bash scripts/install_java.sh
 echo "==> ruff"
-.venv/bin/ruff check src tests/python benchmarks dashboard python_models scripts
-.venv/bin/ruff format --check src tests/python benchmarks dashboard python_models scripts
+.venv/bin/ruff check src tests benchmarks dashboard python_models scripts
+.venv/bin/ruff format --check src tests benchmarks dashboard python_models scripts
 bash scripts/demo_data.sh  # the lint compiles the staging models against the default input
 echo "==> sqlfluff (dbt templater, compiling in a temp dir)"
 LINT_DIR="$(mktemp -d)"

@@ -11,7 +11,7 @@ custseg.value.config) whose fields name their dbt var and take its default from 
   ``ValueError`` that starts ``Invalid <domain> settings:``;
 - :meth:`VarConfig.var_names` lists the vars a domain reads: the lists the dbt side keeps (the
   Python models' YAML blocks, the pre-flight's ``settings_options()``) are checked against it
-  (tests/python/test_settings.py).
+  (tests/unit/test_settings.py).
 
 Adding a setting: its default in dbt_project.yml, one field here, and its name in those lists
 (the test says which).
@@ -138,7 +138,9 @@ class VarConfig(BaseModel):
         said = []
         for error in exc.errors(include_url=False):
             if error["type"] == "value_error":
-                said += str(error["ctx"]["error"]).removeprefix(f"Invalid {cls.domain} settings: ").split("; ")
+                said += (
+                    str(error["ctx"]["error"]).removeprefix(f"Invalid {cls.domain} settings: ").split("; ")
+                )
                 continue
             name = str(error["loc"][0]) if error["loc"] else cls.domain
             name = by_field.get(name, name)

@@ -14,8 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO, SHARED_DEMO, run_dbt
 from custseg.demo_data import GeneratorConfig, write_transactions
+from helpers import REPO, SHARED_DEMO, run_dbt
 
 pytestmark = pytest.mark.e2e
 

@@ -1,6 +1,6 @@
 """The Streamlit dashboard (dashboard/app.py) on a built warehouse: every page through Streamlit's
 AppTest (no exception, and the numbers it shows equal the database's), the upload path, and every
-page in a real headless Chromium (tests/python/test_dashboard_browser.py)."""
+page in a real headless Chromium (tests/e2e/test_dashboard_browser.py)."""
 
 from __future__ import annotations
 
@@ -13,15 +13,12 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO, run_dbt
 from custseg.dashboard import PAGES, explorer, look, queries, score_form, store, upload
 from custseg.demo_data import GeneratorConfig, write_transactions
+from helpers import APP, render, run_dbt
 
 pytestmark = pytest.mark.e2e
 PAGE_TITLES = [title for title, _ in PAGES]
-VIEW = dict(PAGES)  # title -> its file in dashboard/views/
-
-APP = str(REPO / "dashboard" / "app.py")
 
 
 @pytest.fixture(scope="module")
@@ -42,18 +39,6 @@ def db(path: Path, sql: str):
         return con.execute(sql).fetchall()
     finally:
         con.close()
-
-
-def render(page: str):
-    from streamlit.testing.v1 import AppTest
-
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()  # the navigation, on its default page
-    at.switch_page(f"views/{VIEW[page]}.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
 
 
 def metric(at, label: str) -> str:
@@ -473,7 +458,7 @@ def test_two_uploads_at_once_do_not_collide(tmp_path):
 
 
 def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_path_factory, monkeypatch):
-    from test_customer_table_build import VARS, fixture_table
+    from helpers import VARS, fixture_table
 
     path = tmp_path_factory.mktemp("table") / "members.csv"
     fixture_table().to_csv(path, index=False)
@@ -504,7 +489,7 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
 
 
 def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_path, monkeypatch):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     folder = tmp_path / "files"
     folder.mkdir()
@@ -568,7 +553,7 @@ def _array(value):
 
 
 def test_the_dashboard_keeps_answering_while_dbt_builds_and_then_shows_the_new_build(tmp_path):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     first_file, second_file = tmp_path / "week_01.parquet", tmp_path / "week_02.parquet"
     write_transactions(first_file, GeneratorConfig(rows=6_000, customers=200, seed=12))

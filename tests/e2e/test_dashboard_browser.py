@@ -18,8 +18,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from conftest import REPO
 from custseg.dashboard import PAGES, explorer, look
+from helpers import REPO
 
 PAGE_TITLES = [title for title, _ in PAGES]
 

@@ -1,8 +1,10 @@
-"""Shared fixtures: run dbt in a subprocess against a throw-away database, read results."""
+"""What the tests share, importable from any test file (``from helpers import ...``): running dbt
+in a subprocess against a throw-away database and reading its results, the suite's count of
+dbt invocations, the public datasets, and the small fixtures several files use. The pytest
+fixtures themselves are in conftest.py."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -13,12 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pytest
+import numpy as np
+import pandas as pd
 
-from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.demo_data import GeneratorConfig
 from custseg.workspace import BuildResult, Events, dbt_executable, workspace_env
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 DBT = dbt_executable()
 
 # Models are signed with a key kept outside the database (custseg.segmentation.registry). Tests
@@ -45,30 +48,10 @@ def count_dbt_run(what: str) -> None:
         runs.write(what + "\n")
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        return
-    path = Path(os.environ["CUSTSEG_DBT_RUNS"])
-    runs = path.read_text().splitlines() if path.exists() else []
-    terminalreporter.write_line(f"dbt invocations: {len(runs)}")
-    path.unlink(missing_ok=True)
-
-
 def shared_data_dir() -> Path | None:
     """The public datasets: $CUSTSEG_SHARED_DATA, else ../shared/data beside the repo."""
     candidate = Path(os.environ.get("CUSTSEG_SHARED_DATA", REPO.parent / "shared" / "data"))
     return candidate if (candidate / "online_retail.parquet").exists() else None
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    path = shared_data_dir()
-    if path is None:
-        pytest.skip(
-            "public datasets not found: set CUSTSEG_SHARED_DATA or place them in ../shared/data "
-            "(online_retail.parquet, online_retail_II_year_2009_2010.parquet)"
-        )
-    return path
 
 
 def serving_path(db_path: Path) -> Path:
@@ -193,46 +176,80 @@ class SharedBuild(DbtRun):
     source: Path = Path()
 
 
-def _session_root(tmp_path_factory) -> Path:
-    """The temp folder every xdist worker of this session sees (each worker's basetemp is a
-    child of it); the basetemp itself without xdist."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+# names the project's glob expansion returns and a reader would expand again (test_ingest,
+# test_hardening)
+GLOB_NAMES = [
+    "sales1.csv",
+    "sales[1].csv",
+    "a*b.csv",
+    "q?.csv",
+    "{x,y}.csv",
+    "with space.csv",
+    "c,d.csv",
+    "]e[.csv",
+]
+
+APP = str(REPO / "dashboard" / "app.py")
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> SharedBuild:
-    """Built by the README's own command (scripts/build.sh: set-up, then dbt build)."""
-    import fcntl
+def render(page: str):
+    """A dashboard page through Streamlit's AppTest, reached by the navigation (no error shown)."""
+    from streamlit.testing.v1 import AppTest
 
-    root = _session_root(tmp_path_factory)
-    folder = root / "shared-demo"
-    with open(root / "shared-demo.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait here for the one that builds
-        done = folder / "build.json"
-        if not done.exists():
-            folder.mkdir(exist_ok=True)
-            source = folder / "transactions.parquet"
-            write_transactions(source, SHARED_DEMO)
-            run = run_build_script(
-                folder / "wh", "--selector", "with_unit_tests", vars={"transactions_path": str(source)}
-            )
-            done.write_text(json.dumps(dataclasses.asdict(run.events)))
-        events = BuildResult(**json.loads(done.read_text()))
-    build = SharedBuild(
-        events.returncode,
-        events.log,
-        folder / "wh" / "wh.duckdb",
-        events,
-        source=folder / "transactions.parquet",
-    )
-    assert build.returncode == 0, build.output[-4000:]
-    return build
+    from custseg.dashboard import PAGES
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()  # the navigation, on its default page
+    at.switch_page(f"views/{dict(PAGES)[page]}.py")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
 
 
-@pytest.fixture
-def dbt_runner(tmp_path):
-    def _run(*args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
-        return run_dbt(tmp_path, *args, vars=vars, db_name=db_name)
+# a customer table with every problem a real one has (test_customer_table_build, test_dashboard)
+N = 240
+NULL_IDS = 2
+DUPLICATES = 3
 
-    return _run
+
+def fixture_table() -> pd.DataFrame:
+    rng = np.random.default_rng(7)
+    group = rng.integers(0, 3, N)
+    frame = pd.DataFrame(
+        {
+            "Member ID": [f"m{i:04d}" for i in range(N)],
+            "spend": np.round(np.select([group == 0, group == 1], [900, 300], 60) + rng.normal(0, 25, N), 2),
+            "visits": np.select([group == 0, group == 1], [12, 6], 2) + rng.integers(0, 3, N),
+            "kids": rng.integers(0, 3, N),
+            "newsletter": rng.choice(["yes", "no"], N),
+            "joined": [
+                f"{d:02d}/{m:02d}/2021"
+                for d, m in zip(rng.integers(13, 29, N), rng.integers(1, 13, N), strict=True)
+            ],
+            "city": rng.choice(["Lyon", "Paris", "Nice", None], N, p=[0.4, 0.3, 0.2, 0.1]),
+            "notes": [None] * N,
+            "country": ["FR"] * N,
+            "constant_score": [5] * N,
+        }
+    ).astype({"spend": object})
+    frame.loc[[3, 8, 21, 40, 77], "spend"] = None  # missing
+    frame.loc[11, "spend"] = "n/a"  # unreadable
+    frame.loc[[5, 6], "spend"] = [25_000.0, 31_000.0]  # outliers
+    frame.loc[[13, 14, 15, 16], "visits"] = 0  # spend_per_visit divides by zero
+    frame.loc[[50, 51], "Member ID"] = None
+    extra = frame.iloc[[100, 101, 102]].copy()  # later copies of three ids
+    extra["visits"] = 99
+    return pd.concat([frame, extra], ignore_index=True)
+
+
+VARS = {
+    "customer_id_column": "Member ID",
+    "engineered_features": {"spend_per_visit": "spend / visits", "family": "kids + 2"},
+    "segmentation_features": ["spend", "visits", "spend_per_visit", "newsletter", "city=Lyon"],
+    "segmentation_log_features": ["spend"],
+    "segmentation_pca_components": 2,
+    "segment_value_feature": "spend",
+    "k_max": 5,
+    "onehot_top_n": 3,
+}

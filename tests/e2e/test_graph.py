@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import REPO, run_dbt
+from helpers import REPO, run_dbt
 
 LAYERS = {"seed": 0, "staging": 1, "intermediate": 2, "ml": 3, "marts": 4, "exposure": 5}
 

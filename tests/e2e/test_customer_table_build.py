@@ -10,53 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers import DUPLICATES, NULL_IDS, VARS, N, fixture_table
+
 pytestmark = pytest.mark.e2e
-
-N = 240
-NULL_IDS = 2
-DUPLICATES = 3
-
-
-def fixture_table() -> pd.DataFrame:
-    rng = np.random.default_rng(7)
-    group = rng.integers(0, 3, N)
-    frame = pd.DataFrame(
-        {
-            "Member ID": [f"m{i:04d}" for i in range(N)],
-            "spend": np.round(np.select([group == 0, group == 1], [900, 300], 60) + rng.normal(0, 25, N), 2),
-            "visits": np.select([group == 0, group == 1], [12, 6], 2) + rng.integers(0, 3, N),
-            "kids": rng.integers(0, 3, N),
-            "newsletter": rng.choice(["yes", "no"], N),
-            "joined": [
-                f"{d:02d}/{m:02d}/2021"
-                for d, m in zip(rng.integers(13, 29, N), rng.integers(1, 13, N), strict=True)
-            ],
-            "city": rng.choice(["Lyon", "Paris", "Nice", None], N, p=[0.4, 0.3, 0.2, 0.1]),
-            "notes": [None] * N,
-            "country": ["FR"] * N,
-            "constant_score": [5] * N,
-        }
-    ).astype({"spend": object})
-    frame.loc[[3, 8, 21, 40, 77], "spend"] = None  # missing
-    frame.loc[11, "spend"] = "n/a"  # unreadable
-    frame.loc[[5, 6], "spend"] = [25_000.0, 31_000.0]  # outliers
-    frame.loc[[13, 14, 15, 16], "visits"] = 0  # spend_per_visit divides by zero
-    frame.loc[[50, 51], "Member ID"] = None
-    extra = frame.iloc[[100, 101, 102]].copy()  # later copies of three ids
-    extra["visits"] = 99
-    return pd.concat([frame, extra], ignore_index=True)
-
-
-VARS = {
-    "customer_id_column": "Member ID",
-    "engineered_features": {"spend_per_visit": "spend / visits", "family": "kids + 2"},
-    "segmentation_features": ["spend", "visits", "spend_per_visit", "newsletter", "city=Lyon"],
-    "segmentation_log_features": ["spend"],
-    "segmentation_pca_components": 2,
-    "segment_value_feature": "spend",
-    "k_max": 5,
-    "onehot_top_n": 3,
-}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +24,7 @@ def customer_file(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def clip_build(customer_file, tmp_path_factory):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     run = run_dbt(
         tmp_path_factory.mktemp("clip"), "build", vars={"customers_path": str(customer_file), **VARS}
@@ -194,7 +150,7 @@ def test_customers_are_segmented_with_names_from_their_features(clip_build):
 
 
 def test_outlier_rule_quarantine_takes_the_rows_out(customer_file, tmp_path):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     run = run_dbt(
         tmp_path,
@@ -222,7 +178,7 @@ def test_outlier_rule_quarantine_takes_the_rows_out(customer_file, tmp_path):
 
 
 def test_a_bad_customer_table_setting_stops_the_build_naming_it(customer_file, tmp_path):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     run = run_dbt(
         tmp_path,
@@ -254,7 +210,7 @@ def test_columns_named_like_keywords_or_with_quotes_build_and_score(tmp_path):
     import sys
     from pathlib import Path
 
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     rng = np.random.default_rng(3)
     n = 120
@@ -317,7 +273,7 @@ def _wide_table(path, columns: int, rows: int = 60) -> None:
 def test_wide_tables_are_refused_at_once_past_the_limit_and_built_below_it(tmp_path):
     """10,000 columns (dbt died with SIGSEGV after ~210 s): the pre-flight names the limit and the
     setting, and nothing runs; 1,000 columns: the SQL layer builds every column's statistics."""
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     wide = tmp_path / "wide.csv"
     _wide_table(wide, 10_000)
@@ -362,7 +318,7 @@ def test_the_documented_customer_table_command_builds_with_the_default_settings(
 
     import yaml
 
-    from conftest import REPO, run_dbt
+    from helpers import REPO, run_dbt
 
     doc = (REPO / "docs" / "customer-tables.md").read_text()
     commands = re.findall(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ast
 
-from conftest import REPO
+from helpers import REPO
 
 LIMIT = 65  # lines; "about 60"
 FOLDERS = ("src", "dashboard", "python_models", "scripts", "benchmarks")
@@ -76,7 +76,11 @@ def test_the_ml_layer_never_imports_the_cli_side():
     upward = []
     for path in sorted((REPO / "src" / "custseg" / "segmentation").glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.level >= 2 and node.module not in ("project", "varconfig"):
+            if (
+                isinstance(node, ast.ImportFrom)
+                and node.level >= 2
+                and node.module not in ("project", "varconfig")
+            ):
                 upward.append(f"{path.name}: from {'.' * node.level}{node.module}")
             if (
                 isinstance(node, ast.ImportFrom)

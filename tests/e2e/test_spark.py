@@ -48,7 +48,7 @@ def spark_missing() -> str:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     reason = spark_missing()
     if reason:
@@ -123,7 +123,7 @@ def test_the_adapter_is_dbt_spark_with_a_driver_side_python_runner():
 
 
 def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(tmp_path):
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     reason = spark_missing()
     if reason:
@@ -144,7 +144,7 @@ def test_nanosecond_timestamps_read_on_spark(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     reason = spark_missing()
     if reason:

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, SHARED_DEMO
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.scoring import centroid_model
+from helpers import REPO, SHARED_DEMO
 from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
@@ -92,7 +92,7 @@ def test_every_raw_line_is_clean_or_quarantined(demo_build):
 def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path):
     """The singular reconciliation test fails, naming the lines, when a line goes missing or
     lands twice (it is the only uniqueness guard of the two row-level marts)."""
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     con = _writable_copy(demo_build, tmp_path)
     table = "intermediate.int_transactions__classified"
@@ -128,7 +128,7 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
 def test_mart_constraints_stop_a_bad_table(demo_build, tmp_path):
     """The marts' not_null and range rules are enforced constraints: a row breaking one fails
     the model (nothing lands), as the data tests they replaced failed the build."""
-    from conftest import run_dbt
+    from helpers import run_dbt
 
     con = _writable_copy(demo_build, tmp_path)
     before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
@@ -170,7 +170,7 @@ def test_champions_beat_lost_on_every_rfm_axis(demo_build):
 
 
 def test_rebuild_gives_identical_tables(demo_file, demo_build, tmp_path):
-    from conftest import mart_differences, run_dbt
+    from helpers import mart_differences, run_dbt
 
     again = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_file)})
     assert again.returncode == 0, again.output[-3000:]
@@ -767,8 +767,8 @@ def _legacy_reports(text: str) -> bytes:
 def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(demo_build, tmp_path):
     """A registry whose reports are Arrow IPC bytes: the build refuses it saying how to upgrade;
     `custseg upgrade-registry` converts it keeping every row; the next build then changes no mart."""
-    from conftest import mart_differences, run_dbt
     from custseg.segmentation.reports import decode_reports
+    from helpers import mart_differences, run_dbt
 
     con = _writable_copy(demo_build, tmp_path)
     original = dict(con.execute("select model_id, reports from segmentation.ml_model_registry").fetchall())

@@ -11,6 +11,7 @@ import pytest
 from custseg.inputs import SourceError
 from custseg.inputs.columns import SPELLINGS, resolve_columns
 from custseg.inputs.transactions import probe_path, probe_source
+from helpers import GLOB_NAMES
 
 OR1 = [
     "InvoiceNo",
@@ -442,19 +443,6 @@ def test_the_probe_answers_the_inputs_first_and_last_day_when_asked(tmp_path):
     assert probe_source({"transactions_path": str(native), "date_range": True})["date_range"] == [
         "2010-12-01", "2011-12-09",
     ]  # fmt: skip
-
-
-# names the project's glob expansion returns and a reader would expand again (test_hardening too)
-GLOB_NAMES = [
-    "sales1.csv",
-    "sales[1].csv",
-    "a*b.csv",
-    "q?.csv",
-    "{x,y}.csv",
-    "with space.csv",
-    "c,d.csv",
-    "]e[.csv",
-]
 
 
 def test_every_listed_file_is_read_by_its_literal_name(tmp_path):

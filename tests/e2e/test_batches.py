@@ -17,10 +17,10 @@ import duckdb
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import DBT, REPO, count_dbt_run, mart_differences, run_dbt, serving_path
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.publish import spare_path
 from custseg.workspace import workspace_env
+from helpers import DBT, REPO, count_dbt_run, mart_differences, run_dbt, serving_path
 
 pytestmark = pytest.mark.e2e
 

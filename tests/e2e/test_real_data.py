@@ -8,7 +8,7 @@ import duckdb
 import numpy as np
 import pytest
 
-from conftest import run_dbt
+from helpers import run_dbt
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realdata]
 
@@ -128,7 +128,7 @@ def test_csv_written_from_online_retail_ii_gives_the_same_tables(online_retail_i
 def test_online_retail_rebuild_gives_identical_marts(online_retail, shared_data, tmp_path):
     """Two builds of the real file give every mart to the last bit (segment means and SQL
     centroid distances once differed in the last bits: rows arrived in another order)."""
-    from conftest import mart_differences
+    from helpers import mart_differences
 
     again = run_dbt(tmp_path, "build", vars={"transactions_path": str(shared_data / "online_retail.parquet")})
     assert again.returncode == 0, again.output[-4000:]
@@ -329,7 +329,7 @@ def test_each_migration_adds_up_to_the_customers_of_both_runs(quarterly):
 
 def test_loading_a_file_again_changes_no_table(quarterly, tmp_path):
     files, run, _ = quarterly
-    from conftest import mart_differences
+    from helpers import mart_differences
 
     workdir = tmp_path / "again"
     workdir.mkdir()
@@ -633,7 +633,7 @@ def test_value_models_predict_online_retail_iis_holdout(online_retail_ii, monkey
         last["actual_cumulative_repeat_purchases"], rel=0.15
     )
     # the dashboard's Value ahead page shows the check: the figures, the bars and the curve
-    from test_dashboard import render
+    from helpers import render
 
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(online_retail_ii.serving_path))
     at = render("Value ahead")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from conftest import REPO, run_script
+from helpers import REPO, run_script
 
 pytestmark = [pytest.mark.e2e, pytest.mark.realdata]
 

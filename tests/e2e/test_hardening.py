@@ -7,8 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import run_dbt
-from test_ingest import GLOB_NAMES
+from helpers import GLOB_NAMES, run_dbt
 
 pytestmark = pytest.mark.e2e
 

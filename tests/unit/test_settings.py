@@ -69,9 +69,9 @@ def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
 
     import yaml
 
-    from conftest import REPO
     from custseg.segmentation.config import ClassifierConfig, LifecycleConfig, SegmentationConfig
     from custseg.value.config import ValueConfig
+    from helpers import REPO
 
     text = (REPO / "dbt_project.yml").read_text()
     project = yaml.safe_load(text)["vars"]
