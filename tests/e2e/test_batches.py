@@ -19,7 +19,7 @@ import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.publish import spare_path
-from custseg.workspace import workspace_env
+from custseg.workspace import Events, workspace_env
 from helpers import DBT, REPO, count_dbt_run, mart_differences, run_dbt, serving_path
 
 pytestmark = pytest.mark.e2e
@@ -193,7 +193,10 @@ def test_an_incremental_build_leaves_no_working_table_behind(two_batches):
             tables = con.execute("select schema_name || '.' || table_name from duckdb_tables()").fetchall()
         assert not [t for (t,) in tables if "__dbt_tmp" in t or t.startswith("main.")], path
     # and there were some to drop (without the post-hook this build left one per model)
-    log = (two_batches.db_path.parent / "logs" / "dbt.log").read_text()
+    events = Events()  # the file log is dbt's events (--log-format json): their messages
+    for line in (two_batches.db_path.parent / "logs" / "dbt.log").read_text().splitlines():
+        events.feed(line)
+    log = events.finish(0).log
     for model in ("ml_model_registry", "ml_value_models"):
         assert re.search(rf'drop table "[^"]+"\."main"\."{model}__dbt_tmp[0-9]+"', log), model
 

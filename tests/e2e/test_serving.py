@@ -223,7 +223,7 @@ def test_example_analyses_compile_and_run(served, tmp_path):
 
 
 def test_the_connection_examples_use_the_serving_database():
-    assert "duckdb -readonly warehouse/custseg.duckdb" in (REPO / "README.md").read_text()
+    assert ".venv/bin/custseg sql" in (REPO / "README.md").read_text()  # read-only, the locked reader
     serving = (REPO / "docs" / "serving.md").read_text()
     for snippet in [
         "duckdb -readonly warehouse/custseg.duckdb",
