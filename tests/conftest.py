@@ -18,7 +18,12 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     path = Path(os.environ["CUSTSEG_DBT_RUNS"])
     runs = path.read_text().splitlines() if path.exists() else []
-    terminalreporter.write_line(f"dbt invocations: {len(runs)}")
+    by_file: dict[str, int] = {}
+    for run in runs:
+        file = run.split("::")[0].split("\t")[0]
+        by_file[file] = by_file.get(file, 0) + 1
+    listed = ", ".join(f"{Path(f).name} {n}" for f, n in sorted(by_file.items(), key=lambda kv: -kv[1]))
+    terminalreporter.write_line(f"dbt invocations: {len(runs)}" + (f" ({listed})" if listed else ""))
     path.unlink(missing_ok=True)
 
 

@@ -44,8 +44,10 @@ os.environ.setdefault(
 
 
 def count_dbt_run(what: str) -> None:
+    """One line per dbt invocation: the test that made it, and the command."""
+    test = os.environ.get("PYTEST_CURRENT_TEST", "(no test)").split(" ")[0]
     with open(os.environ["CUSTSEG_DBT_RUNS"], "a") as runs:
-        runs.write(what + "\n")
+        runs.write(f"{test}\t{what}\n")
 
 
 def shared_data_dir() -> Path | None:

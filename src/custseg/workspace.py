@@ -156,8 +156,9 @@ def run_build(
 
     cmd = [dbt_executable(), *args, "--log-format", "json"]
     if os.environ.get("CUSTSEG_DBT_RUNS"):  # the test suite counts its dbt invocations
+        test = os.environ.get("PYTEST_CURRENT_TEST", "(no test)").split(" ")[0]
         with open(os.environ["CUSTSEG_DBT_RUNS"], "a") as runs:
-            runs.write(" ".join(cmd[:2]) + "\n")
+            runs.write(f"{test}\t{' '.join(cmd[1:3])}\n")
     events = Events(on_event)
     proc = subprocess.Popen(
         cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
