@@ -152,6 +152,23 @@ class VarConfig(BaseModel):
                 )
         return said
 
+    # Pickled inside the model artifacts: the state must be the same bytes for the same settings
+    # in every process (pydantic keeps the set fields as a set of names, whose order follows the
+    # process's string hashing), and an artifact pickled before the settings were pydantic models
+    # (a dataclass: its state is the fields themselves) must still load.
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        state["__pydantic_fields_set__"] = sorted(state.get("__pydantic_fields_set__") or ())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        if "__dict__" not in state:  # a dataclass's state: the fields
+            state = {"__dict__": dict(state), "__pydantic_fields_set__": set(state)}
+        state = {**state, "__pydantic_fields_set__": set(state.get("__pydantic_fields_set__") or ())}
+        state.setdefault("__pydantic_extra__", None)
+        state.setdefault("__pydantic_private__", None)
+        super().__setstate__(state)
+
     def replaced(self, **changes: Any):
         """A copy with some fields changed, checked again."""
         return type(self).build(**{**self.model_dump(), **changes})

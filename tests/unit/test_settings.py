@@ -167,3 +167,38 @@ def test_a_calibration_end_outside_the_inputs_dates_is_refused_with_a_day_that_w
     # the example in the message is a day that passes
     example = after["error"].split('clv_calibration_end: "')[1].split('"')[0]
     assert calibration_end_problem({**span, "clv_calibration_end": example}) == {"ok": True}
+
+
+def test_a_settings_model_pickles_to_the_same_bytes_in_every_process_and_old_pickles_load():
+    """The settings are pickled inside the signed model artifacts: the bytes must not follow the
+    process's string hashing (a rebuild gives the same artifact digest), and an artifact pickled
+    when the settings were dataclasses (state = the fields) still loads."""
+    import os
+    import pickle
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, pickle\n"
+        "from custseg.segmentation.config import SegmentationConfig\n"
+        "print(hashlib.sha256(pickle.dumps(SegmentationConfig.from_vars({'k_min': 3, 'k_max': 8, 'n_init': 4, 'random_state': 1, 'ml_threads': 1}))).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(digests) == 1
+
+    from custseg.segmentation.config import SegmentationConfig
+
+    config = SegmentationConfig(k_max=7)
+    assert pickle.loads(pickle.dumps(config)) == config
+    legacy = SegmentationConfig.__new__(SegmentationConfig)
+    legacy.__setstate__(dict(config.__dict__))  # how a dataclass's pickle restores: its fields
+    assert legacy == config and legacy.k_max == 7
