@@ -103,7 +103,7 @@ class VarConfig(BaseModel):
             if name in given and (name in optional or not is_unset(given[name]))
         }
         values.update(fixed)
-        return cls.build(**values)
+        return cls(**values)
 
     def __init__(self, **values: Any) -> None:
         """Validated as every construction is: a problem is a ValueError in the project's words,
@@ -126,11 +126,6 @@ class VarConfig(BaseModel):
     def _name_of(cls, key: str) -> str:
         """The field a var or field name sets."""
         return next((n for n, f in cls.model_fields.items() if key in (n, f.validation_alias)), key)
-
-    @classmethod
-    def build(cls, **values: Any):
-        """``cls(**values)`` (kept for the call sites that read as a function)."""
-        return cls(**values)
 
     @classmethod
     def _said(cls, exc: ValidationError) -> list[str]:
@@ -171,4 +166,4 @@ class VarConfig(BaseModel):
 
     def replaced(self, **changes: Any):
         """A copy with some fields changed, checked again."""
-        return type(self).build(**{**self.model_dump(), **changes})
+        return type(self)(**{**self.model_dump(), **changes})

@@ -45,7 +45,7 @@ def registry_frame(previous: pd.DataFrame | None) -> pd.DataFrame:
 def config_of(row: pd.Series) -> SegmentationConfig:
     """The segmentation settings a registered model was fitted with."""
     params = json.loads(row["params"])
-    return SegmentationConfig.build(
+    return SegmentationConfig(
         **{k: _frozen(v) for k, v in params.items() if k in SegmentationConfig.model_fields}
     )
 
