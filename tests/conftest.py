@@ -5,12 +5,30 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from custseg.demo_data import write_transactions
-from helpers import SHARED_DEMO, BuildResult, DbtRun, SharedBuild, run_build_script, run_dbt, shared_data_dir
+from helpers import (
+    READER,
+    SHARED_DEMO,
+    VARS,
+    BuildResult,
+    DbtRun,
+    SharedBuild,
+    fixture_table,
+    late_batch,
+    run_build_script,
+    run_dbt,
+    serving_path,
+    shared_data_dir,
+)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
@@ -38,10 +56,9 @@ def shared_data() -> Path:
     return path
 
 
-# The demo warehouse most end-to-end tests read (test_dbt_build, test_serving, test_dashboard,
-# test_dashboard_browser): built once per session, by whichever xdist worker asks first, with
-# the fixture unit tests (--selector with_unit_tests). Tests only read it; a test that writes
-# works on a copy.
+# The warehouses several test files read are built once per session, by whichever xdist worker
+# asks first (the others wait on a lock and read what it recorded). Tests only read them; a test
+# that writes works on a copy.
 def _session_root(tmp_path_factory) -> Path:
     """The temp folder every xdist worker of this session sees (each worker's basetemp is a
     child of it); the basetemp itself without xdist."""
@@ -49,34 +66,101 @@ def _session_root(tmp_path_factory) -> Path:
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
-@pytest.fixture(scope="session")
-def demo_warehouse(tmp_path_factory) -> SharedBuild:
-    """Built by the README's own command (scripts/build.sh: set-up, then dbt build)."""
+def _shared(tmp_path_factory, name: str, build: Callable[[Path], tuple[DbtRun, dict]]) -> SharedBuild:
+    """The build ``build(folder)`` makes, made once per session: it returns the run and what
+    else the tests need of it (JSON), kept beside the run's events in folder/build.json."""
     import fcntl
 
     root = _session_root(tmp_path_factory)
-    folder = root / "shared-demo"
-    with open(root / "shared-demo.lock", "w") as lock:
+    folder = root / name
+    with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # the other workers wait here for the one that builds
         done = folder / "build.json"
         if not done.exists():
             folder.mkdir(exist_ok=True)
-            source = folder / "transactions.parquet"
-            write_transactions(source, SHARED_DEMO)
-            run = run_build_script(
-                folder / "wh", "--selector", "with_unit_tests", vars={"transactions_path": str(source)}
-            )
-            done.write_text(json.dumps(dataclasses.asdict(run.events)))
-        events = BuildResult(**json.loads(done.read_text()))
-    build = SharedBuild(
-        events.returncode,
-        events.log,
-        folder / "wh" / "wh.duckdb",
-        events,
-        source=folder / "transactions.parquet",
-    )
-    assert build.returncode == 0, build.output[-4000:]
-    return build
+            run, extra = build(folder)
+            record = {"events": dataclasses.asdict(run.events), "db_path": str(run.db_path), **extra}
+            done.write_text(json.dumps(record))
+        record = json.loads(done.read_text())
+    events = BuildResult(**record.pop("events"))
+    db_path = Path(record.pop("db_path"))
+    shared = SharedBuild(events.returncode, events.log, db_path, events, **record)
+    assert shared.returncode == 0, shared.output[-4000:]
+    return shared
+
+
+@pytest.fixture(scope="session")
+def demo_warehouse(tmp_path_factory) -> SharedBuild:
+    """The demo warehouse most end-to-end tests read, built by the README's own command
+    (scripts/build.sh: set-up, then dbt build) with the fixture unit tests (--selector
+    with_unit_tests). Its file is batches/week_01.parquet: second_batch adds week_02 beside it."""
+
+    def build(folder: Path):
+        source = folder / "batches" / "week_01.parquet"
+        source.parent.mkdir()
+        write_transactions(source, SHARED_DEMO)
+        run = run_build_script(
+            folder / "wh", "--selector", "with_unit_tests", vars={"transactions_path": str(source)}
+        )
+        return run, {"source": str(source)}
+
+    return _shared(tmp_path_factory, "shared-demo", build)
+
+
+@pytest.fixture(scope="session")
+def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
+    """The demo warehouse (a copy, with its publication) plus a second, late batch
+    (helpers.late_batch: other customers, and lines of the first batch's customers that test the
+    merge into their stored aggregates), built while a reader process keeps reading the
+    publication, one held open and one as the dashboard opens it (helpers.READER: their logs are
+    ``reader_logs``, the build's span ``build_started`` to ``build_finished``)."""
+
+    def build(folder: Path):
+        workdir = folder / "wh"
+        workdir.mkdir()
+        shutil.copyfile(demo_warehouse.db_path, workdir / "wh.duckdb")
+        served = serving_path(workdir / "wh.duckdb")
+        served.parent.mkdir()
+        shutil.copyfile(demo_warehouse.serving_path, served)
+        late = late_batch(demo_warehouse.source.parent / "week_02.parquet", demo_warehouse.source)
+        stop = folder / "reader.stop"
+        logs = {mode: folder / f"reader_{mode}.log" for mode in ("held", "dashboard")}
+        readers = [
+            subprocess.Popen([sys.executable, "-c", READER, str(served), mode, str(log), str(stop)])
+            for mode, log in logs.items()
+        ]
+        try:
+            deadline = time.time() + 60
+            while (
+                not all(log.exists() and log.read_text() for log in logs.values()) and time.time() < deadline
+            ):
+                time.sleep(0.1)
+            started = time.time()
+            run = run_dbt(workdir, "build", vars={"transactions_path": str(late)})
+            finished = time.time()
+        finally:
+            stop.write_text("stop")
+            for reader in readers:
+                reader.wait(timeout=120)
+        extra = {"source": str(late), "reader_logs": {mode: str(log) for mode, log in logs.items()},
+                 "build_started": started, "build_finished": finished}  # fmt: skip
+        return run, extra
+
+    return _shared(tmp_path_factory, "second-batch", build)
+
+
+@pytest.fixture(scope="session")
+def customer_table_warehouse(tmp_path_factory) -> SharedBuild:
+    """A customer table with every problem a real one has (helpers.fixture_table), built with
+    helpers.VARS: a clip outlier rule, engineered features, one-hot levels, PCA."""
+
+    def build(folder: Path):
+        source = folder / "members.csv"
+        fixture_table().to_csv(source, index=False)
+        run = run_dbt(folder / "wh", "build", vars={"customers_path": str(source), **VARS})
+        return run, {"source": str(source)}
+
+    return _shared(tmp_path_factory, "customer-table", build)
 
 
 @pytest.fixture

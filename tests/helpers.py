@@ -135,12 +135,13 @@ def run_script(workdir: Path, script: str, *args: str, vars: dict | None = None)
     return _run_in(workdir, ["bash", script, *args], vars, "wh.duckdb")
 
 
-def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
+def mart_differences(db_a: Path, db_b: Path, also_skip: tuple[str, ...] = ()) -> dict[str, int]:
     """Rows that differ, per mart (table or view), between two built warehouses, to the last
     bit (scripts/compare_warehouses.py). The registries' training times and the ledger's load
     timestamps are the columns allowed to differ; fct_skipped_files records the builds (which
     files each was given and left out), not the data. Also fails when the marts that must be
-    compared are missing."""
+    compared are missing. ``also_skip``: more columns allowed to differ (the input files' names
+    and fingerprints, when the same lines come from another file)."""
     sys.path.insert(0, str(REPO / "scripts"))
     from compare_warehouses import differences
 
@@ -161,7 +162,7 @@ def mart_differences(db_a: Path, db_b: Path) -> dict[str, int]:
     return differences(
         db_a,
         db_b,
-        skip_columns=("trained_at", "loaded_at", "fitted_at", "fit_seconds"),
+        skip_columns=("trained_at", "loaded_at", "fitted_at", "fit_seconds", *also_skip),
         skip_marts=("fct_skipped_files",),
     )
 
@@ -175,7 +176,99 @@ SHARED_DEMO = GeneratorConfig(rows=40_000, customers=600, seed=11)
 
 @dataclass
 class SharedBuild(DbtRun):
+    """A warehouse built once per session (conftest._shared), with what its tests need of it."""
+
     source: Path = Path()
+    reader_logs: dict | None = None  # second_batch: what the readers saw during the build
+    build_started: float = 0.0
+    build_finished: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.source = Path(self.source)
+        self.reader_logs = {mode: Path(log) for mode, log in (self.reader_logs or {}).items()}
+
+
+# A reader of a publication during a build (conftest.second_batch), one process per way of
+# reading: "held", one connection opened at the start (it keeps reading the file it opened), or
+# "dashboard", the dashboard's query of the overview, which opens the publication afresh each
+# time (one process cannot hold both: DuckDB opens a file once per process, with one
+# configuration). One line per read: "ok customers time" or "error what time".
+READER = """
+import os, sys, time, duckdb
+from pathlib import Path
+from custseg.dashboard import queries
+path, mode, log, stop = sys.argv[1:5]
+con = duckdb.connect(path, read_only=True) if mode == "held" else None
+with open(log, "w") as out:
+    while True:
+        try:
+            if con is not None:
+                n = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+            else:
+                n = queries.overview(Path(path))["customers"]
+            out.write(f"ok {n} {time.time()}\\n")
+        except Exception as exc:
+            out.write(f"error {exc!r} {time.time()}\\n")
+        out.flush()
+        if os.path.exists(stop):
+            break
+        time.sleep(0.1)
+"""
+
+
+# The late batch (conftest.second_batch): other customers, dated before the demo's first batch,
+# plus lines of the first batch's customers (ids from 12346 on), by case, that test the merge of
+# a batch into their stored aggregates (late_batch)
+CONTINUED, REPEATED, NEW_COUNTRY, ONE_OTHER_COUNTRY, RETURNED = (
+    range(12_346 + 10 * i, 12_346 + 10 * i + 5) for i in range(5)
+)
+LATE = GeneratorConfig(
+    rows=12_000, customers=600, seed=2, first_customer_id=60_000, first_invoice=800_000,
+    start="2010-03-01", end="2010-11-20",
+)  # fmt: skip
+
+
+def late_batch(path: Path, first: Path) -> Path:
+    """Write the LATE batch to ``path`` with, appended, lines of ``first``'s customers dated
+    inside ``first``'s range (the snapshot does not move), one kind per group of customers: a
+    line that continues one of their orders an hour before it (the order's time moves), new
+    orders of products they already bought, enough lines in another country to make it their
+    most frequent (200 lines), a single line in another country, and a return of a product they
+    bought."""
+    from custseg.demo_data import write_transactions
+
+    write_transactions(path, LATE)
+    src = f"read_parquet('{first}')"
+    # their plain purchase lines (a product code, a quantity and a price), numbered
+    some_line = (
+        f"(select *, row_number() over (partition by CustomerID order by InvoiceDate, StockCode) as n "
+        f"from {src} where regexp_full_match(StockCode, '[0-9]{{5}}[A-Z]?') and Quantity > 0 "
+        f"and UnitPrice > 0 and InvoiceNo not like 'C%')"
+    )
+    cases = " union all ".join(
+        [
+            f"select InvoiceNo, 'ZZCONT', 'CONTINUED ORDER', 2, InvoiceDate - interval 1 hour, 1.5, CustomerID, Country "
+            f"from {some_line} where n = 1 and CustomerID in {tuple(CONTINUED)}",
+            f"select cast(880000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, 3, "
+            f"InvoiceDate + interval 1 day, UnitPrice, CustomerID, Country "
+            f"from {some_line} where n <= 3 and CustomerID in {tuple(REPEATED)}",
+            f"select cast(890000 + CustomerID as varchar), 'ZZ' || i, 'FAR AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
+            f"CustomerID, 'Iceland' from {src} as customers, range(200) as lines(i) "
+            f"where CustomerID in {tuple(NEW_COUNTRY)} group by all",
+            f"select cast(891000 + CustomerID as varchar), 'ZZONE', 'ONE AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
+            f"CustomerID, 'Iceland' from {src} where CustomerID in {tuple(ONE_OTHER_COUNTRY)} group by all",
+            f"select 'C' || cast(892000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, -1, "
+            f"InvoiceDate + interval 2 day, UnitPrice, CustomerID, Country "
+            f"from {some_line} where n = 1 and CustomerID in {tuple(RETURNED)}",
+        ]
+    )
+    merged = path.with_suffix(".merged.parquet")
+    with duckdb.connect() as con:
+        con.execute(
+            f"copy (select * from read_parquet('{path}') union all ({cases})) to '{merged}' (format parquet)"
+        )
+    merged.replace(path)
+    return path
 
 
 # names the project's glob expansion returns and a reader would expand again (test_ingest,

@@ -20,107 +20,49 @@ import pytest
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.publish import spare_path
 from custseg.workspace import Events, workspace_env
-from helpers import DBT, REPO, count_dbt_run, mart_differences, run_dbt, serving_path
+from helpers import (
+    CONTINUED,
+    DBT,
+    NEW_COUNTRY,
+    ONE_OTHER_COUNTRY,
+    REPEATED,
+    REPO,
+    RETURNED,
+    count_dbt_run,
+    mart_differences,
+    run_dbt,
+    serving_path,
+)
 
 pytestmark = pytest.mark.e2e
 
-SMALL = {"rows": 12_000, "customers": 600}
-
-
-def _batch(folder: Path, name: str, **options) -> Path:
-    path = folder / name
-    write_transactions(path, GeneratorConfig(**{**SMALL, **options}))
-    return path
-
-
-# batch a's customers (ids from 12346 on) the late batch adds lines to, by case
-CONTINUED, REPEATED, NEW_COUNTRY, ONE_OTHER_COUNTRY, RETURNED = (
-    range(12_346 + 10 * i, 12_346 + 10 * i + 5) for i in range(5)
-)
-
-
-def _merge_cases(late: Path, first: Path) -> Path:
-    """Append to ``late`` lines of ``first``'s customers, dated inside ``first``'s range (the
-    snapshot does not move), one kind per group of customers: a line that continues one of their
-    orders an hour before it (the order's time moves), new orders of products they already
-    bought, enough lines in another country to make it their most frequent, a single line in
-    another country, and a return of a product they bought."""
-    src = f"read_parquet('{first}')"
-    # their plain purchase lines (a product code, a quantity and a price), numbered
-    some_line = (
-        f"(select *, row_number() over (partition by CustomerID order by InvoiceDate, StockCode) as n "
-        f"from {src} where regexp_full_match(StockCode, '[0-9]{{5}}[A-Z]?') and Quantity > 0 "
-        f"and UnitPrice > 0 and InvoiceNo not like 'C%')"
-    )
-    cases = " union all ".join(
-        [
-            f"select InvoiceNo, 'ZZCONT', 'CONTINUED ORDER', 2, InvoiceDate - interval 1 hour, 1.5, CustomerID, Country "
-            f"from {some_line} where n = 1 and CustomerID in {tuple(CONTINUED)}",
-            f"select cast(880000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, 3, "
-            f"InvoiceDate + interval 1 day, UnitPrice, CustomerID, Country "
-            f"from {some_line} where n <= 3 and CustomerID in {tuple(REPEATED)}",
-            f"select cast(890000 + CustomerID as varchar), 'ZZ' || i, 'FAR AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
-            f"CustomerID, 'Iceland' from {src} as customers, range(60) as lines(i) "
-            f"where CustomerID in {tuple(NEW_COUNTRY)} group by all",
-            f"select cast(891000 + CustomerID as varchar), 'ZZONE', 'ONE AWAY', 1, timestamp '2011-06-01 10:00', 2.0, "
-            f"CustomerID, 'Iceland' from {src} where CustomerID in {tuple(ONE_OTHER_COUNTRY)} group by all",
-            f"select 'C' || cast(892000 + n + 100 * (CustomerID - 12000) as varchar), StockCode, Description, -1, "
-            f"InvoiceDate + interval 2 day, UnitPrice, CustomerID, Country "
-            f"from {some_line} where n = 1 and CustomerID in {tuple(RETURNED)}",
-        ]
-    )
-    merged = late.with_suffix(".merged.parquet")
-    with duckdb.connect() as con:
-        con.execute(
-            f"copy (select * from read_parquet('{late}') union all ({cases})) to '{merged}' (format parquet)"
-        )
-    merged.replace(late)
-    return late
+# a batch from the training distribution: the demo's lines per customer (conftest.demo_warehouse,
+# 40,000 lines of 600 customers); and a bigger one, every price x 5 (drift is measured on the whole
+# customer base: a shift shows once the new customers are a good part of it, here two thirds)
+SAME = {"rows": 40_000, "customers": 600, "seed": 3, "first_customer_id": 70_000, "first_invoice": 900_000}
+SHIFTED = {**SAME, "rows": 80_000, "customers": 1_200, "spend_multiplier": 5.0}
 
 
 @pytest.fixture(scope="module")
-def batches(tmp_path_factory):
+def batches(demo_warehouse, second_batch, tmp_path_factory):
+    """The demo's file (batch a: model version 1 fitted on it), the late batch loaded after it
+    (conftest.second_batch, helpers.late_batch), and two new batches for the drift decision."""
     folder = tmp_path_factory.mktemp("batches")
-    first = _batch(folder, "week_01.parquet", seed=1)
-    return {
-        "a": first,
-        # a late batch: other customers, dated before batch a, and lines of batch a's customers
-        # that test the merge of a batch into their stored aggregates (_merge_cases)
-        "late": _merge_cases(
-            _batch(
-                folder,
-                "week_02.parquet",
-                seed=2,
-                first_customer_id=60_000,
-                first_invoice=800_000,
-                start="2010-03-01",
-                end="2010-11-20",
-            ),
-            first,
-        ),
-        # the training distribution again: twice as many new customers (drift is measured on the
-        # whole customer base, so a shift shows once the new customers are a good part of it)
-        "same": _batch(
-            folder,
-            "week_03.parquet",
-            seed=3,
-            first_customer_id=70_000,
-            first_invoice=900_000,
-            rows=24_000,
-            customers=1_200,
-        ),
-        # the same customers and lines, every price x 5
-        "shifted": _batch(
-            folder,
-            "week_03_shifted.parquet",
-            seed=3,
-            first_customer_id=70_000,
-            first_invoice=900_000,
-            rows=24_000,
-            customers=1_200,
-            spend_multiplier=5.0,
-        ),
-    }
+    same, shifted = folder / "week_03.parquet", folder / "week_03_shifted.parquet"
+    write_transactions(same, GeneratorConfig(**SAME))
+    write_transactions(shifted, GeneratorConfig(**SHIFTED))
+    # and, at the end of the same batch, three clean lines of batch a sent again
+    rows = [r[0] for r in demo_warehouse.query(
+        "select source_row_number from marts.fct_transactions where batch_id = 1 order by 1 limit 3"
+    )]  # fmt: skip
+    with duckdb.connect() as con:  # its own connection: the module's default one is shared
+        con.execute(
+            f"copy (select * from read_parquet('{same}') union all "
+            f"select * exclude (file_row_number) from read_parquet('{demo_warehouse.source}', file_row_number = true) "
+            f"where file_row_number + 1 in ({', '.join(map(str, rows))})) to '{folder / 'merged.parquet'}' (format parquet)"
+        )
+    (folder / "merged.parquet").replace(same)
+    return {"a": demo_warehouse.source, "late": second_batch.source, "same": same, "shifted": shifted}
 
 
 def _copy_warehouse(src: Path, workdir: Path) -> Path:
@@ -149,23 +91,16 @@ def _store_batches(run) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def fitted(batches, tmp_path_factory):
-    """Batch a alone: model version 1 fitted on it."""
-    workdir = tmp_path_factory.mktemp("fitted")
-    run = run_dbt(workdir, "build", vars={"transactions_path": str(batches["a"])})
-    assert run.returncode == 0, run.output[-4000:]
-    return run
+def fitted(demo_warehouse):
+    """Batch a alone: model version 1 fitted on it (the session's demo warehouse)."""
+    return demo_warehouse
 
 
 @pytest.fixture(scope="module")
-def two_batches(fitted, batches, tmp_path_factory):
-    """Batch a, then the late batch, in one warehouse (a copy of the fitted one)."""
-    workdir = tmp_path_factory.mktemp("two")
-    _copy_warehouse(fitted.db_path, workdir)
-    second = run_dbt(workdir, "build", vars={"transactions_path": str(batches["late"])})
-    assert second.returncode == 0, second.output[-4000:]
-    assert "Batch 2: 1 new file(s)" in second.output
-    return second
+def two_batches(second_batch):
+    """Batch a, then the late batch, in one warehouse (the session's, conftest.second_batch)."""
+    assert "Batch 2: 1 new file(s)" in second_batch.output
+    return second_batch
 
 
 def test_each_batch_is_one_ledger_row_that_reconciles(two_batches, batches):
@@ -248,26 +183,11 @@ def test_a_file_already_loaded_is_skipped_and_changes_nothing(two_batches, batch
     assert f"{renamed} (already loaded as batch 1)" in again.output
     assert mart_differences(before, again.db_path) == {}
     assert _ledger(again) == _ledger(two_batches)
-
-
-def test_a_line_repeated_in_a_later_batch_is_an_exact_duplicate(two_batches, batches, tmp_path):
-    # three clean lines of batch 1, sent again in a file of their own
-    rows = [r[0] for r in two_batches.query(
-        "select source_row_number from marts.fct_transactions where batch_id = 1 order by 1 limit 3"
-    )]  # fmt: skip
-    repeated = tmp_path / "week_04.parquet"
-    with duckdb.connect() as con:  # its own connection: the module's default one is shared
-        con.execute(
-            f"copy (select * exclude (file_row_number) from read_parquet('{batches['a']}', file_row_number = true) "
-            f"where file_row_number + 1 in ({', '.join(map(str, rows))})) to '{repeated}' (format parquet)"
-        )
-    workdir = tmp_path / "wh"
-    _copy_warehouse(two_batches.db_path, workdir)
-    run = run_dbt(workdir, "build", vars={"transactions_path": str(repeated)})
-    assert run.returncode == 0, run.output[-4000:]
-    assert run.query(
-        "select quarantine_reason, count(*) from marts.fct_transaction_quarantine where batch_id = 3 group by 1"
-    ) == [("exact_duplicate", 3)]
+    # and listed in the table of skipped files, with the batch it repeats
+    assert again.query(
+        "select source_file, skip_reason, same_as_batch_id from marts.fct_skipped_files "
+        "where skipped_at = (select max(skipped_at) from marts.fct_skipped_files)"
+    ) == [(str(renamed), "already_loaded", 1)]
 
 
 def test_full_refresh_rebuilds_from_the_loaded_files(two_batches, batches, tmp_path):
@@ -279,18 +199,16 @@ def test_full_refresh_rebuilds_from_the_loaded_files(two_batches, batches, tmp_p
     assert _ledger(run) == _ledger(two_batches)  # same batches, ids and load times
     # the same lines, so the same customers: no new run; registry and history are kept
     assert mart_differences(two_batches.db_path, run.db_path) == {}
-    # a loaded file that is gone stops a full refresh with what to do
-    moved = tmp_path / "moved.parquet"
-    shutil.copyfile(batches["late"], moved)
-    workdir2 = tmp_path / "wh2"
-    _copy_warehouse(two_batches.db_path, workdir2)
-    batches["late"].rename(batches["late"].with_suffix(".away"))
-    try:
-        failed = run_dbt(workdir2, "build", "--full-refresh", vars={"transactions_path": str(batches["a"])})
-    finally:
-        batches["late"].with_suffix(".away").rename(batches["late"])
-    assert failed.returncode != 0
-    assert "cannot be found" in failed.output and str(batches["late"]) in failed.output
+    # a loaded file that is gone stops a full refresh with what to do: the probe the pre-flight
+    # runs, given the ledger's files as a full refresh gives them (macro input_options)
+    from custseg.inputs.transactions import probe_source
+
+    gone = str(batches["late"].with_suffix(".away"))
+    result = probe_source(
+        {"transactions_path": str(batches["a"]), "reload_files": [str(batches["a"]), gone]},
+        cache_dir=str(tmp_path / "cache"),
+    )
+    assert not result["ok"] and "cannot be found" in result["error"] and gone in result["error"]
 
 
 def test_a_moved_snapshot_recomputes_only_the_customers_it_cuts(two_batches, batches, tmp_path):
@@ -322,42 +240,18 @@ def _drift(run, run_id):
     )
 
 
-def test_a_batch_from_the_training_distribution_is_ok(fitted, batches, tmp_path):
+def test_a_shifted_batch_recommends_a_refit_and_auto_refits(fitted, batches, tmp_path):
+    """Every price x 5: the drift says refit_recommended and the default mode (auto, refit_policy
+    on_drift) refits in the same build; the segments come from version 2 (the choice per mode and
+    policy: tests/unit/test_lifecycle.py)."""
     _copy_warehouse(fitted.db_path, tmp_path)
-    run = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["same"])})
-    assert run.returncode == 0, run.output[-4000:]
-    assert _drift(run, 2) == [("ok", "score", 1)]
-    assert run.scalar("select count(distinct model_version) from marts.dim_segmentation_models") == 1
-    # history: both runs; migration: every customer of run 1 is in run 2
-    assert run.query(
-        "select run_id, count(*) from marts.fct_customer_segment_history group by 1 order by 1"
-    ) == [
-        (1, fitted.scalar("select count(*) from marts.dim_customers")),
-        (2, run.scalar("select count(*) from marts.dim_customers")),
-    ]
-    assert run.scalar("select sum(customers) from marts.fct_segment_migration where to_run_id = 2") == (
-        fitted.scalar("select count(*) from marts.dim_customers")
-    )
-
-
-def test_a_shifted_batch_recommends_a_refit(fitted, batches, tmp_path):
-    _copy_warehouse(fitted.db_path, tmp_path / "score")
-    scored = run_dbt(
-        tmp_path / "score",
-        "build",
-        vars={"transactions_path": str(batches["shifted"]), "segmentation_mode": "score"},
-    )
-    assert scored.returncode == 0, scored.output[-4000:]
-    assert _drift(scored, 2) == [("refit_recommended", "score", 1)]
-    psi = scored.scalar(
+    auto = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["shifted"])})
+    assert auto.returncode == 0, auto.output[-4000:]
+    assert _drift(auto, 2) == [("refit_recommended", "fit", 2)]
+    psi = auto.scalar(
         "select value from marts.fct_segmentation_drift where run_id = 2 and subject = 'monetary_value'"
     )
     assert psi >= 0.25
-    # auto (refit_policy on_drift) refits in the same build; the segments come from version 2
-    _copy_warehouse(fitted.db_path, tmp_path / "auto")
-    auto = run_dbt(tmp_path / "auto", "build", vars={"transactions_path": str(batches["shifted"])})
-    assert auto.returncode == 0, auto.output[-4000:]
-    assert _drift(auto, 2) == [("refit_recommended", "fit", 2)]
     assert auto.query(
         "select model_version from marts.dim_segmentation_models where is_active group by 1"
     ) == [(2,)]
@@ -387,14 +281,12 @@ def _kill_when(workdir: Path, marker: str, transactions: Path) -> str:
     return "".join(seen)
 
 
-@pytest.mark.parametrize(
-    "marker",
-    [
-        "START sql incremental model intermediate.int_transactions__classified",
-        "START python incremental model segmentation.ml_model_registry",
-    ],
-)
-def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted, batches, tmp_path, marker):
+def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted, batches, tmp_path):
+    """Killed (-9) as it writes the line store, then again as it starts the model registry: the
+    publication, and the spare before it, are untouched and the store holds all of the batch or
+    none; the next build then loads the batch and publishes. It is a batch from the training
+    distribution (the drift is ok and the model of run 1 scores it) whose last lines repeat lines
+    of batch a (exact duplicates)."""
     _copy_warehouse(fitted.db_path, tmp_path)
     served = serving_path(tmp_path / "wh.duckdb")
     served.parent.mkdir(parents=True)
@@ -403,17 +295,21 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
     spare = Path(spare_path(str(served)))  # a publication before the served one, as every week
     shutil.copyfile(fitted.serving_path, spare)
     spare.chmod(0o444)
-    _kill_when(tmp_path, marker, batches["same"])
-    assert served.read_bytes() == served_bytes  # never published half a build
-    con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
-    stored = dict(
-        con.execute(
-            "select batch_id, count(*) from intermediate.int_transactions__classified group by 1"
-        ).fetchall()
-    )
-    con.close()
-    assert stored.get(2) in (None, pq.read_metadata(batches["same"]).num_rows)  # all of it or none
-    assert spare.read_bytes() == served_bytes  # the killed build did not touch it either
+    for marker in (
+        "START sql incremental model intermediate.int_transactions__classified",
+        "START python incremental model segmentation.ml_model_registry",
+    ):
+        _kill_when(tmp_path, marker, batches["same"])
+        assert served.read_bytes() == served_bytes, marker  # never published half a build
+        con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
+        stored = dict(
+            con.execute(
+                "select batch_id, count(*) from intermediate.int_transactions__classified group by 1"
+            ).fetchall()
+        )
+        con.close()
+        assert stored.get(2) in (None, pq.read_metadata(batches["same"]).num_rows), marker  # all or none
+        assert spare.read_bytes() == served_bytes, marker  # the killed build did not touch it either
     rerun = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["same"])})
     assert rerun.returncode == 0, rerun.output[-4000:]
     # published by rewriting the spare's changed blocks: the same bytes as the working file
@@ -426,3 +322,20 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
     con = duckdb.connect(str(rerun.serving_path), read_only=True)
     assert con.execute("select count(*) from marts.fct_batches").fetchone()[0] == 2
     con.close()
+    # the batch's last three lines repeat clean lines of batch a: exact duplicates
+    last = pq.read_metadata(batches["same"]).num_rows
+    assert rerun.query(
+        "select quarantine_reason, count(*) from marts.fct_transaction_quarantine "
+        f"where batch_id = 2 and source_row_number > {last - 3} group by 1"
+    ) == [("exact_duplicate", 3)]
+    # a batch from the training distribution: scored by version 1, drift ok
+    assert _drift(rerun, 2) == [("ok", "score", 1)]
+    assert rerun.scalar("select count(distinct model_version) from marts.dim_segmentation_models") == 1
+    # history: both runs; migration: every customer of run 1 is in run 2
+    first_customers = fitted.scalar("select count(*) from marts.dim_customers")
+    assert rerun.query(
+        "select run_id, count(*) from marts.fct_customer_segment_history group by 1 order by 1"
+    ) == [(1, first_customers), (2, rerun.scalar("select count(*) from marts.dim_customers"))]
+    assert rerun.scalar("select sum(customers) from marts.fct_segment_migration where to_run_id = 2") == (
+        first_customers
+    )

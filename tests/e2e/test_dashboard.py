@@ -15,7 +15,7 @@ import pytest
 
 from custseg.dashboard import PAGES, explorer, look, queries, score_form, store, upload
 from custseg.demo_data import GeneratorConfig, write_transactions
-from helpers import APP, render, run_dbt
+from helpers import APP, render
 
 pytestmark = pytest.mark.e2e
 PAGE_TITLES = [title for title, _ in PAGES]
@@ -352,6 +352,14 @@ def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):
     assert table.kind == "customers" and table.id_column == "ID"
     assert "Income" in table.numeric and "ID" not in table.numeric
     assert "Z_CostContact" not in table.numeric  # one value for every customer: it separates nobody
+    # the other public customer tables (the browser test uploads the first and segments it)
+    for name, id_column, numeric in (
+        ("cc_general.csv", "CUST_ID", "BALANCE"),
+        ("ecommerce_customer_behavior.csv", "Customer ID", "Total Spend"),
+    ):
+        table = upload.upload_columns(name, (shared_data / name).read_bytes())
+        assert table.kind == "customers" and table.id_column == id_column, (name, table)
+        assert numeric in table.numeric and id_column not in table.numeric, (name, table.numeric)
     with pytest.raises(upload.UploadError, match="pick at least one numeric column"):
         upload.run_upload("t.csv", b"ID,a\n1,2\n", settings=upload.UploadSettings(kind="customers"))
 
@@ -396,26 +404,6 @@ def test_an_upload_below_the_width_limit_is_read_in_a_bounded_child(tmp_path, mo
         upload_probe.upload_columns(path, 2_000)
 
 
-def test_a_good_upload_is_segmented_in_a_workspace_of_its_own(tmp_path, monkeypatch):
-    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
-    path = tmp_path / "mine.csv"
-    write_transactions(path, GeneratorConfig(rows=6_000, customers=150, seed=2))
-    # workspaces in this test's own temp folder: another test's upload running at the same time
-    # (xdist) cannot make this one's clean-up check fail
-    (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(upload.tempfile, "tempdir", str(tmp_path / "tmp"))
-    before = set(Path(upload.tempfile.gettempdir()).glob("custseg-upload-*"))
-    seen = []
-    result = upload.run_upload(
-        "mine.csv", path.read_bytes(), n_clusters=3, progress=lambda f, t: seen.append(f)
-    )
-    assert result.segments["customer_id"].is_unique and len(result.segments) == 150
-    assert result.segments["cluster_id"].nunique() == 3 == len(result.profiles)
-    assert seen and max(seen) <= 1.0
-    assert set(Path(upload.tempfile.gettempdir()).glob("custseg-upload-*")) == before  # removed
-    assert not (tmp_path / "never").exists()  # the main warehouse is never touched
-
-
 def test_bad_uploads_show_the_builds_own_message(tmp_path):
     bad = pd.DataFrame({"Client": ["a", "b"], "When": ["2011-01-01", "2011-01-02"], "Amount": [1, 2]})
     with pytest.raises(upload.UploadError) as error:
@@ -432,18 +420,29 @@ def test_an_oversize_upload_is_refused_before_any_build(monkeypatch):
         upload.run_upload("big.csv", b"x" * 5_000)
 
 
-def test_two_uploads_at_once_do_not_collide(tmp_path):
+def test_two_uploads_at_once_are_segmented_each_in_a_workspace_of_its_own(tmp_path, monkeypatch):
+    """Two uploads at the same time (two sessions of the dashboard): each is segmented from its
+    own file in a workspace of its own, reports its progress, and leaves nothing behind; the main
+    warehouse is never touched."""
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
+    # workspaces in this test's own temp folder: another test's upload running at the same time
+    # (xdist) cannot make this one's clean-up check fail
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(upload.tempfile, "tempdir", str(tmp_path / "tmp"))
     files = []
-    for seed, customers in ((3, 120), (4, 140)):
-        path = tmp_path / f"shop{seed}.parquet"
+    for seed, customers, fmt in ((3, 120, "parquet"), (4, 140, "csv")):
+        path = tmp_path / f"shop{seed}.{fmt}"
         write_transactions(path, GeneratorConfig(rows=5_000, customers=customers, seed=seed))
         files.append((path, customers))
     results: dict[int, object] = {}
+    progress: dict[int, list[float]] = {0: [], 1: []}
 
     def segment(i: int) -> None:
         path, _ = files[i]
         try:
-            results[i] = upload.run_upload(path.name, path.read_bytes(), n_clusters=3)
+            results[i] = upload.run_upload(
+                path.name, path.read_bytes(), n_clusters=3, progress=lambda f, t: progress[i].append(f)
+            )
         except Exception as exc:  # reported below
             results[i] = exc
 
@@ -454,16 +453,18 @@ def test_two_uploads_at_once_do_not_collide(tmp_path):
         t.join()
     for i, (_, customers) in enumerate(files):
         assert not isinstance(results[i], Exception), results[i]
-        assert len(results[i].segments) == customers  # each got its own file's customers
+        segments = results[i].segments
+        assert segments["customer_id"].is_unique and len(segments) == customers  # its own file's
+        assert segments["cluster_id"].nunique() == 3 == len(results[i].profiles)
+        assert progress[i] and max(progress[i]) <= 1.0
+    assert list((tmp_path / "tmp").glob("custseg-upload-*")) == []  # removed
+    assert not (tmp_path / "never").exists()  # the main warehouse is never touched
 
 
-def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_path_factory, monkeypatch):
-    from helpers import VARS, fixture_table
-
-    path = tmp_path_factory.mktemp("table") / "members.csv"
-    fixture_table().to_csv(path, index=False)
-    run = run_dbt(tmp_path_factory.mktemp("table_build"), "build", vars={"customers_path": str(path), **VARS})
-    assert run.returncode == 0, run.output[-4000:]
+def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(
+    customer_table_warehouse, monkeypatch
+):
+    run = customer_table_warehouse
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
     for page in ("Overview", "Segments", "Choosing k", "Classifier", "Over time"):
         render(page)
@@ -488,23 +489,8 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(tmp_pa
     assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True))[look.label("clean")] == kept
 
 
-def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(tmp_path, monkeypatch):
-    from helpers import run_dbt
-
-    folder = tmp_path / "files"
-    folder.mkdir()
-    write_transactions(folder / "week_01.parquet", GeneratorConfig(rows=8_000, customers=300, seed=8))
-    write_transactions(
-        folder / "week_02.parquet",
-        GeneratorConfig(
-            rows=4_000, customers=150, seed=9, first_customer_id=50_000, first_invoice=700_000,
-            start="2011-12-10", end="2012-02-28",
-        ),
-    )  # fmt: skip
-    workdir = tmp_path / "build"
-    for week in ("week_01", "week_02"):
-        run = run_dbt(workdir, "build", vars={"transactions_path": str(folder / f"{week}.parquet")})
-        assert run.returncode == 0, run.output[-4000:]
+def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(second_batch, monkeypatch):
+    run = second_batch  # the demo warehouse and a second batch (conftest)
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
     at = render("Over time")
     assert not at.info  # it has what it needs
@@ -550,38 +536,3 @@ def _array(value):
         shape = value.get("shape")
         return flat.reshape([int(n) for n in str(shape).split(",")]) if shape else flat
     return np.asarray(value)
-
-
-def test_the_dashboard_keeps_answering_while_dbt_builds_and_then_shows_the_new_build(tmp_path):
-    from helpers import run_dbt
-
-    first_file, second_file = tmp_path / "week_01.parquet", tmp_path / "week_02.parquet"
-    write_transactions(first_file, GeneratorConfig(rows=6_000, customers=200, seed=12))
-    write_transactions(
-        second_file,
-        GeneratorConfig(rows=3_000, customers=100, seed=13, first_customer_id=50_000, first_invoice=700_000),
-    )
-    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(first_file)})
-    assert first.returncode == 0, first.output[-4000:]
-    served = first.serving_path
-    answers, failures, done = [], [], threading.Event()
-
-    def build() -> None:
-        run = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(second_file)})
-        answers.append(("build", run.returncode))
-        done.set()
-
-    builder = threading.Thread(target=build)
-    builder.start()
-    while not done.is_set():
-        try:
-            answers.append(("overview", queries.overview(served)["customers"]))
-        except Exception as exc:  # a blocked or broken read
-            failures.append(repr(exc))
-        done.wait(0.2)
-    builder.join()
-    assert ("build", 0) in answers
-    assert not failures, failures[:3]
-    during = [n for kind, n in answers if kind == "overview"]
-    assert len(during) > 20 and set(during) <= {200, 300}  # it answered through the whole build
-    assert queries.overview(served)["customers"] == 300  # and then shows the new publication

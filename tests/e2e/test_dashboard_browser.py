@@ -282,13 +282,13 @@ def test_the_explorers_download_in_the_browser_is_the_marts_rows(server, browser
     page.context.close()
 
 
-@pytest.mark.parametrize("table", SHARED_TABLES)
-def test_each_shared_customer_table_uploads_and_is_segmented_in_the_browser(
-    server, browser, shared_data, table
-):
+def test_a_shared_customer_table_uploads_and_is_segmented_in_the_browser(server, browser, shared_data):
     """Upload → build → charts → download, as a person does it: the page detects a customer table
     from the header and proposes its columns; "Segment" builds it in a workspace of its own; the
-    k-selection chart, customers per segment and the download follow (every customer once)."""
+    k-selection chart, customers per segment and the download follow (every customer once). One
+    of the three public tables (each is recognised by its header in test_dashboard, and built by
+    its documented command in test_real_customer_tables)."""
+    table = SHARED_TABLES[0]
     url, _ = server
     page = new_page(browser)
     open_page(page, url, "Try your own file")

@@ -36,14 +36,6 @@ def _writable_copy(build, tmp_path) -> duckdb.DuckDBPyConnection:
     return duckdb.connect(str(tmp_path / "wh.duckdb"))
 
 
-def _tables(run) -> set[str]:
-    if not run.db_path.exists():
-        return set()
-    return {
-        f"{s}.{t}" for s, t in run.query("select table_schema, table_name from information_schema.tables")
-    }
-
-
 @pytest.fixture(scope="module")
 def demo_file(demo_warehouse):
     return demo_warehouse.source
@@ -89,9 +81,12 @@ def test_every_raw_line_is_clean_or_quarantined(demo_build):
     assert reasons["unparseable_value"] == 0
 
 
-def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path):
-    """The singular reconciliation test fails, naming the lines, when a line goes missing or
-    lands twice (it is the only uniqueness guard of the two row-level marts)."""
+def test_reconciliation_test_and_mart_constraints_stop_bad_rows(demo_build, tmp_path):
+    """On a copy with a line gone missing, another landed twice, and a customer whose order count
+    breaks a mart's rule, one build of the reconciliation test and of dim_customers: the singular
+    reconciliation test fails naming the lines (it is the only uniqueness guard of the two
+    row-level marts), and the mart's not_null and range rules are enforced constraints: the row
+    fails the model and nothing lands (as the data tests they replaced failed the build)."""
     from helpers import run_dbt
 
     con = _writable_copy(demo_build, tmp_path)
@@ -104,16 +99,26 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
     ).fetchone()[0]
     con.execute(f"delete from {table} where source_row_number = {lost}")
     con.execute(f"insert into {table} select * from {table} where source_row_number = {doubled}")
+    before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    con.execute(
+        "update intermediate.int_customers__rfm_scored set order_count = 0 "
+        "where customer_id = (select min(customer_id) from intermediate.int_customers__rfm_scored)"
+    )
     con.close()
     run = run_dbt(
         tmp_path,
-        "test",
+        "build",
         "--select",
-        "assert_raw_rows_reconcile",
-        vars={"transactions_path": "unused.parquet"},
+        "assert_raw_rows_reconcile dim_customers",
+        vars={"transactions_path": "unused.parquet", "publish": False},
     )
-    assert run.returncode == 1 and run.failed == ["test.custseg.assert_raw_rows_reconcile"], run.output[
-        -3000:
+    assert run.returncode == 1, run.output[-3000:]
+    statuses = run.events.statuses
+    assert statuses["test.custseg.assert_raw_rows_reconcile"] == "fail"
+    assert statuses["model.custseg.dim_customers"] == "error"
+    assert sorted(n for n, status in statuses.items() if status in ("fail", "error")) == [
+        "model.custseg.dim_customers",
+        "test.custseg.assert_raw_rows_reconcile",
     ]
     compiled = (
         tmp_path / "target" / "compiled" / "custseg" / "tests" / "singular" / "assert_raw_rows_reconcile.sql"
@@ -123,28 +128,6 @@ def test_reconciliation_test_catches_lost_and_doubled_lines(demo_build, tmp_path
         lost: "line is in neither mart",
         doubled: "line is 3 times in input and marts",
     }
-
-
-def test_mart_constraints_stop_a_bad_table(demo_build, tmp_path):
-    """The marts' not_null and range rules are enforced constraints: a row breaking one fails
-    the model (nothing lands), as the data tests they replaced failed the build."""
-    from helpers import run_dbt
-
-    con = _writable_copy(demo_build, tmp_path)
-    before = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
-    con.execute(
-        "update intermediate.int_customers__rfm_scored set order_count = 0 "
-        "where customer_id = (select min(customer_id) from intermediate.int_customers__rfm_scored)"
-    )
-    con.close()
-    run = run_dbt(
-        tmp_path,
-        "run",
-        "--select",
-        "dim_customers",
-        vars={"transactions_path": "unused.parquet", "publish": False},
-    )
-    assert run.returncode == 1, run.output[-3000:]
     assert "CHECK constraint failed" in run.output and "order_count >= 1" in run.output, run.output[-3000:]
     assert run.scalar("select count(*) from marts.dim_customers") == before
 
@@ -178,7 +161,8 @@ def test_rebuild_gives_identical_tables(demo_file, demo_build, tmp_path):
 
 
 def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
-    """A file with foreign column names, a line amount instead of qty x price and m/d/Y dates."""
+    """A file with foreign column names, a line amount instead of qty x price and m/d/Y dates,
+    of two customers: too few to segment, which the build says before any Python model runs."""
     rows = [
         # client, when, amount, ref, region
         ("A1", "1/5/2024 10:00", "100.00", "o1", "Norway"),
@@ -195,8 +179,6 @@ def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
     frame.to_csv(path, index=False)
     run = dbt_runner(
         "build",
-        "--exclude",
-        "path:python_models+",  # two customers are too few to cluster (tested below)
         vars={
             "transactions_path": str(path),
             "column_map": {
@@ -208,7 +190,14 @@ def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
             },
         },
     )
-    _assert_ok(run)
+    # two customers are too few to cluster: the check of the ML input stops the build there,
+    # before any Python model, with the project's message; the SQL layer before it is built
+    assert run.returncode != 0
+    assert "Segmentation input problem: Too few customers for clustering: 2 customers" in run.output
+    assert "needs at least 10" in run.output
+    assert "Traceback" not in run.output and "Python model" not in run.output
+    stopped = [n for n, status in run.events.statuses.items() if status in ("fail", "error")]
+    assert stopped == ["model.custseg.int_customers__segmentation_input"], stopped
     reasons = dict(run.query("select outcome, row_count from marts.fct_ingestion_summary"))
     assert reasons == {
         "clean": 4,
@@ -266,22 +255,16 @@ def _bad_inputs(tmp_path):
     ]
 
 
-def test_bad_inputs_stop_the_build_before_any_mart(tmp_path, dbt_runner):
-    for i, (path, message) in enumerate(_bad_inputs(tmp_path)):
-        run = dbt_runner("build", vars={"transactions_path": str(path)}, db_name=f"bad{i}.duckdb")
-        assert run.returncode != 0, path
-        assert message in run.output, (path, run.output[-3000:])
-        assert "Transactions input problem" in run.output
-        assert not any(t.startswith(("marts.", "intermediate.")) for t in _tables(run)), path
+def test_bad_inputs_are_refused_by_the_probe_saying_what_is_wrong(tmp_path):
+    """The pre-flight's probe of the transactions (custseg.inputs.transactions.probe_source, which
+    the build runs before any node and reports as "Transactions input problem: ..."; a refused
+    build: test_hardening, and the dashboard's bad upload) refuses each bad input saying what is
+    wrong."""
+    from custseg.inputs.transactions import probe_source
 
-
-def test_bad_input_leaves_previous_warehouse_untouched(demo_file, tmp_path, dbt_runner):
-    good = dbt_runner("build", vars={"transactions_path": str(demo_file)})
-    assert good.returncode == 0, good.output[-3000:]
-    before = good.query("select count(*), sum(monetary_value) from marts.dim_customers")
-    bad = dbt_runner("build", vars={"transactions_path": str(tmp_path / "missing.csv")})
-    assert bad.returncode != 0 and "No file matches" in bad.output
-    assert bad.query("select count(*), sum(monetary_value) from marts.dim_customers") == before
+    for path, message in _bad_inputs(tmp_path):
+        result = probe_source({"transactions_path": str(path)}, cache_dir=str(tmp_path / "cache"))
+        assert not result["ok"] and message in result["error"], (path, result)
 
 
 def test_segmentation_tables_on_demo_data(demo_build):
@@ -366,20 +349,55 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-@pytest.mark.parametrize(("algorithm", "pca"), [("gmm", 0), ("birch", 2), ("hdbscan", 0)])
-def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, algorithm, pca):
-    run = dbt_runner(
-        "build",
-        vars={
-            "transactions_path": str(demo_file),
-            "segmentation_algorithm": algorithm,
-            "k_max": 6,
-            "segmentation_pca_components": pca,
-        },
+def _ml_only(build, tmp_path, **variables):
+    """The ML layer and what reads it (--select ml_model_registry+), refitted with other vars on a
+    copy of a built warehouse: the SQL layer before it is the same, so only the ML settings
+    differ (gmm and agglomerative: tests/unit/test_segmentation_model.py)."""
+    from helpers import run_dbt
+
+    _writable_copy(build, tmp_path).close()
+    variables = {"transactions_path": str(build.source), "segmentation_mode": "refit", **variables}
+    return run_dbt(tmp_path, "build", "--select", "ml_model_registry+", vars=variables)
+
+
+def _assert_unseen_customers_scored(run, cutoff: str) -> None:
+    """A model fitted on the customers first seen before ``cutoff``: the later ones are the
+    unseen customers, each scored, and the classifier's agreement on them measured."""
+    seen = run.scalar(f"select count(*) from marts.dim_customers where first_purchase_at < '{cutoff}'")
+    unseen = run.scalar(f"select count(*) from marts.dim_customers where first_purchase_at >= '{cutoff}'")
+    assert unseen > 0
+    assert run.scalar("select count(*) from marts.fct_unseen_customer_scores") == unseen
+    training_rows = dict(
+        run.query("select model_kind, training_rows from marts.dim_segmentation_models where is_active")
     )
+    assert training_rows == {"segmentation": seen, "classifier": seen, "classifier_tree": seen}
+    metrics = dict(run.query("select metric, value from marts.fct_classifier_metrics"))
+    assert metrics["unseen_customers"] == unseen
+    agree = run.scalar(
+        "select avg(case when assignments_agree then 1.0 else 0 end) from marts.fct_unseen_customer_scores"
+    )
+    assert metrics["unseen_agreement_rate"] == pytest.approx(agree)
+    assert 0.0 <= agree <= 1.0
+
+
+@pytest.mark.parametrize(("algorithm", "pca", "cutoff"), [("birch", 2, "2011-09-01"), ("hdbscan", 0, None)])
+def test_other_algorithms_build_the_same_marts(demo_build, tmp_path, algorithm, pca, cutoff):
+    """Birch on two PCA components, fitted on the customers first seen before a training cutoff
+    (the later ones are scored as unseen customers), and HDBSCAN: the same marts, each model
+    scored by its own rule."""
+    run = _ml_only(
+        demo_build, tmp_path, segmentation_algorithm=algorithm, k_max=6, segmentation_pca_components=pca,
+        training_cutoff_date=cutoff,
+    )  # fmt: skip
     _assert_ok(run)
+    if cutoff:
+        _assert_unseen_customers_scored(run, cutoff)
+    else:
+        assert run.scalar("select count(*) from marts.fct_unseen_customer_scores") == 0
     assert (
-        run.scalar("select algorithm from marts.dim_segmentation_models where model_kind = 'segmentation'")
+        run.scalar(
+            "select algorithm from marts.dim_segmentation_models where model_kind = 'segmentation' and is_active"
+        )
         == algorithm
     )
     assert run.scalar("select count(*) from marts.dim_customer_segments") == DEMO.customers
@@ -425,24 +443,6 @@ def test_other_algorithms_build_the_same_marts(demo_file, tmp_path, dbt_runner, 
         assert (assigned["cluster_id"].to_numpy() == customers["sql_cluster"].to_numpy()).all()
 
 
-def test_too_few_customers_for_k_is_a_clear_error(tmp_path, dbt_runner):
-    frame = pd.DataFrame(
-        {
-            "CustomerID": ["1", "2", "3", "1"],
-            "InvoiceDate": ["2011-01-01", "2011-01-02", "2011-01-03", "2011-02-01"],
-            "Quantity": [1, 2, 3, 4],
-            "UnitPrice": [1.0, 2.0, 3.0, 4.0],
-        }
-    )
-    path = tmp_path / "tiny.csv"
-    frame.to_csv(path, index=False)
-    run = dbt_runner("build", vars={"transactions_path": str(path)})
-    assert run.returncode != 0
-    assert "Segmentation input problem: Too few customers for clustering: 3 customers" in run.output
-    assert "needs at least 10" in run.output
-    assert "Traceback" not in run.output and "Python model" not in run.output
-
-
 def test_sql_scoring_and_tree_rules_cover_every_customer(demo_build):
     customers = demo_build.scalar("select count(*) from marts.dim_customers")
     assert demo_build.scalar("select count(*) from marts.fct_sql_centroid_scores") == customers
@@ -452,26 +452,6 @@ def test_sql_scoring_and_tree_rules_cover_every_customer(demo_build):
     kinds = {r[0] for r in demo_build.query("select model_kind from marts.dim_segmentation_models")}
     assert kinds == {"segmentation", "classifier", "classifier_tree"}
     assert demo_build.scalar("select count(*) from marts.fct_unseen_customer_scores") == 0
-
-
-def test_training_cutoff_scores_unseen_customers(demo_file, dbt_runner):
-    run = dbt_runner(
-        "build", vars={"transactions_path": str(demo_file), "training_cutoff_date": "2011-09-01"}
-    )
-    _assert_ok(run)
-    seen = run.scalar("select count(*) from marts.dim_customers where first_purchase_at < '2011-09-01'")
-    unseen = run.scalar("select count(*) from marts.dim_customers where first_purchase_at >= '2011-09-01'")
-    assert unseen > 0
-    assert run.scalar("select count(*) from marts.fct_unseen_customer_scores") == unseen
-    training_rows = dict(run.query("select model_kind, training_rows from marts.dim_segmentation_models"))
-    assert training_rows == {"segmentation": seen, "classifier": seen, "classifier_tree": seen}
-    metrics = dict(run.query("select metric, value from marts.fct_classifier_metrics"))
-    assert metrics["unseen_customers"] == unseen
-    agree = run.scalar(
-        "select avg(case when assignments_agree then 1.0 else 0 end) from marts.fct_unseen_customer_scores"
-    )
-    assert metrics["unseen_agreement_rate"] == pytest.approx(agree)
-    assert 0.0 <= agree <= 1.0
 
 
 def test_score_cli_matches_the_warehouse(demo_build, tmp_path):
@@ -765,7 +745,7 @@ def _legacy_reports(text: str) -> bytes:
 
 
 def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(demo_build, tmp_path):
-    """A registry whose reports are Arrow IPC bytes: the build refuses it saying how to upgrade;
+    """A registry whose reports are Arrow IPC bytes: the ML step refuses it saying how to upgrade;
     `custseg upgrade-registry` converts it keeping every row; the next build then changes no mart."""
     from custseg.segmentation.reports import decode_reports
     from helpers import mart_differences, run_dbt
@@ -780,8 +760,14 @@ def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(dem
         "(legacy.reports as reports) from segmentation.ml_model_registry as registry join legacy using (model_id)"
     )
     con.close()
-    refused = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_build.source)})
-    assert refused.returncode != 0 and "custseg upgrade-registry" in refused.output
+    # the ML step reads the registry first (custseg.segmentation.step.registry_frame, in the
+    # Python model ml_model_registry) and refuses it, saying how to convert it
+    from custseg.segmentation.step import registry_frame
+
+    with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as check:
+        stored = check.execute("select * from segmentation.ml_model_registry").df()
+    with pytest.raises(ValueError, match="custseg upgrade-registry --db"):
+        registry_frame(stored)
     cli = str(Path(sys.executable).with_name("custseg"))
     db = str(tmp_path / demo_build.db_path.name)
     done = subprocess.run([cli, "upgrade-registry", "--db", db], capture_output=True, text=True)
@@ -799,7 +785,15 @@ def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(dem
             pd.testing.assert_frame_equal(after[name], before[name])
     again = subprocess.run([cli, "upgrade-registry", "--db", db], capture_output=True, text=True)
     assert json.loads(again.stdout)["upgraded_rows"] == 0  # already current
-    build = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_build.source)})
+    registry_frame(stored.assign(reports=list(upgraded.values())))  # accepted now
+    # the ML layer and what reads it, built again on the upgraded registry: no mart changes
+    build = run_dbt(
+        tmp_path,
+        "build",
+        "--select",
+        "ml_model_registry+",
+        vars={"transactions_path": str(demo_build.source)},
+    )
     assert build.returncode == 0, build.output[-4000:]
     assert mart_differences(demo_build.db_path, build.db_path) == {}
 

@@ -1,6 +1,8 @@
 """The graph runs one way: sources -> staging -> intermediate -> ML layer -> marts -> consumers.
 
-Parses the project (dbt parse in a subprocess, into a temporary target) and fails on any edge
+Reads the manifests of the session's two shared builds, one per input kind (conftest: the demo
+warehouse and the customer-table warehouse; a build writes the whole project's manifest, whatever
+it selects), and fails on any edge
 that runs back up: a model reading a layer above its own, the ML layer (python_models/) reading
 anything but intermediate models, seeds and itself (python_models/), an exposure reading anything but marts. The
 CLI, the other consumer, is checked by the schemas its SQL names.
@@ -13,7 +15,7 @@ import re
 
 import pytest
 
-from helpers import REPO, run_dbt
+from helpers import REPO
 
 LAYERS = {"seed": 0, "staging": 1, "intermediate": 2, "ml": 3, "marts": 4, "exposure": 5}
 
@@ -58,31 +60,25 @@ def backward_edges(manifest: dict) -> list[str]:
 
 
 # the graph of each input kind: transactions (the default) and a customer table (customers_path
-# set: its models are enabled and the transaction models disabled); parsing reads no file
-KINDS = {"transactions": None, "customer_table": {"customers_path": "customers.csv"}}
+# set: its models are enabled and the transaction models disabled), from the session's build of each
+KINDS = {"transactions": "demo_warehouse", "customer_table": "customer_table_warehouse"}
 
 
-_PARSED: dict[str, dict] = {}
-
-
-def parsed(kind: str, tmp_path_factory) -> dict:
-    """The manifest of one input kind, parsed once per session."""
-    if kind not in _PARSED:
-        tmp = tmp_path_factory.mktemp("parse")
-        run = run_dbt(tmp, "parse", vars=KINDS[kind])
-        assert run.returncode == 0, run.output[-3000:]
-        _PARSED[kind] = json.loads((tmp / "target" / "manifest.json").read_text())
-        _PARSED[kind]["input_kind"] = kind
-    return _PARSED[kind]
+def parsed(kind: str, request) -> dict:
+    """The manifest of one input kind: the one its shared build wrote."""
+    build = request.getfixturevalue(KINDS[kind])
+    manifest = json.loads((build.db_path.parent / "target" / "manifest.json").read_text())
+    manifest["input_kind"] = kind
+    return manifest
 
 
 @pytest.fixture(scope="module", params=list(KINDS))
-def manifest(request, tmp_path_factory) -> dict:
-    return parsed(request.param, tmp_path_factory)
+def manifest(request) -> dict:
+    return parsed(request.param, request)
 
 
 @pytest.mark.e2e
-def test_the_readme_picture_of_the_layers_is_the_project(tmp_path_factory):
+def test_the_readme_picture_of_the_layers_is_the_project(request):
     """The README's Mermaid diagram is what scripts/layer_diagram.py draws from both input
     kinds' manifests: a new folder, model or edge between folders fails here until it is redrawn."""
     import importlib.util
@@ -90,7 +86,7 @@ def test_the_readme_picture_of_the_layers_is_the_project(tmp_path_factory):
     spec = importlib.util.spec_from_file_location("layer_diagram", REPO / "scripts" / "layer_diagram.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    drawn = module.diagram([parsed(kind, tmp_path_factory) for kind in KINDS])
+    drawn = module.diagram([parsed(kind, request) for kind in KINDS])
     readme = (REPO / "README.md").read_text()
     shown = re.search(r"```mermaid\n(.*?)\n```", readme, re.S)
     assert shown, "the README has no Mermaid diagram"

@@ -46,58 +46,31 @@ def _customers_csv(path, rows_per_customer=3, customers=12, date="05/01/2011 10:
     return frame
 
 
-def test_quotes_semicolons_and_comments_in_every_name_build(tmp_path):
-    """A folder, file, column names and a date format full of quotes, semicolons and comment
-    markers: the build reads them as data, publishes, and creates nothing else."""
-    workdir = tmp_path / 'it\'s; -- "dir"'
-    workdir.mkdir()
-    path = workdir / "O'Brien; --.csv"
-    _customers_csv(path)
-    run = run_dbt(
-        workdir,
-        "build",
-        "--exclude",
-        "path:python_models+",
-        vars={
-            "transactions_path": str(path),
-            **HOSTILE_READ_VARS,
-        },
-    )
-    assert run.returncode == 0, run.output[-4000:]
-    assert "Published the warehouse" in run.output and run.serving_path.exists()
-    assert run.scalar("select count(*) from marts.dim_customers") == 12
-    assert run.scalar("select count(*) from marts.fct_transaction_quarantine") == 0
-    # day-first with the quote-bearing format: c00's lines are on 5 January 2011
-    first = run.scalar("select first_purchase_at from marts.dim_customers where customer_id = 'c00'")
-    assert (first.year, first.month, first.day) == (2011, 1, 5)
-    # price from amount / quantity (no price column mapped)
-    assert {r[0] for r in run.query("select distinct unit_price from marts.fct_transactions")} == {10.0}
-    assert not any("pwned" in t for t in _all_tables(run))
+def test_hostile_vars_are_refused_before_anything_runs(tmp_path):
+    """Settings that would be SQL if pasted, and wrong ones: the settings check of the pre-flight
+    (custseg.settings.check_settings, which the build runs before any node; a refused build:
+    test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs) names every
+    problem; the input path is data to the probe: it matches no file."""
+    from custseg.inputs.transactions import probe_source
+    from custseg.settings import check_settings
 
-
-def test_hostile_vars_stop_the_build_before_anything_runs(tmp_path):
-    bad_path = run_dbt(tmp_path / "a", "build", vars={"transactions_path": INJECTION})
-    assert bad_path.returncode != 0
-    assert "Transactions input problem: No file matches 'x'); create table pwned" in bad_path.output
-    bad_settings = run_dbt(
-        tmp_path / "b",
-        "build",
-        vars={
+    bad_path = probe_source({"transactions_path": INJECTION}, cache_dir=str(tmp_path / "cache"))
+    assert not bad_path["ok"] and bad_path["error"].startswith("No file matches 'x'); create table pwned")
+    bad_settings = check_settings(
+        {
             "as_of_date": "2011-01-01'; create table pwned as select 1; --",
             "date_format": "%d/%m/%Y'); create table pwned as select 1; --",
             "segmentation_algorithm": "dbscan",
             "k_min": 5,
             "k_max": 3,
             "transactions_format": "csv'; --",
-        },
+        }
     )
-    assert bad_settings.returncode != 0
-    assert "Setting problem: as_of_date must be a date written YYYY-MM-DD" in bad_settings.output
-    assert "segmentation_algorithm must be one of" in bad_settings.output and "k_min" in bad_settings.output
-    for run in (bad_path, bad_settings):
-        # nothing ran: not even the seeds, and no table of the attacker's
-        assert _all_tables(run) == set(), _all_tables(run)
-        assert run.started == [] and "Not published" not in run.output
+    assert not bad_settings["ok"]
+    assert bad_settings["error"].startswith("as_of_date must be a date written YYYY-MM-DD")
+    assert (
+        "segmentation_algorithm must be one of" in bad_settings["error"] and "k_min" in bad_settings["error"]
+    )
 
 
 def test_values_no_real_line_has_are_quarantined_and_silent_errors_are_gone(tmp_path):
@@ -158,36 +131,37 @@ def test_values_no_real_line_has_are_quarantined_and_silent_errors_are_gone(tmp_
     assert run.scalar("select sum(row_count) from marts.fct_ingestion_summary") == len(rows)
 
 
-def test_no_clean_purchase_says_why(tmp_path):
-    rows = [(f"C{i}", str(100 + i), "2011-01-0" + str(1 + i % 9), "-1", "2.5") for i in range(30)]
-    path = tmp_path / "returns.csv"
-    pd.DataFrame(rows, columns=["InvoiceNo", "CustomerID", "InvoiceDate", "Quantity", "UnitPrice"]).to_csv(
-        path, index=False
-    )
-    run = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(path)})
-    assert run.returncode != 0
-    assert (
+def test_no_clean_purchase_says_why():
+    """The message the check of the ML input stops a build with when no customer has a clean
+    purchase (macro check_segmentation_input, from the raw lines by outcome; a build stopped so:
+    test_serving.test_failed_build_keeps_the_last_good_publication)."""
+    from custseg.segmentation.readiness import check_segmentation_input
+
+    result = check_segmentation_input({"customers": 0, "outcomes": {"clean": 0, "cancellation": 30}})
+    assert not result["ok"]
+    message = result["error"]
+    assert message.startswith(
         "No customer has a clean purchase, so there is nothing to segment. Of 30 raw lines: 30 cancellation"
-        in run.output
     )
-    assert "only cancellations" in run.output
+    assert "only cancellations" in message and "Most lines are cancellation (30 of 30, 100%)" in message
     # where to look: the stopped build published nothing, so the working database, not the marts
-    assert "nothing was published: every line and its reason are in the working database" in run.output
-    assert "Not published" in run.output
-    # the project's own message from the ML input's check, before any Python model ran
-    assert "Segmentation input problem: No customer has a clean purchase" in run.output
-    assert "Most lines are cancellation (30 of 30, 100%)" in run.output
-    assert "Traceback" not in run.output and "Python model" not in run.output
+    assert "nothing was published: every line and its reason are in the working database" in message
+    # clean lines after the snapshot: the snapshot is named first
+    late = check_segmentation_input({"customers": 0, "outcomes": {"clean": 12, "cancellation": 3}})["error"]
+    assert "12 lines are clean purchases, but none falls before as_of_date" in late
 
 
-def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_table(tmp_path):
-    """A folder (itself named with brackets) of files named with [ ] * ? { } , and spaces, read
-    with a glob: each file's lines are counted once, under its own name, and a file whose bytes
-    repeat another's is listed in fct_skipped_files with the reason."""
-    folder = tmp_path / "in[put] {1}"
-    folder.mkdir()
+def test_hostile_names_are_data_and_every_listed_file_is_read_once_by_its_literal_name(tmp_path):
+    """A build folder, an input folder, file names, column names and a date format full of
+    quotes, semicolons, comment markers and glob characters ([ ] * ? { } , and spaces), read with
+    a glob: the build reads them as data, publishes and creates nothing else; each file's lines
+    are counted once, under its own name; a file whose bytes repeat another's is listed in
+    fct_skipped_files with the reason (a file already loaded: test_batches)."""
+    workdir = tmp_path / 'it\'s; -- "dir"'
+    folder = workdir / "in[put] {1}"
+    folder.mkdir(parents=True)
     expected = {}
-    for i, name in enumerate(GLOB_NAMES):
+    for i, name in enumerate([*GLOB_NAMES, "O'Brien;-- x.csv"]):
         frame = _customers_csv(folder / name, rows_per_customer=i + 1, customers=12)
         frame[frame.columns[0]] = [f"{i}-{c}" for c in frame[frame.columns[0]]]  # customers of this file
         frame.to_csv(folder / name, index=False)
@@ -195,24 +169,32 @@ def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_tabl
     # the same bytes under a later name (in name order): read once, as sales1.csv
     (folder / "zz copy of sales1.csv").write_bytes((folder / "sales1.csv").read_bytes())
     run = run_dbt(
-        tmp_path,
+        workdir,
         "build",
         "--exclude",
-        "path:python_models+",
-        vars={
-            "transactions_path": str(folder / "*.csv"),
-            **HOSTILE_READ_VARS,
-        },
+        "path:python_models+",  # 12 customers a file are few to cluster: segmenting is tested elsewhere
+        vars={"transactions_path": str(folder / "*.csv"), **HOSTILE_READ_VARS},
     )
     assert run.returncode == 0, run.output[-4000:]
+    assert "Published the warehouse" in run.output and run.serving_path.exists()
     lines = dict(
         run.query("select source_file, count(*) from intermediate.int_transactions__classified group by all")
     )
     assert lines == expected
     # every file's customers, once: file i has 12 customers of its own
-    assert run.scalar("select count(*) from marts.dim_customers") == 12 * len(GLOB_NAMES)
-    ledger = run.scalar("select source_files from marts.fct_batches")
-    assert sorted(ledger.split("; ")) == sorted(expected)
+    assert run.scalar("select count(*) from marts.dim_customers") == 12 * len(expected)
+    assert run.scalar("select count(*) from marts.fct_transaction_quarantine") == 0
+    # day-first with the quote-bearing format: c00's lines are on 5 January 2011
+    for first in run.query(
+        "select first_purchase_at from marts.dim_customers where customer_id like '%-c00'"
+    ):
+        assert (first[0].year, first[0].month, first[0].day) == (2011, 1, 5)
+    # price from amount / quantity (no price column mapped)
+    assert {r[0] for r in run.query("select distinct unit_price from marts.fct_transactions")} == {10.0}
+    assert not any("pwned" in t for t in _all_tables(run))
+    # the ledger names every file (joined by "; ", which these names hold too)
+    count, ledger = run.query("select source_file_count, source_files from marts.fct_batches")[0]
+    assert count == len(expected) and ledger == "; ".join(sorted(expected))
     skipped = run.query(
         "select source_file, skip_reason, same_as_file, same_as_batch_id from marts.fct_skipped_files"
     )
@@ -220,33 +202,42 @@ def test_every_listed_file_is_read_once_by_its_literal_name_and_skips_are_a_tabl
         (str(folder / "zz copy of sales1.csv"), "same_content_in_input", str(folder / "sales1.csv"), None)
     ]
     assert "(listed in marts.fct_skipped_files)" in run.output
-    # the next build over the same glob: nothing new, every file listed as already loaded
-    again = run_dbt(
+
+
+def test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs(demo_warehouse, tmp_path):
+    """clv_calibration_end after the last purchase used to pass the pre-flight and fail 19 s
+    later as the last line of a traceback in the value step. A refused build of a warehouse
+    that holds a batch: nothing runs and the warehouse is untouched."""
+    import shutil
+
+    import duckdb
+
+    shutil.copyfile(demo_warehouse.db_path, tmp_path / "wh.duckdb")
+
+    def state() -> list:
+        with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:
+            tables = con.execute(
+                "select table_schema, table_name from information_schema.tables order by all"
+            )
+            marts = con.execute("select count(*), sum(monetary_value) from marts.dim_customers")
+            return [tables.fetchall(), marts.fetchall()]
+
+    before = state()
+    with duckdb.connect() as con:  # the input's first and last day, as the probe reads them
+        first, last = con.execute(
+            "select min(InvoiceDate)::date, max(InvoiceDate)::date from read_parquet(?)",
+            [str(demo_warehouse.source)],
+        ).fetchone()
+    run = run_dbt(
         tmp_path,
         "build",
-        "--select",
-        "int_transactions__skipped_files fct_skipped_files",
-        vars={"transactions_path": str(folder / "*.csv"), **HOSTILE_READ_VARS},
+        vars={"transactions_path": str(demo_warehouse.source), "clv_calibration_end": "2012-06-01"},
     )
-    assert again.returncode == 0, again.output[-4000:]
-    latest = run.query(
-        "select skip_reason, same_as_batch_id, count(*) from marts.fct_skipped_files "
-        "where skipped_at = (select max(skipped_at) from marts.fct_skipped_files) group by all"
-    )
-    assert latest == [("already_loaded", 1, len(GLOB_NAMES) + 1)]
-
-
-def test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs(tmp_path):
-    """clv_calibration_end after the last purchase used to pass the pre-flight and fail 19 s
-    later as the last line of a traceback in the value step."""
-    path = tmp_path / "sales.csv"
-    _customers_csv(path)
-    run = run_dbt(tmp_path, "build", vars={"transactions_path": str(path), **HOSTILE_READ_VARS,
-                                           "clv_calibration_end": "2012-06-01"})  # fmt: skip
     assert run.returncode != 0
     assert (
         "Setting problem: clv_calibration_end 2012-06-01 is outside the data: it is after the last purchase"
         in (run.output)
     )
-    assert "The input's dates run from 2011-01-05 to 2011-01-16" in run.output
-    assert _all_tables(run) == set() and run.started == []
+    assert f"The input's dates run from {first} to {last}" in run.output
+    assert run.started == [] and "Not published" not in run.output
+    assert state() == before

@@ -14,34 +14,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.dashboard import queries
 from helpers import REPO, SHARED_DEMO, run_dbt
 
 pytestmark = pytest.mark.e2e
-
-READER = """
-import sys, time, duckdb
-path, log, stop = sys.argv[1:4]
-con = duckdb.connect(path, read_only=True)
-with open(log, "w") as out:
-    while True:
-        try:
-            n = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
-            out.write(f"ok {n} {time.time()}\\n")
-        except Exception as exc:
-            out.write(f"error {exc!r} {time.time()}\\n")
-        out.flush()
-        import os
-        if os.path.exists(stop):
-            break
-        time.sleep(0.1)
-"""
-
-
-def _demo(tmp: Path, customers: int, seed: int) -> Path:
-    path = tmp / f"demo_{customers}_{seed}.parquet"
-    write_transactions(path, GeneratorConfig(rows=customers * 40, customers=customers, seed=seed))
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -60,38 +36,43 @@ def _own_copy(build, tmp_path: Path) -> Path:
     return workdir
 
 
-def test_reader_keeps_answering_while_dbt_builds_and_then_sees_new_data(tmp_path):
-    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 400, 2))})
-    assert first.returncode == 0, first.output[-3000:]
-    served = first.serving_path
-    log, stop = tmp_path / "reader.log", tmp_path / "stop"
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(served), str(log), str(stop)])
-    try:
-        deadline = time.time() + 30
-        while (not log.exists() or not log.read_text()) and time.time() < deadline:
-            time.sleep(0.1)
-        started = time.time()
-        second = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 450, 3))})
-        finished = time.time()
-    finally:
-        stop.write_text("stop")
-        reader.wait(timeout=60)
-    assert second.returncode == 0, second.output[-3000:]
-    assert "Could not set lock" not in second.output
-    lines = [line.split() for line in log.read_text().splitlines()]
-    assert all(line[0] == "ok" for line in lines), [line for line in lines if line[0] != "ok"][:3]
-    during = [line for line in lines if started <= float(line[-1]) <= finished]
-    assert len(during) > 20  # it kept answering through the whole build
-    assert {int(line[1]) for line in during} == {400}  # from the copy it opened
-    fresh = duckdb.connect(str(served), read_only=True)
-    assert fresh.execute("select count(*) from marts.dim_customers").fetchone()[0] == 450
+def test_readers_keep_answering_while_dbt_builds_and_then_see_new_data(demo_warehouse, second_batch):
+    """A reader held open on the publication, and the dashboard's overview query opened afresh
+    each time, while the second batch builds (conftest.second_batch): every read answers; the
+    held connection keeps reading the file it opened, the dashboard sees the old publication
+    until the new one is swapped in, then the new one."""
+    assert "Could not set lock" not in second_batch.output
+    # a user's plain `dbt build` (the default selector user_build) leaves the fixture unit tests out
+    assert second_batch.started and not [n for n in second_batch.started if n.startswith("unit_test.")]
+    before = demo_warehouse.scalar("select count(*) from marts.dim_customers")
+    after = second_batch.scalar("select count(*) from marts.dim_customers")
+    assert after > before
+    span = (second_batch.build_started, second_batch.build_finished)
+    during = {}
+    for mode, log in second_batch.reader_logs.items():
+        lines = [line.split() for line in log.read_text().splitlines()]
+        assert all(line[0] == "ok" for line in lines), (mode, [line for line in lines if line[0] != "ok"][:3])
+        during[mode] = [int(line[1]) for line in lines if span[0] <= float(line[-1]) <= span[1]]
+        assert len(during[mode]) > 20, mode  # it kept answering through the whole build
+    assert set(during["held"]) == {before}  # the held connection: the file it opened
+    assert set(during["dashboard"]) <= {before, after}  # the dashboard: old, then new
+    assert queries.overview(second_batch.serving_path)["customers"] == after  # and then the new one
+    fresh = duckdb.connect(str(second_batch.serving_path), read_only=True)
+    assert fresh.execute("select count(*) from marts.dim_customers").fetchone()[0] == after
     fresh.close()
 
 
-def test_failed_build_keeps_the_last_good_publication(tmp_path):
-    good = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 300, 4))})
-    assert good.returncode == 0, good.output[-3000:]
-    before = pd.read_parquet(_export(good.serving_path, tmp_path / "before"))
+def test_failed_build_keeps_the_last_good_publication(demo_warehouse, tmp_path):
+    """A new batch and a snapshot before every purchase: the build stops at the check of the ML
+    input, before any Python model, with the project's message (custseg.segmentation.readiness);
+    the working database is partly rebuilt but the served copy is the last good one."""
+    workdir = tmp_path / "wh"
+    workdir.mkdir()
+    shutil.copyfile(demo_warehouse.db_path, workdir / "wh.duckdb")
+    served = workdir / "serving" / "wh.duckdb"
+    served.parent.mkdir()
+    shutil.copyfile(demo_warehouse.serving_path, served)
+    before = pd.read_parquet(_export(served, tmp_path / "before"))
     tiny = tmp_path / "tiny.csv"
     pd.DataFrame(
         {
@@ -101,18 +82,22 @@ def test_failed_build_keeps_the_last_good_publication(tmp_path):
             "UnitPrice": [1.0] * 3,
         }
     ).to_csv(tiny, index=False)
-    # a new batch, and a snapshot before every purchase: the build fails at the fit
-    bad = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(tiny), "as_of_date": "1995-01-01"})
+    bad = run_dbt(workdir, "build", vars={"transactions_path": str(tiny), "as_of_date": "1995-01-01"})
     assert bad.returncode != 0
-    assert "Not published" in bad.output and "No customer has a clean purchase" in bad.output
+    assert "Segmentation input problem: No customer has a clean purchase" in bad.output
+    assert "none falls before as_of_date" in bad.output
+    # where to look: the stopped build published nothing, so the working database, not the marts
+    assert "nothing was published: every line and its reason are in the working database" in bad.output
+    assert "Not published" in bad.output
+    assert "Traceback" not in bad.output and "Python model" not in bad.output
     # the working database was partly rebuilt (the batch loaded, no customer before 1995) ...
     assert bad.scalar("select count(*) from marts.fct_batches") == 2
     assert bad.scalar("select count(*) from marts.dim_customers") == 0
     # ... but the served copy is the last good one, intact and readable
-    after = pd.read_parquet(_export(good.serving_path, tmp_path / "after"))
+    after = pd.read_parquet(_export(served, tmp_path / "after"))
     pd.testing.assert_frame_equal(before, after)
-    assert len(after) == 300
-    assert not Path(str(good.serving_path) + ".publishing").exists()
+    assert len(after) == SHARED_DEMO.customers
+    assert not Path(str(served) + ".publishing").exists()
 
 
 def _export(db: Path, out: Path) -> Path:
@@ -160,11 +145,18 @@ def test_export_writes_csv_and_parquet(served, tmp_path):
     )
 
 
-def test_docs_generate_and_every_mart_column_is_described(served, tmp_path):
-    workdir = _own_copy(served, tmp_path)
+@pytest.fixture(scope="module")
+def documented(served, tmp_path_factory) -> Path:
+    """`dbt docs generate` on a copy of the served build: its target folder (the manifest, the
+    catalog, and every node compiled, the example analyses included)."""
+    workdir = _own_copy(served, tmp_path_factory.mktemp("docs"))
     docs = run_dbt(workdir, "docs", "generate", vars={"transactions_path": str(served.source)})
     assert docs.returncode == 0, docs.output[-3000:]
-    target = workdir / "target"
+    return workdir / "target"
+
+
+def test_docs_generate_and_every_mart_column_is_described(documented):
+    target = documented
     manifest = json.loads((target / "manifest.json").read_text())
     catalog = json.loads((target / "catalog.json").read_text())
     marts = [
@@ -203,11 +195,8 @@ def test_exposures_declare_the_consumers(served):
     assert "model.custseg.dim_customer_segments" in exposures["bi_segment_reporting"]["depends_on"]["nodes"]
 
 
-def test_example_analyses_compile_and_run(served, tmp_path):
-    workdir = _own_copy(served, tmp_path)
-    compiled = run_dbt(workdir, "compile", "--select", "path:analyses", vars={"transactions_path": "x"})
-    assert compiled.returncode == 0, compiled.output[-3000:]
-    folder = workdir / "target" / "compiled" / "custseg" / "analyses"
+def test_example_analyses_compile_and_run(served, documented):
+    folder = documented / "compiled" / "custseg" / "analyses"
     files = sorted(folder.glob("*.sql"))
     assert {f.stem for f in files} >= {
         "segment_sizes_and_revenue",
@@ -246,49 +235,53 @@ con.close()
 """
 
 
-def test_publish_never_drops_what_a_read_write_connection_wrote(tmp_path):
-    """A read-write connection on the serving copy: while it is open, and after it wrote and
-    closed, the publish refuses loudly and the file keeps its writes; once it is moved away, the
-    next build publishes a read-only file."""
+def test_publish_never_drops_what_a_read_write_connection_wrote(served, tmp_path):
+    """A read-write connection on the serving copy: while it is open (a build's publish step,
+    dbt's own message), and after it wrote and closed (the publish itself, in-process), the
+    publish refuses loudly and the file keeps its writes; once it is moved away, the next publish
+    writes a read-only file."""
     import os
     import stat
 
-    first = run_dbt(tmp_path / "wh", "build", vars={"transactions_path": str(_demo(tmp_path, 300, 6))})
-    assert first.returncode == 0, first.output[-3000:]
-    # the default selector user_build leaves the fixture unit tests out of a user's build
-    assert first.started and not [n for n in first.started if n.startswith("unit_test.")]
-    served = first.serving_path
-    assert stat.S_IMODE(served.stat().st_mode) == 0o444
+    from custseg.publish import PublishError, publish_file
+
+    assert stat.S_IMODE(served.serving_path.stat().st_mode) == 0o444  # what the build publishes
+    workdir = _own_copy(served, tmp_path)
+    working = workdir / served.db_path.name
+    served_copy = workdir / "serving" / served.db_path.name
+    publish_file(str(working), str(served_copy))  # published, with its stamp, as a build does
+    assert stat.S_IMODE(served_copy.stat().st_mode) == 0o444
     ready, stop = tmp_path / "ready", tmp_path / "stop"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(served), str(ready), str(stop)])
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(served_copy), str(ready), str(stop)])
     try:
         deadline = time.time() + 30
         while not ready.exists() and time.time() < deadline:
             time.sleep(0.1)
-        held = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
+        held = run_dbt(
+            workdir,
+            "run",
+            "--select",
+            "fct_ingestion_summary",
+            vars={"transactions_path": str(served.source)},
+        )
     finally:
         stop.write_text("stop")
         writer.wait(timeout=60)
     assert held.returncode != 0
     assert "Not published" in held.output and "is open read-write by another process" in held.output
     # the writer has closed; what it wrote is in the file, and the publish still refuses
-    changed = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
-    assert changed.returncode != 0
-    assert "was changed after it was published" in changed.output and "read_only=True" in changed.output
-    con = duckdb.connect(str(served), read_only=True)
+    with pytest.raises(PublishError, match="was changed after it was published") as changed:
+        publish_file(str(working), str(served_copy))
+    assert "read_only=True" in str(changed.value)
+    con = duckdb.connect(str(served_copy), read_only=True)
     assert con.execute("select note from main.my_notes").fetchone() == ("keep me",)
     con.close()
-    # moved away: the next build publishes
-    os.rename(served, tmp_path / "my_notes.duckdb")
-    again = run_dbt(tmp_path / "wh", "run", "--select", "fct_ingestion_summary")
-    assert again.returncode == 0, again.output[-3000:]
-    assert stat.S_IMODE(served.stat().st_mode) == 0o444
-    assert (
-        duckdb.connect(str(served), read_only=True)
-        .execute("select count(*) from marts.dim_customers")
-        .fetchone()[0]
-        == 300
-    )
+    # moved away: the next publish writes a read-only file
+    os.rename(served_copy, tmp_path / "my_notes.duckdb")
+    publish_file(str(working), str(served_copy))
+    assert stat.S_IMODE(served_copy.stat().st_mode) == 0o444
+    with duckdb.connect(str(served_copy), read_only=True) as con:
+        assert con.execute("select count(*) from marts.dim_customers").fetchone()[0] == SHARED_DEMO.customers
 
 
 def test_a_workspace_keeps_every_file_of_a_build_in_its_folder(tmp_path, monkeypatch):

@@ -114,6 +114,10 @@ def test_other_algorithms_give_the_same_tables(customers, algorithm):
     assert out["confidence"].between(0, 1).all()
     assert set(out["cluster_id"]) == set(range(model.k))
     assert registry.loc[0, "algorithm"] == algorithm
+    # each model scored by its own rule (dim_customer_segments.scoring_rule; the warehouse's
+    # builds with birch and hdbscan: tests/e2e/test_dbt_build.py)
+    rules = {"gmm": "gmm_posterior", "birch": "birch_subcluster", "agglomerative": "nearest_centroid"}
+    assert set(out["scoring_rule"]) == {rules[algorithm]}
     assert len(reports["centroids"]) == model.k * 3
     assert out[["pc_1", "pc_2", "pc_3"]].notna().all().all()
     assert reports["pca_variance"]["explained_variance_ratio"].sum() == pytest.approx(1.0)
