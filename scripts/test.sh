@@ -29,8 +29,9 @@ CUSTSEG_DB_PATH="$LINT_DIR/lint.duckdb" CUSTSEG_SERVING_PATH="$LINT_DIR/serving/
 rm -rf "$LINT_DIR"
 echo "==> pytest"
 WORKERS="${CUSTSEG_TEST_WORKERS:-2}"
+# --durations: where the time goes (the suite also prints its count of dbt invocations)
 if [ "$WORKERS" = "0" ]; then
-    .venv/bin/python -m pytest "$@"
+    .venv/bin/python -m pytest --durations=15 "$@"
 else
-    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile "$@"
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --durations=15 "$@"
 fi
