@@ -1,5 +1,5 @@
+from custseg.relations import to_pandas
 from custseg.segmentation import SegmentationConfig
-from custseg.segmentation.relations import to_pandas
 from custseg.segmentation.score import score_all
 
 

@@ -1,6 +1,6 @@
+from custseg.relations import to_pandas
 from custseg.segmentation import ClassifierConfig, LifecycleConfig, SegmentationConfig, step
 from custseg.segmentation.readiness import no_customers_message
-from custseg.segmentation.relations import to_pandas
 
 
 def model(dbt, session):

@@ -1,4 +1,4 @@
-from custseg.segmentation.relations import to_pandas
+from custseg.relations import to_pandas
 from custseg.value.config import ValueConfig
 from custseg.value.score import score_customers
 

@@ -1,5 +1,5 @@
-from custseg.segmentation import LifecycleConfig
-from custseg.segmentation.relations import column_values, to_pandas
+from custseg.ml_lifecycle import LifecycleConfig
+from custseg.relations import column_values, to_pandas
 from custseg.value import registry
 from custseg.value.config import ValueConfig
 

@@ -13,7 +13,8 @@ import re
 from datetime import date
 from typing import Any
 
-from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, LifecycleConfig, SegmentationConfig
+from .ml_lifecycle import LifecycleConfig
+from .segmentation.config import NUMERIC_FEATURES, ClassifierConfig, SegmentationConfig
 from .value.config import ValueConfig
 
 DATE_VARS = ("as_of_date", "training_cutoff_date", "min_valid_date", "max_valid_date", "clv_calibration_end")

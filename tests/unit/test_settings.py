@@ -69,7 +69,8 @@ def test_python_defaults_are_the_project_vars(tmp_path, monkeypatch):
 
     import yaml
 
-    from custseg.segmentation.config import ClassifierConfig, LifecycleConfig, SegmentationConfig
+    from custseg.ml_lifecycle import LifecycleConfig
+    from custseg.segmentation.config import ClassifierConfig, SegmentationConfig
     from custseg.value.config import ValueConfig
     from helpers import REPO
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import approx_fprime
 
-from custseg.segmentation import LifecycleConfig
+from custseg.ml_lifecycle import LifecycleConfig
 from custseg.settings import check_settings
 from custseg.value import btyd, registry
 from custseg.value.config import ValueConfig

@@ -4,6 +4,7 @@ Pure functions and scikit-learn estimators that the dbt Python models call (they
 inputs and return tables). Everything here is deterministic for a fixed ``random_state``.
 """
 
-from .config import ClassifierConfig, LifecycleConfig, SegmentationConfig
+from ..ml_lifecycle import LifecycleConfig
+from .config import ClassifierConfig, SegmentationConfig
 
 __all__ = ["ClassifierConfig", "LifecycleConfig", "SegmentationConfig"]

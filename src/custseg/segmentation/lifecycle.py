@@ -38,8 +38,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..ml_lifecycle import LifecycleConfig
 from .centroids import CentroidModel
-from .config import LifecycleConfig, SegmentationConfig
+from .config import SegmentationConfig
 
 PSI_FLOOR = 1e-4
 STATUSES = ("ok", "warn", "refit_recommended")

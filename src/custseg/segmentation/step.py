@@ -18,8 +18,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ..ml_lifecycle import LifecycleConfig
 from .centroids import CentroidModel
-from .config import ClassifierConfig, LifecycleConfig, SegmentationConfig
+from .config import ClassifierConfig, SegmentationConfig
 from .fit import Prior, customer_matrix, fit_all, ml_threads
 from .lifecycle import decide, measure_drift, overall_status
 from .preprocessing import feature_matrix

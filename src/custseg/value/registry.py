@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..segmentation.config import LifecycleConfig
+from ..ml_lifecycle import LifecycleConfig
 from . import btyd
 from .config import ValueConfig
 
