@@ -111,7 +111,7 @@ def demo_warehouse(tmp_path_factory) -> SharedBuild:
 def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
     """The demo warehouse (a copy, with its publication) plus a second, late batch
     (helpers.late_batch: other customers, and lines of the first batch's customers that test the
-    merge into their stored aggregates), built while a reader process keeps reading the
+    merge into their stored aggregates), built while two reader processes keep reading the
     publication, one held open and one as the dashboard opens it (helpers.READER: their logs are
     ``reader_logs``, the build's span ``build_started`` to ``build_finished``)."""
 
