@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from helpers import (
     BuildResult,
     DbtRun,
     SharedBuild,
+    copy_build,
     fixture_table,
     late_batch,
     run_build_script,
@@ -117,11 +117,7 @@ def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
 
     def build(folder: Path):
         workdir = folder / "wh"
-        workdir.mkdir()
-        shutil.copyfile(demo_warehouse.db_path, workdir / "wh.duckdb")
-        served = serving_path(workdir / "wh.duckdb")
-        served.parent.mkdir()
-        shutil.copyfile(demo_warehouse.serving_path, served)
+        served = serving_path(copy_build(demo_warehouse, workdir, publication=True))
         late = late_batch(demo_warehouse.source.parent / "week_02.parquet", demo_warehouse.source)
         stop = folder / "reader.stop"
         logs = {mode: folder / f"reader_{mode}.log" for mode in ("held", "dashboard")}

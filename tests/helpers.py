@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -133,6 +134,20 @@ def run_script(workdir: Path, script: str, *args: str, vars: dict | None = None)
     """``bash <script> [arguments]`` (a script that ends in dbt build), with the build's files in
     ``workdir``."""
     return _run_in(workdir, ["bash", script, *args], vars, "wh.duckdb")
+
+
+def copy_build(build: DbtRun, workdir: Path, publication: bool = False) -> Path:
+    """A copy of a built warehouse as workdir/<its file name> (where run_dbt(workdir) finds it),
+    for a test that writes; with ``publication``, its published copy too (serving_path). Returns
+    the copy's path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / build.db_path.name
+    shutil.copyfile(build.db_path, db)
+    if publication:
+        served = serving_path(db)
+        served.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(build.serving_path, served)
+    return db
 
 
 def mart_differences(db_a: Path, db_b: Path, also_skip: tuple[str, ...] = ()) -> dict[str, int]:

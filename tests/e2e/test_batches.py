@@ -28,6 +28,7 @@ from helpers import (
     REPEATED,
     REPO,
     RETURNED,
+    copy_build,
     count_dbt_run,
     mart_differences,
     run_dbt,
@@ -63,12 +64,6 @@ def batches(demo_warehouse, second_batch, tmp_path_factory):
         )
     (folder / "merged.parquet").replace(same)
     return {"a": demo_warehouse.source, "late": second_batch.source, "same": same, "shifted": shifted}
-
-
-def _copy_warehouse(src: Path, workdir: Path) -> Path:
-    workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, workdir / src.name)
-    return workdir / src.name
 
 
 def _ledger(run) -> list[tuple]:
@@ -174,9 +169,9 @@ def test_a_file_already_loaded_is_skipped_and_changes_nothing(two_batches, batch
     renamed = tmp_path / "data" / "resent_week_01.parquet"
     renamed.parent.mkdir()
     shutil.copyfile(batches["a"], renamed)
-    before = _copy_warehouse(two_batches.db_path, tmp_path / "before")
+    before = copy_build(two_batches, tmp_path / "before")
     workdir = tmp_path / "again"
-    _copy_warehouse(two_batches.db_path, workdir)
+    copy_build(two_batches, workdir)
     again = run_dbt(workdir, "build", vars={"transactions_path": str(renamed)})
     assert again.returncode == 0, again.output[-4000:]
     assert "Nothing new to load" in again.output
@@ -192,7 +187,7 @@ def test_a_file_already_loaded_is_skipped_and_changes_nothing(two_batches, batch
 
 def test_full_refresh_rebuilds_from_the_loaded_files(two_batches, batches, tmp_path):
     workdir = tmp_path / "wh"
-    _copy_warehouse(two_batches.db_path, workdir)
+    copy_build(two_batches, workdir)
     # transactions_path names only the first file: the late batch comes back from the ledger
     run = run_dbt(workdir, "build", "--full-refresh", vars={"transactions_path": str(batches["a"])})
     assert run.returncode == 0, run.output[-4000:]
@@ -216,7 +211,7 @@ def test_a_moved_snapshot_recomputes_only_the_customers_it_cuts(two_batches, bat
     loaded), only the customers with a line between the old and the new snapshot are recomputed,
     and the features equal a full recomputation with the same vars."""
     workdir = tmp_path / "wh"
-    _copy_warehouse(two_batches.db_path, workdir)
+    copy_build(two_batches, workdir)
     models = ("--select", "int_customers__purchase_stats", "int_customers__features")
     variables = {"transactions_path": str(batches["a"]), "as_of_date": "2011-06-01"}
     moved = run_dbt(workdir, "run", *models, vars=variables)
@@ -244,7 +239,7 @@ def test_a_shifted_batch_recommends_a_refit_and_auto_refits(fitted, batches, tmp
     """Every price x 5: the drift says refit_recommended and the default mode (auto, refit_policy
     on_drift) refits in the same build; the segments come from version 2 (the choice per mode and
     policy: tests/unit/test_lifecycle.py)."""
-    _copy_warehouse(fitted.db_path, tmp_path)
+    copy_build(fitted, tmp_path)
     auto = run_dbt(tmp_path, "build", vars={"transactions_path": str(batches["shifted"])})
     assert auto.returncode == 0, auto.output[-4000:]
     assert _drift(auto, 2) == [("refit_recommended", "fit", 2)]
@@ -287,10 +282,7 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
     none; the next build then loads the batch and publishes. It is a batch from the training
     distribution (the drift is ok and the model of run 1 scores it) whose last lines repeat lines
     of batch a (exact duplicates)."""
-    _copy_warehouse(fitted.db_path, tmp_path)
-    served = serving_path(tmp_path / "wh.duckdb")
-    served.parent.mkdir(parents=True)
-    shutil.copyfile(fitted.serving_path, served)
+    served = serving_path(copy_build(fitted, tmp_path, publication=True))
     served_bytes = served.read_bytes()
     spare = Path(spare_path(str(served)))  # a publication before the served one, as every week
     shutil.copyfile(fitted.serving_path, spare)

@@ -16,7 +16,7 @@ import yaml
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.scoring import centroid_model
-from helpers import REPO, SHARED_DEMO
+from helpers import REPO, SHARED_DEMO, copy_build
 from segmentation_helpers import Payload
 
 pytestmark = pytest.mark.e2e
@@ -32,8 +32,7 @@ def _assert_ok(run):
 def _writable_copy(build, tmp_path) -> duckdb.DuckDBPyConnection:
     """A copy of a built warehouse as tmp_path/wh.duckdb (where run_dbt(tmp_path) finds it),
     open for tests that tamper with it."""
-    shutil.copy(build.db_path, tmp_path / "wh.duckdb")
-    return duckdb.connect(str(tmp_path / "wh.duckdb"))
+    return duckdb.connect(str(copy_build(build, tmp_path)))
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from helpers import GLOB_NAMES, run_dbt
+from helpers import GLOB_NAMES, copy_build, run_dbt
 
 pytestmark = pytest.mark.e2e
 
@@ -208,11 +208,9 @@ def test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs
     """clv_calibration_end after the last purchase used to pass the pre-flight and fail 19 s
     later as the last line of a traceback in the value step. A refused build of a warehouse
     that holds a batch: nothing runs and the warehouse is untouched."""
-    import shutil
-
     import duckdb
 
-    shutil.copyfile(demo_warehouse.db_path, tmp_path / "wh.duckdb")
+    copy_build(demo_warehouse, tmp_path)
 
     def state() -> list:
         with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as con:

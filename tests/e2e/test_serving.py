@@ -4,7 +4,6 @@ documentation, exports and the example analyses."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import pandas as pd
 import pytest
 
 from custseg.dashboard import queries
-from helpers import REPO, SHARED_DEMO, run_dbt
+from helpers import REPO, SHARED_DEMO, copy_build, run_dbt, serving_path
 
 pytestmark = pytest.mark.e2e
 
@@ -25,15 +24,6 @@ def served(demo_warehouse):
     """The session's demo warehouse (conftest), published."""
     assert "Published the warehouse" in demo_warehouse.output
     return demo_warehouse
-
-
-def _own_copy(build, tmp_path: Path) -> Path:
-    """A workdir of this test's own holding a copy of the build's database, for dbt commands
-    that write to their workdir (the shared build's folder is only read)."""
-    workdir = tmp_path / "wh"
-    workdir.mkdir()
-    shutil.copyfile(build.db_path, workdir / build.db_path.name)
-    return workdir
 
 
 def test_readers_keep_answering_while_dbt_builds_and_then_see_new_data(demo_warehouse, second_batch):
@@ -67,11 +57,7 @@ def test_failed_build_keeps_the_last_good_publication(demo_warehouse, tmp_path):
     input, before any Python model, with the project's message (custseg.segmentation.readiness);
     the working database is partly rebuilt but the served copy is the last good one."""
     workdir = tmp_path / "wh"
-    workdir.mkdir()
-    shutil.copyfile(demo_warehouse.db_path, workdir / "wh.duckdb")
-    served = workdir / "serving" / "wh.duckdb"
-    served.parent.mkdir()
-    shutil.copyfile(demo_warehouse.serving_path, served)
+    served = serving_path(copy_build(demo_warehouse, workdir, publication=True))
     before = pd.read_parquet(_export(served, tmp_path / "before"))
     tiny = tmp_path / "tiny.csv"
     pd.DataFrame(
@@ -149,7 +135,7 @@ def test_export_writes_csv_and_parquet(served, tmp_path):
 def documented(served, tmp_path_factory) -> Path:
     """`dbt docs generate` on a copy of the served build: its target folder (the manifest, the
     catalog, and every node compiled, the example analyses included)."""
-    workdir = _own_copy(served, tmp_path_factory.mktemp("docs"))
+    workdir = copy_build(served, tmp_path_factory.mktemp("docs") / "wh").parent
     docs = run_dbt(workdir, "docs", "generate", vars={"transactions_path": str(served.source)})
     assert docs.returncode == 0, docs.output[-3000:]
     return workdir / "target"
@@ -246,7 +232,7 @@ def test_publish_never_drops_what_a_read_write_connection_wrote(served, tmp_path
     from custseg.publish import PublishError, publish_file
 
     assert stat.S_IMODE(served.serving_path.stat().st_mode) == 0o444  # what the build publishes
-    workdir = _own_copy(served, tmp_path)
+    workdir = copy_build(served, tmp_path / "wh").parent
     working = workdir / served.db_path.name
     served_copy = workdir / "serving" / served.db_path.name
     publish_file(str(working), str(served_copy))  # published, with its stamp, as a build does
