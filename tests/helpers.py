@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -363,3 +364,101 @@ VARS = {
     "k_max": 5,
     "onehot_top_n": 3,
 }
+
+
+def refunds_by_purchase_day(lines: pd.DataFrame, before) -> pd.DataFrame:
+    """A plain reference for int_customers__net_purchase_days' matching: per customer and
+    product, walk the purchase and refund lines dated before ``before`` in time order (purchases
+    before refunds of the same moment), keep the purchases bought so far on a stack, and let each
+    refund take money from the top (the latest purchase) down; what no purchase is left for is
+    dropped. ``lines``: customer_id, stock_code, invoiced_at, is_refund (bool), amount (>= 0),
+    batch_id, source_file, source_row_number. Returns customer_id, purchase_date, refunded_value
+    (refunded days only)."""
+    lines = lines[pd.to_datetime(lines["invoiced_at"]).dt.date < before].copy()
+    lines["product_key"] = lines["stock_code"].fillna("")
+    refunded_pairs = lines.loc[
+        lines["is_refund"].astype(bool), ["customer_id", "product_key"]
+    ].drop_duplicates()
+    lines = lines.merge(refunded_pairs, on=["customer_id", "product_key"])
+    lines = lines.sort_values(["customer_id", "product_key", "invoiced_at", "is_refund", "batch_id",
+                               "source_file", "source_row_number"], kind="stable")  # fmt: skip
+    refunded: dict[tuple, float] = {}
+    stack: list[list] = []  # the current customer and product's [purchase day, amount left]
+    current = None
+    days = pd.to_datetime(lines["invoiced_at"]).dt.date
+    for customer, product, day, is_refund, amount in zip(
+        lines["customer_id"], lines["product_key"], days, lines["is_refund"], lines["amount"], strict=True
+    ):
+        if (customer, product) != current:
+            current, stack = (customer, product), []
+        if not is_refund:
+            stack.append([day, float(amount)])
+            continue
+        left = float(amount)
+        while left > 0 and stack:
+            taken = min(left, stack[-1][1])
+            refunded[(customer, stack[-1][0])] = refunded.get((customer, stack[-1][0]), 0.0) + taken
+            stack[-1][1] -= taken
+            left -= taken
+            if stack[-1][1] <= 0:
+                stack.pop()
+    rows = [(c, d, v) for (c, d), v in refunded.items() if v > 0]
+    return pd.DataFrame(rows, columns=["customer_id", "purchase_date", "refunded_value"])
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@contextmanager
+def dashboard_server(serving: Path):
+    """The dashboard on a free port of 127.0.0.1 over a published warehouse, started by the
+    documented command (scripts/dashboard.sh; docs/dashboard.md): yields (url, port)."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, CUSTSEG_SERVING_PATH=str(serving))
+    # exec replaces the shell by streamlit
+    proc = subprocess.Popen(
+        ["bash", "scripts/dashboard.sh", "--server.port", str(port)],
+        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise AssertionError(
+                "the dashboard server did not start: " + (proc.stdout.read() if proc.stdout else "")
+            )
+        time.sleep(0.5)
+    try:
+        yield url, port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@contextmanager
+def chromium():
+    """Debian's headless Chromium driven by Playwright (skips when it is not installed)."""
+    import pytest
+
+    if CHROMIUM is None:
+        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -36,3 +36,37 @@
         else {{ p }} * {{ v }} / ({{ q }} - 1)
     end
 {%- endmacro %}
+
+
+{# churn_risk_band(churn_risk): low (< 1/3), medium (< 2/3) or high; null for null. #}
+{% macro churn_risk_band(churn_risk) -%}
+    case
+        when {{ churn_risk }} is null then null
+        when {{ churn_risk }} < 1.0 / 3 then 'low'
+        when {{ churn_risk }} < 2.0 / 3 then 'medium'
+        else 'high'
+    end
+{%- endmacro %}
+
+
+{# btyd_at_search_bound(parameter): the fitted parameter stopped at the search bound of
+   custseg.value.btyd.BOUNDS (1e-4 or 1e6, within the fit's 1e-3 on the log scale): the data do
+   not identify it. #}
+{% macro btyd_at_search_bound(parameter) -%}
+    ({{ parameter }} < 1.001e-4 or {{ parameter }} > 0.999e6)
+{%- endmacro %}
+
+
+{# usable_value_parameters(active_model): the active value model's version, status and message,
+   with its parameters only when it has usable ones (status fitted; else null, so every
+   prediction is null and the marts say why). #}
+{% macro usable_value_parameters(active_model) -%}
+    select
+        value_model_version,
+        status,
+        status_message,
+        {%- for parameter in ['bgnbd_r', 'bgnbd_alpha', 'bgnbd_a', 'bgnbd_b', 'gg_p', 'gg_q', 'gg_v'] %}
+        case when status = 'fitted' then {{ parameter }} end as {{ parameter }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ active_model }}
+{%- endmacro %}

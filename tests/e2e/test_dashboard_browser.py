@@ -7,11 +7,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import duckdb
@@ -19,47 +14,20 @@ import pandas as pd
 import pytest
 
 from custseg.dashboard import PAGES, explorer, look
-from helpers import REPO
+from helpers import chromium, dashboard_server
 
 PAGE_TITLES = [title for title, _ in PAGES]
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ERROR_MARKERS = ("Traceback", "Error:", "Exception", "No published warehouse")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(demo_warehouse):
-    run = demo_warehouse  # the session's demo warehouse (conftest), published
-    port = free_port()
-    env = dict(os.environ, CUSTSEG_SERVING_PATH=str(run.serving_path))
-    # the documented command (docs/dashboard.md); exec replaces the shell by streamlit
-    proc = subprocess.Popen(
-        ["bash", "scripts/dashboard.sh", "--server.port", str(port)],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            pytest.fail("the dashboard server did not start: " + (proc.stdout.read() if proc.stdout else ""))
-        time.sleep(0.5)
-    yield url, port
-    proc.terminate()
-    proc.wait(timeout=20)
+    # the session's demo warehouse (conftest), published
+    with dashboard_server(demo_warehouse.serving_path) as started:
+        yield started
 
 
 def listening_addresses(port: int) -> set[str]:
@@ -130,14 +98,8 @@ SHARED_TABLES = ["marketing_campaign.csv", "cc_general.csv", "ecommerce_customer
 
 @pytest.fixture(scope="module")
 def browser():
-    if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (scripts/test.sh installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 def new_page(browser, width: int = 1280):

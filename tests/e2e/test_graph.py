@@ -269,6 +269,9 @@ def test_the_dashboard_exposure_names_the_marts_it_reads(manifest):
         "fct_clv_holdout_by_frequency",
         "fct_clv_holdout_tracking",
         "fct_clv_holdout_errors",
+        "fct_clv_backtest",
+        "fct_clv_backtest_bands",
+        "fct_clv_backtest_segments",
         "fct_transactions",
     }
     exposure = next(e for e in manifest["exposures"].values() if e["name"] == "segmentation_dashboard")

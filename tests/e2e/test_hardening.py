@@ -233,8 +233,8 @@ def test_a_calibration_end_outside_the_data_stops_the_build_before_anything_runs
     )
     assert run.returncode != 0
     assert (
-        "Setting problem: clv_calibration_end 2012-06-01 is outside the data: it is after the last purchase"
-        in (run.output)
+        "Setting problem: clv_calibration_end 2012-06-01 is outside the data: the holdout starts the day after it"
+        in run.output
     )
     assert f"The input's dates run from {first} to {last}" in run.output
     assert run.started == [] and "Not published" not in run.output

@@ -6,6 +6,7 @@ import shutil
 
 import duckdb
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers import run_dbt
@@ -578,7 +579,11 @@ def test_value_marts_are_finite_for_every_customer_of_the_real_files(dataset, re
         customers = con.sql("select * from marts.dim_customer_value").df()
         dim_customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
     assert model["status"] == "fitted" and model["bgnbd_converged"] and model["gg_converged"]
-    assert model["gg_q"] > 1 and len(customers) == dim_customers > 4_000
+    # every customer but those whose every purchase was refunded in full
+    # (test_online_retail_value_is_net_of_the_refunds_that_cancel_it)
+    assert (
+        model["gg_q"] > 1 and dim_customers - 20 < len(customers) <= dim_customers and len(customers) > 4_000
+    )
     values = customers[["p_alive", "churn_risk", "predicted_number_of_orders", "expected_average_order_value",
                         "predicted_clv", "total_clv"]].to_numpy(dtype=float)  # fmt: skip
     assert np.isfinite(values).all()
@@ -617,4 +622,183 @@ def test_value_models_predict_online_retail_iis_holdout(online_retail_ii, monkey
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(online_retail_ii.serving_path))
     at = render("Value ahead")
     assert f"{errors['relative_error']:+.1%}" in " ".join(c.value for c in at.caption)
-    assert len(at.get("plotly_chart")) == 3  # P(alive) grid, holdout bars, cumulative curve
+    # churn risk and expected purchases by frequency x recency, holdout bars, cumulative curve
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_online_retail_value_is_net_of_the_refunds_that_cancel_it(online_retail):
+    """On Online Retail every customer's historic value is his clean purchases minus the refunds
+    matched to them, as a plain last-in-first-out walk over the lines computes it
+    (helpers.refunds_by_purchase_day); a customer whose purchases were all refunded has no value
+    row; customer 16446, whose £168,469.60 order was cancelled in full, is far from the top 100
+    by predicted CLV (he was #2)."""
+    from helpers import refunds_by_purchase_day
+
+    with duckdb.connect(str(online_retail.db_path), read_only=True) as con:
+        as_of = con.sql("select max(as_of_date) from intermediate.int_customers__features").fetchall()[0][0]
+        lines = con.sql(
+            """
+            select customer_id, stock_code, invoiced_at, coalesce(quarantine_reason = 'cancellation', false) as is_refund,
+                abs(line_amount) as amount, batch_id, source_file, source_row_number
+            from intermediate.int_transactions__classified
+            where quarantine_reason is null or quarantine_reason = 'cancellation'
+            """
+        ).df()
+        value = con.sql("select * from marts.dim_customer_value").df().set_index("customer_id")
+        dim_customers = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
+    is_purchase = ~lines["is_refund"]
+    purchases = lines[is_purchase & (pd.to_datetime(lines["invoiced_at"]).dt.date < as_of)]
+    gross = purchases.groupby("customer_id")["amount"].sum()
+    refunds = refunds_by_purchase_day(lines, as_of)
+    assert refunds["refunded_value"].sum() > 100_000  # the file has real refunds to match
+    net = gross.sub(refunds.groupby("customer_id")["refunded_value"].sum(), fill_value=0.0)
+    kept = net[net > 1e-6]
+    assert set(value.index) == set(kept.index) and len(value) < dim_customers
+    assert value["historic_clv"].to_numpy() == pytest.approx(kept.reindex(value.index).to_numpy(), abs=1e-6)
+    assert value["historic_clv_gross"].to_numpy() == pytest.approx(
+        gross.reindex(value.index).to_numpy(), abs=1e-6
+    )
+    assert value.loc["16446", "historic_clv"] == pytest.approx(2.90)
+    top = value.sort_values("predicted_clv", ascending=False).head(100)
+    assert "16446" not in top.index
+
+
+@pytest.mark.parametrize("dataset", ["online_retail", "online_retail_ii"])
+def test_the_value_page_leads_with_the_churn_risk_where_the_data_show_no_dropout(
+    dataset, request, monkeypatch
+):
+    """On both Online Retail files nearly every repeat customer has P(alive) above 0.99 (and on
+    Online Retail II BG/NBD's a stops at its bound): the marts say dropout is not identified, and
+    the Value ahead page (AppTest, then Chromium) shows no P(alive) figure, table column or grid,
+    says why in words, and leads with the churn risk; the status message is on the page, and
+    the holdout chart keeps its 7+ bar."""
+    from custseg.dashboard import PAGES
+    from helpers import chromium, dashboard_server, render
+
+    run = request.getfixturevalue(dataset)
+    with duckdb.connect(str(run.db_path), read_only=True) as con:
+        identified, share, message = con.sql(
+            "select bool_or(dropout_identified), avg(case when p_alive > 0.99 then 1.0 else 0 end), "
+            "max(m.status_message) from marts.dim_customer_value cross join marts.dim_clv_models m "
+            "where repeat_purchases > 0 and m.is_active"
+        ).fetchall()[0]
+    assert identified is False and share >= 0.9
+    monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(run.serving_path))
+    at = render("Value ahead")
+    labels = [m.label for m in at.metric]
+    assert labels[0] == "Mean churn risk (90 days)" and not [
+        label for label in labels[:4] if "P(alive)" in label
+    ]
+    assert any("no sign of customers leaving for good" in i.value for i in at.info)
+    assert all("P(alive)" not in str(list(d.value.columns)) for d in at.dataframe[:2])
+    if message:
+        assert any(message in w.value for w in at.warning)
+    holdout = dataset == "online_retail_ii"
+    with dashboard_server(run.serving_path) as (url, _), chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(f"{url}/{dict(PAGES)['Value ahead']}")
+        page.get_by_role("heading", name="Value ahead").first.wait_for(timeout=60_000)
+        page.wait_for_selector("[data-test-script-state='notRunning']", state="attached", timeout=60_000)
+        charts = 4 if holdout else 2
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .xtick').length > 0 && "
+                               f"document.querySelectorAll('.js-plotly-plot').length >= {charts}", timeout=60_000)  # fmt: skip
+        metrics = page.evaluate(
+            "() => Array.from(document.querySelectorAll('[data-testid=stMetric]')).map(e => e.innerText.split('\\n')[0])"
+        )
+        colour_titles = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.js-plotly-plot')).map(e => "
+            "((e.layout.coloraxis || {}).colorbar || {}).title ? e.layout.coloraxis.colorbar.title.text : '')"
+        )
+        text = page.inner_text("[data-testid='stMain']")
+        ticks = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.xtick text')).map(e => e.textContent)"
+        )
+    # P(alive) only as the backtest's measure of how it ranked (below 0.5 on Online Retail II)
+    assert metrics[0] == "Mean churn risk (90 days)" and not [
+        m for m in metrics if "P(alive)" in m and "AUC" not in m
+    ]
+    assert "no sign of customers leaving for good" in text and "Churn risk" in colour_titles
+    assert not [t for t in colour_titles if "P(alive)" in t]
+    if holdout:
+        assert "7+" in ticks and "Churn risk AUC" in metrics
+
+
+def test_the_backtest_finds_who_stopped_buying_on_online_retail_ii(online_retail_ii):
+    """Fitted on December 2009 to 1 July 2010, the churn risk ranks the customers who then made
+    no purchase in 90 days with an AUC of at least 0.70 (sklearn's roc_auc_score on the
+    per-customer mart gives the same figure), above days since the last purchase alone, while
+    low P(alive) ranks them worse than chance; each churn band's predicted rate is within 6
+    points of the rate that came; the per-segment rows add up to the customers and their
+    holdout revenue."""
+    from sklearn.metrics import roc_auc_score
+
+    with duckdb.connect(str(online_retail_ii.db_path), read_only=True) as con:
+        backtest = con.sql("select * from marts.fct_clv_backtest").df().iloc[0]
+        bands = con.sql("select * from marts.fct_clv_backtest_bands").df().set_index("churn_risk_band")
+        segments = con.sql("select * from marts.fct_clv_backtest_segments").df()
+        customers = con.sql("select * from marts.fct_clv_backtest_customers").df()
+        holdout_value = con.sql(
+            "select sum(holdout_value) from intermediate.int_customers__value_calibration"
+        ).fetchall()[0][0]
+    churned = ~customers["bought_in_churn_horizon"].astype(bool)
+    assert backtest["churn_horizon_covered"] and backtest["customers"] == len(customers) > 2_000
+    assert backtest["churn_risk_auc"] == pytest.approx(
+        roc_auc_score(churned, customers["churn_risk"]), abs=1e-9
+    )
+    assert backtest["p_alive_auc"] == pytest.approx(
+        roc_auc_score(churned, 1 - customers["p_alive"]), abs=1e-9
+    )
+    assert backtest["days_since_last_purchase_auc"] == pytest.approx(
+        roc_auc_score(churned, customers["days_since_last_purchase"]), abs=1e-9
+    )
+    assert (
+        backtest["churn_risk_auc"]
+        >= 0.70
+        > backtest["days_since_last_purchase_auc"]
+        > 0.5
+        > backtest["p_alive_auc"]
+    )
+    assert set(bands.index) == {"low", "medium", "high"}
+    assert (bands["predicted_churn_rate"] - bands["actual_churn_rate"]).abs().max() < 0.06, bands
+    assert (
+        bands.loc["low", "actual_churn_rate"]
+        < bands.loc["medium", "actual_churn_rate"]
+        < bands.loc["high", "actual_churn_rate"]
+    )
+    assert segments["customers"].sum() == len(customers)
+    assert segments["actual_holdout_revenue"].sum() == pytest.approx(holdout_value, rel=1e-9)
+    assert segments["predicted_holdout_revenue"].sum() == pytest.approx(
+        customers["predicted_holdout_revenue"].sum(), rel=1e-9
+    )
+
+
+def test_every_hint_the_value_models_print_leads_to_a_usable_fit(online_retail, online_retail_ii):
+    """The value models' status messages on both files advise no setting, or only one that,
+    followed, gives a usable fit; and the scale-free penalty keeps both files' fits usable at
+    every strength a user might try (lifetimes-style, on v in pounds, 0.001 made Online Retail
+    II's Gamma-Gamma unusable: q = 0.835), Gamma-Gamma's q well above 1 up to 0.01."""
+    import re
+
+    from custseg.value import registry
+    from custseg.value.config import ValueConfig
+
+    summaries = {}
+    for name, run, table in (
+        ("online_retail", online_retail, "int_customers__repeat_purchases"),
+        ("online_retail_ii", online_retail_ii, "int_customers__value_calibration"),
+    ):
+        with duckdb.connect(str(run.db_path), read_only=True) as con:
+            summaries[name] = con.sql(f"select * from intermediate.{table} order by customer_id").df()
+    for name, summary in summaries.items():
+        plain = registry.fit_summary(summary, ValueConfig())
+        assert plain["status"] == "fitted", (name, plain["status_message"])
+        for setting, value in re.findall(r"(clv_[a-z_]+): ([0-9.]+)", plain["status_message"] or ""):
+            followed = registry.fit_summary(
+                summary, ValueConfig(**{setting.removeprefix("clv_"): float(value)})
+            )
+            assert followed["status"] == "fitted", (name, setting, value, followed["status_message"])
+        for penalizer in (0.001, 0.01, 0.1):
+            penalized = registry.fit_summary(summary, ValueConfig(penalizer=penalizer))
+            assert penalized["status"] == "fitted" and penalized["gg_q"] > 1, (name, penalizer, penalized)
+            if penalizer <= 0.01:  # the strengths docs/value.md names stay far from q = 1
+                assert penalized["gg_q"] > 2, (name, penalizer, penalized["gg_q"])

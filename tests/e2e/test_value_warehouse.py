@@ -51,6 +51,8 @@ def test_sql_closed_forms_equal_the_python_ones(value):
     assert np.abs(customers["expected_average_order_value"].to_numpy() / spend - 1).max() <= 1e-9
     r, alpha = bgnbd[0], bgnbd[1]
     no_purchase = 1 - alive * (1 - ((alpha + T) / (alpha + T + 90)) ** (r + x))
+    assert btyd.p_no_purchase(bgnbd, 90, x, t_x, T) == pytest.approx(no_purchase, rel=1e-12, abs=1e-15)
+    assert (customers["churn_horizon_days"] == 90).all()
     assert np.abs(customers["churn_risk"].to_numpy() - no_purchase).max() <= 1e-9
     bands = np.select([no_purchase < 1 / 3, no_purchase < 2 / 3], ["low", "medium"], "high")
     assert (customers["churn_risk_band"].to_numpy() == bands).all()

@@ -150,21 +150,25 @@ def test_a_calibration_end_outside_the_inputs_dates_is_refused_with_a_day_that_w
 
     span = {"date_range": ["2010-12-01", "2011-12-09"], "as_of_date": "", "batches_loaded": False}
     assert calibration_end_problem({**span, "clv_calibration_end": "2011-07-01"}) == {"ok": True}
-    after = calibration_end_problem({**span, "clv_calibration_end": "2012-01-01"})
-    assert not after["ok"] and "after the last purchase date in the input (2011-12-09)" in after["error"]
-    before = calibration_end_problem({**span, "clv_calibration_end": "2010-12-01"})
-    assert (
-        not before["ok"]
-        and "on or before the first purchase date in the input (2010-12-01)" in before["error"]
-    )
+    # the calibration end is the last day of the calibration period: on the first day it is
+    # allowed (that day's customers are fitted), on the last day it is not (no holdout day left)
+    assert calibration_end_problem({**span, "clv_calibration_end": "2010-12-01"}) == {"ok": True}
+    assert calibration_end_problem({**span, "clv_calibration_end": "2011-12-08"}) == {"ok": True}
+    after = calibration_end_problem({**span, "clv_calibration_end": "2011-12-09"})
+    assert not after["ok"] and "the last purchase date in the input is 2011-12-09" in after["error"]
+    before = calibration_end_problem({**span, "clv_calibration_end": "2010-11-30"})
+    assert not before["ok"] and "before the first purchase date in the input (2010-12-01)" in before["error"]
     # stored lines may be older than a weekly batch: only the upper bound applies then
     assert calibration_end_problem({**span, "clv_calibration_end": "2010-06-01", "batches_loaded": True})[
         "ok"
     ]
-    at_snapshot = calibration_end_problem(
-        {**span, "clv_calibration_end": "2011-09-01", "as_of_date": "2011-09-01"}
+    with_snapshot = {**span, "as_of_date": "2011-09-01"}
+    assert calibration_end_problem({**with_snapshot, "clv_calibration_end": "2011-08-30"}) == {"ok": True}
+    at_snapshot = calibration_end_problem({**with_snapshot, "clv_calibration_end": "2011-08-31"})
+    assert (
+        not at_snapshot["ok"]
+        and "before as_of_date (2011-09-01), so it must be 2011-08-30" in at_snapshot["error"]
     )
-    assert not at_snapshot["ok"] and "before as_of_date (2011-09-01)" in at_snapshot["error"]
     # the example in the message is a day that passes
     example = after["error"].split('clv_calibration_end: "')[1].split('"')[0]
     assert calibration_end_problem({**span, "clv_calibration_end": example}) == {"ok": True}

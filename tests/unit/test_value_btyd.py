@@ -153,3 +153,38 @@ def test_expected_average_value_shrinks_toward_the_population_mean():
     assert btyd.expected_average_value(GAMMA_GAMMA, [0], [0])[0] == pytest.approx(population)
     few, many = btyd.expected_average_value(GAMMA_GAMMA, [1, 50], [100.0, 100.0])
     assert population < few < many < 100.0  # more purchases: closer to the customer's own mean
+
+
+def test_the_penalty_is_scale_free(cohort):
+    """The same penalty in other units gives the same fit: time in days instead of weeks scales
+    BG/NBD's alpha by 7 and leaves r, a, b; order values in pence instead of pounds scale
+    Gamma-Gamma's v by 100 and leave p, q (lifetimes' penalizer_coef, on v itself, weighed v ~ 465
+    squared on Online Retail II and took q below 1)."""
+    x, t_x, T, _ = cohort
+    weeks = btyd.fit_bgnbd(x, t_x, T, penalizer=0.01)
+    days = btyd.fit_bgnbd(x, t_x * 7, T * 7, penalizer=0.01)
+    assert days.params["alpha"] == pytest.approx(7 * weeks.params["alpha"], rel=1e-4)
+    for name in ("r", "a", "b"):
+        assert days.params[name] == pytest.approx(weeks.params[name], rel=1e-4)
+    plain = btyd.fit_bgnbd(x, t_x, T)
+    assert weeks.params["a"] != pytest.approx(plain.params["a"], rel=1e-3)  # the penalty does act
+    n = np.random.default_rng(4).integers(1, 11, 5_000).astype(float)
+    m = btyd.simulate_gamma_gamma(GAMMA_GAMMA, n, seed=5)
+    pounds = btyd.fit_gamma_gamma(n, m, penalizer=0.01)
+    pence = btyd.fit_gamma_gamma(n, m * 100, penalizer=0.01)
+    assert pence.params["v"] == pytest.approx(100 * pounds.params["v"], rel=1e-4)
+    for name in ("p", "q"):
+        assert pence.params[name] == pytest.approx(pounds.params[name], rel=1e-4)
+    assert pounds.params["q"] > 1
+
+
+def test_the_churn_risk_is_no_purchase_in_the_horizon(cohort):
+    """p_no_purchase equals the share of simulated customers of the same (x, t_x, T) history who
+    make no purchase in the next year: checked on the process itself, per churn band."""
+    x, t_x, T, future = cohort
+    risk = btyd.p_no_purchase(BGNBD, 52.0, x, t_x, T)
+    assert (risk >= 0).all() and (risk <= 1).all()
+    for low, high in ((0, 1 / 3), (1 / 3, 2 / 3), (2 / 3, 1.0001)):
+        band = (risk >= low) & (risk < high)
+        assert band.sum() > 500
+        assert (future[band] == 0).mean() == pytest.approx(risk[band].mean(), abs=0.03)

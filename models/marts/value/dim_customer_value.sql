@@ -1,6 +1,7 @@
 {#
-    One row per customer with a purchase before the snapshot: what the value models expect of
-    them (active version of ml_value_models). P(alive), churn risk and the expected order value
+    One row per customer with a purchase before the snapshot (net of refunds: a customer all of
+    whose purchases were refunded has none): what the value models expect of them (active
+    version of ml_value_models). P(alive), churn risk and the expected order value
     are closed forms computed here (macros/value/btyd_closed_forms.sql); the expected purchases
     come from ml_customer_value_scores (Gauss hypergeometric function). The fields Klaviyo's
     predictive analytics shows per profile carry its names (historic, predicted and total CLV,
@@ -26,19 +27,7 @@ active_model as (
 
 model as (
 
-    -- the parameters only of a version with usable ones (else every prediction is null)
-    select
-        value_model_version,
-        status,
-        status_message,
-        case when status = 'fitted' then bgnbd_r end as bgnbd_r,
-        case when status = 'fitted' then bgnbd_alpha end as bgnbd_alpha,
-        case when status = 'fitted' then bgnbd_a end as bgnbd_a,
-        case when status = 'fitted' then bgnbd_b end as bgnbd_b,
-        case when status = 'fitted' then gg_p end as gg_p,
-        case when status = 'fitted' then gg_q end as gg_q,
-        case when status = 'fitted' then gg_v end as gg_v
-    from active_model
+    {{ usable_value_parameters('active_model') }}
 
 ),
 
@@ -73,6 +62,7 @@ predicted as (
         summary.recency_span_days,
         summary.age_days,
         summary.total_value,
+        summary.gross_value,
         summary.first_purchase_date,
         summary.last_purchase_date,
         summary.as_of_date,
@@ -85,7 +75,9 @@ predicted as (
                                       'model.gg_p', 'model.gg_q', 'model.gg_v') }} as expected_average_order_value,
         summary.age,
         model.bgnbd_r,
-        model.bgnbd_alpha
+        model.bgnbd_alpha,
+        model.bgnbd_a,
+        model.bgnbd_b
     from summary
     cross join model
 
@@ -111,6 +103,19 @@ valued as (
 
 ),
 
+dropout as (
+
+    -- whether the purchases identify dropout at all: neither BG/NBD dropout parameter stopped at
+    -- its search bound, and fewer than 90% of the repeat customers have P(alive) above 0.99
+    -- (one-time buyers have 1 by construction); null without a usable model
+    select
+        not ({{ btyd_at_search_bound('max(bgnbd_a)') }} or {{ btyd_at_search_bound('max(bgnbd_b)') }})
+        and avg(case when p_alive > 0.99 then 1.0 else 0.0 end) < 0.9 as dropout_identified
+    from valued
+    where frequency > 0
+
+),
+
 final as (
 
     select
@@ -123,18 +128,16 @@ final as (
         valued.last_purchase_date,
         valued.frequency as repeat_purchases,
         cast(valued.total_value as {{ type_double() }}) as historic_clv,
+        cast(valued.gross_value as {{ type_double() }}) as historic_clv_gross,
         valued.average_days_between_orders,
         cast({{ dbt.dateadd(
             'day', 'cast(round(valued.average_days_between_orders) as integer)', 'valued.last_purchase_date'
         ) }} as date) as expected_date_of_next_order,
         cast(valued.p_alive as {{ type_double() }}) as p_alive,
+        dropout.dropout_identified,
         cast(valued.churn_risk as {{ type_double() }}) as churn_risk,
-        case
-            when valued.churn_risk is null then null
-            when valued.churn_risk < 1.0 / 3 then 'low'
-            when valued.churn_risk < 2.0 / 3 then 'medium'
-            else 'high'
-        end as churn_risk_band,
+        cast({{ var('clv_churn_horizon_days') | int }} as integer) as churn_horizon_days,
+        {{ churn_risk_band('valued.churn_risk') }} as churn_risk_band,
         cast(valued.predicted_number_of_orders as {{ type_double() }}) as predicted_number_of_orders,
         cast(valued.expected_average_order_value as {{ type_double() }}) as expected_average_order_value,
         cast(valued.predicted_clv as {{ type_double() }}) as predicted_clv,
@@ -155,6 +158,7 @@ final as (
             ) }}
         end as prediction_note
     from valued
+    cross join dropout
     left join segments
         on valued.customer_id = segments.customer_id
 

@@ -1,9 +1,11 @@
 {#
     With clv_calibration_end: the weekly cumulative repeat purchases of the calibration
-    customers (first purchase before the calibration end), predicted by the model fitted on the
+    customers (first purchase on or before the calibration end), predicted by the model fitted on the
     calibration period (each customer's expected repeat purchases since the first purchase,
     ml_value_curve) beside the actual, week by week from the first purchase to the snapshot;
-    in_holdout marks the weeks after the calibration end. No rows without a calibration end.
+    in_holdout marks the weeks that end after the calibration end. Purchase days count as the
+    value models see them: net of refunds (in the calibration period, of the refunds known at its
+    end; int_customers__value_calibration). No rows without a calibration end.
 #}
 {{ config(enabled=input_kind() == 'transactions') }}
 
@@ -17,7 +19,7 @@ calibration as (
 
 purchase_days as (
 
-    select * from {{ ref('int_customers__purchase_days') }}
+    select * from {{ ref('int_customers__net_purchase_days') }}
 
 ),
 
@@ -113,6 +115,10 @@ customer_days as (
     from purchase_days
     inner join customer_starts
         on purchase_days.customer_id = customer_starts.customer_id
+    cross join span
+    where
+        (purchase_days.purchase_date <= span.calibration_end and purchase_days.net_value_at_calibration_end > 0)
+        or (purchase_days.purchase_date > span.calibration_end and purchase_days.net_value > 0)
 
 ),
 
@@ -164,7 +170,7 @@ final as (
     select
         dated_weeks.week_end_date,
         cast(dated_weeks.day_offset as integer) as days_since_start,
-        dated_weeks.week_end_date >= dated_weeks.calibration_end as in_holdout,
+        dated_weeks.week_end_date > dated_weeks.calibration_end as in_holdout,
         cast(predicted.predicted_repeat_purchases as {{ type_double() }}) as predicted_cumulative_repeat_purchases,
         cast(actual.actual_repeat_purchases as bigint) as actual_cumulative_repeat_purchases
     from dated_weeks

@@ -43,7 +43,10 @@ LABELS = {
     "mean_churn_risk": "Mean churn risk", "churn_risk_band": "Churn risk band",
     "high_churn_risk_customers": "Customers at high churn risk", "predicted_clv_share": "Share of predicted CLV",
     "predicted_number_of_orders": "Expected orders, next year", "expected_date_of_next_order": "Next order expected",
-    "expected_average_order_value": "Expected order value", "recency_days": "Days since last purchase",
+    "expected_average_order_value": "Expected order value", "predicted_churn_rate": "Predicted churn rate",
+    "actual_churn_rate": "Actual churn rate", "predicted_buyer_share": "Expected to buy in the holdout",
+    "actual_buyer_share": "Bought in the holdout", "predicted_holdout_revenue": "Predicted holdout revenue",
+    "actual_holdout_revenue": "Actual holdout revenue", "recency_days": "Days since last purchase",
     "order_count": "Orders", "monetary_value": "Spend", "tenure_days": "Days since first purchase",
     "avg_order_value": "Average order value", "confidence": "Confidence", "pc_1": "Component 1",
     "pc_2": "Component 2", "pc_3": "Component 3", "stock_code": "Product", "country": "Country",
@@ -58,11 +61,12 @@ LABELS = {
 }  # fmt: skip
 MONEY = {
     "revenue", "historic_clv", "predicted_clv", "total_clv", "expected_average_order_value", "monetary_value",
-    "avg_order_value", "monetary_gross", "returned_value",
+    "avg_order_value", "monetary_gross", "returned_value", "predicted_holdout_revenue", "actual_holdout_revenue",
 }  # fmt: skip
 SHARES = {
     "customer_share", "revenue_share", "row_share", "predicted_clv_share", "p_alive", "mean_p_alive",
-    "churn_risk", "mean_churn_risk", "mean_confidence", "confidence",
+    "churn_risk", "mean_churn_risk", "mean_confidence", "confidence", "predicted_churn_rate", "actual_churn_rate",
+    "predicted_buyer_share", "actual_buyer_share",
 }  # fmt: skip
 _SNAKE = re.compile(r"[a-z0-9]+(_[a-z0-9]+)+")
 

@@ -186,45 +186,32 @@ def movement_counts(migration: pd.DataFrame, pair: tuple[int, int]) -> dict[str,
     return {k: int(counts.get(k, 0)) for k in ("stayed", "relabelled", "moved")}
 
 
-# the heat map's bins: repeat purchases (rows) and days since the last purchase (columns, 30-day)
-FREQUENCY_BINS = (
-    "case when repeat_purchases >= 10 then 10 when repeat_purchases >= 6 then 6 else repeat_purchases end"
-)
-
-
-FREQUENCY_LABELS = {6: "6-9", 10: "10+"}
-
-
 TOP_CUSTOMERS = 25
 
 
 def value(path: Path | None = None) -> dict:
     """The value marts (transactions only; None for a customer table): the active value model,
-    totals, P(alive) by repeat purchases x days since the last purchase, segments, top customers,
-    and the holdout check when the build had a calibration end."""
+    totals (with whether the purchases identify dropout), segments, top customers, the holdout
+    check and the backtest when the build had a calibration end."""
     if input_kind(path) == "customers":
         return None
     model = query("select * from marts.dim_clv_models where is_active", path)
     totals = query(
         "select count(*) as customers, sum(predicted_clv) as predicted_clv, avg(p_alive) as mean_p_alive, "
+        "avg(churn_risk) as mean_churn_risk, max(churn_horizon_days) as churn_horizon_days, "
+        "bool_and(dropout_identified) as dropout_identified, "
         "sum(case when churn_risk_band = 'high' then 1 else 0 end) as high_churn_risk, "
-        "sum(case when too_little_history then 1 else 0 end) as too_little_history "
-        "from marts.dim_customer_value",
+        "sum(case when too_little_history then 1 else 0 end) as too_little_history, "
+        "max(repeat_purchases) as max_repeat_purchases, max(date_diff('day', first_purchase_date, as_of_date)) "
+        "as max_age_days from marts.dim_customer_value",
         path,
     ).iloc[0]
-    grid = query(
-        f"select {FREQUENCY_BINS} as frequency_bin, least(floor(date_diff('day', last_purchase_date, as_of_date) "
-        "/ 30), 12) * 30 as days_since_last_bin, avg(p_alive) as mean_p_alive, count(*) as customers "
-        "from marts.dim_customer_value group by all order by all",
-        path,
-    )
     return {
         "model": model.iloc[0].to_dict() if len(model) else None,
         "totals": totals.to_dict(),
-        "grid": grid,
         "segments": query("select * from marts.fct_segment_value order by predicted_clv desc", path),
         "top": query(
-            "select customer_id, segment_name, repeat_purchases, historic_clv, p_alive, churn_risk_band, "
+            "select customer_id, segment_name, repeat_purchases, historic_clv, churn_risk, churn_risk_band, "
             "predicted_number_of_orders, predicted_clv, expected_date_of_next_order "
             f"from marts.dim_customer_value order by predicted_clv desc nulls last, customer_id limit {TOP_CUSTOMERS}",
             path,
@@ -234,13 +221,47 @@ def value(path: Path | None = None) -> dict:
         ),
         "holdout_curve": query("select * from marts.fct_clv_holdout_tracking order by week_end_date", path),
         "holdout_errors": query("select * from marts.fct_clv_holdout_errors", path),
+        "backtest": query("select * from marts.fct_clv_backtest", path),
+        "backtest_bands": query(
+            "select * from marts.fct_clv_backtest_bands order by case churn_risk_band when 'low' then 1 "
+            "when 'medium' then 2 else 3 end",
+            path,
+        ),
+        "backtest_segments": query("select * from marts.fct_clv_backtest_segments order by cluster_id", path),
     }
 
 
-def alive_matrix(grid: pd.DataFrame) -> pd.DataFrame:
-    """Mean P(alive) with repeat purchases as rows (0 .. 5, 6-9, 10+) and days since the last
-    purchase as columns (30-day bins, the last 360+); empty cells where no customer falls."""
-    table = grid.pivot_table(index="frequency_bin", columns="days_since_last_bin", values="mean_p_alive")
-    table.index = [FREQUENCY_LABELS.get(int(i), str(int(i))) for i in table.index]
-    table.columns = [f"{int(c)}+" if c == 360 else f"{int(c)}-{int(c) + 29}" for c in table.columns]
-    return table
+# the frequency x recency matrices: repeat purchases 0 .. MATRIX_FREQUENCIES - 1 (or the most any
+# customer made, if fewer) by days since the last purchase in MATRIX_COLUMNS steps
+MATRIX_FREQUENCIES = 16
+MATRIX_COLUMNS = 12
+
+
+def frequency_recency_matrices(model: dict, totals: dict) -> dict[str, pd.DataFrame]:
+    """The model's own frequency x recency matrices (as lifetimes draws them): for a customer
+    whose first purchase was as long ago as the oldest customer's, by repeat purchases (rows)
+    and days since his last purchase (columns), his churn risk and his expected purchases over
+    the churn horizon; from the active version's BG/NBD parameters (custseg.value.btyd)."""
+    import numpy as np
+
+    from ..value import btyd
+    from ..value.config import TIME_UNITS
+
+    params = [float(model[f"bgnbd_{n}"]) for n in btyd.BGNBD_PARAMS]
+    unit = TIME_UNITS[model["time_unit"]]
+    age_days = int(totals["max_age_days"])
+    horizon = int(totals["churn_horizon_days"]) / unit
+    frequencies = np.arange(min(MATRIX_FREQUENCIES, int(totals["max_repeat_purchases"]) + 1))
+    since = np.unique(np.linspace(0, age_days, MATRIX_COLUMNS).round().astype(int))
+    x, days_since = np.meshgrid(frequencies.astype(float), since.astype(float), indexing="ij")
+    T = np.full_like(x, age_days / unit)
+    # without a repeat purchase the last purchase is the first: days since = age
+    t_x = np.where(x > 0, (age_days - days_since) / unit, 0.0)
+    columns = [f"{d:,}" for d in since]
+    shape = {"index": [str(f) for f in frequencies], "columns": columns}
+    churn = btyd.p_no_purchase(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
+    expected = btyd.expected_purchases(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
+    return {
+        "churn_risk": pd.DataFrame(churn, **shape),
+        "expected_purchases": pd.DataFrame(expected, **shape),
+    }

@@ -7,7 +7,8 @@ counted once), ``t_x`` the time from the first to the last purchase, ``T`` the t
 first purchase to the snapshot (one time unit: days by default), and for Gamma-Gamma ``m`` the
 mean value of the repeat purchases (customers with ``x > 0`` only). Fits accept weights, so the
 unique (x, t_x, T) triples can be fitted with their counts; an optional L2 penalty on the
-parameters (as lifetimes' ``penalizer_coef``) steadies small samples.
+parameters, each measured in its data's own scale (so the same penalty means the same in days or
+weeks, pounds or pence; lifetimes' ``penalizer_coef`` is not), steadies small samples.
 """
 
 from __future__ import annotations
@@ -63,16 +64,22 @@ def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
 BOUNDS = (np.log(1e-4), np.log(1e6))
 
 
-def _fit(negative, start, names, penalizer, customers) -> Fit:
+def _fit(negative, start, names, penalizer, customers, scales=None) -> Fit:
     """Minimise the mean negative log-likelihood (plus the L2 penalty) over log-parameters.
-    ``negative(params)`` returns the summed negative log-likelihood and its gradient. L-BFGS-B
-    with the analytic gradient; should it stop short, Nelder-Mead from there and L-BFGS-B again."""
+    ``negative(params)`` returns the summed negative log-likelihood and its gradient. The penalty
+    is ``penalizer * sum((param / scale)^2)``: shapes are unitless (scale 1), and a parameter in
+    the data's units (BG/NBD's alpha in periods, Gamma-Gamma's v in money) is divided by the
+    data's own scale (the mean age, the mean repeat value), so the penalty is scale-free: in
+    pounds it once weighed v ~ 465 squared and took Gamma-Gamma's q below 1. L-BFGS-B with the
+    analytic gradient; should it stop short, Nelder-Mead from there and L-BFGS-B again."""
+    scales = np.ones(len(start)) if scales is None else np.asarray(scales, dtype=float)
 
     def objective(log_params):
         params = np.exp(log_params)
         value, gradient = negative(params)
-        penalty = penalizer * float((params**2).sum())
-        return value / customers + penalty, (gradient * params) / customers + 2 * penalizer * params**2
+        standard = params / scales
+        penalty = penalizer * float((standard**2).sum())
+        return value / customers + penalty, (gradient * params) / customers + 2 * penalizer * standard**2
 
     bounds = [BOUNDS] * len(start)
     result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B", bounds=bounds,
@@ -139,8 +146,10 @@ def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
     """Maximum-likelihood BG/NBD parameters (r, alpha, a, b)."""
     x, t_x, T = _as_arrays(x, t_x, T)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
-    start = np.array([1.0, max(float(np.average(T, weights=w)), 1.0), 1.0, 1.0])
-    return _fit(_bgnbd_negative(x, t_x, T, w), start, BGNBD_PARAMS, penalizer, float(w.sum()))
+    mean_age = max(float(np.average(T, weights=w)), 1.0)
+    start = np.array([1.0, mean_age, 1.0, 1.0])
+    return _fit(_bgnbd_negative(x, t_x, T, w), start, BGNBD_PARAMS, penalizer, float(w.sum()),
+                scales=[1.0, mean_age, 1.0, 1.0])  # fmt: skip
 
 
 def p_alive(params, x, t_x, T) -> np.ndarray:
@@ -156,6 +165,15 @@ def p_alive(params, x, t_x, T) -> np.ndarray:
             + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
         )
     return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
+
+
+def p_no_purchase(params, t, x, t_x, T) -> np.ndarray:
+    """The probability of no purchase in the next ``t`` periods (the churn risk): dropped out, or
+    alive without a purchase of the Poisson process whose rate is Gamma(r + x, alpha + T):
+    1 - P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)). macros/value has the same in SQL."""
+    r, alpha, _, _ = params
+    x, t_x, T = _as_arrays(x, t_x, T)
+    return 1.0 - p_alive(params, x, t_x, T) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x))
 
 
 def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
@@ -250,8 +268,10 @@ def fit_gamma_gamma(x, m, weights=None, penalizer: float = 0.0) -> Fit:
     keep = (x > 0) & (m > 0)
     w = (np.ones_like(x) if weights is None else np.asarray(weights, dtype=float))[keep]
     x, m = x[keep], m[keep]
-    start = np.array([1.0, 1.0, max(float(np.average(m, weights=w)), 1.0)])
-    return _fit(_gamma_gamma_negative(x, m, w), start, GAMMA_GAMMA_PARAMS, penalizer, float(w.sum()))
+    mean_value = float(np.average(m, weights=w))
+    start = np.array([1.0, 1.0, max(mean_value, 1.0)])
+    return _fit(_gamma_gamma_negative(x, m, w), start, GAMMA_GAMMA_PARAMS, penalizer, float(w.sum()),
+                scales=[1.0, 1.0, mean_value])  # fmt: skip
 
 
 def expected_average_value(params, x, m) -> np.ndarray:

@@ -15,8 +15,9 @@ from pydantic import StrictFloat, StrictInt, field_validator, model_validator
 from ..varconfig import VarConfig, var
 
 TIME_UNITS = {"day": 1, "week": 7}
+RETURNS = ("net", "gross")
 # the settings a fit depends on (a change refits); the others only change the scoring
-FIT_SETTINGS = ("time_unit", "calibration_end", "penalizer")
+FIT_SETTINGS = ("time_unit", "calibration_end", "returns", "penalizer")
 
 
 class ValueConfig(VarConfig):
@@ -25,6 +26,8 @@ class ValueConfig(VarConfig):
     time_unit: Literal[tuple(TIME_UNITS)] = var("clv_time_unit")
     # YYYY-MM-DD or None: fit on the purchases before it (the holdout follows)
     calibration_end: str | None = var("clv_calibration_end", optional=True)
+    # net: refunds cancel the purchases they match (int_customers__net_purchase_days); gross: not
+    returns: Literal[RETURNS] = var("clv_returns")
     horizons_days: tuple[int, ...] = var("clv_horizons_days")
     horizon_days: StrictInt = var("clv_horizon_days")
     churn_horizon_days: StrictInt = var("clv_churn_horizon_days")
@@ -77,8 +80,8 @@ class ValueConfig(VarConfig):
 
 
 def calibration_end_problem(values: dict) -> dict:
-    """``{"ok": True}`` or ``{"ok": False, "error": ...}``: whether ``clv_calibration_end`` leaves
-    purchases on both sides, from the input's first and last day (``date_range``, ISO text, as
+    """``{"ok": True}`` or ``{"ok": False, "error": ...}``: whether ``clv_calibration_end`` (the last
+    day of the calibration period, included) leaves purchases on both sides, from the input's first and last day (``date_range``, ISO text, as
     the transactions probe reads them, quarantined lines included): before the snapshot
     (``as_of_date``, else the day after the last day) and, when no batch was loaded before
     (``batches_loaded``: stored lines may be older than the input), after the first day. Checked
@@ -88,14 +91,20 @@ def calibration_end_problem(values: dict) -> dict:
     end = date.fromisoformat(values["clv_calibration_end"])
     first, last = (date.fromisoformat(d) for d in values["date_range"])
     as_of = date.fromisoformat(values["as_of_date"]) if values.get("as_of_date") else None
-    if as_of is not None and end >= as_of:
-        problem = f"it must be before as_of_date ({as_of}), to leave a holdout period"
-    elif as_of is None and end > last:
-        problem = f"it is after the last purchase date in the input ({last}), so no holdout period is left"
-    elif end <= first and not values.get("batches_loaded"):
+    # the calibration end is the last day of the calibration period; the holdout runs from the
+    # next day to the day before the snapshot
+    if as_of is not None and end >= as_of - timedelta(days=1):
         problem = (
-            f"it is on or before the first purchase date in the input ({first}), so no customer can be fitted"
+            f"the holdout starts the day after it and must end before as_of_date ({as_of}), so it must be "
+            f"{as_of - timedelta(days=2)} or earlier"
         )
+    elif as_of is None and end >= last:
+        problem = (
+            f"the holdout starts the day after it, and the last purchase date in the input is {last}, "
+            "so no holdout period is left"
+        )
+    elif end < first and not values.get("batches_loaded"):
+        problem = f"it is before the first purchase date in the input ({first}), so no customer can be fitted"
     else:
         return {"ok": True}
     example = first + timedelta(days=(last - first).days * 2 // 3)

@@ -162,13 +162,21 @@ def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
     bounded = [f"BG/NBD {n}" for n in bgnbd.at_bound] + [f"Gamma-Gamma {n}" for n in gamma.at_bound]
     if not usable:
         message = (
-            f"Gamma-Gamma q = {gamma.params['q']:.3g} is at most 1: the expected order value is infinite; "
-            "try clv_penalizer: 0.001"
+            f"Gamma-Gamma q = {gamma.params['q']:.3g} is at most 1: the expected order value is infinite, so no "
+            "value is predicted; the order values are too heavy-tailed for Gamma-Gamma (a few orders far larger "
+            "than the rest: check them in fct_transactions)"
         )
     elif bounded:
+        dropout = {"a", "b"} & set(bgnbd.at_bound)
         message = (
-            f"{', '.join(bounded)} reached the search bound (1e-4 or 1e6): the purchases barely identify it; "
-            "the predictions stand, a small clv_penalizer (e.g. 0.001) steadies it"
+            f"{', '.join(bounded)} reached the search bound (1e-4 or 1e6): the purchases barely identify it"
+            + (
+                "; this is BG/NBD's dropout: the purchases show no sign of customers leaving for good, so "
+                "P(alive) is near 1 for everyone and answers nothing (dim_customer_value.dropout_identified is "
+                "false); read churn_risk"
+                if dropout
+                else "; the predictions stand"
+            )
         )
     else:
         message = None
@@ -198,8 +206,8 @@ def run(
     """The registry rows this build appends: one new version, or none."""
     if config.calibration_end is not None and calibration.empty:
         raise ValueError(
-            f"clv_calibration_end {config.calibration_end} leaves no customer to fit on: it must fall after "
-            "the first purchase and before the snapshot (the day after the last purchase, or as_of_date)"
+            f"clv_calibration_end {config.calibration_end} leaves no customer to fit on: it must be on or after "
+            "the first purchase day and leave a holdout day before the snapshot (the day after the last purchase, or as_of_date)"
         )
     fitted_on = calibration if config.calibration_end is not None else summary
     # a fixed row order: the sums of the fit (and so its last bits) must not follow the read order
