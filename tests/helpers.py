@@ -462,3 +462,21 @@ def chromium():
             yield launched
         finally:
             launched.close()
+
+
+def standard_errors(negative_log_likelihood, params) -> np.ndarray:
+    """Asymptotic standard errors of the parameters: the inverse of the observed information
+    (the Hessian of the negative log-likelihood, central differences in log-parameters), mapped
+    back to the parameters (delta method: se(theta) = theta * se(log theta))."""
+    z = np.log(np.asarray(params, dtype=float))
+    h = 1e-4
+    k = len(z)
+    hessian = np.zeros((k, k))
+    f = lambda u: negative_log_likelihood(np.exp(u))  # noqa: E731
+    for i in range(k):
+        for j in range(k):
+            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
+            hessian[i, j] = (f(z + e_i + e_j) - f(z + e_i - e_j) - f(z - e_i + e_j) + f(z - e_i - e_j)) / (
+                4 * h * h
+            )
+    return np.exp(z) * np.sqrt(np.diag(np.linalg.inv(hessian)))

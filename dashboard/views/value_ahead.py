@@ -7,6 +7,7 @@ import plotly.express as px
 import streamlit as st
 
 from custseg.dashboard import look, queries
+from custseg.value.purchase_models import MODELS
 
 
 def _value_holdout(value: dict) -> None:
@@ -45,7 +46,7 @@ def _value_holdout(value: dict) -> None:
 
 def _value_backtest(value: dict) -> None:
     """How the answers ranked and sized what customers did after the calibration end."""
-    backtest = value["backtest"].iloc[0]
+    backtest = value["backtest"].iloc[0]  # the chosen model's
     horizon = int(backtest["churn_horizon_days"])
     st.subheader("Backtest: did the answers find who stopped buying?")
     cols = st.columns(3)
@@ -63,6 +64,10 @@ def _value_backtest(value: dict) -> None:
         f"{backtest['predicted_churn_rate']:.1%}. AUC: how often a customer who stopped is ranked above one who "
         f"bought (0.5 = chance, 1 = always); days since the last purchase is the baseline to beat.{covered}"
     )
+    models = value["backtest"][["clv_model", "is_chosen", "churn_risk_auc", "days_since_last_purchase_auc",
+                                "p_alive_auc", "predicted_churn_rate", "actual_churn_rate"]].assign(
+        clv_model=lambda frame: frame["clv_model"].map(lambda name: MODELS[name].label))  # fmt: skip
+    st.dataframe(look.table(models), hide_index=True, key="backtest_models")
     st.dataframe(look.table(value["backtest_bands"]), hide_index=True, key="backtest_bands")
     st.dataframe(look.table(value["backtest_segments"]), hide_index=True, key="backtest_segments")
 
@@ -107,11 +112,14 @@ def page_value() -> None:
         cols[3].metric("Mean P(alive)", f"{totals['mean_p_alive']:.0%}")
     else:
         cols[3].metric("Too little history", f"{int(totals['too_little_history']):,}")
+    fits = queries.candidates(model)
+    chosen = fits[fits["is_chosen"]].iloc[0]
     st.caption(
-        f"BG/NBD + Gamma-Gamma, value model version {model['value_model_version']} fitted {model['fitted_at']} "
-        f"on {model['customers']:,} customers (r = {model['bgnbd_r']:.3g}, alpha = {model['bgnbd_alpha']:.3g}, "
-        f"a = {model['bgnbd_a']:.3g}, b = {model['bgnbd_b']:.3g}). docs/value.md says when not to trust it."
+        f"{chosen['model']} + Gamma-Gamma, value model version {model['value_model_version']} fitted "
+        f"{pd.Timestamp(model['fitted_at']):%Y-%m-%d %H:%M} on {model['customers']:,} customers ({chosen['parameters']}), "
+        f"chosen by {model['clv_model_reason']}. docs/value.md says when not to trust it."
     )
+    st.dataframe(look.table(fits), hide_index=True, key="value_candidates")
     if model.get("status_message"):
         st.warning(f"The value model says: {model['status_message']}")
     st.subheader("What the model expects, by repeat purchases and days since the last purchase")

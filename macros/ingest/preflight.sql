@@ -120,7 +120,7 @@
         'classifier_top_countries', 'classifier_max_rows', 'training_cutoff_date', 'ml_threads',
         'segmentation_mode', 'refit_policy', 'segmentation_model_version', 'drift_thresholds',
         'segment_value_feature', 'column_labels', 'clv_time_unit', 'clv_calibration_end',
-        'clv_returns', 'clv_horizons_days', 'clv_horizon_days', 'clv_churn_horizon_days', 'clv_discount_rate',
+        'clv_returns', 'clv_model', 'clv_horizons_days', 'clv_horizon_days', 'clv_churn_horizon_days', 'clv_discount_rate',
         'clv_penalizer', 'clv_min_history_days'
     ] -%}
     {{ return(var_values(names)) }}

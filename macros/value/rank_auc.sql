@@ -1,12 +1,13 @@
 {#
-    rank_auc(relation, score, is_positive): the area under the ROC curve of `score` for the rows
-    of `relation` where `is_positive` holds against those where it does not (Mann-Whitney: the
-    probability that a positive row scores above a negative one, ties counted half), from mid
-    ranks; rows with a null score are left out, and it is null without both kinds of rows. A
-    select of one row and one column, auc.
+    rank_auc(relation, score, is_positive, group): per value of the column `group` of `relation`,
+    the area under the ROC curve of `score` for its rows where `is_positive` holds against those
+    where it does not (Mann-Whitney: the probability that a positive row scores above a negative
+    one, ties counted half), from mid ranks; rows with a null score are left out, and it is null
+    for a group without both kinds of rows. A select of the columns `group` and auc.
 #}
-{% macro rank_auc(relation, score, is_positive) -%}
+{% macro rank_auc(relation, score, is_positive, group) -%}
     select
+        {{ group }},
         case
             when sum(positive) > 0 and sum(1 - positive) > 0
                 then cast(
@@ -16,15 +17,18 @@
         end as auc
     from (
         select
+            {{ group }},
             positive,
-            cast(rank() over (order by score) as {{ type_double() }})
-            + (count(*) over (partition by score) - 1) / 2.0 as mid_rank
+            cast(rank() over (partition by {{ group }} order by score) as {{ type_double() }})
+            + (count(*) over (partition by {{ group }}, score) - 1) / 2.0 as mid_rank
         from (
             select
+                {{ group }},
                 {{ score }} as score,
                 case when {{ is_positive }} then 1 else 0 end as positive
             from {{ relation }}
             where {{ score }} is not null
         ) as scored
     ) as ranked
+    group by {{ group }}
 {%- endmacro %}

@@ -15,6 +15,7 @@ import pytest
 
 from custseg.dashboard import PAGES, explorer, look, queries, score_form, store, upload
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.value.purchase_models import MODELS
 from helpers import APP, render
 
 pytestmark = pytest.mark.e2e
@@ -193,9 +194,9 @@ def test_classifier_page_shows_the_holdout_figures(serving):
 
 
 def test_value_page_shows_the_value_marts(serving):
-    """Totals, the frequency x recency matrices of the model, the segment table and the top
-    customers are the marts'; without a calibration end the page says how to get the holdout
-    check."""
+    """Totals, the purchase models fitted (the chosen one named), the frequency x recency
+    matrices of the chosen model, the segment table and the top customers are the marts';
+    without a calibration end the page says how to get the holdout check."""
     at = render("Value ahead")
     predicted, high = db(
         serving,
@@ -204,7 +205,14 @@ def test_value_page_shows_the_value_marts(serving):
     )[0]
     assert metric(at, "Predicted CLV, next year") == f"£{predicted:,.0f}"
     assert metric(at, "High churn risk") == f"{high:,}"
-    segments, top = at.dataframe[0].value, at.dataframe[1].value
+    candidates, segments, top = (frame.value for frame in at.dataframe[:3])
+    # every purchase model the version fitted, the chosen one marked and named in the caption
+    chosen = db(serving, "select clv_model from marts.dim_clv_models where is_active")[0][0]
+    assert len(candidates) == 3 and candidates["Chosen"].sum() == 1
+    label = candidates.loc[candidates["Chosen"], "Model"].iloc[0]
+    assert label == MODELS[chosen].label and any(
+        c.value.startswith(f"{label} + Gamma-Gamma") for c in at.caption
+    )
     assert len(segments) == db(serving, "select count(*) from marts.fct_segment_value")[0][0]
     best = db(
         serving, "select customer_id from marts.dim_customer_value order by predicted_clv desc limit 1"

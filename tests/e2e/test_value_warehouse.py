@@ -8,7 +8,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from custseg.value import btyd
+from custseg.value import btyd, registry
+from custseg.value.purchase_models import MODELS
 
 pytestmark = pytest.mark.e2e
 
@@ -39,30 +40,38 @@ def test_every_customer_is_valued_by_a_fitted_model(value):
     assert holdout == [0, 0, 0]  # no calibration end: no holdout rows
 
 
-def test_sql_closed_forms_equal_the_python_ones(value):
+def _chosen(model):
+    """The purchase model the version chose and its parameters (custseg.value.purchase_models)."""
+    chosen = MODELS[model["clv_model"]]
+    return chosen, [model[c] for c in registry.model_columns(chosen.name)]
+
+
+def test_the_marts_are_the_chosen_models_and_gamma_gamma_in_sql_equals_python(value):
+    """P(alive), the churn risk (no purchase in 90 days) and its bands are the chosen purchase
+    model's, as the package computes them (to 1e-9); Gamma-Gamma's expected order value, a
+    closed form in SQL, equals the package's Python to 1e-9."""
     customers, model, _, _, _ = value
-    bgnbd = [model[f"bgnbd_{n}"] for n in btyd.BGNBD_PARAMS]
+    chosen, params = _chosen(model)
+    assert model["clv_model"] in MODELS and model["clv_model_reason"]
     gg = [model[f"gg_{n}"] for n in btyd.GAMMA_GAMMA_PARAMS]
     x, t_x, T = (customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "age"))
-    alive = btyd.p_alive(bgnbd, x, t_x, T)
+    alive = chosen.p_alive(params, x, t_x, T)
     assert np.abs(customers["p_alive"].to_numpy() - alive).max() <= 1e-9
-    assert (customers.loc[x == 0, "p_alive"] == 1).all() and (customers.loc[x > 0, "p_alive"] < 1).all()
+    assert ((customers["p_alive"] > 0) & (customers["p_alive"] <= 1)).all()
     spend = btyd.expected_average_value(gg, x, customers["mean_repeat_value"].fillna(0).to_numpy())
     assert np.abs(customers["expected_average_order_value"].to_numpy() / spend - 1).max() <= 1e-9
-    r, alpha = bgnbd[0], bgnbd[1]
-    no_purchase = 1 - alive * (1 - ((alpha + T) / (alpha + T + 90)) ** (r + x))
-    assert btyd.p_no_purchase(bgnbd, 90, x, t_x, T) == pytest.approx(no_purchase, rel=1e-12, abs=1e-15)
-    assert (customers["churn_horizon_days"] == 90).all()
+    no_purchase = chosen.p_no_purchase(params, 90, x, t_x, T)
     assert np.abs(customers["churn_risk"].to_numpy() - no_purchase).max() <= 1e-9
+    assert (customers["churn_horizon_days"] == 90).all()
     bands = np.select([no_purchase < 1 / 3, no_purchase < 2 / 3], ["low", "medium"], "high")
     assert (customers["churn_risk_band"].to_numpy() == bands).all()
 
 
 def test_expected_purchases_and_clv_are_the_scoring_models(value):
     customers, model, horizons, _, _ = value
-    bgnbd = [model[f"bgnbd_{n}"] for n in btyd.BGNBD_PARAMS]
+    chosen, params = _chosen(model)
     x, t_x, T = (customers[c].to_numpy(dtype=float) for c in ("frequency", "recency", "age"))
-    year = btyd.expected_purchases(bgnbd, 365, x, t_x, T)
+    year = chosen.expected_purchases(params, 365, x, t_x, T)
     assert customers["predicted_number_of_orders"].to_numpy() == pytest.approx(year, rel=1e-9)
     assert set(horizons["horizon_days"]) == {30, 90, 365} and len(horizons) == 3 * len(customers)
     at_year = horizons[horizons["horizon_days"] == 365].set_index("customer_id").loc[customers["customer_id"]]

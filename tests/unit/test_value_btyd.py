@@ -11,6 +11,7 @@ import pytest
 from scipy.special import hyp2f1
 
 from custseg.value import btyd
+from helpers import standard_errors
 
 # the CDNOW estimates of Fader, Hardie & Lee (2005) (weeks) and Fader & Hardie (2013)
 BGNBD = (0.243, 4.414, 0.793, 2.426)
@@ -39,24 +40,6 @@ def _straight_gamma_gamma(params, x, m) -> float:
         math.exp(math.lgamma(p * x + q) - math.lgamma(p * x) - math.lgamma(q))
         * v**q * m ** (p * x - 1) * x ** (p * x) / (v + m * x) ** (p * x + q)
     )  # fmt: skip
-
-
-def _standard_errors(negative_log_likelihood, params) -> np.ndarray:
-    """Asymptotic standard errors of the parameters: the inverse of the observed information
-    (the Hessian of the negative log-likelihood, central differences in log-parameters), mapped
-    back to the parameters (delta method: se(theta) = theta * se(log theta))."""
-    z = np.log(np.asarray(params, dtype=float))
-    h = 1e-4
-    k = len(z)
-    hessian = np.zeros((k, k))
-    f = lambda u: negative_log_likelihood(np.exp(u))  # noqa: E731
-    for i in range(k):
-        for j in range(k):
-            e_i, e_j = np.eye(k)[i] * h, np.eye(k)[j] * h
-            hessian[i, j] = (f(z + e_i + e_j) - f(z + e_i - e_j) - f(z - e_i + e_j) + f(z - e_i - e_j)) / (
-                4 * h * h
-            )
-    return np.exp(z) * np.sqrt(np.diag(np.linalg.inv(hessian)))
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +78,7 @@ def test_bgnbd_recovers_its_parameters_from_its_own_process(cohort):
     fit = btyd.fit_bgnbd(x, t_x, T)
     assert fit.converged and fit.customers == N
     estimate = np.array([fit.params[name] for name in btyd.BGNBD_PARAMS])
-    se = _standard_errors(lambda p: -btyd.bgnbd_log_likelihood(p, x, t_x, T).sum(), estimate)
+    se = standard_errors(lambda p: -btyd.bgnbd_log_likelihood(p, x, t_x, T).sum(), estimate)
     assert (np.abs(estimate - np.array(BGNBD)) < 4 * se).all(), (estimate, se)
     assert fit.log_likelihood == pytest.approx(btyd.bgnbd_log_likelihood(estimate, x, t_x, T).sum())
     triples, counts = np.unique(np.column_stack([x, t_x, T]), axis=0, return_counts=True)
@@ -111,7 +94,7 @@ def test_gamma_gamma_recovers_its_parameters_from_its_own_process():
     fit = btyd.fit_gamma_gamma(x, m)
     assert fit.converged and fit.customers == N
     estimate = np.array([fit.params[name] for name in btyd.GAMMA_GAMMA_PARAMS])
-    se = _standard_errors(lambda p: -btyd.gamma_gamma_log_likelihood(p, x, m).sum(), estimate)
+    se = standard_errors(lambda p: -btyd.gamma_gamma_log_likelihood(p, x, m).sum(), estimate)
     assert (np.abs(estimate - np.array(GAMMA_GAMMA)) < 4 * se).all(), (estimate, se)
 
 

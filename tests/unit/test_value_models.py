@@ -12,6 +12,7 @@ from custseg.ml_lifecycle import LifecycleConfig
 from custseg.settings import check_settings
 from custseg.value import btyd, registry
 from custseg.value.config import ValueConfig
+from custseg.value.purchase_models import MODELS
 from custseg.value.score import discounted_purchases, new_customer_curve, score_customers
 
 BGNBD = (0.243, 4.414, 0.793, 2.426)
@@ -163,19 +164,28 @@ def test_each_row_is_its_customers_own_prediction_ordered_by_basis_customer_and_
     calibration = summary.iloc[::2].assign(holdout_days=120)
     config = ValueConfig(horizons_days=(90, 30), horizon_days=365, churn_horizon_days=60)
     scores = score_customers(summary, calibration, models, config).to_pandas()
-    keys = ["basis", "customer_id", "horizon_days"]
+    keys = ["basis", "clv_model", "customer_id", "horizon_days"]
     assert scores[keys].equals(scores[keys].sort_values(keys).reset_index(drop=True))
-    assert len(scores) == 4 * len(summary) + len(calibration)
-    params = [models.iloc[0][f"bgnbd_{n}"] for n in btyd.BGNBD_PARAMS]
-    for (basis, horizon), rows in scores.groupby(["basis", "horizon_days"]):
+    # the chosen model at the snapshot; every candidate over the holdout and the churn horizon
+    chosen = models.iloc[0]["clv_model"]
+    assert len(scores) == 4 * len(summary) + len(MODELS) * 2 * len(calibration)
+    assert set(scores.loc[scores["basis"] == "snapshot", "clv_model"]) == {chosen}
+    assert (scores["is_chosen"] == (scores["clv_model"] == chosen)).all()
+    for (basis, name, horizon), rows in scores.groupby(["basis", "clv_model", "horizon_days"]):
         customers = (
             (calibration if basis == "holdout" else summary).set_index("customer_id").loc[rows["customer_id"]]
         )
-        assert horizon == 120 if basis == "holdout" else horizon in (30, 60, 90, 365)
-        direct = btyd.expected_purchases(
-            params, horizon, *(customers[k] for k in ("frequency", "recency", "age"))
+        assert horizon in (60, 120) if basis == "holdout" else horizon in (30, 60, 90, 365)
+        params = [models.iloc[0][c] for c in registry.model_columns(name)]
+        history = [customers[k].to_numpy(dtype=float) for k in ("frequency", "recency", "age")]
+        model = MODELS[name]
+        np.testing.assert_array_equal(
+            rows["expected_purchases"].to_numpy(), model.expected_purchases(params, horizon, *history)
         )
-        np.testing.assert_array_equal(rows["expected_purchases"].to_numpy(), np.asarray(direct))
+        np.testing.assert_array_equal(rows["p_alive"].to_numpy(), model.p_alive(params, *history))
+        np.testing.assert_array_equal(
+            rows["p_no_purchase"].to_numpy(), model.p_no_purchase(params, horizon, *history)
+        )
 
 
 @pytest.mark.parametrize(

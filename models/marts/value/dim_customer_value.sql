@@ -1,15 +1,14 @@
 {#
     One row per customer with a purchase before the snapshot (net of refunds: a customer all of
     whose purchases were refunded has none): what the value models expect of them (active
-    version of ml_value_models). P(alive), churn risk and the expected order value
-    are closed forms computed here (macros/value/btyd_closed_forms.sql); the expected purchases
-    come from ml_customer_value_scores (Gauss hypergeometric function). The fields Klaviyo's
+    version of ml_value_models). The expected purchases, P(alive) and churn risk
+    come from ml_customer_value_scores (the active version's chosen purchase model, clv_model);
+    the Gamma-Gamma expected order value is a closed form computed here
+    (macros/value/btyd_closed_forms.sql). The fields Klaviyo's
     predictive analytics shows per profile carry its names (historic, predicted and total CLV,
     churn risk, average days between orders, expected date of next order).
 #}
 {{ config(enabled=input_kind() == 'transactions') }}
-
-{%- set unit = clv_unit_days() %}
 
 with
 
@@ -54,6 +53,17 @@ clv_horizon as (
 
 ),
 
+churn_horizon as (
+
+    select
+        customer_id,
+        p_alive,
+        p_no_purchase
+    from scores
+    where basis = 'snapshot' and horizon_days = {{ var('clv_churn_horizon_days') | int }}
+
+),
+
 predicted as (
 
     select
@@ -69,15 +79,10 @@ predicted as (
         model.value_model_version,
         model.status as model_status,
         model.status_message as model_status_message,
-        {{ bgnbd_p_alive('summary.frequency', 'summary.recency', 'summary.age',
-                         'model.bgnbd_r', 'model.bgnbd_alpha', 'model.bgnbd_a', 'model.bgnbd_b') }} as p_alive,
+        model.dropout_at_bound,
         {{ gamma_gamma_expected_value('summary.frequency', 'summary.mean_repeat_value',
                                       'model.gg_p', 'model.gg_q', 'model.gg_v') }} as expected_average_order_value,
-        summary.age,
-        model.bgnbd_r,
-        model.bgnbd_alpha,
-        model.bgnbd_a,
-        model.bgnbd_b
+        summary.age
     from summary
     cross join model
 
@@ -87,9 +92,8 @@ valued as (
 
     select
         predicted.*,
-        {{ bgnbd_p_no_purchase('predicted.p_alive', 'predicted.frequency', 'predicted.age',
-                               (var('clv_churn_horizon_days') | int) ~ ' / ' ~ unit ~ '.0',
-                               'predicted.bgnbd_r', 'predicted.bgnbd_alpha') }} as churn_risk,
+        churn_horizon.p_alive,
+        churn_horizon.p_no_purchase as churn_risk,
         clv_horizon.expected_purchases as predicted_number_of_orders,
         case
             when predicted.frequency > 0
@@ -100,16 +104,18 @@ valued as (
     from predicted
     left join clv_horizon
         on predicted.customer_id = clv_horizon.customer_id
+    left join churn_horizon
+        on predicted.customer_id = churn_horizon.customer_id
 
 ),
 
 dropout as (
 
-    -- whether the purchases identify dropout at all: neither BG/NBD dropout parameter stopped at
-    -- its search bound, and fewer than 90% of the repeat customers have P(alive) above 0.99
-    -- (one-time buyers have 1 by construction); null without a usable model
+    -- whether the purchases identify dropout at all: no dropout parameter of the chosen model
+    -- stopped at its search bound, and fewer than 90% of the repeat customers have P(alive)
+    -- above 0.99 (BG/NBD gives one-time buyers 1 by construction); null without a usable model
     select
-        not ({{ btyd_at_search_bound('max(bgnbd_a)') }} or {{ btyd_at_search_bound('max(bgnbd_b)') }})
+        not coalesce(max(case when dropout_at_bound then 1 else 0 end) = 1, false)
         and avg(case when p_alive > 0.99 then 1.0 else 0.0 end) < 0.9 as dropout_identified
     from valued
     where frequency > 0

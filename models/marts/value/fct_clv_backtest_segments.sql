@@ -1,6 +1,6 @@
 {#
-    With clv_calibration_end: per segment (the customers' segment at the snapshot), the
-    calibration customers, the share the model expected to buy in the holdout (mean probability
+    With clv_calibration_end: per segment (the customers' segment at the snapshot), with the
+    chosen purchase model, the calibration customers, the share the model expected to buy in the holdout (mean probability
     of a purchase in it) and the share who did, and the holdout revenue it predicted against the
     revenue that came (net of refunds). No rows without a calibration end.
 #}
@@ -26,6 +26,7 @@ final as (
         {{ sum_exact('predicted_holdout_revenue') }} as predicted_holdout_revenue,
         cast({{ sum_money('actual_holdout_revenue') }} as {{ type_double() }}) as actual_holdout_revenue
     from customers
+    where is_chosen
     group by cluster_id
 
 )

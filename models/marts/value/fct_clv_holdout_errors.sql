@@ -29,7 +29,10 @@ paired as (
         scores.expected_purchases as predicted
     from calibration
     inner join scores
-        on calibration.customer_id = scores.customer_id and scores.basis = 'holdout'
+        on calibration.customer_id = scores.customer_id
+        and scores.basis = 'holdout'
+        and scores.is_chosen
+        and calibration.holdout_days = scores.horizon_days
 
 ),
 

@@ -221,9 +221,10 @@ def value(path: Path | None = None) -> dict:
         ),
         "holdout_curve": query("select * from marts.fct_clv_holdout_tracking order by week_end_date", path),
         "holdout_errors": query("select * from marts.fct_clv_holdout_errors", path),
-        "backtest": query("select * from marts.fct_clv_backtest", path),
+        "backtest": query("select * from marts.fct_clv_backtest order by not is_chosen, clv_model", path),
         "backtest_bands": query(
-            "select * from marts.fct_clv_backtest_bands order by case churn_risk_band when 'low' then 1 "
+            "select churn_risk_band, customers, predicted_churn_rate, actual_churn_rate "
+            "from marts.fct_clv_backtest_bands where is_chosen order by case churn_risk_band when 'low' then 1 "
             "when 'medium' then 2 else 3 end",
             path,
         ),
@@ -237,17 +238,41 @@ MATRIX_FREQUENCIES = 16
 MATRIX_COLUMNS = 12
 
 
+def candidates(model: dict) -> pd.DataFrame:
+    """Every purchase model the active version fitted, one row each: its parameters, AIC and
+    (with a calibration end) holdout error, and which one the value marts use."""
+    from ..value.purchase_models import MODELS, PREFIXES
+
+    rows = []
+    for name, candidate in MODELS.items():
+        prefix = PREFIXES[name]
+        if model.get(f"{prefix}_log_likelihood") is None or pd.isna(model.get(f"{prefix}_log_likelihood")):
+            continue
+        rows.append({
+            "model": candidate.label,
+            "parameters": ", ".join(f"{p} = {float(model[f'{prefix}_{p}']):.3g}" for p in candidate.params),
+            "aic": model.get(f"{prefix}_aic"),
+            "holdout_error": model.get(f"{prefix}_holdout_error"),
+            "is_chosen": name == model["clv_model"],
+        })  # fmt: skip
+    frame = pd.DataFrame(rows)
+    # without a calibration end there is no holdout error to show
+    return frame.drop(columns="holdout_error") if frame["holdout_error"].isna().all() else frame
+
+
 def frequency_recency_matrices(model: dict, totals: dict) -> dict[str, pd.DataFrame]:
     """The model's own frequency x recency matrices (as lifetimes draws them): for a customer
     whose first purchase was as long ago as the oldest customer's, by repeat purchases (rows)
     and days since his last purchase (columns), his churn risk and his expected purchases over
-    the churn horizon; from the active version's BG/NBD parameters (custseg.value.btyd)."""
+    the churn horizon; from the active version's chosen purchase model (custseg.value)."""
     import numpy as np
 
-    from ..value import btyd
     from ..value.config import TIME_UNITS
+    from ..value.purchase_models import MODELS
+    from ..value.score import model_params
 
-    params = [float(model[f"bgnbd_{n}"]) for n in btyd.BGNBD_PARAMS]
+    chosen = MODELS[model["clv_model"]]
+    params = model_params(pd.Series(model), chosen.name)
     unit = TIME_UNITS[model["time_unit"]]
     age_days = int(totals["max_age_days"])
     horizon = int(totals["churn_horizon_days"]) / unit
@@ -259,8 +284,8 @@ def frequency_recency_matrices(model: dict, totals: dict) -> dict[str, pd.DataFr
     t_x = np.where(x > 0, (age_days - days_since) / unit, 0.0)
     columns = [f"{d:,}" for d in since]
     shape = {"index": [str(f) for f in frequencies], "columns": columns}
-    churn = btyd.p_no_purchase(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
-    expected = btyd.expected_purchases(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
+    churn = chosen.p_no_purchase(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
+    expected = chosen.expected_purchases(params, horizon, x.ravel(), t_x.ravel(), T.ravel()).reshape(x.shape)
     return {
         "churn_risk": pd.DataFrame(churn, **shape),
         "expected_purchases": pd.DataFrame(expected, **shape),

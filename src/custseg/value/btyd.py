@@ -43,19 +43,36 @@ def _as_arrays(*columns):
 BGNBD_PARAMS = ("r", "alpha", "a", "b")
 
 
-def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
-    """Each customer's log-likelihood under BG/NBD (r, alpha, a, b), equation (6) of Fader,
-    Hardie & Lee (2005), the two terms combined by log-sum-exp."""
+MBGNBD_PARAMS = BGNBD_PARAMS
+# the two models of the beta-geometric family differ by one: BG/NBD's customer may drop out after
+# each repeat purchase (shift 0), MBG/NBD's (Batislam, Denizel & Filiztekimen 2007) after every
+# purchase, the first included (shift 1): a one-time buyer can be gone
+BGNBD, MBGNBD = 0, 1
+
+
+def _beta_geo_log_likelihood(params, x, t_x, T, shift: int) -> np.ndarray:
     r, alpha, a, b = params
     x, t_x, T = _as_arrays(x, t_x, T)
     common = gammaln(r + x) - gammaln(r) + r * np.log(alpha)
-    alive = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    alive = betaln(a, b + x + shift) - betaln(a, b) - (r + x) * np.log(alpha + T)
     dropped = np.where(
-        x > 0,
-        betaln(a + 1, np.maximum(b + x - 1, 1e-300)) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
+        (x > 0) | (shift > 0),
+        betaln(a + 1, np.maximum(b + x + shift - 1, 1e-300)) - betaln(a, b) - (r + x) * np.log(alpha + t_x),
         -np.inf,
     )
     return common + np.logaddexp(alive, dropped)
+
+
+def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
+    """Each customer's log-likelihood under BG/NBD (r, alpha, a, b), equation (6) of Fader,
+    Hardie & Lee (2005), the two terms combined by log-sum-exp."""
+    return _beta_geo_log_likelihood(params, x, t_x, T, BGNBD)
+
+
+def mbgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
+    """Each customer's log-likelihood under MBG/NBD (r, alpha, a, b): BG/NBD's with the beta
+    terms of x + 1 purchase occasions and the drop-out term for every customer."""
+    return _beta_geo_log_likelihood(params, x, t_x, T, MBGNBD)
 
 
 # every parameter is searched in [1e-4, 1e6]: data whose likelihood grows toward a boundary
@@ -64,14 +81,18 @@ def bgnbd_log_likelihood(params, x, t_x, T) -> np.ndarray:
 BOUNDS = (np.log(1e-4), np.log(1e6))
 
 
-def _fit(negative, start, names, penalizer, customers, scales=None) -> Fit:
+def _fit(
+    negative, start, names, penalizer, customers, scales=None, value=None, fallback_iterations=5000
+) -> Fit:
     """Minimise the mean negative log-likelihood (plus the L2 penalty) over log-parameters.
     ``negative(params)`` returns the summed negative log-likelihood and its gradient. The penalty
     is ``penalizer * sum((param / scale)^2)``: shapes are unitless (scale 1), and a parameter in
     the data's units (BG/NBD's alpha in periods, Gamma-Gamma's v in money) is divided by the
     data's own scale (the mean age, the mean repeat value), so the penalty is scale-free: in
     pounds it once weighed v ~ 465 squared and took Gamma-Gamma's q below 1. L-BFGS-B with the
-    analytic gradient; should it stop short, Nelder-Mead from there and L-BFGS-B again."""
+    analytic gradient; should it stop short, Nelder-Mead from there (on ``value(params)``, the
+    negative log-likelihood alone, when given: a model whose gradient is numerical pays it only
+    where L-BFGS-B needs it; at most ``fallback_iterations``) and L-BFGS-B again."""
     scales = np.ones(len(start)) if scales is None else np.asarray(scales, dtype=float)
 
     def objective(log_params):
@@ -86,8 +107,15 @@ def _fit(negative, start, names, penalizer, customers, scales=None) -> Fit:
                       options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})  # fmt: skip
     iterations = int(result.nit)
     if not result.success:
-        simplex = minimize(lambda v: objective(v)[0], result.x, method="Nelder-Mead", bounds=bounds,
-                           options={"maxiter": 5000, "xatol": 1e-8, "fatol": 1e-12})  # fmt: skip
+
+        def plain(log_params):
+            if value is None:
+                return objective(log_params)[0]
+            params = np.exp(log_params)
+            return value(params) / customers + penalizer * float(((params / scales) ** 2).sum())
+
+        simplex = minimize(plain, result.x, method="Nelder-Mead", bounds=bounds,
+                           options={"maxiter": fallback_iterations, "xatol": 1e-8, "fatol": 1e-12})  # fmt: skip
         result = minimize(objective, simplex.x, jac=True, method="L-BFGS-B", bounds=bounds)
         iterations += int(simplex.nit) + int(result.nit)
     params = np.exp(result.x)
@@ -107,27 +135,28 @@ def _fit(negative, start, names, penalizer, customers, scales=None) -> Fit:
     )
 
 
-def _bgnbd_negative(x, t_x, T, w):
-    """The summed negative BG/NBD log-likelihood and its gradient in (r, alpha, a, b); the
-    terms that depend on x alone are computed once per distinct x."""
+def _bgnbd_negative(x, t_x, T, w, shift: int = BGNBD):
+    """The summed negative BG/NBD (or, shift 1, MBG/NBD) log-likelihood and its gradient in
+    (r, alpha, a, b); the terms that depend on x alone are computed once per distinct x."""
     levels, index = np.unique(x, return_inverse=True)
-    repeat = x > 0
+    repeat = (x > 0) | (shift > 0)
+    occasions = levels + shift
     log_T, log_tx = np.empty_like(T), np.empty_like(T)
 
     def negative(params):
         r, alpha, a, b = params
         np.log(alpha + T, out=log_T)
         np.log(alpha + t_x, out=log_tx)
-        bx = np.maximum(b + levels - 1, 1e-300)
+        bx = np.maximum(b + occasions - 1, 1e-300)
         common = (gammaln(r + levels) - gammaln(r) + r * np.log(alpha))[index]
-        alive = (betaln(a, b + levels) - betaln(a, b))[index] - (r + x) * log_T
+        alive = (betaln(a, b + occasions) - betaln(a, b))[index] - (r + x) * log_T
         dropped = np.where(repeat, (betaln(a + 1, bx) - betaln(a, b))[index] - (r + x) * log_tx, -np.inf)
         total = np.logaddexp(alive, dropped)
         share_alive = np.exp(alive - total)
         share_dropped = 1.0 - share_alive
-        psi_ab, psi_abx = digamma(a + b), digamma(a + b + levels)
+        psi_ab, psi_abx = digamma(a + b), digamma(a + b + occasions)
         d_alive_a = (psi_ab - psi_abx)[index]
-        d_alive_b = (digamma(b + levels) - psi_abx - digamma(b) + psi_ab)[index]
+        d_alive_b = (digamma(b + occasions) - psi_abx - digamma(b) + psi_ab)[index]
         d_dropped_a = (digamma(a + 1) - psi_abx - digamma(a) + psi_ab)[index]
         d_dropped_b = (digamma(bx) - psi_abx - digamma(b) + psi_ab)[index]
         gradient = np.array([
@@ -142,57 +171,72 @@ def _bgnbd_negative(x, t_x, T, w):
     return negative
 
 
-def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
-    """Maximum-likelihood BG/NBD parameters (r, alpha, a, b)."""
+def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0, shift: int = BGNBD) -> Fit:
+    """Maximum-likelihood BG/NBD parameters (r, alpha, a, b); shift 1: MBG/NBD's."""
     x, t_x, T = _as_arrays(x, t_x, T)
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     mean_age = max(float(np.average(T, weights=w)), 1.0)
     start = np.array([1.0, mean_age, 1.0, 1.0])
-    return _fit(_bgnbd_negative(x, t_x, T, w), start, BGNBD_PARAMS, penalizer, float(w.sum()),
+    return _fit(_bgnbd_negative(x, t_x, T, w, shift), start, BGNBD_PARAMS, penalizer, float(w.sum()),
                 scales=[1.0, mean_age, 1.0, 1.0])  # fmt: skip
 
 
-def p_alive(params, x, t_x, T) -> np.ndarray:
+def fit_mbgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
+    """Maximum-likelihood MBG/NBD parameters (r, alpha, a, b)."""
+    return fit_bgnbd(x, t_x, T, weights, penalizer, shift=MBGNBD)
+
+
+def p_alive(params, x, t_x, T, shift: int = BGNBD) -> np.ndarray:
     """P(alive | x, t_x, T) under BG/NBD: 1 for a customer with no repeat purchase (BG/NBD lets
     a customer drop out only after a purchase), else 1 / (1 + a / (b + x - 1) * ((alpha + T) /
-    (alpha + t_x))^(r + x))."""
+    (alpha + t_x))^(r + x)). Shift 1, MBG/NBD: 1 / (1 + a / (b + x) * (...)^(r + x)) for everyone."""
     r, alpha, a, b = params
     x, t_x, T = _as_arrays(x, t_x, T)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_odds = (
             np.log(a)
-            - np.log(np.maximum(b + x - 1, 1e-300))
+            - np.log(np.maximum(b + x + shift - 1, 1e-300))
             + (r + x) * (np.log(alpha + T) - np.log(alpha + t_x))
         )
-    return np.where(x > 0, 1.0 / (1.0 + np.exp(log_odds)), 1.0)
+    return np.where((x > 0) | (shift > 0), 1.0 / (1.0 + np.exp(log_odds)), 1.0)
 
 
-def p_no_purchase(params, t, x, t_x, T) -> np.ndarray:
+def p_no_purchase(params, t, x, t_x, T, shift: int = BGNBD) -> np.ndarray:
     """The probability of no purchase in the next ``t`` periods (the churn risk): dropped out, or
     alive without a purchase of the Poisson process whose rate is Gamma(r + x, alpha + T):
-    1 - P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)). macros/value has the same in SQL."""
+    1 - P(alive) (1 - ((alpha + T) / (alpha + T + t))^(r + x)) (both BG models: an alive
+    customer drops out only at a purchase). macros/value has the BG/NBD one in SQL."""
     r, alpha, _, _ = params
     x, t_x, T = _as_arrays(x, t_x, T)
-    return 1.0 - p_alive(params, x, t_x, T) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x))
+    return 1.0 - p_alive(params, x, t_x, T, shift) * (1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x))
 
 
-def expected_purchases(params, t, x, t_x, T) -> np.ndarray:
+def expected_purchases(params, t, x, t_x, T, shift: int = BGNBD) -> np.ndarray:
     """Expected purchases in the next ``t`` periods of a customer with history (x, t_x, T),
-    equation (10) of Fader, Hardie & Lee (2005) (Gauss hypergeometric function from scipy)."""
+    equation (10) of Fader, Hardie & Lee (2005) (Gauss hypergeometric function from scipy); shift
+    1: MBG/NBD's, the same with x + 1 purchase occasions in the beta terms."""
     r, alpha, a, b = params
     x, t_x, T = _as_arrays(x, t_x, T)
+    occasions = x + shift
     z = t / (alpha + T + t)
-    head = (a + b + x - 1) / (a - 1)
-    bracket = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
-    odds = np.where(x > 0, a / np.maximum(b + x - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x), 0.0)
+    head = (a + b + occasions - 1) / (a - 1)
+    bracket = 1.0 - ((alpha + T) / (alpha + T + t)) ** (r + x) * hyp2f1(
+        r + x, b + occasions, a + b + occasions - 1, z
+    )
+    odds = np.where(
+        (x > 0) | (shift > 0),
+        a / np.maximum(b + occasions - 1, 1e-300) * ((alpha + T) / (alpha + t_x)) ** (r + x),
+        0.0,
+    )
     return head * bracket / (1.0 + odds)
 
 
-def simulate_bgnbd(params, T, seed: int = 0, horizon: float = 0.0):
+def simulate_bgnbd(params, T, seed: int = 0, horizon: float = 0.0, shift: int = BGNBD):
     """(x, t_x, future) of customers drawn from the BG/NBD process, each observed for ``T``
     periods from the first purchase: lambda ~ Gamma(r, rate alpha), p ~ Beta(a, b); repeat
     purchases arrive as a Poisson process of rate lambda, and after each the customer drops out
-    with probability p. ``future``: his purchases in the ``horizon`` periods after ``T``."""
+    with probability p (shift 1, MBG/NBD: after the first purchase too). ``future``: his
+    purchases in the ``horizon`` periods after ``T``."""
     r, alpha, a, b = params
     T = np.asarray(T, dtype=float)
     rng = np.random.default_rng(seed)
@@ -201,6 +245,8 @@ def simulate_bgnbd(params, T, seed: int = 0, horizon: float = 0.0):
     x, t_x, future = np.zeros(len(T)), np.zeros(len(T)), np.zeros(len(T))
     for i in range(len(T)):
         now = 0.0
+        if shift and rng.random() < dropout[i]:
+            continue  # gone after the first purchase
         while True:
             now += rng.exponential(1.0 / rate[i])
             if now > T[i] + horizon:

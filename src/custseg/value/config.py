@@ -16,8 +16,10 @@ from ..varconfig import VarConfig, var
 
 TIME_UNITS = {"day": 1, "week": 7}
 RETURNS = ("net", "gross")
+# clv_model: auto, or one purchase model by name (custseg.value.purchase_models.MODELS)
+CLV_MODELS = ("auto", "bgnbd", "mbgnbd", "pareto_nbd")
 # the settings a fit depends on (a change refits); the others only change the scoring
-FIT_SETTINGS = ("time_unit", "calibration_end", "returns", "penalizer")
+FIT_SETTINGS = ("time_unit", "calibration_end", "returns", "model", "penalizer")
 
 
 class ValueConfig(VarConfig):
@@ -28,6 +30,7 @@ class ValueConfig(VarConfig):
     calibration_end: str | None = var("clv_calibration_end", optional=True)
     # net: refunds cancel the purchases they match (int_customers__net_purchase_days); gross: not
     returns: Literal[RETURNS] = var("clv_returns")
+    model: Literal[CLV_MODELS] = var("clv_model")
     horizons_days: tuple[int, ...] = var("clv_horizons_days")
     horizon_days: StrictInt = var("clv_horizon_days")
     churn_horizon_days: StrictInt = var("clv_churn_horizon_days")

@@ -14,7 +14,8 @@ import pyarrow as pa
 
 from ..ml_lifecycle import LifecycleConfig
 from . import btyd
-from .config import ValueConfig
+from .config import TIME_UNITS, ValueConfig
+from .purchase_models import MODELS, PREFIXES, aic, choose, holdout_error
 
 VALUE_REGISTRY_SCHEMA = pa.schema(
     [
@@ -46,8 +47,21 @@ VALUE_REGISTRY_SCHEMA = pa.schema(
         ("fit_seconds", pa.float64()),
         ("settings_fingerprint", pa.string()),
         ("data_fingerprint", pa.string()),
+        # added with MBG/NBD and Pareto/NBD (a registry written before gets them, null, on its next
+        # build: on_schema_change append_new_columns; a null clv_model is BG/NBD)
+        ("clv_model", pa.string()),
+        ("clv_model_reason", pa.string()),
+        ("dropout_at_bound", pa.bool_()),
+        *[
+            (f"{prefix}_{name}", kind)
+            for prefix, params in (("mbgnbd", ("r", "alpha", "a", "b")), ("pnbd", ("r", "alpha", "s", "beta")))
+            for name, kind in [*((n, pa.float64()) for n in params), ("log_likelihood", pa.float64()),
+                               ("converged", pa.bool_())]
+        ],
+        *[(f"{prefix}_{figure}", pa.float64()) for prefix in ("bgnbd", "mbgnbd", "pnbd")
+          for figure in ("aic", "holdout_error")],
     ]
-)
+)  # fmt: skip
 # below these the parameters are not identified: the version is recorded as not_enough_data,
 # with no parameters, and every prediction is null (dim_customer_value says why)
 MIN_CUSTOMERS = 20
@@ -133,10 +147,70 @@ def _set_aside_note(summary: pd.DataFrame, bound: float) -> str:
     )
 
 
+def model_columns(name: str) -> tuple[str, ...]:
+    """The registry columns of a purchase model's parameters, in its parameters' order."""
+    return tuple(f"{PREFIXES[name]}_{p}" for p in MODELS[name].params)
+
+
+def _fit_candidates(triples: pd.DataFrame, penalizer: float) -> dict[str, btyd.Fit]:
+    """Every purchase model fitted on the unique (x, t_x, T) triples weighted by their counts; a
+    model whose fit fails (overflow on extreme data) is left out, with the others standing."""
+    fits = {}
+    for name, model in MODELS.items():
+        try:
+            with np.errstate(all="ignore"):
+                fit = model.fit(triples["frequency"], triples["recency"], triples["age"], weights=triples["n"],
+                                penalizer=penalizer)  # fmt: skip
+        except (ValueError, FloatingPointError, OverflowError, ZeroDivisionError):
+            continue
+        if np.isfinite(fit.log_likelihood) and all(np.isfinite(v) for v in fit.params.values()):
+            fits[name] = fit
+    return fits
+
+
+def _holdout_errors(summary: pd.DataFrame, fits: dict[str, btyd.Fit], config: ValueConfig) -> dict | None:
+    """Each fitted model's mean absolute error on the holdout purchases (a calibration summary
+    only; None otherwise)."""
+    if "holdout_purchases" not in summary:
+        return None
+    frame = summary.assign(holdout_periods=summary["holdout_days"] / TIME_UNITS[config.time_unit])
+    return {name: holdout_error(MODELS[name], list(fit.params.values()), frame) for name, fit in fits.items()}
+
+
+def _status_message(
+    model, fit: btyd.Fit | None, gamma: btyd.Fit, usable: bool, dropout_at_bound: bool
+) -> str | None:
+    """What the fit could not do or identify, in words (no setting is advised: none that was
+    tried helped; docs/value.md)."""
+    if fit is None:
+        return f"{model.label} could not be fitted to these purchases: no value is predicted"
+    if not usable:
+        return (
+            f"Gamma-Gamma q = {gamma.params['q']:.3g} is at most 1: the expected order value is infinite, so no "
+            "value is predicted; the order values are too heavy-tailed for Gamma-Gamma (a few orders far larger "
+            "than the rest: check them in fct_transactions)"
+        )
+    bounded = [f"{model.label} {n}" for n in fit.at_bound] + [f"Gamma-Gamma {n}" for n in gamma.at_bound]
+    if not bounded:
+        return None
+    return (
+        f"{', '.join(bounded)} reached the search bound (1e-4 or 1e6): the purchases barely identify it"
+        + (
+            f"; this is {model.label}'s dropout: the purchases show no sign of customers leaving for good, so "
+            "P(alive) is near 1 for everyone and answers nothing (dim_customer_value.dropout_identified is "
+            "false); read churn_risk"
+            if dropout_at_bound
+            else "; the predictions stand"
+        )
+    )
+
+
 def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
-    """BG/NBD on the unique (x, t_x, T) triples weighted by their counts and Gamma-Gamma on the
-    repeat customers, without the customers whose repeat frequency is far out (said in the
-    status message): the registry columns of a fit (status fitted), or not_enough_data."""
+    """Every purchase model (BG/NBD, MBG/NBD, Pareto/NBD) on the unique (x, t_x, T) triples
+    weighted by their counts and Gamma-Gamma on the repeat customers, without the customers whose
+    repeat frequency is far out (said in the status message); the model clv_model names, or
+    (auto) the best by the holdout or AIC (custseg.value.purchase_models.choose): the registry
+    columns of a fit (status fitted), or not_enough_data."""
     bound = frequency_far_out_bound(summary["frequency"])
     set_aside = (
         "" if bound is None or not (summary["frequency"] > bound).any() else _set_aside_note(summary, bound)
@@ -153,41 +227,33 @@ def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
         }
     started = time.perf_counter()
     triples = summary.groupby(["frequency", "recency", "age"], sort=True).size().reset_index(name="n")
-    bgnbd = btyd.fit_bgnbd(triples["frequency"], triples["recency"], triples["age"], weights=triples["n"],
-                           penalizer=config.penalizer)  # fmt: skip
+    fits = _fit_candidates(triples, config.penalizer)
     gamma = btyd.fit_gamma_gamma(repeat["frequency"], repeat["mean_repeat_value"], penalizer=config.penalizer)
-    row |= {f"bgnbd_{name}": value for name, value in bgnbd.params.items()}
+    errors = _holdout_errors(summary, fits, config)
+    for name, fit in fits.items():
+        prefix = PREFIXES[name]
+        row |= dict(zip(model_columns(name), fit.params.values(), strict=True))
+        row |= {f"{prefix}_log_likelihood": fit.log_likelihood, f"{prefix}_converged": fit.converged,
+                f"{prefix}_aic": aic(fit), f"{prefix}_holdout_error": (errors or {}).get(name)}  # fmt: skip
     row |= {f"gg_{name}": value for name, value in gamma.params.items()}
-    usable = gamma.params["q"] > 1
-    bounded = [f"BG/NBD {n}" for n in bgnbd.at_bound] + [f"Gamma-Gamma {n}" for n in gamma.at_bound]
-    if not usable:
-        message = (
-            f"Gamma-Gamma q = {gamma.params['q']:.3g} is at most 1: the expected order value is infinite, so no "
-            "value is predicted; the order values are too heavy-tailed for Gamma-Gamma (a few orders far larger "
-            "than the rest: check them in fct_transactions)"
-        )
-    elif bounded:
-        dropout = {"a", "b"} & set(bgnbd.at_bound)
-        message = (
-            f"{', '.join(bounded)} reached the search bound (1e-4 or 1e6): the purchases barely identify it"
-            + (
-                "; this is BG/NBD's dropout: the purchases show no sign of customers leaving for good, so "
-                "P(alive) is near 1 for everyone and answers nothing (dim_customer_value.dropout_identified is "
-                "false); read churn_risk"
-                if dropout
-                else "; the predictions stand"
-            )
-        )
-    else:
-        message = None
+    chosen, reason = (
+        choose(config.model, fits, errors) if fits else (config.model, "no purchase model could be fitted")
+    )
+    fit = fits.get(chosen)
+    usable = fit is not None and gamma.params["q"] > 1
+    model = MODELS[chosen] if chosen in MODELS else MODELS["bgnbd"]
+    dropout_at_bound = bool(fit) and bool(set(model.dropout) & set(fit.at_bound))
+    message = _status_message(model, fit, gamma, usable, dropout_at_bound)
     if set_aside:
         message = f"{message}; {set_aside}" if message else set_aside[0].upper() + set_aside[1:]
+    bgnbd = fits.get("bgnbd")
     return row | {
         "status": "fitted" if usable else "unusable",
         "status_message": message,
-        "bgnbd_log_likelihood": bgnbd.log_likelihood,
-        "bgnbd_converged": bgnbd.converged,
-        "bgnbd_iterations": bgnbd.iterations,
+        "clv_model": chosen,
+        "clv_model_reason": reason,
+        "dropout_at_bound": dropout_at_bound,
+        "bgnbd_iterations": bgnbd.iterations if bgnbd else None,
         "gg_log_likelihood": gamma.log_likelihood,
         "gg_converged": gamma.converged,
         "gg_iterations": gamma.iterations,
