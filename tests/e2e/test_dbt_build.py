@@ -16,6 +16,7 @@ import yaml
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.scoring import centroid_model
+from custseg.value.registry import VALUE_REGISTRY_SCHEMA
 from helpers import REPO, SHARED_DEMO, copy_build
 from segmentation_helpers import Payload
 
@@ -349,13 +350,23 @@ def test_export_model_writes_a_loadable_joblib(demo_build, tmp_path):
     assert "Traceback" not in missing.stderr
 
 
-def _ml_only(build, tmp_path, **variables):
+# the value registry's columns added with MBG/NBD and Pareto/NBD (a registry written before lacks them)
+LATER_VALUE_COLUMNS = VALUE_REGISTRY_SCHEMA.names[VALUE_REGISTRY_SCHEMA.names.index("clv_model") :]
+
+
+def _ml_only(build, tmp_path, legacy_value_registry: bool = False, **variables):
     """The ML layer and what reads it (--select ml_model_registry+), refitted with other vars on a
     copy of a built warehouse: the SQL layer before it is the same, so only the ML settings
-    differ (gmm and agglomerative: tests/unit/test_segmentation_model.py)."""
+    differ (gmm and agglomerative: tests/unit/test_segmentation_model.py). With
+    ``legacy_value_registry`` the copy's value registry is first put back as the release before
+    the three purchase models wrote it (without their columns)."""
     from helpers import run_dbt
 
-    _writable_copy(build, tmp_path).close()
+    con = _writable_copy(build, tmp_path)
+    if legacy_value_registry:
+        for column in LATER_VALUE_COLUMNS:
+            con.execute(f'alter table segmentation.ml_value_models drop column "{column}"')
+    con.close()
     variables = {"transactions_path": str(build.source), "segmentation_mode": "refit", **variables}
     return run_dbt(tmp_path, "build", "--select", "ml_model_registry+", vars=variables)
 
@@ -387,9 +398,24 @@ def test_other_algorithms_build_the_same_marts(demo_build, tmp_path, algorithm, 
     scored by its own rule."""
     run = _ml_only(
         demo_build, tmp_path, segmentation_algorithm=algorithm, k_max=6, segmentation_pca_components=pca,
-        training_cutoff_date=cutoff,
+        training_cutoff_date=cutoff, legacy_value_registry=algorithm == "hdbscan",
     )  # fmt: skip
     _assert_ok(run)
+    if algorithm == "hdbscan":
+        # a value registry written before the three purchase models gets their columns (its old row
+        # null in them) and its version stays usable as what it was: BG/NBD
+        columns = [row[0] for row in run.query("describe segmentation.ml_value_models")]
+        assert set(LATER_VALUE_COLUMNS) <= set(columns)
+        first = run.query(
+            "select clv_model from segmentation.ml_value_models order by value_model_version limit 1"
+        )
+        assert first == [(None,)]
+        active = run.query("select clv_model, value_model_version from marts.dim_clv_models where is_active")[
+            0
+        ]
+        if active[1] == 1:  # no refit: the old version serves, read as BG/NBD
+            assert active[0] == "bgnbd"
+        assert run.scalar("select count(*) from marts.dim_customer_value where churn_risk is null") == 0
     if cutoff:
         _assert_unseen_customers_scored(run, cutoff)
     else:
