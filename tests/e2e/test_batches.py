@@ -157,6 +157,28 @@ def test_a_late_batch_counts_as_a_full_build_over_both_files(fitted, two_batches
     assert {after[c]["country"] for c in NEW_COUNTRY} == {"Iceland"}
     assert all(after[c]["country"] == before[c]["country"] != "Iceland" for c in ONE_OTHER_COUNTRY)
     assert all(after[c]["return_line_count"] == before[c]["return_line_count"] + 1 for c in RETURNED)
+    # a refund in the later batch cancels the purchase it matches: the customer's net value falls
+    # by exactly the refund, his gross value stays (int_customers__net_purchase_days), and the
+    # net purchase days equal a full build's
+    net = (
+        "select customer_id, sum(net_value), sum(gross_value) from intermediate.int_customers__net_purchase_days "
+        "group by customer_id"
+    )
+    refunded = dict(
+        two_batches.query(
+            "select customer_id, sum(abs(line_amount)) from intermediate.int_transactions__classified "
+            "where batch_id = 2 and quarantine_reason = 'cancellation' group by customer_id"
+        )
+    )
+    net_before = {c: (float(n), float(g)) for c, n, g in fitted.query(net)}
+    net_after = {c: (float(n), float(g)) for c, n, g in two_batches.query(net)}
+    for c in map(str, RETURNED):
+        assert refunded[c] > 0 and net_after[c][1] == pytest.approx(net_before[c][1])
+        assert net_after[c][0] == pytest.approx(net_before[c][0] - refunded[c], abs=1e-6)
+    days = "select * from intermediate.int_customers__net_purchase_days"
+    assert sorted(
+        two_batches.query(days.replace("*", "customer_id, purchase_date, gross_value, net_value"))
+    ) == sorted(full.query(days.replace("*", "customer_id, purchase_date, gross_value, net_value")))
     for line_mart in ("fct_transactions", "fct_transaction_quarantine"):
         columns = "order_id, customer_id, stock_code, quantity, unit_price, invoiced_at, source_file"
         assert sorted(two_batches.query(f"select {columns} from marts.{line_mart}")) == sorted(
