@@ -242,7 +242,7 @@ def _segment_rows(path, cluster_id: int) -> pd.DataFrame:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(
-            "select s.customer_id, s.recency_days, s.order_count, s.monetary_value, v.p_alive, v.churn_risk_band, "
+            "select s.customer_id, s.recency_days, s.order_count, s.monetary_value, v.churn_risk, v.churn_risk_band, "
             "v.predicted_clv, s.confidence from marts.dim_customer_segments s "
             "left join marts.dim_customer_value v using (customer_id) where s.cluster_id = ? order by s.customer_id",
             [cluster_id],
@@ -298,6 +298,8 @@ def test_the_explorers_download_is_the_marts_rows(serving):
         assert frame["customer_id"].tolist() == expected["customer_id"].tolist()
         assert frame["monetary_value"].to_numpy() == pytest.approx(expected["monetary_value"].to_numpy())
         assert frame["predicted_clv"].to_numpy() == pytest.approx(expected["predicted_clv"].to_numpy())
+        assert frame["churn_risk"].to_numpy() == pytest.approx(expected["churn_risk"].to_numpy())
+        assert "p_alive" not in frame  # the churn risk answers; P(alive) may not (docs/value.md)
 
 
 def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(serving):

@@ -20,7 +20,9 @@ EXPLORER_PAGE_SIZE = 50
 EXPLORER_COLUMNS = ("recency_days", "order_count", "monetary_value")
 
 
-EXPLORER_VALUE_COLUMNS = ("p_alive", "churn_risk_band", "predicted_clv")
+# the churn risk, not P(alive): on retail purchases P(alive) is often near 1 for everyone
+# (docs/value.md, "When dropout is not identified")
+EXPLORER_VALUE_COLUMNS = ("churn_risk", "churn_risk_band", "predicted_clv")
 
 
 @dataclass(frozen=True)
