@@ -66,7 +66,6 @@ VALUE_REGISTRY_SCHEMA = pa.schema(
 # with no parameters, and every prediction is null (dim_customer_value says why)
 MIN_CUSTOMERS = 20
 MIN_REPEAT_CUSTOMERS = 5
-BGNBD_COLUMNS = ("bgnbd_r", "bgnbd_alpha", "bgnbd_a", "bgnbd_b")
 
 
 def empty_value_registry() -> pd.DataFrame:
