@@ -242,15 +242,17 @@ def candidates(model: dict) -> pd.DataFrame:
     """Every purchase model the active version fitted, one row each: its parameters, AIC and
     (with a calibration end) holdout error, and which one the value marts use."""
     from ..value.purchase_models import MODELS, PREFIXES
+    from ..value.score import model_params
 
     rows = []
     for name, candidate in MODELS.items():
-        prefix = PREFIXES[name]
-        if model.get(f"{prefix}_log_likelihood") is None or pd.isna(model.get(f"{prefix}_log_likelihood")):
+        params = model_params(pd.Series(model), name)
+        if params is None:  # not fitted in this version
             continue
+        prefix = PREFIXES[name]
         rows.append({
             "model": candidate.label,
-            "parameters": ", ".join(f"{p} = {float(model[f'{prefix}_{p}']):.3g}" for p in candidate.params),
+            "parameters": ", ".join(f"{p} = {v:.3g}" for p, v in zip(candidate.params, params, strict=True)),
             "aic": model.get(f"{prefix}_aic"),
             "holdout_error": model.get(f"{prefix}_holdout_error"),
             "is_chosen": name == model["clv_model"],

@@ -95,25 +95,29 @@ def _fit(
     where L-BFGS-B needs it; at most ``fallback_iterations``) and L-BFGS-B again."""
     scales = np.ones(len(start)) if scales is None else np.asarray(scales, dtype=float)
 
+    def penalty(params):
+        """The penalty and its gradient in the log-parameters."""
+        standard = params / scales
+        return penalizer * float((standard**2).sum()), 2 * penalizer * standard**2
+
     def objective(log_params):
         params = np.exp(log_params)
-        value, gradient = negative(params)
-        standard = params / scales
-        penalty = penalizer * float((standard**2).sum())
-        return value / customers + penalty, (gradient * params) / customers + 2 * penalizer * standard**2
+        total, gradient = negative(params)
+        added, added_gradient = penalty(params)
+        return total / customers + added, (gradient * params) / customers + added_gradient
+
+    def plain(log_params):
+        """The objective alone: with ``value``, no gradient is computed for it."""
+        if value is None:
+            return objective(log_params)[0]
+        params = np.exp(log_params)
+        return value(params) / customers + penalty(params)[0]
 
     bounds = [BOUNDS] * len(start)
     result = minimize(objective, np.log(start), jac=True, method="L-BFGS-B", bounds=bounds,
                       options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9})  # fmt: skip
     iterations = int(result.nit)
     if not result.success:
-
-        def plain(log_params):
-            if value is None:
-                return objective(log_params)[0]
-            params = np.exp(log_params)
-            return value(params) / customers + penalizer * float(((params / scales) ** 2).sum())
-
         simplex = minimize(plain, result.x, method="Nelder-Mead", bounds=bounds,
                            options={"maxiter": fallback_iterations, "xatol": 1e-8, "fatol": 1e-12})  # fmt: skip
         result = minimize(objective, simplex.x, jac=True, method="L-BFGS-B", bounds=bounds)
@@ -126,7 +130,7 @@ def _fit(
     ]
     return Fit(
         params=dict(zip(names, (float(p) for p in params), strict=True)),
-        log_likelihood=float(-negative(params)[0]),
+        log_likelihood=-float(value(params) if value is not None else negative(params)[0]),
         customers=float(customers),
         converged=bool(result.success),
         iterations=iterations,

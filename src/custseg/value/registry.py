@@ -52,14 +52,14 @@ VALUE_REGISTRY_SCHEMA = pa.schema(
         ("clv_model", pa.string()),
         ("clv_model_reason", pa.string()),
         ("dropout_at_bound", pa.bool_()),
+        # (BG/NBD's parameters, log-likelihood and convergence are the columns above)
         *[
-            (f"{prefix}_{name}", kind)
-            for prefix, params in (("mbgnbd", ("r", "alpha", "a", "b")), ("pnbd", ("r", "alpha", "s", "beta")))
-            for name, kind in [*((n, pa.float64()) for n in params), ("log_likelihood", pa.float64()),
-                               ("converged", pa.bool_())]
+            (f"{PREFIXES[name]}_{column}", kind)
+            for name in MODELS if name != "bgnbd"
+            for column, kind in [*((p, pa.float64()) for p in MODELS[name].params),
+                                 ("log_likelihood", pa.float64()), ("converged", pa.bool_())]
         ],
-        *[(f"{prefix}_{figure}", pa.float64()) for prefix in ("bgnbd", "mbgnbd", "pnbd")
-          for figure in ("aic", "holdout_error")],
+        *[(f"{PREFIXES[name]}_{figure}", pa.float64()) for name in MODELS for figure in ("aic", "holdout_error")],
     ]
 )  # fmt: skip
 # below these the parameters are not identified: the version is recorded as not_enough_data,

@@ -121,7 +121,6 @@ def score_horizons(
             "customer_id": np.repeat(customers["customer_id"].to_numpy(dtype=object), len(horizons)),
             "basis": basis,
             "clv_model": name,
-            "is_chosen": True,
             "horizon_days": np.tile(np.asarray(horizons, dtype=np.int32), n),
             # row i * len(horizons) + j: customer i over horizon j
             "expected_purchases": np.column_stack([e[group] for e, _ in computed]).ravel(),
