@@ -235,12 +235,14 @@ def fit_summary(summary: pd.DataFrame, config: ValueConfig) -> dict:
         row |= {f"{prefix}_log_likelihood": fit.log_likelihood, f"{prefix}_converged": fit.converged,
                 f"{prefix}_aic": aic(fit), f"{prefix}_holdout_error": (errors or {}).get(name)}  # fmt: skip
     row |= {f"gg_{name}": value for name, value in gamma.params.items()}
-    chosen, reason = (
-        choose(config.model, fits, errors) if fits else (config.model, "no purchase model could be fitted")
-    )
+    if fits:
+        chosen, reason = choose(config.model, fits, errors)
+    else:  # the model it would have used: the named one, else BG/NBD (never "auto")
+        chosen = "bgnbd" if config.model == "auto" else config.model
+        reason = "no purchase model could be fitted"
     fit = fits.get(chosen)
     usable = fit is not None and gamma.params["q"] > 1
-    model = MODELS[chosen] if chosen in MODELS else MODELS["bgnbd"]
+    model = MODELS[chosen]
     dropout_at_bound = bool(fit) and bool(set(model.dropout) & set(fit.at_bound))
     message = _status_message(model, fit, gamma, usable, dropout_at_bound)
     if set_aside:
