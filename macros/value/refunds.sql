@@ -13,14 +13,14 @@
 
 
 {#
-    refunds_by_purchase_day(events, before, cross_with): per customer and purchase day, the money
-    the refunds dated before the date expression `before` take from that day's purchase lines,
-    last in, first out (int_customers__net_purchase_days explains the rule). `events`: a relation
-    or CTE of purchase and refund lines (customer_id, product_key, invoiced_at, line_date,
-    is_refund 0/1, amount >= 0, batch_id, source_file, source_row_number); `cross_with`: the CTE
-    that `before` reads from (one row), joined to every line.
+    refunds_by_purchase_day(events, before): per customer and purchase day, the money the refunds
+    dated before the date expression `before` (over the events' columns) take from that day's
+    purchase lines, last in, first out (int_customers__net_purchase_days explains the rule).
+    `events`: a relation or CTE of purchase and refund lines (customer_id, product_key,
+    invoiced_at, line_date, is_refund 0/1, amount >= 0, batch_id, source_file,
+    source_row_number).
 #}
-{% macro refunds_by_purchase_day(events, before, cross_with) -%}
+{% macro refunds_by_purchase_day(events, before) -%}
     {%- set stream -%}
         partition by customer_id, product_key
         order by invoiced_at, is_refund, batch_id, source_file, source_row_number
@@ -45,12 +45,11 @@
                     as held
             from (
                 select
-                    {{ events }}.*,
+                    *,
                     sum(case when is_refund = 1 then -amount else amount end)
                         over ({{ stream }} rows between unbounded preceding and current row) as running
                 from {{ events }}
-                cross join {{ cross_with }}
-                where {{ events }}.line_date < {{ before }}
+                where line_date < {{ before }}
             ) as running_sums
         ) as held_amounts
     ) as matched

@@ -84,24 +84,28 @@ refunded_products as (
 
 events as (
 
-    select lines.*
+    -- the lines of the customer-product pairs with a refund, each with the snapshot
+    select
+        lines.*,
+        snapshot.as_of_date
     from lines
     inner join refunded_products
         on lines.customer_id = refunded_products.customer_id
         and lines.product_key = refunded_products.product_key
+    cross join snapshot
 
 ),
 
 snapshot_refunds as (
 
-    {{ refunds_by_purchase_day('events', 'snapshot.as_of_date', 'snapshot') }}
+    {{ refunds_by_purchase_day('events', 'as_of_date') }}
 
 ),
 {%- if calibration_end %}
 
 calibration_refunds as (
 
-    {{ refunds_by_purchase_day('events', dbt.dateadd('day', 1, calibration_end), 'snapshot') }}
+    {{ refunds_by_purchase_day('events', dbt.dateadd('day', 1, calibration_end)) }}
 
 ),
 {%- endif %}
