@@ -41,20 +41,23 @@ def group_of(node: dict) -> tuple[str, str]:
 
 
 def diagram(manifests: list[dict]) -> str:
-    nodes: dict[str, dict] = {}
-    for manifest in manifests:
-        for table in ("nodes", "sources", "exposures"):
-            for uid, node in manifest[table].items():
-                if node["resource_type"] in ("model", "seed", "source", "exposure"):
-                    nodes[uid] = node
     members: dict[tuple[str, str], set[str]] = defaultdict(set)
     edges: set[tuple[tuple[str, str], tuple[str, str]]] = set()
-    for node in nodes.values():
-        mine = group_of(node)
-        members[mine].add(node["name"])
-        for dep in node.get("depends_on", {}).get("nodes", []):
-            if dep in nodes and group_of(nodes[dep]) != mine:
-                edges.add((group_of(nodes[dep]), mine))
+    # each manifest's edges on their own: a model reads other models under one input kind only
+    # (ml_segment_evidence reads the value models from transactions, nothing from a customer table)
+    for manifest in manifests:
+        nodes = {
+            uid: node
+            for table in ("nodes", "sources", "exposures")
+            for uid, node in manifest[table].items()
+            if node["resource_type"] in ("model", "seed", "source", "exposure")
+        }
+        for node in nodes.values():
+            mine = group_of(node)
+            members[mine].add(node["name"])
+            for dep in node.get("depends_on", {}).get("nodes", []):
+                if dep in nodes and group_of(nodes[dep]) != mine:
+                    edges.add((group_of(nodes[dep]), mine))
 
     # the input files: staging reads them through macros (not dbt sources)
     files = ("sources", "files")

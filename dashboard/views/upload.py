@@ -37,8 +37,13 @@ def _upload_settings(upload) -> uploads.UploadSettings | None:
     if kind == "customers":
         if detected.id_column:
             st.caption(f"Customer id column: {detected.id_column}")
-        features = st.multiselect("Columns to segment on", list(detected.numeric), default=list(detected.numeric),
+        features = st.multiselect("Columns to segment on", list(detected.numeric), default=list(detected.proposed),
                                   key="upload_features")  # fmt: skip
+        if detected.outcomes:
+            st.caption(
+                "Left out as outcomes, not traits (yes/no columns named like a campaign answer, a response or a "
+                f"complaint): {', '.join(detected.outcomes)}. Add them above to segment on them anyway."
+            )
     cols = st.columns(3)
     algorithm = cols[0].selectbox(
         "Algorithm", ["kmeans", "gmm", "birch", "agglomerative", "hdbscan"], key="algorithm"

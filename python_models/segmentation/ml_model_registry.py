@@ -26,4 +26,5 @@ def model(dbt, session):
         SegmentationConfig.from_vars(settings),
         ClassifierConfig.from_vars(settings),
         LifecycleConfig.from_vars(settings),
+        to_pandas(dbt.ref("ml_segment_evidence")),
     )

@@ -1,5 +1,5 @@
 from custseg.ml_lifecycle import LifecycleConfig
-from custseg.relations import column_values, to_pandas
+from custseg.relations import to_pandas
 from custseg.value import registry
 from custseg.value.config import ValueConfig
 
@@ -17,12 +17,10 @@ def model(dbt, session):
     )
     settings = dbt.config.get("value_settings")
     previous = to_pandas(session.sql(f"select * from {dbt.this}")) if dbt.is_incremental else None
-    segmentation = column_values(dbt.ref("ml_active_models"), "model_version")
     return registry.run(
         to_pandas(dbt.ref("int_customers__repeat_purchases")),
         to_pandas(dbt.ref("int_customers__value_calibration")),
         registry.empty_value_registry() if previous is None else previous,
         ValueConfig.from_vars(settings),
         LifecycleConfig.from_vars(settings),
-        max(segmentation) if segmentation else None,
     )

@@ -19,10 +19,3 @@ def to_pandas(relation) -> pd.DataFrame:
     if isinstance(table, pa.RecordBatchReader):
         table = table.read_all()
     return table.to_pandas() if isinstance(table, pa.Table) else pd.DataFrame(table)
-
-
-def column_values(relation, column: str) -> list:
-    """One column of a relation as a list, reading only that column (a DuckDB relation's
-    project, a Spark DataFrame's select)."""
-    narrow = relation.select(column) if hasattr(relation, "toArrow") else relation.project(f'"{column}"')
-    return to_pandas(narrow)[column].tolist()

@@ -378,6 +378,19 @@ def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):
     assert table.kind == "customers" and table.id_column == "ID"
     assert "Income" in table.numeric and "ID" not in table.numeric
     assert "Z_CostContact" not in table.numeric  # one value for every customer: it separates nobody
+    # the campaign answers and complaints are outcomes, offered but not proposed (the project's own
+    # config leaves them out too)
+    outcomes = {
+        "AcceptedCmp1",
+        "AcceptedCmp2",
+        "AcceptedCmp3",
+        "AcceptedCmp4",
+        "AcceptedCmp5",
+        "Complain",
+        "Response",
+    }
+    assert set(table.outcomes) == outcomes and outcomes <= set(table.numeric)
+    assert not outcomes & set(table.proposed) and "Income" in table.proposed
     # the other public customer tables (the browser test uploads the first and segments it)
     for name, id_column, numeric in (
         ("cc_general.csv", "CUST_ID", "BALANCE"),
@@ -386,6 +399,7 @@ def test_an_upload_is_recognised_by_its_header(tmp_path, shared_data):
         table = upload.upload_columns(name, (shared_data / name).read_bytes())
         assert table.kind == "customers" and table.id_column == id_column, (name, table)
         assert numeric in table.numeric and id_column not in table.numeric, (name, table.numeric)
+        assert table.outcomes == () and table.proposed == table.numeric
     with pytest.raises(upload.UploadError, match="pick at least one numeric column"):
         upload.run_upload("t.csv", b"ID,a\n1,2\n", settings=upload.UploadSettings(kind="customers"))
 

@@ -71,17 +71,20 @@ def check_segments(run, rows: int, config: dict) -> dict:
 
 
 def check_names_are_true(run, config: dict, k: int) -> None:
-    """A person's words, each a claim the numbers support: at most two traits per name, in the
-    config's labels (no raw column name where a label is given), each trait the side of the mean
-    the segment is on by at least half a standard deviation (marts.fct_segment_feature_profiles,
-    which has every model feature's mean and median for every segment), and the action names the
-    same traits."""
-    from custseg.segmentation.traits import DISTINCT_EFFECT, said_traits, trait
+    """A person's words, each a claim the numbers support (naming.false_claims, read against
+    marts.fct_segment_feature_profiles, which has every model feature's standardised difference
+    for every segment): at most two traits per name, in the config's labels (no raw column name
+    where a label is given); a "high X" / "low X" a segment holds more strongly than any other;
+    with segment_value_feature, every segment has its value share and the segment that spends
+    most leads its name with it ("Highest spending"); the action names the same traits."""
+    from custseg.segmentation import naming
+    from custseg.segmentation.traits import humanise, said_traits
 
     labels = config.get("column_labels", {})
+    value_feature = config.get("segment_value_feature", "")
     features = list(config["segmentation_features"])
-    if config.get("segment_value_feature") not in features:
-        features.append(config["segment_value_feature"])
+    if value_feature not in features:
+        features.append(value_feature)
     profiles = pd.DataFrame(
         run.query(
             "select cluster_id, feature, segment_mean, segment_median, standardised_difference "
@@ -91,21 +94,27 @@ def check_names_are_true(run, config: dict, k: int) -> None:
     )
     assert len(profiles) == k * len(features) and set(profiles["feature"]) == set(features)
     assert profiles[["mean", "median"]].notna().all().all()
-    segments = run.query(
-        "select cluster_id, segment_name, recommended_action from marts.fct_segment_profiles"
+    effects = profiles.pivot(index="cluster_id", columns="feature", values="d").sort_index()
+    segments = pd.DataFrame(
+        run.query(
+            "select cluster_id, segment_name, recommended_action, revenue_share from marts.fct_segment_profiles "
+            "order by cluster_id"
+        ),
+        columns=["cluster_id", "segment_name", "recommended_action", "revenue_share"],
     )
-    for cluster_id, name, action in segments:
+    assert naming.false_claims(segments, pd.DataFrame(), effects, labels, value_feature) == []
+    for name, action in zip(segments["segment_name"], segments["recommended_action"], strict=True):
         if name == "Typical customers":
             continue
-        mine = profiles[(profiles["cluster_id"] == cluster_id) & (profiles["d"].abs() >= DISTINCT_EFFECT)]
-        true_traits = {
-            (t := trait(f, d, labels))[:1].lower() + t[1:]
-            for f, d in zip(mine["feature"], mine["d"], strict=True)
-        }
-        said = said_traits(name)
-        assert 1 <= len(said) <= 2 and set(said) <= true_traits, (name, sorted(true_traits))
+        said = said_traits(name.rstrip(" 0123456789"))  # "... 2": a repeated name
+        assert 1 <= len(said) <= 2, name
         assert f"({', '.join(said)})".lower() in action.lower(), (name, action)
         assert not [f for f in labels if f in name and labels[f] != f], name  # labels, not column names
+    if value_feature:
+        assert segments["revenue_share"].notna().all() and segments["revenue_share"].sum() == pytest.approx(1)
+        top = int(effects[value_feature].idxmax())
+        label = labels.get(value_feature) or humanise(value_feature)
+        assert segments.loc[top, "segment_name"].lower().startswith(f"highest {label.lower()}"), segments
 
 
 def test_marketing_campaign_builds_with_the_seed_projects_features(marketing, shared_data):

@@ -434,39 +434,79 @@ def test_drift_gives_each_scenario_the_status_a_person_would(online_retail):
 
 
 def _profile_scores(con):
-    """A build's segments as the naming rules read them (positions, medians, names)."""
+    """A build's segments as the naming rules read them: positions, medians, names and
+    descriptions, and the value models' evidence (mean churn risk, share of the predicted CLV;
+    with a calibration end, the holdout buyer share)."""
     frame = con.sql(
-        "select cluster_id, segment_name, recency_position as recency_score, frequency_position as "
-        "frequency_score, monetary_position as monetary_score, median_recency_days, median_order_count, "
-        "median_monetary_value from marts.fct_segment_profiles order by cluster_id"
+        """
+        select p.cluster_id, p.segment_name, s.description, p.recency_position as recency_score,
+            p.frequency_position as frequency_score, p.monetary_position as monetary_score,
+            p.median_recency_days, p.median_order_count, p.median_monetary_value,
+            v.mean_churn_risk, v.predicted_clv_share, b.actual_buyer_share as holdout_buyer_share
+        from marts.fct_segment_profiles as p
+        inner join marts.dim_segments as s on p.cluster_id = s.cluster_id
+        left join marts.fct_segment_value as v on p.cluster_id = v.cluster_id
+        left join marts.fct_clv_backtest_segments as b on p.cluster_id = b.cluster_id
+        order by p.cluster_id
+        """
     ).df()
     frame["combined_score"] = frame[["recency_score", "frequency_score", "monetary_score"]].mean(axis=1)
     return frame
 
 
-def test_names_are_true_to_the_numbers_on_the_whole_file_and_each_month(online_retail):
-    """Every name is a claim the numbers must support (naming.false_claims: Champions spends the
-    most and ranks first, Lost ranks last on every axis, Big Spenders spends the most, each
-    name's clear prototype sides). Checked on the build over the whole file, and on a fit of
-    each of the 13 months alone (the R/F/M of the month's clean lines of that build, snapshot the
-    day after the month's last invoice). Before this rule 7 of the 13 monthly fits had a false
-    name (a "Big Spenders" below two other segments' spend; the best segment called Big Spenders
-    while buying most often)."""
+@pytest.mark.parametrize("dataset", ["online_retail", "online_retail_ii"])
+def test_every_name_and_description_agrees_with_the_value_models(dataset, request):
+    """On the real files no segment is called Lost (or another name saying its customers are
+    gone) while its mean churn risk is under 2/3, its share of the predicted CLV is 5% or more,
+    or (Online Retail II, with a calibration end) its holdout buyers are not among the fewest;
+    and every phrase of every description is true of the segment's numbers (naming.false_claims
+    reads both). Before: Online Retail's "Lost" (mean churn risk 0.73) held 9.5% of next year's
+    predicted revenue, and its description said "lowest recency" of the segment with the most
+    days since the last purchase."""
+    from custseg.segmentation import naming
+
+    run = request.getfixturevalue(dataset)
+    with duckdb.connect(str(run.db_path), read_only=True) as con:
+        names = con.sql("select * from seeds.segment_names").df()
+        segments = _profile_scores(con)
+    assert segments["description"].notna().all() and segments["mean_churn_risk"].notna().all()
+    assert naming.false_claims(segments, names) == []
+    gone = set(names.loc[names["claims_gone"], "segment_name"])
+    for row in segments.itertuples():
+        if row.segment_name.rstrip(" 0123456789") in gone:
+            assert row.mean_churn_risk >= 2 / 3 and row.predicted_clv_share < 0.05, row
+    if dataset == "online_retail":  # measured: the worst segment, 9.6% of the predicted CLV
+        worst = segments.iloc[-1]
+        assert worst["segment_name"] == "Lapsing" and worst["predicted_clv_share"] >= 0.05
+        # 17850 (34 orders on 1-2 Dec 2010, none since): an ML Champion, "Can't Lose Them" on the
+        # RFM map, at high churn risk; the conflicts table says so, with his numbers
+        conflicts = dict(
+            run.query(
+                "select disagreement, reason from marts.fct_customer_label_conflicts where customer_id = '17850'"
+            )
+        )
+        assert set(conflicts) == {"recent_segment_long_silent", "recent_segment_high_churn"}
+        assert "373 days ago" in conflicts["recent_segment_long_silent"]
+
+
+def test_names_are_true_to_the_numbers_of_each_month(online_retail):
+    """Every name is a claim the numbers must support (naming.false_claims: the bands of its
+    rule, and the words of its description), on a fit of each of the 13 months alone (the R/F/M
+    of the month's clean lines of the build, snapshot the day after the month's last invoice;
+    no value models there, so no name may say the customers are gone). Before names were rules
+    of the positions, 7 of the 13 monthly fits had a false name (a "Big Spenders" below two
+    other segments' spend); the best segment of every month is now Champions."""
     from custseg.segmentation import SegmentationConfig, naming
 
     config = SegmentationConfig()
     with duckdb.connect(str(online_retail.db_path), read_only=True) as con:
         names = con.sql("select * from seeds.segment_names").df()
-        whole = _profile_scores(con)
-        assert naming.false_claims(whole, names) == [] and whole["segment_name"].iloc[0] == "Champions"
         months = _months(con)
         assert len(months) == 13
-        best_named_champions = 0
         for month in months:
             model, _, _ = _fit(_month_rfm(con, month, cumulative=False), names, config)
             assert naming.false_claims(model.cluster_scores, names) == [], (month, model.names)
-            best_named_champions += model.names[0] == "Champions"
-    assert best_named_champions >= 12  # was 5 of 13: the best segment of a month is Champions
+            assert model.names[0] == "Champions" and "Lost" not in model.names, (month, model.names)
 
 
 def _months(con) -> list[str]:
@@ -511,16 +551,19 @@ def _fit(customers, names, config, previous=None):
 
 def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
     """A refit continues the previous version's segments (most customers shared): on the same
-    customers with another random seed every id and name stays; over 13 monthly refits (the
-    customers to the end of each month) a continuing segment keeps its name unless the name's
-    claims no longer hold on its new numbers, so the share of customers whose name changed only
-    through relabelling stays near zero (measured: 0.23%, one segment in one month whose
-    frequency position crossed the median that "Promising" claims it is below)."""
+    customers with another random seed every id and name stays. A name follows from the
+    position alone, so the fits to 30 November and to the end of the file, whose clusters are
+    near-identical, name them alike (before, one called "Potential Loyalists" what the other
+    called "Promising": 18 vs 22.5 days, 1.9 orders, 468 vs 461). Over 13 monthly refits (the
+    customers to the end of each month) a continuing segment is renamed only when its position
+    crossed into another rule's bands: measured 1.8% of the shared customers (was 0.23% when a
+    continuing segment kept any name still true, at the price of two builds naming the same
+    profile differently)."""
 
     import numpy as np
     import pandas as pd
 
-    from custseg.segmentation import SegmentationConfig, naming
+    from custseg.segmentation import SegmentationConfig
     from custseg.segmentation.fit import Prior
 
     config = SegmentationConfig()
@@ -538,21 +581,8 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
             prior = None if previous is None else Prior(previous[0], previous[0].names, version - 1)
             model, ids, cluster = _fit(_month_rfm(con, month, cumulative=True), names, config, prior)
             matching = model.matching
-            # a continuing segment changes its name only when the old name is false on its numbers
-            for row in matching[matching["status"] == "renamed"].itertuples():
-                claimed = model.cluster_scores.assign(
-                    segment_name=[row.previous_segment_name if i == row.cluster_id else n
-                                  for i, n in enumerate(model.names)]
-                )  # fmt: skip
-                assert any(
-                    line.startswith(f"{row.previous_segment_name}:")
-                    for line in naming.false_claims(claimed, names)
-                )
-            continued = matching[matching["status"] == "continued"]
-            assert all(
-                model.names[i] == n
-                for i, n in zip(continued["cluster_id"], continued["previous_segment_name"], strict=True)
-            )
+            if month == "2011-12":  # against the fit to 30 November: the same segments, the same names
+                assert matching["status"].eq("continued").all() and model.names == previous[0].names
             if previous is not None:
                 before = pd.Series(previous[2], index=previous[1])
                 after = pd.Series(cluster, index=ids)
@@ -565,7 +595,7 @@ def test_segment_identities_hold_across_refits_on_online_retail(online_retail):
                 relabelled += int((same & (old_names != new_names)).sum())
                 shared += len(both)
             previous = (model, ids, cluster)
-    assert shared > 30_000 and relabelled / shared < 0.005
+    assert shared > 30_000 and relabelled / shared < 0.025
 
 
 @pytest.mark.parametrize("dataset", ["online_retail", "online_retail_ii"])

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from custseg.inputs.customer_probe import probe_customer_table
+from custseg.segmentation import naming, traits
 from custseg.segmentation.classifier import FeatureEncoder
 from custseg.segmentation.naming import name_clusters, profile
 from custseg.segmentation.traits import DISTINCT_EFFECT, distinguishing_text
@@ -258,11 +259,17 @@ def test_clusters_of_a_customer_table_are_named_in_words_by_what_sets_them_apart
     features = ("Income", "Children", "Spend", "Gender=Female")
     scores = profile(customers, cluster, 3, features, "Spend", {"Children": "number of children"})
     names = name_clusters(scores, pd.DataFrame())
-    # at most two traits, in words: a label where one is given, else the humanised column
-    assert all(name.count(" & ") <= 1 for name in names), names
-    assert names[0] in ("High income & high spend", "High spend & high income"), names
-    assert names[1].startswith("High number of children"), names
-    assert names[2].startswith("Female (gender) & "), names
+    # at most two traits, in words: a label where one is given, else the humanised column; the
+    # value position leads where it sets the segment apart
+    assert names == [
+        "Highest spend & high income",
+        "High number of children",
+        "Lowest spend & Female (gender)",
+    ]
+    effects = pd.DataFrame(traits.effects(customers, cluster, 3, list(features))[0], columns=list(features))
+    labels = {"Children": "number of children"}
+    checked = scores.assign(segment_name=names)
+    assert naming.false_claims(checked, pd.DataFrame(), effects, labels, "Spend") == []
     # each trait is true: the cluster mean is on the named side of the overall mean
     for j, column in ((0, "Income"), (1, "Children"), (2, "Gender=Female")):
         assert customers.loc[cluster == j, column].mean() > customers[column].mean()
@@ -282,6 +289,53 @@ def test_clusters_of_a_customer_table_are_named_in_words_by_what_sets_them_apart
     assert plain.loc[0, "recommended_action"].startswith(
         "Tailor offers and messages to what sets them apart (high income"
     )
+
+
+def test_a_name_states_a_trait_only_where_no_other_segment_holds_it_more_strongly():
+    """marketing_campaign named its top spender "Low web visits & high income" and called "High
+    purchases" the segment with the smallest purchase lead of three above the average. A trait
+    in a name must be the segment's more than any other's; a segment distinct only on traits
+    others hold more strongly says so against the base ("above-average purchases")."""
+    rng = np.random.default_rng(4)
+    n = 400
+    cluster = np.repeat([0, 1, 2, 3], n // 4)
+    customers = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(n)],
+            "Purchases": np.select([cluster == 0, cluster == 1, cluster == 2], [30, 28, 20], 5)
+            + rng.normal(0, 1, n),
+            "Spending": np.select([cluster == 0, cluster == 1], [2_000, 900], 300) + rng.normal(0, 20, n),
+            "Visits": np.where(cluster == 2, 9, 3) + rng.normal(0, 0.5, n),
+        }
+    )
+    features = ("Purchases", "Visits")
+    scores = profile(customers, cluster, 4, features, "Spending", {"Spending": "spending"})
+    names = name_clusters(scores, pd.DataFrame())
+    assert names[0] == "Highest spending & high purchases"
+    assert names[1] == "Above-average purchases"  # held more strongly by segment 0
+    assert names[2] == "High visits"
+    # segments 0, 1 and 3 visit alike (3 a month), segments 2 and 3 spend alike: none of them
+    # claims "low visits" or "lowest spending"
+    assert names[3] == "Low purchases"
+    effects = pd.DataFrame(traits.effects(customers, cluster, 4, list(features))[0], columns=list(features))
+    effects["Spending"] = traits.effects(customers, cluster, 4, ["Spending"])[0][:, 0]
+    assert naming.false_claims(scores.assign(segment_name=names), pd.DataFrame(), effects, {"Spending": "spending"},
+                               "Spending") == []  # fmt: skip
+    # the checker catches the old names: "High purchases" on segment 1, a "Highest" that is not
+    wrong = naming.false_claims(
+        scores.assign(segment_name=["High visits", "High purchases", names[2], "Highest spending"]),
+        pd.DataFrame(), effects, {"Spending": "spending"}, "Spending",
+    )  # fmt: skip
+    assert [line.split(":")[0] for line in wrong] == ["High visits", "High purchases", "Highest spending"]
+
+
+def test_a_yes_no_column_named_like_an_answer_is_an_outcome_not_a_trait():
+    from custseg.inputs.customer_kinds import looks_like_outcome
+
+    for column in ("AcceptedCmp1", "Response", "Complain", "churned", "campaign_converted"):
+        assert looks_like_outcome(column, 2), column
+    assert not looks_like_outcome("Response", 5)  # a score with many values is a trait
+    assert not looks_like_outcome("Kidhome", 2) and not looks_like_outcome("Income", 2)
 
 
 def test_column_names_are_humanised_when_no_label_is_given():

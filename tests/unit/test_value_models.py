@@ -32,11 +32,11 @@ def _summary(n: int = 3000, seed: int = 1, as_of: str = "2011-12-10") -> pd.Data
     })  # fmt: skip
 
 
-def _run(summary, previous=None, config=None, segmentation_version=1, **lifecycle_vars) -> pd.DataFrame:
+def _run(summary, previous=None, config=None, **lifecycle_vars) -> pd.DataFrame:
     previous = registry.empty_value_registry() if previous is None else previous
     new = registry.run(
         summary, summary.iloc[0:0], previous, config or ValueConfig(),
-        LifecycleConfig.from_vars(lifecycle_vars), segmentation_version,
+        LifecycleConfig.from_vars(lifecycle_vars),
     ).to_pandas()  # fmt: skip
     return pd.concat([previous, new], ignore_index=True) if len(new) else previous
 
@@ -78,11 +78,12 @@ def test_when_a_build_fits_again():
     first = _run(summary)
     assert len(_run(summary, first)) == 1  # nothing changed: nothing appended
     grown = _summary(seed=2)
-    assert len(_run(grown, first)) == 1  # same segmentation version: keep the parameters (on_drift)
-    refit = _run(grown, first, segmentation_version=2)
-    assert refit.iloc[-1]["reason"] == "the segmentation fitted a new version" and len(refit) == 2
-    assert _run(grown, first, refit_policy="always").iloc[-1]["reason"] == "purchases changed"
-    assert len(_run(grown, first, segmentation_mode="score", segmentation_version=2)) == 1  # frozen
+    # the purchases changed: on_drift and always refit (the value models have no drift test)
+    for policy in ("on_drift", "always"):
+        refit = _run(grown, first, refit_policy=policy)
+        assert refit.iloc[-1]["reason"] == "purchases changed" and len(refit) == 2
+    assert len(_run(grown, first, refit_policy="never")) == 1  # keep the parameters
+    assert len(_run(grown, first, segmentation_mode="score")) == 1  # frozen
     changed = _run(summary, first, config=ValueConfig(penalizer=0.01))
     assert (
         changed.iloc[-1]["reason"] == "value settings changed"
@@ -116,7 +117,7 @@ def test_a_calibration_end_with_no_customer_before_it_says_what_to_change():
     summary = _summary()
     with pytest.raises(ValueError, match="clv_calibration_end 2009-01-01 leaves no customer"):
         registry.run(summary, summary.iloc[0:0], registry.empty_value_registry(),
-                     ValueConfig(calibration_end="2009-01-01"), LifecycleConfig(), 1)  # fmt: skip
+                     ValueConfig(calibration_end="2009-01-01"), LifecycleConfig())  # fmt: skip
 
 
 def test_discounting_steps_thirty_days_and_without_a_rate_equals_the_expected_purchases():

@@ -1,6 +1,8 @@
 {#
     Cluster centroids, one row per cluster and model dimension: in model (scaled) units, which
-    nearest-centroid scoring uses, and mapped back to the feature's own units.
+    nearest-centroid scoring uses, and mapped back to the feature's own units; with the model's
+    confidence temperature (a confidence is the softmax of -d^2 / temperature over the
+    centroids: custseg.segmentation.confidence; null for a model fitted before it existed).
 #}
 
 with
@@ -9,7 +11,7 @@ centroids as (
 
     {{ ml_report(ref('ml_active_models'), 'segmentation', 'centroids', [
         'cluster_id', 'segment_name', 'dimension', 'dimension_order', 'centroid_scaled',
-        'centroid_original'
+        'centroid_original', 'confidence_temperature'
     ]) }}
 
 ),
@@ -22,7 +24,8 @@ final as (
         dimension,
         cast(dimension_order as integer) as dimension_order,
         cast(centroid_scaled as {{ type_double() }}) as centroid_scaled,
-        cast(centroid_original as {{ type_double() }}) as centroid_original
+        cast(centroid_original as {{ type_double() }}) as centroid_original,
+        cast(confidence_temperature as {{ type_double() }}) as confidence_temperature
     from centroids
 
 )

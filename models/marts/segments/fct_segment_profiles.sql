@@ -1,6 +1,7 @@
 {#
-    One row per ML segment: size and share, revenue and revenue share, mean and median of each
-    customer feature, the segment's R/F/M position, description and recommended action.
+    One row per ML segment: size and share, revenue and revenue share (a customer table's: the
+    sum and share of segment_value_feature), mean and median of each customer feature, the
+    segment's R/F/M position, description and recommended action.
 #}
 
 with
@@ -29,13 +30,18 @@ named_segments as (
     distinguishing_features, and marts.dim_customer_attributes holds every column #}
 {%- set from_transactions = input_kind() == 'transactions' %}
 {%- set null_value = 'cast(null as ' ~ type_double() ~ ')' %}
+{#- the value a segment holds: net revenue from transactions; a customer table's
+    segment_value_feature (Total_Spending), else none #}
+{%- set value_feature = var('segment_value_feature', '') %}
+{%- set table_value = 'customers.' ~ sql_identifier(value_feature) if value_feature else null_value %}
+{%- set value = 'customers.monetary_value' if from_transactions else table_value %}
 
 aggregated as (
 
     select
         segments.cluster_id,
         count(*) as customer_count,
-        {{ sum_money('customers.monetary_value' if from_transactions else null_value) }} as revenue,
+        {{ sum_money(value) }} as revenue,
         {{ mean_exact('segments.confidence') }} as mean_confidence,
         -- noqa: disable=LT02
         {%- for feature in features %}

@@ -35,7 +35,6 @@ final as (
         registry.calibration_end,
         registry.time_unit,
         cast(registry.penalizer as {{ type_double() }}) as penalizer,
-        cast(registry.segmentation_version as integer) as segmentation_version,
         cast(registry.customers as bigint) as customers,
         cast(registry.repeat_customers as bigint) as repeat_customers,
         registry.bgnbd_r,

@@ -102,8 +102,9 @@ def _upload_vars(upload: Path, name: str, data: bytes, settings: UploadSettings)
     if kind not in ("transactions", "customers"):
         raise UploadError(f"the input kind must be transactions, customers or auto, got {settings.kind!r}")
     if kind == "customers":
-        # detected and no columns chosen: the ones the page proposes (numeric, not the id, not constant)
-        features = settings.features or (detected.numeric if detected else ())
+        # detected and no columns chosen: the ones the page proposes (numeric, not the id, not
+        # constant, not an outcome)
+        features = settings.features or (detected.proposed if detected else ())
         if not features:
             raise UploadError(
                 "a customer table needs the columns to segment on: pick at least one numeric column"

@@ -35,12 +35,20 @@ class UploadError(ValueError):
 
 @dataclass(frozen=True)
 class UploadColumns:
-    """What the header of an upload says: the kind it looks like, its id column, and the numeric
-    columns a customer table could be segmented on (not the id, not constant)."""
+    """What the header of an upload says: the kind it looks like, its id column, the numeric
+    columns a customer table could be segmented on (not the id, not constant), and those of them
+    that look like outcomes (customer_kinds.looks_like_outcome: campaign answers, complaints),
+    which the page does not propose."""
 
     kind: str
     id_column: str | None
     numeric: tuple[str, ...]
+    outcomes: tuple[str, ...] = ()
+
+    @property
+    def proposed(self) -> tuple[str, ...]:
+        """The columns the page proposes: the traits (numeric, not an outcome)."""
+        return tuple(c for c in self.numeric if c not in self.outcomes)
 
 
 def reader_sql(path: Path) -> str:
@@ -52,18 +60,17 @@ def reader_sql(path: Path) -> str:
 
 
 def probe_upload(path: Path, max_columns: int) -> dict:
-    """The answer for one uploaded file (run in the child): ``{"kind", "id_column", "numeric"}``
-    or ``{"error": message}``. Transactions when the project's column spellings find the required
+    """The answer for one uploaded file (run in the child): ``{"kind", "id_column", "numeric",
+    "outcomes"}`` or ``{"error": message}``. Transactions when the project's column spellings find the required
     fields, or when no column looks like a customer id; else a customer table."""
     import duckdb
 
     from ..inputs import SourceError
     from ..inputs.columns import resolve_columns
-    from ..inputs.customer_kinds import find_id_column, infer_kind, text_sql
-    from ..inputs.customer_probe import STATS_CHUNK, check_width
-    from ..inputs.quoting import sql_identifier
+    from ..inputs.customer_kinds import find_id_column, infer_kind
+    from ..inputs.customer_probe import check_width
 
-    transactions = {"kind": "transactions", "id_column": None, "numeric": []}
+    transactions = {"kind": "transactions", "id_column": None, "numeric": [], "outcomes": []}
     con = duckdb.connect(config={"threads": 1, "memory_limit": PROBE_DUCKDB_MEMORY})
     try:
         reader = reader_sql(path)
@@ -92,26 +99,46 @@ def probe_upload(path: Path, max_columns: int) -> dict:
             c: infer_kind(con, "upload", c, native, "")[0] for c, native, *_ in described if c != id_column
         }
         numeric = [c for c, kind in kinds.items() if kind in ("numeric", "boolean")]
-        constant: set[str] = set()
-        for start in range(0, len(numeric), STATS_CHUNK):
-            chunk = numeric[start : start + STATS_CHUNK]
-            typed = [
-                f"try_cast({sql_identifier(c)} as double)"
-                if kinds[c] == "numeric"
-                else f"lower({text_sql(c)})"
-                for c in chunk
-            ]
-            flags = con.execute(
-                "select " + ", ".join(f"coalesce(min({t}) = max({t}), true)" for t in typed) + " from upload"
-            ).fetchone()
-            constant |= {c for c, flag in zip(chunk, flags, strict=True) if flag}
-        return {
-            "kind": "customers",
-            "id_column": id_column,
-            "numeric": [c for c in numeric if c not in constant],
-        }
+
+        kept, outcomes = _traits_and_outcomes(con, numeric, kinds)
+        return {"kind": "customers", "id_column": id_column, "numeric": kept, "outcomes": outcomes}
     finally:
         con.close()
+
+
+def _traits_and_outcomes(con, numeric: list[str], kinds: dict[str, str]) -> tuple[list[str], list[str]]:
+    """The numeric columns of the table ``upload`` that are not constant, and those of them that
+    look like outcomes (customer_kinds.looks_like_outcome), in chunks of STATS_CHUNK columns."""
+    from ..inputs.customer_kinds import looks_like_outcome, text_sql
+    from ..inputs.customer_probe import STATS_CHUNK
+    from ..inputs.quoting import sql_identifier
+
+    def typed(c: str) -> str:
+        return (
+            f"try_cast({sql_identifier(c)} as double)" if kinds[c] == "numeric" else f"lower({text_sql(c)})"
+        )
+
+    constant: set[str] = set()
+    for start in range(0, len(numeric), STATS_CHUNK):
+        chunk = numeric[start : start + STATS_CHUNK]
+        flags = con.execute(
+            "select "
+            + ", ".join(f"coalesce(min({typed(c)}) = max({typed(c)}), true)" for c in chunk)
+            + " from upload"
+        ).fetchone()
+        constant |= {c for c, flag in zip(chunk, flags, strict=True) if flag}
+    kept = [c for c in numeric if c not in constant]
+    # a flag named like an outcome is one: its distinct values are counted (only for those
+    # names: a count distinct over every column of a wide file is what the chunks avoid)
+    named = [c for c in kept if looks_like_outcome(c, 2)]
+    outcomes = []
+    for start in range(0, len(named), STATS_CHUNK):
+        chunk = named[start : start + STATS_CHUNK]
+        counts = con.execute(
+            "select " + ", ".join(f"count(distinct {typed(c)})" for c in chunk) + " from upload"
+        ).fetchone()
+        outcomes += [c for c, n in zip(chunk, counts, strict=True) if looks_like_outcome(c, n)]
+    return kept, outcomes
 
 
 def _limit_child() -> None:
@@ -150,7 +177,9 @@ def upload_columns(path: Path, max_columns: int, seconds: float = PROBE_SECONDS)
         )
     if "error" in answer:
         raise UploadError(answer["error"])
-    return UploadColumns(answer["kind"], answer["id_column"], tuple(answer["numeric"]))
+    return UploadColumns(
+        answer["kind"], answer["id_column"], tuple(answer["numeric"]), tuple(answer["outcomes"])
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -21,6 +21,17 @@ MISSING, OTHER = "(missing)", "(other)"
 TYPE_SHARE = 0.95
 
 
+# words in a column's name that say it records how a customer answered (a campaign accepted, a
+# response, a complaint, churn): an outcome to measure segments against, not a trait to segment on
+OUTCOME_WORDS = ("accept", "respon", "complain", "churn", "convert", "campaign", "cmp", "outcome", "target")
+
+
+def looks_like_outcome(column: str, distinct_values: int) -> bool:
+    """Whether a column looks like an outcome rather than a trait: two values at most (a yes/no
+    or 0/1 flag) and a name with one of OUTCOME_WORDS (AcceptedCmp1, Response, Complain)."""
+    return distinct_values <= 2 and any(word in name_key(column) for word in OUTCOME_WORDS)
+
+
 def find_id_column(columns: list[str], configured: str) -> str:
     """The configured id column, else the first column named like a customer id."""
     if configured:

@@ -23,11 +23,32 @@ def centre_distances(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
     return dist
 
 
+# the softmax temperature of a model fitted before confidences were calibrated (its artifact and
+# reports carry none): one squared standard deviation of the scaled features
+DEFAULT_TEMPERATURE = 1.0
+
+
+def membership(dist: np.ndarray, temperature: float) -> np.ndarray:
+    """n x k membership probabilities from the distances to every centroid (softmax over
+    -d^2 / temperature, computed from the nearest so it never overflows)."""
+    squared = np.asarray(dist, dtype=float) ** 2
+    logits = -(squared - squared.min(axis=1, keepdims=True)) / temperature
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=1, keepdims=True)
+
+
+def assigned_probability(dist: np.ndarray, cluster: np.ndarray, temperature: float) -> np.ndarray:
+    """Each row's membership probability of the cluster it is assigned (``cluster``: column
+    positions of ``dist``)."""
+    return membership(dist, temperature)[np.arange(len(dist)), np.asarray(cluster)]
+
+
 class CentroidModel:
     """Nearest-centroid assignment from the model's numeric tables (preprocessing, centroids,
     PCA loadings; the published marts or the registry's reports): per feature signed log, clip,
     standardise; with a PCA model, the projection on its components; Euclidean distance to every
-    centroid (ties: lower cluster id); confidence = 1 - own distance / next distance. The same
+    centroid (ties: lower cluster id); confidence = the membership probability of the nearest
+    cluster (custseg.segmentation.confidence, with the model's fitted temperature). The same
     steps as the SQL scorer (macro score_nearest_centroid)."""
 
     def __init__(
@@ -61,6 +82,9 @@ class CentroidModel:
         wide = wide.sort_index()
         self.cluster_ids = wide.index.to_numpy(dtype=np.int32)
         self.centroids = wide[dimensions].to_numpy(dtype=float)
+        temperature = centroids.get("confidence_temperature")
+        fitted = temperature is not None and temperature.notna().any()
+        self.temperature = float(temperature.dropna().iloc[0]) if fitted else DEFAULT_TEMPERATURE
         names = centroids.drop_duplicates("cluster_id").set_index("cluster_id")["segment_name"]
         self.names = names.reindex(range(int(self.cluster_ids.max()) + 1)).tolist()
 
@@ -83,8 +107,7 @@ class CentroidModel:
         dist = centre_distances(Xs, self.centroids)
         order = np.argsort(dist, axis=1, kind="stable")
         own = dist[np.arange(len(X)), order[:, 0]]
-        nxt = dist[np.arange(len(X)), order[:, 1]] if dist.shape[1] > 1 else own
-        confidence = np.clip(np.where(nxt > 0, 1.0 - own / np.where(nxt > 0, nxt, 1.0), 0.0), 0.0, 1.0)
+        confidence = assigned_probability(dist, order[:, 0], self.temperature)
         return pd.DataFrame(
             {
                 "cluster_id": self.cluster_ids[order[:, 0]],

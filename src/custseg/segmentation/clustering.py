@@ -10,7 +10,7 @@ from sklearn.cluster import Birch, KMeans, MiniBatchKMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.pipeline import Pipeline
 
-from .centroids import NEAREST_CENTROID, centre_distances
+from .centroids import DEFAULT_TEMPERATURE, NEAREST_CENTROID, assigned_probability, centre_distances
 from .config import SegmentationConfig
 from .sampling import sample_rows
 
@@ -169,6 +169,8 @@ class SegmentationModel:
     noise_cluster: int | None = None
     # the 3-D PCA of the scaled features for plots: (fitted PCA, sign per component)
     plot_pca: tuple | None = None
+    # the softmax temperature of the confidence, fitted on resampled refits (confidence.py)
+    confidence_temperature: float = DEFAULT_TEMPERATURE
 
     @property
     def algorithm(self) -> str:
@@ -201,10 +203,8 @@ class SegmentationModel:
         nxt = others.min(axis=1) if self.k > 1 else np.full(len(Xs), np.nan)
         if self.algorithm == "gmm":
             confidence = self.estimator.predict_proba(Xs).max(axis=1)
-        else:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                confidence = np.where(nxt > 0, 1.0 - own / nxt, 0.0)
-            confidence = np.clip(confidence, 0.0, 1.0)
+        else:  # the membership probability of the assigned cluster (confidence.py)
+            confidence = assigned_probability(dist, cluster, self.confidence_temperature)
         return pd.DataFrame(
             {
                 "cluster_id": cluster.astype(np.int32),

@@ -19,6 +19,7 @@ from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from .centroids import CentroidModel
 from .classifier import train_classifier
 from .clustering import fit_model, renumber
+from .confidence import calibrated_temperature
 from .config import ClassifierConfig, SegmentationConfig
 from .lifecycle import match_by_overlap, training_profile, training_tails
 from .naming import mark_noise, name_clusters, profile, with_playbook
@@ -165,14 +166,25 @@ def _fit_metrics(model, Xs, cluster, sweep, config, matched) -> dict:
     }
 
 
-def fit_segmentation(customers, X, fitted, sweep, names, config, previous: Prior | None = None):
+def fit_segmentation(
+    customers,
+    X,
+    fitted,
+    sweep,
+    names,
+    config,
+    previous: Prior | None = None,
+    evidence: pd.DataFrame | None = None,
+):
     """The final clustering at the chosen k, renumbered and named; its metrics and the cluster of
-    every row of ``X``. ``fitted``: the preprocessor fitted on ``X`` and its output.
+    every row of ``X``. ``fitted``: the preprocessor fitted on ``X`` and its output; ``evidence``:
+    what the value models expect of each customer (naming.segment_evidence), or None.
 
     ``previous``: the version this fit replaces. Each new cluster that continues a previous one
-    (most of their customers shared) keeps its id where the new k allows and its name where the
-    name's claims still hold (``model.matching``, the report ``cluster_matching``); the other
-    clusters are numbered best to worst and named afresh."""
+    (most of their customers shared) keeps its id where the new k allows (``model.matching``, the
+    report ``cluster_matching``: continued under the same name, or renamed); the other clusters
+    are numbered best to worst. Transaction names follow from the positions (naming); a customer
+    table's continuing cluster keeps its name where its traits still hold."""
     k = chosen_k(sweep)
     if len(customers) <= k:
         raise ValueError(f"Too few customers ({len(customers)}) for k={k}: lower n_clusters / k_max.")
@@ -184,8 +196,14 @@ def fit_segmentation(customers, X, fitted, sweep, names, config, previous: Prior
         )
     order, match = _order_clusters(model, labels, customers, X, config, previous)
     renumber(model, order)
+    if config.algorithm != "gmm" and np.isfinite(model.centroids).all():  # gmm: its own posterior
+        model.confidence_temperature = calibrated_temperature(
+            Xs, model.centroids, config.fit_sample_size, config.random_state
+        )
     cluster = model.label_to_cluster[labels]
-    scores = profile(customers, cluster, k, config.features, config.value_feature, dict(config.column_labels))
+    scores = profile(
+        customers, cluster, k, config.features, config.value_feature, dict(config.column_labels), evidence
+    )
     keep = {}
     if match is not None:
         for label in np.flatnonzero(match["matched"].to_numpy()):
@@ -249,12 +267,14 @@ def fit_all(
     config: SegmentationConfig,
     cls_config: ClassifierConfig,
     previous: Prior | None = None,
+    evidence: pd.DataFrame | None = None,
     **version,
 ) -> pa.Table:
     """Everything the build fits, once: the registry rows of the segmentation model, the
     classifier and the tree, each with its reports. ``previous``: the version being replaced
-    (:class:`Prior`), whose ids and names continuing clusters keep; ``version``: model_version,
-    run_id, as_of_date of the rows."""
+    (:class:`Prior`), whose ids continuing clusters keep; ``evidence``: the value models' view of
+    each customer (model ml_segment_evidence; None without); ``version``: model_version, run_id,
+    as_of_date of the rows."""
     with ml_threads(config):
         everyone, X_all = customer_matrix(customers, config)
         mask = training_mask(everyone, config.training_cutoff_date)
@@ -267,7 +287,9 @@ def fit_all(
         pre = build_preprocessor(config)
         Xs = pre.fit_transform(X)
         sweep, _, _ = k_sweep(Xs, config)
-        model, metrics, cluster = fit_segmentation(training, X, (pre, Xs), sweep, names, config, previous)
+        model, metrics, cluster = fit_segmentation(
+            training, X, (pre, Xs), sweep, names, config, previous, evidence
+        )
         reports = {
             "k_selection": sweep,
             "preprocessing": preprocessing(model),

@@ -1,31 +1,32 @@
-"""Business names for clusters, from where each cluster sits on recency, frequency and money.
+"""Business names for clusters, from where each cluster sits on recency, frequency and money,
+checked against what the value models expect of its customers.
 
-Each cluster gets three scores in [0, 1] (1 = best): the share of all customers that its median
-customer beats on recency (more recent), on frequency (more orders) and on monetary value (more
-spend); ties count half. Each name in the seed ``segment_names`` has a prototype point in that
-space. Names are then assigned so that every cluster gets a different one:
+Each cluster gets three positions in [0, 1] (1 = best): the share of all customers that its
+median customer beats on recency (more recent), on frequency (more orders) and on monetary value
+(more spend); ties count half. Each position falls in a band: ``low`` below 0.4, ``high`` from
+0.6, ``mid`` between (within a tenth of the median customer); the value band is that of the
+better of frequency and spend. A name follows from the bands alone, by the rules of the seed
+``segment_names`` (like the RFM map's cells): the first rule, in ``rule_order``, whose bands hold
+and whose evidence claims hold names the cluster. So two builds whose clusters have near-identical
+profiles name them alike, whatever the other clusters are.
 
-1. every name is a claim about the numbers (:func:`eligibility`): a prototype score at or above
-   0.7 claims "above the median" on that axis, at or below 0.3 "below"; ``Champions`` ("buy
-   often and spend the most") also claims the best combined score and the highest median spend,
-   ``Lost`` ("lowest recency, frequency and spend") the worst combined score, the longest median
-   recency and the lowest median spend and frequency, ``Big Spenders`` the highest median spend
-   (and not the most frequent buyers). A name goes only to a cluster whose numbers support it;
-2. ``Champions`` and ``Lost`` go to the best and worst cluster when their claims hold, else to
-   nobody; the other clusters get the remaining names by an optimal one-to-one assignment
-   (Hungarian algorithm) on the squared distance to the prototypes, among the names they meet
-   (Need Attention, at 0.5 on every axis, claims "middle of the road": every score between 0.3
-   and 0.7); a cluster left with none of those gets the nearest name it meets, used or not,
-   numbered ("Loyal Customers 2").
+Some names claim more than a position (the seed's flags), and the value models must agree:
 
-This works for any k up to the number of names (11); beyond that, names repeat with a suffix.
+- ``claims_gone`` (Lost): the segment's mean churn risk (P(no purchase) over the churn horizon)
+  is at least GONE_MIN_CHURN_RISK and, when a calibration end is set, its share of calibration
+  customers who bought in the holdout is among the lowest third of the segments';
+- ``drops_from_targeting`` (Lost: "leave out of paid targeting"): the segment holds less than
+  MATERIAL_VALUE_SHARE of the predicted CLV.
+
+Without value evidence (a fit outside a build, a customer table) those claims cannot hold, and
+the next rule of the same cell names the cluster (Lapsing: "not gone"). Two clusters with the
+same name are numbered, the better combined position first ("Champions 2").
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import linear_sum_assignment
 
 from .traits import (
     RFM,
@@ -36,13 +37,29 @@ from .traits import (
     said_traits,
     share_beaten,
     table_profile,
+    trait_claim_errors,
 )
 
-TOP, BOTTOM = "Champions", "Lost"
+AXES = ("recency_score", "frequency_score", "monetary_score")
+# a position below BAND_LOW is low, from BAND_HIGH high, mid between
+BAND_LOW, BAND_HIGH = 0.4, 0.6
+BANDS = ("low", "mid", "high")
+# a name saying the customers are gone needs a mean churn risk of at least this
+GONE_MIN_CHURN_RISK = 2 / 3
+# an action that drops a segment from targeting needs it to hold less of the predicted CLV
+MATERIAL_VALUE_SHARE = 0.05
+# the evidence columns a cluster's scores carry (NaN without value models)
+EVIDENCE = ("mean_churn_risk", "predicted_clv_share", "holdout_buyer_share")
+
+
+def band(position):
+    """'low', 'mid' or 'high' for positions in [0, 1] (an array in, an array out)."""
+    position = np.asarray(position, dtype=float)
+    return np.where(position < BAND_LOW, "low", np.where(position >= BAND_HIGH, "high", "mid"))
 
 
 def cluster_scores(customers: pd.DataFrame, cluster: np.ndarray, k: int) -> pd.DataFrame:
-    """Per cluster: size, medians of R, F, M and their scores in [0, 1] (1 = best)."""
+    """Per cluster: size, medians of R, F, M and their positions in [0, 1] (1 = best)."""
     rows = []
     pop = {c: customers[c].to_numpy(dtype=float) for c in RFM}
     for j in range(k):
@@ -62,124 +79,111 @@ def cluster_scores(customers: pd.DataFrame, cluster: np.ndarray, k: int) -> pd.D
             }
         )
     scores = pd.DataFrame(rows)
-    scores["combined_score"] = scores[["recency_score", "frequency_score", "monetary_score"]].mean(axis=1)
+    scores["combined_score"] = scores[list(AXES)].mean(axis=1)
     return scores
 
 
-AXES = ("recency_score", "frequency_score", "monetary_score")
-# a prototype score at or above CLAIM_HIGH claims "above the median" on that axis, at or below
-# CLAIM_LOW "below the median"; in between it claims nothing
-CLAIM_HIGH, CLAIM_LOW = 0.7, 0.3
-BIG_SPENDERS = "Big Spenders"
-BIG_SPENDERS_MAX_FREQUENCY = 0.7  # "buy only now and then": not among the most frequent
+def segment_evidence(customers: pd.DataFrame, cluster: np.ndarray, k: int, evidence: pd.DataFrame | None):
+    """Per cluster, what the value models say of its customers (columns EVIDENCE; NaN without
+    ``evidence`` or where none of its customers has a value): the mean churn risk, the share of
+    the predicted CLV, the share of calibration customers who bought in the holdout.
+    ``evidence``: customer_id, churn_risk, predicted_clv, bought_in_holdout (model
+    ml_segment_evidence)."""
+    out = pd.DataFrame({"cluster_id": np.arange(k)})
+    for column in EVIDENCE:
+        out[column] = np.nan
+    if evidence is None or evidence.empty:
+        return out
+    ids = customers["customer_id"].astype(str).to_numpy()
+    found = evidence.assign(customer_id=evidence["customer_id"].astype(str)).set_index("customer_id")
+    found = found.reindex(ids).assign(cluster_id=cluster)
+    grouped = found.groupby("cluster_id")
+    out["mean_churn_risk"] = grouped["churn_risk"].mean().reindex(range(k)).to_numpy(dtype=float)
+    clv = grouped["predicted_clv"].sum(min_count=1).reindex(range(k)).to_numpy(dtype=float)
+    total = np.nansum(clv)
+    out["predicted_clv_share"] = clv / total if total > 0 else np.nan
+    holdout = found["bought_in_holdout"].astype("float")
+    if holdout.notna().any():
+        out["holdout_buyer_share"] = (
+            holdout.groupby(found["cluster_id"]).mean().reindex(range(k)).to_numpy(dtype=float)
+        )
+    return out
 
 
-def _superlatives(scores: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Per superlative name, which clusters its words fit (the clusters' medians compared):
-    Champions "buy often and spend the most": the best combined score, above the median on all
-    three axes, the highest median spend; Lost "lowest recency, frequency and spend": the
-    worst combined score, below the median on all three, the longest median recency, the
-    lowest median spend and frequency; Big Spenders: the highest median spend, not among the
-    most frequent buyers."""
-    pts = scores[list(AXES)].to_numpy(dtype=float)
-    combined = scores["combined_score"].to_numpy(dtype=float)
-    recency = scores["median_recency_days"].to_numpy(dtype=float)
-    money = scores["median_monetary_value"].to_numpy(dtype=float)
-    frequency = pts[:, 1]
+def _bands_of(scores: pd.DataFrame) -> dict[str, np.ndarray]:
+    value = np.maximum(scores["frequency_score"], scores["monetary_score"])
     return {
-        TOP: (combined >= combined.max()) & (pts > 0.5).all(axis=1) & (money >= money.max()),
-        BOTTOM: (len(scores) > 1)
-        & (combined <= combined.min())
-        & (pts < 0.5).all(axis=1)
-        & (recency >= recency.max())
-        & (money <= money.min())
-        & (frequency <= frequency.min()),
-        BIG_SPENDERS: (money >= money.max()) & (frequency < BIG_SPENDERS_MAX_FREQUENCY),
+        "recency_bands": band(scores["recency_score"]),
+        "frequency_bands": band(scores["frequency_score"]),
+        "monetary_bands": band(scores["monetary_score"]),
+        "value_bands": band(value),
     }
 
 
-def eligibility(scores: pd.DataFrame, names: pd.DataFrame) -> np.ndarray:
-    """clusters x names: whether the name's claims hold for the cluster. A name claims what its
-    prototype says clearly (a score >= CLAIM_HIGH: above the median on that axis; <= CLAIM_LOW:
-    below it) and, for Champions, Lost and Big Spenders, their superlatives."""
-    pts = scores[list(AXES)].to_numpy(dtype=float)
-    protos = names[list(AXES)].to_numpy(dtype=float)
-    above = np.where(protos >= CLAIM_HIGH, 1, np.where(protos <= CLAIM_LOW, -1, 0))
-    side = np.sign(pts - 0.5)
-    ok = ((above[None, :, :] == 0) | (side[:, None, :] == above[None, :, :])).all(axis=2)
-    # a prototype in the middle on every axis (Need Attention) claims "middle of the road"
-    middle = (np.abs(protos - 0.5) <= 0.05).all(axis=1)
-    inside = ((pts > CLAIM_LOW) & (pts < CLAIM_HIGH)).all(axis=1)
-    ok[:, middle] &= inside[:, None]
-    for j, label in enumerate(names["segment_name"]):
-        fits = _superlatives(scores).get(label)
-        if fits is not None:
-            ok[:, j] &= fits
+def _flag(names: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in names:
+        return np.zeros(len(names), dtype=bool)
+    return names[column].astype(str).str.lower().isin(("true", "1")).to_numpy()
+
+
+def gone_holds(scores: pd.DataFrame) -> np.ndarray:
+    """Per cluster: whether the value models agree its customers are gone (a mean churn risk of
+    GONE_MIN_CHURN_RISK or more and, with a backtest, a holdout buyer share among the lowest
+    third of the segments'). False without value evidence."""
+    churn = scores.get("mean_churn_risk", pd.Series(np.nan, index=scores.index)).to_numpy(dtype=float)
+    ok = churn >= GONE_MIN_CHURN_RISK
+    holdout = scores.get("holdout_buyer_share", pd.Series(np.nan, index=scores.index)).to_numpy(dtype=float)
+    if np.isfinite(holdout).any():
+        lowest = np.sort(holdout[np.isfinite(holdout)])
+        cutoff = lowest[max(0, (len(lowest) - 1) // 3)]
+        ok &= np.isfinite(holdout) & (holdout <= cutoff)
     return ok
 
 
-def assign_names(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str] | None = None) -> list[str]:
-    """A unique name per cluster (row order of ``scores``) from the prototypes in ``names``,
-    each true to the cluster's numbers (:func:`eligibility`).
+def drop_holds(scores: pd.DataFrame) -> np.ndarray:
+    """Per cluster: whether it holds less than MATERIAL_VALUE_SHARE of the predicted CLV (False
+    without value evidence)."""
+    share = scores.get("predicted_clv_share", pd.Series(np.nan, index=scores.index))
+    return share.to_numpy(dtype=float) < MATERIAL_VALUE_SHARE
 
-    ``names`` needs columns segment_name, recency_score, frequency_score, monetary_score.
-    Champions and Lost go only to the best and worst cluster, and only when their claims hold;
-    the other clusters get the remaining names by an optimal one-to-one assignment (Hungarian)
-    on the squared distance to the prototypes, among the names whose claims they meet; a
-    cluster left with none of those gets the nearest name whose claims it meets, used or not
-    (numbered: "Loyal Customers 2").
-    """
-    k = len(scores)
-    pts = scores[list(AXES)].to_numpy(dtype=float)
-    protos = names[list(AXES)].to_numpy(dtype=float)
-    labels = names["segment_name"].tolist()
+
+def eligibility(scores: pd.DataFrame, names: pd.DataFrame) -> np.ndarray:
+    """clusters x names: whether each name's rule holds for the cluster: its bands (a rule lists
+    the bands it takes; empty takes any) and the evidence its flags claim."""
+    mine = _bands_of(scores)
+    ok = np.ones((len(scores), len(names)), dtype=bool)
+    for column, have in mine.items():
+        rules = names[column].fillna("").astype(str).str.split().tolist() if column in names else []
+        for j, allowed in enumerate(rules):
+            if allowed:
+                ok[:, j] &= np.isin(have, allowed)
+    ok[:, _flag(names, "claims_gone")] &= gone_holds(scores)[:, None]
+    ok[:, _flag(names, "drops_from_targeting")] &= drop_holds(scores)[:, None]
+    return ok
+
+
+def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
+    """A name per cluster (row order of ``scores``): the first rule of ``names`` (by
+    ``rule_order``) that holds (:func:`eligibility`); a name given twice is numbered, the better
+    combined position first. A cluster no rule takes (a seed whose rules leave a cell out) gets
+    the first name whose bands hold, ignoring the evidence flags; failing that, the first rule."""
     ok = eligibility(scores, names)
-    result: list[str | None] = [None] * k
-    free_clusters = list(range(k))
-    free_names = list(range(len(labels)))
-    for cluster, before in sorted((keep or {}).items()):
-        base = _base_name(before, labels)
-        if base in labels and labels.index(base) in free_names and ok[cluster, labels.index(base)]:
-            result[cluster] = base
-            free_clusters.remove(cluster)
-            free_names.remove(labels.index(base))
-
-    order = np.lexsort((np.arange(k), -scores["combined_score"].to_numpy()))
-    for cluster, name in ((int(order[0]), TOP), (int(order[-1]), BOTTOM)):
-        if name not in labels:
-            continue
-        if labels.index(name) not in free_names:
-            continue  # kept by a continuing cluster
-        if ok[cluster, labels.index(name)] and result[cluster] is None:
-            result[cluster] = name
-            free_clusters.remove(cluster)
-        free_names.remove(labels.index(name))  # never given by the assignment below
-
-    while free_clusters:
-        take = free_clusters[: len(free_names)] if free_names else []
-        if not take:  # more clusters than names: reuse names with a suffix
-            free_names = [n for n in range(len(labels)) if labels[n] not in (TOP, BOTTOM)] or list(
-                range(len(labels))
-            )
-            continue
-        cost = ((pts[take][:, None, :] - protos[free_names][None, :, :]) ** 2).sum(axis=2)
-        cost = cost + 1e6 * ~ok[np.ix_(take, free_names)]
-        rows, cols = linear_sum_assignment(cost)
-        for r, c in zip(rows, cols, strict=True):
-            cluster = take[r]
-            result[cluster] = labels[free_names[c]]
-            if not ok[cluster, free_names[c]]:  # the nearest true name, used or not
-                reusable = [
-                    n for n in range(len(labels)) if ok[cluster, n] and labels[n] not in (TOP, BOTTOM)
-                ]
-                if reusable:
-                    distance = ((protos[reusable] - pts[cluster]) ** 2).sum(axis=1)
-                    result[cluster] = labels[reusable[int(np.argmin(distance))]]
-        used_names = {free_names[c] for c in cols}
-        free_clusters = [c for c in free_clusters if result[c] is None]
-        free_names = [n for n in free_names if n not in used_names]
-
-    return numbered(result)
+    order = (
+        np.argsort(names["rule_order"].to_numpy(), kind="stable")
+        if "rule_order" in names
+        else np.arange(len(names))
+    )
+    labels = names["segment_name"].tolist()
+    result = []
+    for i in range(len(scores)):
+        hits = [j for j in order if ok[i, j]]
+        result.append(labels[hits[0]] if hits else labels[order[0]])
+    best_first = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
+    numbered_best_first = numbered([result[i] for i in best_first])
+    final = [""] * len(result)
+    for i, name in zip(best_first, numbered_best_first, strict=True):
+        final[i] = name
+    return final
 
 
 def with_playbook(scores: pd.DataFrame, names: list[str], playbook: pd.DataFrame) -> pd.DataFrame:
@@ -206,20 +210,89 @@ def _base_name(name: str, labels: list[str]) -> str:
     return head if name not in labels and tail.isdigit() else name
 
 
-def false_claims(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
-    """The clusters of ``scores`` (with their ``segment_name``) whose name claims what their
-    numbers contradict, as readable lines; empty when every name is true."""
+def _value_position(row) -> float:
+    return max(float(row["frequency_score"]), float(row["monetary_score"]))
+
+
+# what the words of a description claim, and the test of each claim on a cluster's scores: a
+# description may only use phrases whose claims its rule guarantees (test_segmentation_naming
+# reads every seed description against its rule; false_claims reads them against the numbers)
+DESCRIPTION_CLAIMS: tuple[tuple[str, str, object], ...] = (
+    ("bought recently", "recency position 0.6 or more", lambda r: r["recency_score"] >= BAND_HIGH),
+    ("long since the last purchase", "recency position below 0.4", lambda r: r["recency_score"] < BAND_LOW),
+    ("neither recent nor long ago", "recency position in [0.4, 0.6)",
+     lambda r: BAND_LOW <= r["recency_score"] < BAND_HIGH),
+    ("not recently", "recency position below 0.6", lambda r: r["recency_score"] < BAND_HIGH),
+    ("bought not long ago", "recency position 0.4 or more", lambda r: r["recency_score"] >= BAND_LOW),
+    ("more often or spend", "frequency or spend position 0.6 or more", lambda r: _value_position(r) >= BAND_HIGH),
+    ("more often or spent", "frequency or spend position 0.6 or more", lambda r: _value_position(r) >= BAND_HIGH),
+    ("about average on orders and spend", "best of frequency and spend positions in [0.4, 0.6)",
+     lambda r: BAND_LOW <= _value_position(r) < BAND_HIGH),
+    ("about average orders and spend", "best of frequency and spend positions in [0.4, 0.6)",
+     lambda r: BAND_LOW <= _value_position(r) < BAND_HIGH),
+    ("few orders and little spend", "frequency and spend positions below 0.4",
+     lambda r: _value_position(r) < BAND_LOW),
+    ("middle of the road", "recency and best of frequency and spend positions in [0.4, 0.6)",
+     lambda r: BAND_LOW <= r["recency_score"] < BAND_HIGH and BAND_LOW <= _value_position(r) < BAND_HIGH),
+    ("spend more than most customers in only a few orders", "spend position 0.6 or more, frequency below 0.4",
+     lambda r: r["monetary_score"] >= BAND_HIGH and r["frequency_score"] < BAND_LOW),
+    ("expect most of them not to buy again", "mean churn risk 2/3 or more (and the lowest holdout buyers)",
+     lambda r: bool(r["gone_holds"])),
+    ("little revenue from them", "under 5% of the predicted CLV", lambda r: bool(r["drop_holds"])),
+    ("not gone", "mean churn risk under 2/3, or 5% or more of the predicted CLV",
+     lambda r: not (bool(r["gone_holds"]) and bool(r["drop_holds"]))),
+)  # fmt: skip
+
+
+def description_claims(description: str) -> list[tuple[str, str, object]]:
+    """The claims of DESCRIPTION_CLAIMS whose phrase the description uses (case-insensitive)."""
+    text = str(description).lower()
+    return [claim for claim in DESCRIPTION_CLAIMS if claim[0] in text]
+
+
+def false_claims(
+    scores: pd.DataFrame,
+    names: pd.DataFrame,
+    effects: pd.DataFrame | None = None,
+    labels: dict[str, str] | None = None,
+    value_feature: str = "",
+) -> list[str]:
+    """The clusters of ``scores`` (with their ``segment_name``, and ``description`` where it has
+    one) whose name or description claims what their numbers contradict, as readable lines;
+    empty when every claim is true. A name's claims are its rule's bands and evidence flags
+    (:func:`eligibility`); a description's, the phrases of DESCRIPTION_CLAIMS it uses. A
+    customer table's segments (``effects``: cluster_id x column standardised mean differences,
+    with the ``labels`` and ``value_feature`` the names were worded with): each trait of a name
+    (traits.trait_claim_errors)."""
+    if effects is not None:
+        return [
+            line
+            for j, name in zip(scores["cluster_id"], scores["segment_name"], strict=True)
+            for line in trait_claim_errors(name, effects, labels or {}, value_feature, int(j))
+        ]
     ok = eligibility(scores, names)
     labels = names["segment_name"].tolist()
+    checked = scores.assign(gone_holds=gone_holds(scores), drop_holds=drop_holds(scores))
     wrong = []
     for i, name in enumerate(scores["segment_name"]):
+        row = checked.iloc[i]
         base = _base_name(name, labels)
-        if base in labels and not ok[i, labels.index(base)]:
-            row = scores.iloc[i]
-            wrong.append(
-                f"{name}: R/F/M position {row['recency_score']:.2f}/{row['frequency_score']:.2f}/"
-                f"{row['monetary_score']:.2f}, median spend {row['median_monetary_value']:.0f}"
+        numbers = (
+            f"R/F/M position {row['recency_score']:.2f}/{row['frequency_score']:.2f}/{row['monetary_score']:.2f}"
+            + "".join(
+                f", {column.replace('_', ' ')} {row[column]:.2f}"
+                for column in EVIDENCE
+                if column in row and pd.notna(row[column])
             )
+        )
+        if base in labels and not ok[i, labels.index(base)]:
+            wrong.append(f"{name}: {numbers}")
+        description = row.get("description")
+        if description is None or pd.isna(description):
+            continue
+        for phrase, claim, holds in description_claims(description):
+            if not holds(row):
+                wrong.append(f"{name}: the description says '{phrase}' ({claim}), but {numbers}")
     return wrong
 
 
@@ -240,20 +313,24 @@ def profile(
     features: tuple[str, ...],
     value_feature: str = "",
     labels: dict[str, str] | None = None,
+    evidence: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per cluster: size, the R/F/M scores (transactions; NaN for a customer table), a
     combined score that orders clusters best to worst, and what sets it apart.
 
-    From transactions the combined score is the mean R/F/M score and the names come from the RFM
-    prototypes (:func:`assign_names`); ``distinguishing_features`` names the purchase features
-    that set a cluster apart beyond RFM (a high return rate shows). From a customer table the
+    From transactions the combined score is the mean R/F/M score, the value models' ``evidence``
+    (:func:`segment_evidence`) rides along and the names come from the seed's rules
+    (:func:`assign_names`); ``distinguishing_features`` names the purchase features that set a
+    cluster apart beyond RFM (a high return rate shows). From a customer table the
     combined score is the share of customers the cluster's median beats on ``value_feature``
     (its share of customers without one), and each cluster gets a name in words from its (at
     most two) most distinguishing model features ("High income & low web visits per month",
     ``labels`` or humanised column names), a description with the numbers, and an action by
     value rank that leads with those traits."""
     if is_rfm(customers):
-        scores = cluster_scores(customers, cluster, k)
+        scores = cluster_scores(customers, cluster, k).merge(
+            segment_evidence(customers, cluster, k, evidence), on="cluster_id"
+        )
         from .config import NUMERIC_FEATURES
 
         extra = [c for c in NUMERIC_FEATURES if c in customers.columns]
@@ -267,15 +344,14 @@ def profile(
 
 
 def name_clusters(scores: pd.DataFrame, names: pd.DataFrame, keep: dict[int, str] | None = None) -> list[str]:
-    """A unique name per cluster: RFM prototypes for transactions, else the proposed names
-    (a repeated one gets a number). ``keep``: cluster -> the name it had in the version a
-    refit replaces; kept where its claims still hold (transactions: :func:`eligibility`; a
-    customer table: each of its traits is still one of the cluster's)."""
-    keep = keep or {}
+    """A unique name per cluster: by the seed's rules for transactions (:func:`assign_names`:
+    the same position gets the same name, refit or not), else the proposed names (a repeated
+    one gets a number). ``keep`` (a customer table): cluster -> the name it had in the version a
+    refit replaces, kept where each of its traits is still one of the cluster's."""
     if scores["proposed_name"].isna().all():  # transactions
-        return assign_names(scores, names, keep)
+        return assign_names(scores, names)
     proposed = list(scores["proposed_name"])
-    for cluster, before in keep.items():
+    for cluster, before in (keep or {}).items():
         traits = {lower_first(t) for t in str(scores.loc[cluster, "traits"]).split("|")}
         if set(said_traits(before)) <= traits:
             proposed[cluster] = before

@@ -91,7 +91,8 @@ def cluster_names(model: SegmentationModel) -> pd.DataFrame:
 
 
 def centroids(model: SegmentationModel) -> pd.DataFrame:
-    """Long table: one row per cluster and model dimension (scaled), plus original units."""
+    """Long table: one row per cluster and model dimension (scaled), plus original units, and
+    the model's confidence temperature (the same on every row: confidence.py)."""
     steps = model.preprocessor.named_steps
     dims = (
         [f"pc_{i + 1}" for i in range(model.centroids.shape[1])] if "pca" in steps else list(model.features)
@@ -120,6 +121,7 @@ def centroids(model: SegmentationModel) -> pd.DataFrame:
     out = scaled.merge(orig, on=["cluster_id", "dimension"], how="left")
     out["cluster_id"] = out["cluster_id"].astype(np.int32)
     out["dimension_order"] = out["dimension_order"].astype(np.int32)
+    out["confidence_temperature"] = float(model.confidence_temperature)
     return out
 
 

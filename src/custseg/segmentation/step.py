@@ -124,8 +124,11 @@ def run(
     config: SegmentationConfig,
     cls_config: ClassifierConfig,
     lifecycle: LifecycleConfig,
+    # long: one run read top to bottom (snapshot, decide, measure drift, maybe fit, record)
+    evidence: pd.DataFrame | None = None,
 ) -> pa.Table:
-    """The rows this build appends to ``previous`` (the registry so far)."""
+    """The rows this build appends to ``previous`` (the registry so far). ``evidence``: what the
+    value models expect of each customer, for the names to agree with (ml_segment_evidence)."""
     everyone, X_all = customer_matrix(customers, config)
     as_of, data_print = snapshot(everyone, X_all)
     runs = previous[previous["model_kind"] == "run"].sort_values("run_id")
@@ -158,6 +161,7 @@ def run(
             config,
             cls_config,
             prior,
+            evidence,
             model_version=version,
             run_id=run_id,
             as_of_date=as_of,

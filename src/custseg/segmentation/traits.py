@@ -101,25 +101,85 @@ def said_traits(name: str) -> list[str]:
     return [lower_first(part) for part in name.split(" & ")]
 
 
+def effects(customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str]):
+    """Per cluster and column, the standardised mean difference (cluster mean - mean) / std (0
+    for a constant column), k x columns; with the cluster means (k x columns) and the
+    population means."""
+    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
+    pop, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
+    std = np.where(std > 0, std, np.inf)
+    means = np.vstack(
+        [np.nanmean(X[cluster == j], axis=0) if (cluster == j).any() else pop for j in range(k)]
+    )
+    return np.nan_to_num((means - pop) / std), means, pop
+
+
 def distinguishing(
     customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
 ) -> list[list[tuple[str, float, float, float]]]:
     """Per cluster, up to ``top`` features that set it apart most: those whose standardised mean
-    difference, (cluster mean - mean) / std (0 for a constant column), is at least DISTINCT_EFFECT
-    in size; as (feature, effect, cluster mean, population mean), strongest first (ties: column
-    order)."""
-    X = customers[columns].to_numpy(dtype=float, na_value=np.nan)
-    pop, std = np.nanmean(X, axis=0), np.nanstd(X, axis=0)
-    std = np.where(std > 0, std, np.inf)
+    difference (:func:`effects`) is at least DISTINCT_EFFECT in size; as (feature, effect,
+    cluster mean, population mean), strongest first (ties: column order)."""
+    eff, means, pop = effects(customers, cluster, k, columns)
     result = []
     for j in range(k):
-        mask = cluster == j
-        means = np.nanmean(X[mask], axis=0) if mask.any() else pop
-        eff = np.nan_to_num((means - pop) / std)
-        order = np.lexsort((np.arange(len(columns)), -np.abs(eff)))
-        chosen = [i for i in order if abs(eff[i]) >= DISTINCT_EFFECT][:top]
-        result.append([(columns[i], float(eff[i]), float(means[i]), float(pop[i])) for i in chosen])
+        order = np.lexsort((np.arange(len(columns)), -np.abs(eff[j])))
+        chosen = [i for i in order if abs(eff[j, i]) >= DISTINCT_EFFECT][:top]
+        result.append([(columns[i], float(eff[j, i]), float(means[j, i]), float(pop[i])) for i in chosen])
     return result
+
+
+# a trait is a cluster's own when its effect leads every other cluster's by at least this many
+# standard deviations (clusters alike on a column, within noise of each other, share it: none
+# of them is named for it)
+TRAIT_LEAD = 0.1
+
+
+def is_extreme(eff: np.ndarray, j: int, i: int) -> bool:
+    """Whether cluster ``j`` sets itself apart on column ``i`` more than any other cluster in the
+    same direction: its effect is at least DISTINCT_EFFECT in size and beyond every other
+    cluster's by TRAIT_LEAD (the largest above the mean, or the smallest below)."""
+    e = eff[j, i]
+    if abs(e) < DISTINCT_EFFECT:
+        return False
+    column = eff[:, i] if e > 0 else -eff[:, i]
+    others = np.delete(column, j)
+    return not len(others) or column[j] >= others.max() + TRAIT_LEAD
+
+
+def _level_words(column: str, effect: float, labels: dict[str, str]) -> str:
+    """A trait below the others' on a column: "above-average income", "more Gold (membership
+    type) than average"."""
+    label = labels.get(column) or humanise(column)
+    if "=" in column:
+        return f"{'more' if effect > 0 else 'fewer'} {label} than average"
+    return f"{'above' if effect > 0 else 'below'}-average {label}"
+
+
+def name_traits(eff, columns, j, labels, value=None) -> list[str]:
+    """The traits cluster ``j``'s name may state, strongest first: its value position when it
+    sets it apart (``value``: (value label, value effects per cluster); "highest spending",
+    "lowest spending"), then the columns it holds more strongly than every other cluster
+    (:func:`is_extreme`: "high income"); a cluster with none of those but a distinct column gets
+    its strongest as a level against the base ("above-average income"); else none."""
+    said = []
+    skip = set()
+    if value is not None:
+        label, value_eff, column = value
+        skip.add(column)
+        ve = value_eff[:, None]
+        if is_extreme(ve, j, 0):
+            said.append(f"{'highest' if ve[j, 0] > 0 else 'lowest'} {label}")
+    order = np.lexsort((np.arange(len(columns)), -np.abs(eff[j])))
+    said += [
+        trait(columns[i], eff[j, i], labels)
+        for i in order
+        if columns[i] not in skip and is_extreme(eff, j, i)
+    ]
+    if not said:
+        distinct = [i for i in order if abs(eff[j, i]) >= DISTINCT_EFFECT and columns[i] not in skip]
+        said = [_level_words(columns[distinct[0]], eff[j, distinct[0]], labels)] if distinct else []
+    return said
 
 
 def _number(x: float) -> str:
@@ -135,6 +195,45 @@ def distinguishing_text(parts: list[tuple[str, float, float, float]], phrase=_ph
     """'High Income (82,300 vs 51,600 overall); Low Family_Size (1.6 vs 2.6 overall)'; '' when none.
     ``phrase(column, effect)`` words each feature (a customer table's: :func:`trait`)."""
     return "; ".join(f"{phrase(c, e)} ({_number(m)} vs {_number(p)} overall)" for c, e, m, p in parts)
+
+
+def trait_claim_errors(
+    name: str, eff: pd.DataFrame, labels: dict[str, str], value_feature: str, j: int
+) -> list[str]:
+    """What the traits of customer-table segment ``j``'s ``name`` claim that the effects
+    contradict (``eff``: clusters x columns of standardised mean differences). "highest X" /
+    "lowest X" (the value feature) and "high X" / "low X" / a one-hot level claim the cluster
+    holds the trait more strongly than every other (:func:`is_extreme`); "above-average X" and
+    "more X than average" claim only the side of the base; "Typical customers" that nothing is
+    distinct. A phrase naming no column of ``eff`` is not checked."""
+    words = {(labels.get(c) or humanise(c)).lower(): c for c in eff.columns}
+    values = eff.to_numpy(dtype=float)
+    index = {c: i for i, c in enumerate(eff.columns)}
+    if name.rstrip(" 0123456789") == "Typical customers":
+        strong = [c for c in eff.columns if abs(eff.loc[j, c]) >= DISTINCT_EFFECT]
+        return [f"'{name}' but distinct on {strong}"] if strong else []
+    wrong = []
+    for said in said_traits(name.rstrip(" 0123456789")):
+        text = said.lower()
+        for prefix, side, extreme in (
+            ("highest ", 1, True), ("lowest ", -1, True), ("high ", 1, True), ("low ", -1, True),
+            ("above-average ", 1, False), ("below-average ", -1, False), ("more ", 1, False),
+            ("fewer ", -1, False), ("few ", -1, True), ("", 1, True),
+        ):  # fmt: skip
+            rest = text[len(prefix) :].removesuffix(" than average") if text.startswith(prefix) else None
+            if rest in words:
+                column = words[rest]
+                e = float(eff.loc[j, column])
+                ok = (is_extreme(values, j, index[column]) and e * side > 0) if extreme else e * side > 0
+                if prefix in ("highest ", "lowest ") and column != value_feature:
+                    ok = False
+                if not ok:
+                    held = ", ".join(
+                        f"{eff.index[i]}: {values[i, index[column]]:+.2f}" for i in range(len(values))
+                    )
+                    wrong.append(f"{name}: '{said}' (effects by segment {held})")
+                break
+    return wrong
 
 
 MAX_NAME_TRAITS = 2
@@ -154,7 +253,12 @@ def table_profile(customers, cluster, k, features, value_feature, labels) -> pd.
     else:
         combined = list(sizes / max(1, sizes.sum()))
     parts = distinguishing(customers, cluster, k, list(features))
-    traits = [[trait(c, e, labels) for c, e, _, _ in p] for p in parts]
+    eff, _, _ = effects(customers, cluster, k, list(features))
+    value = None
+    if value_feature:
+        value_eff, _, _ = effects(customers, cluster, k, [value_feature])
+        value = (labels.get(value_feature) or humanise(value_feature), value_eff[:, 0], value_feature)
+    traits = [name_traits(eff, list(features), j, labels, value) for j in range(k)]
     names = [_sentence(" & ".join(t[:MAX_NAME_TRAITS])) if t else "Typical customers" for t in traits]
     rank = np.argsort(np.lexsort((np.arange(k), -np.asarray(combined))))  # 0 = best
     text = [distinguishing_text(p, lambda c, e: trait(c, e, labels)) for p in parts]

@@ -28,6 +28,8 @@ VALUE_REGISTRY_SCHEMA = pa.schema(
         ("calibration_end", pa.date32()),
         ("time_unit", pa.string()),
         ("penalizer", pa.float64()),
+        # the segmentation version active at the fit, recorded while the value models fitted
+        # after the segmentation (null since they fit first: the segment names check them)
         ("segmentation_version", pa.int64()),
         ("customers", pa.int64()),
         ("repeat_customers", pa.int64()),
@@ -84,14 +86,15 @@ def decide(
     config: ValueConfig,
     lifecycle: LifecycleConfig,
     fingerprint: str,
-    segmentation_version: int | None,
 ) -> str | None:
     """Why this build fits a new version, or None to reuse the latest's parameters.
 
     No version yet: fit. segmentation_mode score: never fit again (frozen parameters). Otherwise
-    fit when the fit settings changed, or (refit mode, or refit_policy always) when the
-    customers' purchases changed, or (refit_policy on_drift) when the segmentation fitted a new
-    version since: the value models refit with the segments, at the same drift test."""
+    fit when the fit settings changed, or (refit mode, or refit_policy always or on_drift) when
+    the customers' purchases changed. The value models have no drift test of their own and no
+    labels to keep stable, and a fit takes seconds (docs/benchmarks.md), so on_drift refits them
+    with every change of the purchases; they fit before the segmentation, whose names they
+    check (custseg.segmentation.naming)."""
     if previous.empty:
         return "first value model"
     latest = previous.sort_values("value_model_version").iloc[-1]
@@ -108,12 +111,8 @@ def decide(
     changed = latest["data_fingerprint"] != fingerprint
     if changed and latest["status"] != "fitted":
         return "purchases changed since a version without usable parameters"
-    if changed and (lifecycle.mode == "refit" or lifecycle.refit_policy == "always"):
+    if changed and (lifecycle.mode == "refit" or lifecycle.refit_policy in ("always", "on_drift")):
         return "purchases changed"
-    if changed and lifecycle.refit_policy == "on_drift" and segmentation_version is not None:
-        fitted_with = latest["segmentation_version"]
-        if pd.isna(fitted_with) or int(fitted_with) != int(segmentation_version):
-            return "the segmentation fitted a new version"
     return None
 
 
@@ -268,7 +267,6 @@ def run(
     previous: pd.DataFrame,
     config: ValueConfig,
     lifecycle: LifecycleConfig,
-    segmentation_version: int | None,
 ) -> pa.Table:
     """The registry rows this build appends: one new version, or none."""
     if config.calibration_end is not None and calibration.empty:
@@ -280,7 +278,7 @@ def run(
     # a fixed row order: the sums of the fit (and so its last bits) must not follow the read order
     fitted_on = fitted_on.sort_values("customer_id", kind="stable", ignore_index=True)
     fingerprint = data_fingerprint(fitted_on)
-    reason = decide(previous, config, lifecycle, fingerprint, segmentation_version)
+    reason = decide(previous, config, lifecycle, fingerprint)
     if reason is None:
         return VALUE_REGISTRY_SCHEMA.empty_table()
     row = {name: None for name in VALUE_REGISTRY_SCHEMA.names}
@@ -293,7 +291,6 @@ def run(
         "as_of_date": pd.Timestamp(as_of).date() if as_of is not None else None,
         "calibration_end": date.fromisoformat(config.calibration_end) if config.calibration_end else None,
         "time_unit": config.time_unit,
-        "segmentation_version": segmentation_version,
         "settings_fingerprint": config.fit_fingerprint(),
         "data_fingerprint": fingerprint,
     }
