@@ -16,19 +16,39 @@ def _explorer_filter():
         f"Spent at least ({look.currency()})", min_value=0.0, value=None, key="f_spend"
     )
     bands = cols[3].multiselect("Churn risk", ["low", "medium", "high"], key="f_bands")
-    return explorer.ExplorerFilter(recency, orders, spend, tuple(bands))
+    cols = st.columns(4)
+    clv = cols[0].number_input(
+        f"Predicted CLV at least ({look.currency()})", min_value=0.0, value=None, key="f_clv"
+    )
+    decile = cols[1].selectbox(
+        "Value deciles", [None, *range(1, 10)], key="f_decile",
+        format_func=lambda d: "all" if d is None else f"top {d * 10}% by predicted CLV",
+    )  # fmt: skip
+    return explorer.ExplorerFilter(recency, orders, spend, tuple(bands), clv, decile)
 
 
-def _explorer_downloads(cluster_id: int, where, total: int) -> None:
-    """The filtered list as CSV and Parquet; the files are made only when a button is pressed,
-    and pressing one does not rerun the page (a second download right after is not lost)."""
-    stem = f"segment_{cluster_id}_customers"
+def _explorer_downloads(cluster_id: int, segment_name: str, where, total: int) -> None:
+    """The filtered list as CSV and Parquet, named after the segment, with an optional seeded
+    control group; the files are made only when a button is pressed, and pressing one does not
+    rerun the page (a second download right after is not lost)."""
+    cols = st.columns(2)
+    share = cols[0].number_input("Hold out a control group (% of the list)", min_value=0, max_value=50, value=0,
+                                 step=5, key="control_share") / 100  # fmt: skip
+    seed = cols[1].number_input("Control group seed (the same seed, the same group)", min_value=0, value=1,
+                                step=1, key="control_seed")  # fmt: skip
+    if share:
+        st.caption(
+            f"{round(share * total):,} of the {total:,} customers are marked is_control: leave them out of the "
+            "campaign and compare what they buy with the others to measure it."
+        )
     left, right = st.columns(2)
     for column, fmt, mime in ((left, "csv", "text/csv"), (right, "parquet", "application/octet-stream")):
         column.download_button(
             f"Download the {total:,} customers ({fmt.upper() if fmt == 'csv' else 'Parquet'})",
-            lambda fmt=fmt: explorer.segment_export(cluster_id, where, fmt),
-            file_name=f"{stem}.{fmt}", mime=mime, key=f"explorer_{fmt}", on_click="ignore",
+            lambda fmt=fmt: explorer.segment_export(cluster_id, where, fmt, control_share=share,
+                                                    control_seed=int(seed)),
+            file_name=explorer.export_file_name(segment_name, fmt), mime=mime, key=f"explorer_{fmt}",
+            on_click="ignore",
         )  # fmt: skip
 
 
@@ -48,7 +68,7 @@ def page_explorer() -> None:
     st.subheader("Its customers")
     where = _explorer_filter() if transactions else explorer.ExplorerFilter()
     sortable = (
-        ["customer_id", *explorer.EXPLORER_COLUMNS, "predicted_clv"]
+        ["customer_id", "predicted_clv", "churn_risk", *explorer.EXPLORER_COLUMNS]
         if transactions
         else ["customer_id", "confidence"]
     )
@@ -63,7 +83,7 @@ def page_explorer() -> None:
     )
     st.dataframe(look.table(rows), hide_index=True, key="explorer_customers")
     if total:
-        _explorer_downloads(cluster_id, where, total)
+        _explorer_downloads(cluster_id, names[cluster_id], where, total)
     if transactions:
         st.subheader("What it buys")
         left, right = st.columns(2)

@@ -8,6 +8,33 @@ import streamlit as st
 from custseg.dashboard import look, queries, store
 
 
+def _headlines(lines: dict) -> None:
+    """Who is leaving and what the base is worth, one line each (docs/dashboard.md)."""
+    leaving, customers = lines["leaving"], lines["customers"]
+    if lines["churn_horizon_days"] is None:
+        st.markdown("**Who is leaving:** no usable value model, so no churn risk (Value ahead says why).")
+    else:
+        most = lines["most_leaving"]
+        where = (
+            f"; most of them in {most['segment_name']} ({int(most['high_churn_risk_customers']):,})"
+            if leaving and most
+            else ""
+        )
+        st.markdown(
+            f"**Who is leaving:** {leaving:,} of {customers:,} customers ({leaving / max(customers, 1):.0%}) are at "
+            f"high churn risk, likely to buy nothing in the next {lines['churn_horizon_days']} days{where}."
+        )
+    if lines["predicted_clv"] is None:
+        st.markdown("**What the base is worth:** no usable value model (Value ahead says why).")
+    else:
+        most = lines["most_value"]
+        share = f", {most['predicted_clv_share']:.0%} of it from {most['segment_name']}" if most else ""
+        st.markdown(
+            f"**What the base is worth:** {look.money(lines['predicted_clv'])} expected from these customers over "
+            f"the next year{share}."
+        )
+
+
 def page_overview() -> None:
     st.title("Overview")
     head = queries.overview()
@@ -16,6 +43,9 @@ def page_overview() -> None:
     cols[1].metric("Segments", head["segments"])
     cols[2].metric("As of", head["as_of_date"] or "—")
     cols[3].metric(look.label("revenue"), look.money(head["revenue"]))
+    lines = queries.headlines()
+    if lines is not None:
+        _headlines(lines)
     model = head["model"]
     if model:
         st.caption(

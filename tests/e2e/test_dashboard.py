@@ -107,6 +107,9 @@ def test_tables_format_money_shares_and_dates():
     for shown in ("Revenue (GBP)", "8,269,400", "0.0%", "1,234", "2011-12-10", "0.41", "Share of revenue"):
         assert shown in html, shown
     assert "00:00:00" not in html and "8269400" not in html and "revenue_share" not in html
+    # a missing text is a dash, never the word None (Choosing k's "Why" on the rows not chosen)
+    reasons = look.table(pd.DataFrame({"k": [2, 3], "selection_reason": [None, "the elbow"]})).to_html()
+    assert "None" not in reasons and "—" in reasons and "the elbow" in reasons
     assert look.money(-1234.5, "EUR") == "-€1,234" and look.money(None) == "—"
     assert look.segment_colors(["A", look.NOISE, "B"]) == {
         "A": look.PALETTE[0],
@@ -140,6 +143,31 @@ def test_overview_numbers_are_the_databases(serving):
     }
     assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True)) == expected
     assert expected["No customer id"] > 0 and "Clean" in expected
+    # who is leaving and what the base is worth, one line each, from the value marts
+    leaving, total, horizon, worth = db(
+        serving,
+        "select sum(case when churn_risk_band = 'high' then 1 else 0 end), count(*), max(churn_horizon_days), "
+        "sum(predicted_clv) from marts.dim_customer_value",
+    )[0]
+    most, held = db(
+        serving,
+        "select segment_name, high_churn_risk_customers from marts.fct_segment_value "
+        "order by high_churn_risk_customers desc, segment_name limit 1",
+    )[0]
+    richest, share = db(
+        serving,
+        "select segment_name, predicted_clv_share from marts.fct_segment_value "
+        "order by predicted_clv_share desc, segment_name limit 1",
+    )[0]
+    lines = [m.value for m in at.markdown]
+    assert (
+        f"**Who is leaving:** {leaving:,} of {total:,} customers ({leaving / total:.0%}) are at high churn risk, "
+        f"likely to buy nothing in the next {horizon} days; most of them in {most} ({held:,})." in lines
+    ), lines
+    assert (
+        f"**What the base is worth:** {look.money(worth)} expected from these customers over the next year, "
+        f"{share:.0%} of it from {richest}." in lines
+    ), lines
 
 
 def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
@@ -242,8 +270,9 @@ def _segment_rows(path, cluster_id: int) -> pd.DataFrame:
     con = duckdb.connect(str(path), read_only=True)
     try:
         return con.execute(
-            "select s.customer_id, s.recency_days, s.order_count, s.monetary_value, v.churn_risk, v.churn_risk_band, "
-            "v.predicted_clv, s.confidence from marts.dim_customer_segments s "
+            "select s.customer_id, s.segment_name, s.recency_days, s.order_count, s.monetary_value, v.churn_risk, "
+            "v.churn_risk_band, v.predicted_clv, v.value_decile, v.expected_date_of_next_order, s.confidence "
+            "from marts.dim_customer_segments s "
             "left join marts.dim_customer_value v using (customer_id) where s.cluster_id = ? order by s.customer_id",
             [cluster_id],
         ).df()
@@ -285,21 +314,50 @@ def test_the_explorer_filters_sorts_and_pages_in_sql(serving):
 
 
 def test_the_explorers_download_is_the_marts_rows(serving):
+    """The download carries what a campaign needs: the segment name, the predicted CLV, the churn
+    risk as a number and a band, the value decile and the next order expected, equal to the
+    marts; it can be narrowed to a predicted CLV or the top deciles, is named after the segment,
+    and can mark a seeded control group (the same seed, the same customers)."""
     import io
 
     cluster_id = int(explorer.segments(serving)["cluster_id"].iloc[-1])
     expected = _segment_rows(serving, cluster_id)
     as_csv = pd.read_csv(io.BytesIO(explorer.segment_export(cluster_id, explorer.ExplorerFilter(), "csv", serving)),
-                         dtype={"customer_id": str})  # fmt: skip
+                         dtype={"customer_id": str}, parse_dates=["expected_date_of_next_order"])  # fmt: skip
     as_parquet = pd.read_parquet(
         io.BytesIO(explorer.segment_export(cluster_id, explorer.ExplorerFilter(), "parquet", serving))
     )
     for frame in (as_csv, as_parquet):
         assert frame["customer_id"].tolist() == expected["customer_id"].tolist()
-        assert frame["monetary_value"].to_numpy() == pytest.approx(expected["monetary_value"].to_numpy())
-        assert frame["predicted_clv"].to_numpy() == pytest.approx(expected["predicted_clv"].to_numpy())
-        assert frame["churn_risk"].to_numpy() == pytest.approx(expected["churn_risk"].to_numpy())
+        assert (frame["segment_name"] == expected["segment_name"]).all()
+        for column in ("monetary_value", "predicted_clv", "churn_risk", "value_decile"):
+            assert frame[column].to_numpy(dtype=float) == pytest.approx(
+                expected[column].to_numpy(dtype=float)
+            )
+        assert frame["churn_risk_band"].tolist() == expected["churn_risk_band"].tolist()
+        assert (pd.to_datetime(frame["expected_date_of_next_order"]).dt.date.fillna(0).tolist()
+                == pd.to_datetime(expected["expected_date_of_next_order"]).dt.date.fillna(0).tolist())  # fmt: skip
         assert "p_alive" not in frame  # the churn risk answers; P(alive) may not (docs/value.md)
+    name = expected["segment_name"].iloc[0]
+    assert explorer.export_file_name(name, "csv") == name.lower().replace(" ", "_") + "_customers.csv"
+    # narrowed to the top three deciles or a predicted CLV
+    top = explorer.ExplorerFilter(max_value_decile=3)
+    frame = pd.read_parquet(io.BytesIO(explorer.segment_export(cluster_id, top, "parquet", serving)))
+    assert (
+        frame["customer_id"].tolist() == expected.loc[expected["value_decile"] <= 3, "customer_id"].tolist()
+    )
+    floor = float(expected["predicted_clv"].median())
+    rows, total = explorer.segment_customers(cluster_id, explorer.ExplorerFilter(min_predicted_clv=floor),
+                                             path=serving, page_size=None)  # fmt: skip
+    assert total == (expected["predicted_clv"] >= floor).sum() > 0 and (rows["predicted_clv"] >= floor).all()
+    # a control group: 20% of the list, the same for the same seed in any order, another for another seed
+    marked = pd.read_parquet(io.BytesIO(explorer.segment_export(
+        cluster_id, explorer.ExplorerFilter(), "parquet", serving, control_share=0.2, control_seed=7)))  # fmt: skip
+    assert marked["is_control"].sum() == round(0.2 * len(expected))
+    shuffled = marked["customer_id"].sample(frac=1, random_state=3)
+    again = explorer.control_group(shuffled, 0.2, 7)
+    assert set(shuffled[again]) == set(marked.loc[marked["is_control"], "customer_id"])
+    assert set(shuffled[explorer.control_group(shuffled, 0.2, 8)]) != set(shuffled[again])
 
 
 def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(serving):

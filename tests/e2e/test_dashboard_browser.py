@@ -94,6 +94,12 @@ ID_HEADERS = {look.label(c) for c in ("customer_id", "stock_code", "cluster_id",
 SHARE_HEADERS = {look.label(c) for c in look.SHARES}
 UNFORMATTED = re.compile(r"-?(\d{4,}(\.\d+)?|\d+\.\d{3,})")  # 12345, 2841.2, 0.123: not formatted
 SHARED_TABLES = ["marketing_campaign.csv", "cc_general.csv", "ecommerce_customer_behavior.csv"]
+# the columns that answer first: on screen at 1280 wide without scrolling the grid sideways
+KEY_COLUMNS = {
+    "Segments": ("Segment", "Customers", "Share of customers", "Share of predicted CLV", "Mean churn risk"),
+    "Value ahead": ("Segment", "Customers", look.label("predicted_clv"), "Share of predicted CLV", "Mean churn risk"),
+    "Segment explorer": ("Customer", "Segment", look.label("predicted_clv"), "Churn risk", "Value decile (1 = top 10%)"),
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +188,10 @@ def test_every_page_reads_as_words_with_formatted_numbers_and_one_colour_per_seg
         assert not [w for w in words if look.is_raw_name(w)], (name, words)
         for grid in facts["grids"]:
             assert not formatting_problems(grid), (name, grid["heads"], formatting_problems(grid))
+            assert "None" not in grid["drawn"] and "nan" not in grid["drawn"], (name, grid["heads"])
+        if name in KEY_COLUMNS:  # the grid that answers shows its key columns on screen
+            assert any(set(KEY_COLUMNS[name]) <= set(g["drawn"]) for g in facts["grids"]), (
+                name, width, [sorted(set(g["heads"]) & set(g["drawn"])) for g in facts["grids"]])  # fmt: skip
         for label, *value in facts["metrics"]:
             if label.endswith(f"({look.currency()})"):
                 assert look.money(0.0)[0] in value[-1] and UNFORMATTED.search(value[-1]) is None, (
@@ -238,7 +248,10 @@ def test_the_explorers_download_in_the_browser_is_the_marts_rows(server, browser
         with page.expect_download() as download:
             page.get_by_role("button", name=f"Download the {len(expected):,} customers ({fmt})").click()
         frame = read(download.value.path())
+        name = explorer.segments(serving)["segment_name"].iloc[0]
+        assert download.value.suggested_filename == explorer.export_file_name(name, fmt.lower()), fmt
         assert frame["customer_id"].tolist() == expected["customer_id"].tolist(), fmt
+        assert (frame["segment_name"] == name).all()
         assert frame["monetary_value"].to_numpy() == pytest.approx(expected["monetary_value"].to_numpy())
         assert frame["predicted_clv"].to_numpy() == pytest.approx(expected["predicted_clv"].to_numpy())
     page.context.close()

@@ -355,9 +355,10 @@ LATER_VALUE_COLUMNS = VALUE_REGISTRY_SCHEMA.names[VALUE_REGISTRY_SCHEMA.names.in
 
 
 def _ml_only(build, tmp_path, legacy_value_registry: bool = False, **variables):
-    """The ML layer and what reads it (--select ml_model_registry+), refitted with other vars on a
-    copy of a built warehouse: the SQL layer before it is the same, so only the ML settings
-    differ (gmm and agglomerative: tests/unit/test_segmentation_model.py). With
+    """The ML layer and what reads it (--select ml_value_models+: the value models fit first, the
+    segmentation's names check themselves against them), refitted with other vars on a copy of a
+    built warehouse: the SQL layer before it is the same, so only the ML settings differ (gmm and
+    agglomerative: tests/unit/test_segmentation_model.py). With
     ``legacy_value_registry`` the copy's value registry is first put back as the release before
     the three purchase models wrote it (without their columns)."""
     from helpers import run_dbt
@@ -368,7 +369,7 @@ def _ml_only(build, tmp_path, legacy_value_registry: bool = False, **variables):
             con.execute(f'alter table segmentation.ml_value_models drop column "{column}"')
     con.close()
     variables = {"transactions_path": str(build.source), "segmentation_mode": "refit", **variables}
-    return run_dbt(tmp_path, "build", "--select", "ml_model_registry+", vars=variables)
+    return run_dbt(tmp_path, "build", "--select", "ml_value_models+", vars=variables)
 
 
 def _assert_unseen_customers_scored(run, cutoff: str) -> None:

@@ -123,13 +123,20 @@ LAYOUT = {
 
 
 def test_the_ml_layer_is_a_fit_and_a_score_per_domain_and_the_views_of_the_active_versions():
-    """Segmentation: one fit (the registry) and one scoring pass. Value: one fit (its registry),
-    the scoring of every customer and the new-customer curve (both need hyp2f1). Each domain's
-    active version is one SQL view."""
+    """Segmentation: one fit (the registry) and one scoring pass, and in SQL the evidence its
+    names are checked against. Value: one fit (its registry), the scoring of every customer and
+    the new-customer curve (both need hyp2f1), and in SQL each customer's predicted value. Each
+    domain's active version is one SQL view."""
     folders = {
-        "segmentation": ["ml_active_models.sql", "ml_customer_scores.py", "ml_model_registry.py"],
+        "segmentation": [
+            "ml_active_models.sql",
+            "ml_customer_scores.py",
+            "ml_model_registry.py",
+            "ml_segment_evidence.sql",
+        ],
         "value": [
             "ml_active_value_model.sql",
+            "ml_customer_value.sql",
             "ml_customer_value_scores.py",
             "ml_value_curve.py",
             "ml_value_models.py",

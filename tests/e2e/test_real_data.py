@@ -832,3 +832,37 @@ def test_every_hint_the_value_models_print_leads_to_a_usable_fit(online_retail, 
             assert penalized["status"] == "fitted" and penalized["gg_q"] > 1, (name, penalizer, penalized)
             if penalizer <= 0.01:  # the strengths docs/value.md names stay far from q = 1
                 assert penalized["gg_q"] > 2, (name, penalizer, penalized["gg_q"])
+
+
+def test_confidence_is_a_probability_that_reads_right_on_online_retail(online_retail, capsys):
+    """`custseg score` on the most obvious champion (3 days, 40 orders, £25,000) says so with a
+    confidence of at least 0.8 (it was 0.48 as 1 - nearest / second-nearest distance); a customer
+    halfway between two segments' centres gets about 0.5; and over the build's customers the
+    confidences are calibrated against how often refits on resamples agree (their mean within
+    0.05 of the agreement rate)."""
+    import json
+
+    import numpy as np
+
+    from custseg.cli import main
+    from custseg.scoring import centroid_model
+    from custseg.segmentation.confidence import resample_agreement
+
+    champion = {"recency_days": 3, "order_count": 40, "monetary_value": 25000}
+    assert main(["score", "--db", str(online_retail.serving_path), "--json", json.dumps(champion)]) == 0
+    scored = json.loads(capsys.readouterr().out)
+    assert scored["segment_name"] == "Champions" and scored["confidence"] >= 0.8, scored
+    model = centroid_model(str(online_retail.serving_path))
+    # halfway between the centres of segments 0 and 1, back in the features' units
+    z = (model.centroids[0] + model.centroids[1]) / 2 * model.scale + model.mean
+    x = np.where(model.log, np.sign(z) * np.expm1(np.abs(z)), z)
+    assert 0.4 <= model.assign(x[None, :])["confidence"].iloc[0] <= 0.6
+    customers = online_retail.query(
+        "select recency_days, order_count, monetary_value from marts.dim_customer_segments"
+    )
+    X = model.transform(np.asarray(customers, dtype=float))
+    agreement = resample_agreement(X, model.centroids, random_state=11)  # other resamples than the fit's
+    confidence = model.assign(np.asarray(customers, dtype=float))["confidence"].to_numpy()
+    assert abs(confidence.mean() - agreement.mean()) < 0.05
+    unsure = confidence < 0.9
+    assert unsure.sum() > 50 and abs(confidence[unsure].mean() - agreement[unsure].mean()) < 0.1

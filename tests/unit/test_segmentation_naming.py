@@ -50,6 +50,15 @@ def test_every_cell_of_the_rule_gets_a_name_whose_description_is_true_of_it():
         assert false_claims(named, seed_names()) == [], named[["segment_name"]]
 
 
+def test_a_seed_that_leaves_a_cell_out_is_refused_naming_the_cell():
+    names = seed_names()
+    without = names[names["segment_name"] != "Need Attention"]
+    with pytest.raises(
+        ValueError, match=r"no rule for a cluster at .*'recency_bands': 'mid'.*'value_bands': 'mid'"
+    ):
+        assign_names(_scores([(0.5, 0.5, 0.5)]), without)
+
+
 def test_every_seed_description_states_its_recency_and_value_in_checked_words():
     """Each description uses phrases of naming.DESCRIPTION_CLAIMS (so false_claims reads it), at
     least one about recency or value; no description uses the words that read backwards

@@ -4,6 +4,8 @@ what the segment buys."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,19 +22,25 @@ EXPLORER_PAGE_SIZE = 50
 EXPLORER_COLUMNS = ("recency_days", "order_count", "monetary_value")
 
 
-# the churn risk, not P(alive): on retail purchases P(alive) is often near 1 for everyone
-# (docs/value.md, "When dropout is not identified")
-EXPLORER_VALUE_COLUMNS = ("churn_risk", "churn_risk_band", "predicted_clv")
+# what the value models say of each customer, listed first (the answers a campaign acts on): the
+# churn risk, not P(alive), which on retail purchases is often near 1 for everyone (docs/value.md,
+# "When dropout is not identified")
+EXPLORER_VALUE_COLUMNS = (
+    "predicted_clv", "churn_risk", "churn_risk_band", "value_decile", "expected_date_of_next_order"
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ExplorerFilter:
-    """What a person narrows a segment's customers to; None = no bound."""
+    """What a person narrows a segment's customers to; None = no bound. ``max_value_decile``:
+    the top deciles by predicted CLV only (1 = the top 10%)."""
 
     max_recency_days: int | None = None
     min_orders: int | None = None
     min_spend: float | None = None
     churn_risk_bands: tuple[str, ...] = ()
+    min_predicted_clv: float | None = None
+    max_value_decile: int | None = None
 
 
 def segments(path: Path | None = None) -> pd.DataFrame:
@@ -53,9 +61,9 @@ def segment_profile(cluster_id: int, path: Path | None = None) -> pd.DataFrame:
 def _explorer_sql(path: Path | None, cluster_id: int, where: ExplorerFilter) -> tuple[str, list, list[str]]:
     """(the FROM ... WHERE part, its parameters, the columns listed) of a segment's customers."""
     if input_kind(path) == "customers":
-        columns = ["customer_id", "confidence", "distance_to_centroid"]
+        columns = ["customer_id", "segment_name", "confidence", "distance_to_centroid"]
         return "from marts.dim_customer_segments s where s.cluster_id = ?", [int(cluster_id)], columns
-    columns = ["customer_id", *EXPLORER_COLUMNS, *EXPLORER_VALUE_COLUMNS, "confidence"]
+    columns = ["customer_id", "segment_name", *EXPLORER_VALUE_COLUMNS, *EXPLORER_COLUMNS, "confidence"]
     sql = (
         "from marts.dim_customer_segments s left join marts.dim_customer_value v using (customer_id) "
         "where s.cluster_id = ?"
@@ -65,6 +73,8 @@ def _explorer_sql(path: Path | None, cluster_id: int, where: ExplorerFilter) -> 
         ("s.recency_days <= ?", where.max_recency_days),
         ("s.order_count >= ?", where.min_orders),
         ("s.monetary_value >= ?", where.min_spend),
+        ("v.predicted_clv >= ?", where.min_predicted_clv),
+        ("v.value_decile <= ?", where.max_value_decile),
     ):
         if value is not None:
             sql += f" and {clause}"
@@ -90,17 +100,49 @@ def segment_customers(
     if sort not in columns:
         raise ValueError(f"cannot sort by {sort!r}; choose one of {columns}")
     order = f"{sql_identifier(sort)} {'desc' if descending else 'asc'} nulls last, customer_id"
-    listed = ", ".join(sql_identifier(c) for c in columns)
+    # the segment name is in both marts joined: the segment's
+    listed = ", ".join(
+        f"s.{sql_identifier(c)}" if c == "segment_name" else sql_identifier(c) for c in columns
+    )
     limit = "" if page_size is None else f" limit {int(page_size)} offset {int(page) * int(page_size)}"
     rows = query(f"select {listed} {body} order by {order}{limit}", path, params)
     total = int(query(f"select count(*) as n {body}", path, params).iloc[0]["n"])
     return rows, total
 
 
-def segment_export(cluster_id: int, where: ExplorerFilter, fmt: str, path: Path | None = None) -> bytes:
+def control_group(customer_ids: pd.Series, share: float, seed: int) -> pd.Series:
+    """A reproducible hold-out: True for round(share x n) of the customers, those whose SHA-256
+    of "<seed>:<customer id>" sorts first. The same seed and list give the same control group,
+    in any row order."""
+    if not 0 <= share < 1:
+        raise ValueError(f"the control share must be at least 0 and below 1, got {share}")
+    draws = customer_ids.astype(str).map(lambda c: hashlib.sha256(f"{seed}:{c}".encode()).hexdigest())
+    chosen = set(draws.sort_values(kind="stable").index[: round(share * len(draws))])
+    return pd.Series([i in chosen for i in customer_ids.index], index=customer_ids.index)
+
+
+def export_file_name(segment_name: str, fmt: str) -> str:
+    """The download's file name, after the segment: "Potential Loyalists" ->
+    "potential_loyalists_customers.csv"."""
+    stem = re.sub(r"[^a-z0-9]+", "_", segment_name.lower()).strip("_") or "segment"
+    return f"{stem}_customers.{fmt}"
+
+
+def segment_export(
+    cluster_id: int,
+    where: ExplorerFilter,
+    fmt: str,
+    path: Path | None = None,
+    control_share: float = 0.0,
+    control_seed: int = 1,
+) -> bytes:
     """Every customer of the segment that matches, for a campaign tool: CSV or Parquet bytes,
-    sorted by customer id."""
+    sorted by customer id, with the segment name and (transactions) the value columns; with a
+    ``control_share``, an ``is_control`` column marking a reproducible random hold-out
+    (:func:`control_group`) to measure the campaign against."""
     rows, _ = segment_customers(cluster_id, where, "customer_id", path=path, page_size=None)
+    if control_share:
+        rows["is_control"] = control_group(rows["customer_id"], control_share, control_seed).to_numpy()
     if fmt == "csv":
         return rows.to_csv(index=False).encode()
     if fmt == "parquet":

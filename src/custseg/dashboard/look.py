@@ -55,7 +55,8 @@ LABELS = {
     "pc_2": "Component 2", "pc_3": "Component 3", "stock_code": "Product", "country": "Country",
     "segment_mean": "Segment mean", "overall_mean": "Everyone's mean", "segment_median": "Segment median",
     "overall_median": "Everyone's median", "standardised_difference": "Difference (standard deviations)",
-    "distance_to_centroid": "Distance to the segment's centre",
+    "distance_to_centroid": "Distance to the segment's centre", "value_decile": "Value decile (1 = top 10%)",
+    "is_control": "Control group",
     # values shown in tables: quarantine reasons (seeds/quarantine_reasons.csv) and drift measures
     "clean": "Clean", "null_customer": "No customer id", "null_customer_id": "No customer id", "unparseable_value": "Unreadable value",
     "out_of_range_value": "Value out of range", "non_product_line": "Not a product (postage, fees)",
@@ -113,7 +114,8 @@ def _number(value, decimals: int) -> str:
 def table(frame: pd.DataFrame):
     """A styled table for st.dataframe: labelled headers, money with thousands separators (the
     currency in the header), shares as percentages with one decimal, other numbers with
-    separators, dates without a midnight time. The values underneath stay numbers (sorting)."""
+    separators, dates without a midnight time, a missing text as a dash. The values underneath
+    stay numbers (sorting)."""
     formats = {}
     for column in frame.columns:
         series = frame[column]
@@ -131,6 +133,8 @@ def table(frame: pd.DataFrame):
             formats[column] = lambda v: _number(v, 2)
         elif pd.api.types.is_datetime64_any_dtype(series):
             formats[column] = lambda v: "—" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
+        else:  # text: a missing value is a dash, never the word None
+            formats[column] = lambda v: "—" if v is None or (not isinstance(v, str) and pd.isna(v)) else v
     renamed = frame.rename(columns=label)
     return renamed.style.format({label(c): f for c, f in formats.items()})
 

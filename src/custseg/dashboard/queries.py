@@ -41,6 +41,38 @@ def overview(path: Path | None = None) -> dict:
     }
 
 
+def headlines(path: Path | None = None) -> dict | None:
+    """Who is leaving and what the base is worth, from the value marts (None for a customer
+    table): customers at high churn risk, their share and the churn horizon, the segment holding
+    most of them; the predicted CLV, its horizon and the segment holding most of it."""
+    if input_kind(path) == "customers":
+        return None
+    totals = query(
+        "select count(*) as customers, sum(case when churn_risk_band = 'high' then 1 else 0 end) as leaving, "
+        "max(churn_horizon_days) as churn_horizon_days, sum(predicted_clv) as predicted_clv "
+        "from marts.dim_customer_value",
+        path,
+    ).iloc[0]
+    segments = query(
+        "select segment_name, high_churn_risk_customers, predicted_clv_share from marts.fct_segment_value",
+        path,
+    )
+    most_leaving = segments.sort_values(
+        ["high_churn_risk_customers", "segment_name"], ascending=[False, True]
+    )
+    most_value = segments.sort_values(["predicted_clv_share", "segment_name"], ascending=[False, True])
+    return {
+        "customers": int(totals["customers"]),
+        "leaving": int(totals["leaving"] or 0),
+        "churn_horizon_days": None
+        if pd.isna(totals["churn_horizon_days"])
+        else int(totals["churn_horizon_days"]),
+        "predicted_clv": None if pd.isna(totals["predicted_clv"]) else float(totals["predicted_clv"]),
+        "most_leaving": most_leaving.iloc[0].to_dict() if len(segments) else None,
+        "most_value": most_value.iloc[0].to_dict() if len(segments) else None,
+    }
+
+
 def ingestion(path: Path | None = None) -> pd.DataFrame:
     """Raw rows by outcome (clean, then each quarantine reason) with their share."""
     if input_kind(path) == "customers":
@@ -61,10 +93,15 @@ def ingestion(path: Path | None = None) -> pd.DataFrame:
 
 
 def profiles(path: Path | None = None) -> pd.DataFrame:
+    """One row per segment, the answers first (size, shares, and from transactions the predicted
+    CLV share and mean churn risk of marts.fct_segment_value), then what sets it apart, its
+    description and action; the id last."""
+    value = "v.predicted_clv_share, v.mean_churn_risk, " if input_kind(path) == "transactions" else ""
+    join = "left join marts.fct_segment_value v using (cluster_id) " if value else ""
     return query(
-        "select cluster_id, segment_name, description, recommended_action, customer_count, customer_share, "
-        "revenue, revenue_share, mean_confidence, distinguishing_features "
-        "from marts.fct_segment_profiles order by cluster_id",
+        "select p.segment_name, p.customer_count, p.customer_share, p.revenue_share, "
+        f"{value}p.revenue, p.mean_confidence, p.distinguishing_features, p.description, p.recommended_action, "
+        f"p.cluster_id from marts.fct_segment_profiles p {join}order by p.cluster_id",
         path,
     )
 
@@ -209,10 +246,15 @@ def value(path: Path | None = None) -> dict:
     return {
         "model": model.iloc[0].to_dict() if len(model) else None,
         "totals": totals.to_dict(),
-        "segments": query("select * from marts.fct_segment_value order by predicted_clv desc", path),
+        "segments": query(
+            "select segment_name, customers, predicted_clv, predicted_clv_share, mean_churn_risk, "
+            "high_churn_risk_customers, historic_clv, mean_p_alive, cluster_id "
+            "from marts.fct_segment_value order by predicted_clv desc",
+            path,
+        ),
         "top": query(
-            "select customer_id, segment_name, repeat_purchases, historic_clv, churn_risk, churn_risk_band, "
-            "predicted_number_of_orders, predicted_clv, expected_date_of_next_order "
+            "select customer_id, segment_name, predicted_clv, churn_risk, churn_risk_band, expected_date_of_next_order, "
+            "predicted_number_of_orders, historic_clv, repeat_purchases "
             f"from marts.dim_customer_value order by predicted_clv desc nulls last, customer_id limit {TOP_CUSTOMERS}",
             path,
         ),

@@ -165,8 +165,8 @@ def eligibility(scores: pd.DataFrame, names: pd.DataFrame) -> np.ndarray:
 def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     """A name per cluster (row order of ``scores``): the first rule of ``names`` (by
     ``rule_order``) that holds (:func:`eligibility`); a name given twice is numbered, the better
-    combined position first. A cluster no rule takes (a seed whose rules leave a cell out) gets
-    the first name whose bands hold, ignoring the evidence flags; failing that, the first rule."""
+    combined position first. A cluster no rule takes (an edited seed that leaves a cell out) is
+    an error that names the cell."""
     ok = eligibility(scores, names)
     order = (
         np.argsort(names["rule_order"].to_numpy(), kind="stable")
@@ -177,7 +177,13 @@ def assign_names(scores: pd.DataFrame, names: pd.DataFrame) -> list[str]:
     result = []
     for i in range(len(scores)):
         hits = [j for j in order if ok[i, j]]
-        result.append(labels[hits[0]] if hits else labels[order[0]])
+        if not hits:
+            cell = {column: str(bands[i]) for column, bands in _bands_of(scores).items()}
+            raise ValueError(
+                f"seeds/segment_names.csv has no rule for a cluster at {cell} (value evidence: "
+                f"{scores.iloc[i].reindex(list(EVIDENCE)).to_dict()}): add a row whose bands take it"
+            )
+        result.append(labels[hits[0]])
     best_first = np.lexsort((scores["cluster_id"].to_numpy(), -scores["combined_score"].to_numpy()))
     numbered_best_first = numbered([result[i] for i in best_first])
     final = [""] * len(result)
