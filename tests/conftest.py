@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from custseg.demo_data import write_transactions
@@ -117,7 +118,13 @@ def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
 
     def build(folder: Path):
         workdir = folder / "wh"
-        served = serving_path(copy_build(demo_warehouse, workdir, publication=True))
+        db = copy_build(demo_warehouse, workdir, publication=True)
+        served = serving_path(db)
+        # the warehouse as a release before wrote it: its segment_names seed had other columns
+        # (prototype positions, no rules); the build reloads the seed whole (seeds +full_refresh)
+        with duckdb.connect(str(db)) as con:
+            con.execute("alter table seeds.segment_names drop column rule_order")
+            con.execute("alter table seeds.segment_names add column recency_score double")
         late = late_batch(demo_warehouse.source.parent / "week_02.parquet", demo_warehouse.source)
         stop = folder / "reader.stop"
         logs = {mode: folder / f"reader_{mode}.log" for mode in ("held", "dashboard")}

@@ -52,6 +52,16 @@ def _explorer_downloads(cluster_id: int, segment_name: str, where, total: int) -
         )  # fmt: skip
 
 
+def _conflicts(cluster_id: int) -> None:
+    """How many of the segment's customers its name does not describe, and why (one line each)."""
+    conflicts = explorer.segment_conflicts(cluster_id)
+    for row in conflicts.itertuples():
+        st.caption(
+            f"{row.customers:,} of its customers do not fit its name: {row.example.split(';')[0]} "
+            f"(e.g. {row.example.split('; ', 1)[-1]}). They are listed in marts.fct_customer_label_conflicts."
+        )
+
+
 def page_explorer() -> None:
     st.title("Segment explorer")
     catalogue = explorer.segments()
@@ -65,6 +75,8 @@ def page_explorer() -> None:
     profile = explorer.segment_profile(cluster_id).assign(feature=lambda f: f["feature"].map(look.label))
     st.dataframe(look.table(profile), hide_index=True, key="explorer_profile")
     transactions = store.input_kind() == "transactions"
+    if transactions:
+        _conflicts(cluster_id)
     st.subheader("Its customers")
     where = _explorer_filter() if transactions else explorer.ExplorerFilter()
     sortable = (

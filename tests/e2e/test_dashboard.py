@@ -375,6 +375,13 @@ def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(servin
         f"using (customer_id) where s.cluster_id = {cluster_id} group by t.stock_code order by 1 desc limit 1",
     )[0][0]
     assert products[look.label("revenue")].iloc[0] == pytest.approx(float(revenue))
+    # a segment whose name does not describe some of its customers says how many, and why
+    counts = db(serving, "select cluster_id, disagreement, count(*) from marts.fct_customer_label_conflicts "
+                         "group by all order by 3 desc limit 1")  # fmt: skip
+    assert counts, "the demo has customers a name does not describe"
+    conflicted, _, customers = counts[0]
+    at.selectbox(key="explorer_segment").set_value(conflicted).run()
+    assert any(f"{customers:,} of its customers do not fit its name" in c.value for c in at.caption)
 
 
 def test_over_time_says_what_it_needs_with_one_run(serving):

@@ -50,9 +50,9 @@ def test_the_dashboard_listens_on_this_machine_only(server):
     assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, little-endian hex
 
 
-# every text a data grid draws on its canvas (Streamlit's grid is a canvas: the words and
-# numbers an analyst sees are only in its fillText calls; the accessible table under it holds
-# the raw values)
+# every text a data grid draws on its canvases (Streamlit's grid is a canvas for the cells and
+# one for the headers: the words and numbers an analyst sees are only in their fillText calls,
+# and only what is on screen is drawn; the accessible table under it holds the raw values)
 RECORD_DRAWN_TEXT = """
 (() => {
   const fillText = CanvasRenderingContext2D.prototype.fillText;
@@ -68,7 +68,7 @@ return {
   grids: Array.from(document.querySelectorAll('[data-testid=stDataFrame]')).map(g => ({
     heads: Array.from(g.querySelectorAll('th')).map(e => e.textContent),
     rows: Array.from(g.querySelectorAll('tbody tr')).map(r => Array.from(r.querySelectorAll('td')).map(e => e.textContent)),
-    drawn: Array.from(g.querySelector('canvas').__drawn || []),
+    drawn: Array.from(g.querySelectorAll('canvas')).flatMap(c => Array.from(c.__drawn || [])),  // cells, then headers
   })),
   traces: Array.from(document.querySelectorAll('.js-plotly-plot')).flatMap(e => (e._fullData || e.data || []).map(t => ({
     name: t.name || '', type: t.type, x: list(t.x), y: list(t.y),
@@ -154,7 +154,12 @@ def formatting_problems(grid: dict) -> list[str]:
     for i, head in enumerate(grid["heads"]):
         if not (head.endswith(f"({code})") or head in SHARE_HEADERS):
             continue
-        values = [float(row[i]) for row in grid["rows"] if i < len(row) and row[i] not in ("", "null")]
+        # a column with a missing value is sent as look.table's formatted text (the grid draws a
+        # missing value as "None" otherwise): its values are checked as drawn, not re-formatted
+        raw = [row[i] for row in grid["rows"] if i < len(row) and row[i] not in ("", "null")]
+        if any(v == look.MISSING or not re.fullmatch(r"-?[\d.e+-]+", v) for v in raw):
+            continue
+        values = [float(v) for v in raw]
         shown = {f"{v:,.0f}" if head.endswith(f"({code})") else f"{v:.1%}" for v in values}
         if head in drawn and values and not shown & drawn:
             problems.append(f"{head}: none of {sorted(shown)[:5]} is drawn")

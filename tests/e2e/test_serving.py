@@ -32,6 +32,9 @@ def test_readers_keep_answering_while_dbt_builds_and_then_see_new_data(demo_ware
     held connection keeps reading the file it opened, the dashboard sees the old publication
     until the new one is swapped in, then the new one."""
     assert "Could not set lock" not in second_batch.output
+    # built on a warehouse whose segment_names seed had the columns of a release before: reloaded
+    columns = [row[0] for row in second_batch.query("describe seeds.segment_names")]
+    assert "rule_order" in columns and "recency_score" not in columns
     # a user's plain `dbt build` (the default selector user_build) leaves the fixture unit tests out
     assert second_batch.started and not [n for n in second_batch.started if n.startswith("unit_test.")]
     before = demo_warehouse.scalar("select count(*) from marts.dim_customers")

@@ -150,6 +150,18 @@ def segment_export(
     raise ValueError(f"export format must be csv or parquet, got {fmt!r}")
 
 
+def segment_conflicts(cluster_id: int, path: Path | None = None) -> pd.DataFrame:
+    """The segment's customers its name does not describe, per disagreement with his RFM
+    segment or churn risk (marts.fct_customer_label_conflicts; transactions only): the
+    disagreement, how many customers, and one customer's reason as an example."""
+    return query(
+        "select disagreement, count(*) as customers, min(reason) as example "
+        "from marts.fct_customer_label_conflicts where cluster_id = ? group by disagreement order by disagreement",
+        path,
+        [int(cluster_id)],
+    )
+
+
 def segment_purchases(cluster_id: int, by: str, path: Path | None = None, limit: int = 10) -> pd.DataFrame:
     """What a segment buys: its top products (by='product') or countries (by='country') by
     revenue, from the clean transaction lines (transactions only)."""

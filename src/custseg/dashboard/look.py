@@ -114,29 +114,39 @@ def _number(value, decimals: int) -> str:
 def table(frame: pd.DataFrame):
     """A styled table for st.dataframe: labelled headers, money with thousands separators (the
     currency in the header), shares as percentages with one decimal, other numbers with
-    separators, dates without a midnight time, a missing text as a dash. The values underneath
-    stay numbers (sorting)."""
+    separators, dates without a midnight time. The values underneath stay numbers (sorting),
+    except in a column with a missing value: Streamlit's grid draws a missing value as the word
+    "None" whatever the style says, so such a column is shown as its formatted text, a missing
+    value as a dash."""
     formats = {}
     for column in frame.columns:
         series = frame[column]
         if column in SHARES:
-            formats[column] = lambda v: "—" if pd.isna(v) else f"{v:.1%}"
+            formats[column] = lambda v: f"{v:.1%}"
         elif column in MONEY:
             formats[column] = lambda v: _number(v, 0)
         elif pd.api.types.is_bool_dtype(series):
-            formats[column] = lambda v: (
-                "yes" if v is True or v == 1 else ("no" if v is False or v == 0 else "—")
-            )
+            formats[column] = lambda v: "yes" if v is True or v == 1 else "no"
         elif pd.api.types.is_integer_dtype(series):
             formats[column] = lambda v: _number(v, 0)
         elif pd.api.types.is_float_dtype(series):
             formats[column] = lambda v: _number(v, 2)
         elif pd.api.types.is_datetime64_any_dtype(series):
-            formats[column] = lambda v: "—" if pd.isna(v) else pd.Timestamp(v).strftime("%Y-%m-%d")
-        else:  # text: a missing value is a dash, never the word None
-            formats[column] = lambda v: "—" if v is None or (not isinstance(v, str) and pd.isna(v)) else v
+            formats[column] = lambda v: pd.Timestamp(v).strftime("%Y-%m-%d")
+    frame = frame.copy()
+    for column in frame.columns:
+        missing = frame[column].isna()
+        if missing.any():
+            shown = formats.pop(column, str)
+            frame[column] = [
+                MISSING if gone else shown(v) for v, gone in zip(frame[column], missing, strict=True)
+            ]
     renamed = frame.rename(columns=label)
     return renamed.style.format({label(c): f for c, f in formats.items()})
+
+
+# how a missing value reads in a table
+MISSING = "—"
 
 
 def segment_colors(names: list[str]) -> dict[str, str]:
