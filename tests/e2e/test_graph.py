@@ -280,6 +280,7 @@ def test_the_dashboard_exposure_names_the_marts_it_reads(manifest):
         "fct_clv_backtest_bands",
         "fct_clv_backtest_segments",
         "fct_transactions",
+        "fct_customer_label_conflicts",
     }
     exposure = next(e for e in manifest["exposures"].values() if e["name"] == "segmentation_dashboard")
     declared = {n.split(".")[-1] for n in exposure["depends_on"]["nodes"]}
