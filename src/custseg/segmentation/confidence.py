@@ -7,9 +7,9 @@ Halfway between two centroids both get 0.5; deep inside one cluster its p tends 
 temperature T sets how fast, and it is fitted, not chosen: RESAMPLES times the clustering is
 refitted on a bootstrap resample of the training customers (KMeans started from the model's
 centroids, so cluster j stays cluster j), each customer's agreement is the share of refits that
-put him in the cluster the model does, and T minimises the log loss of p(assigned) against that
-agreement. So a confidence of 0.8 reads "a refit on data like these puts him here about 4 times
-in 5" (docs/segmentation.md).
+put him in the cluster the model does, and T minimises the squared error of p(assigned) against
+that agreement. So a confidence of 0.8 reads "a refit on data like these puts
+him here about 4 times in 5" (docs/segmentation.md).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from sklearn.cluster import KMeans
 from .centroids import assigned_probability, centre_distances
 from .sampling import sample_rows
 
-RESAMPLES = 8
+# refits on resamples: 8 left the temperature to chance (0.08 to 0.14 on Online Retail by seed)
+RESAMPLES = 32
 # the temperature is searched in this range of multiples of the median squared distance to the
 # nearest centroid (a log-scale bounded search)
 TEMPERATURE_RANGE = (1e-4, 1e2)
@@ -41,14 +42,15 @@ def resample_agreement(Xs: np.ndarray, centroids: np.ndarray, random_state: int)
 
 
 def fit_temperature(dist: np.ndarray, agreement: np.ndarray) -> float:
-    """The temperature whose p(nearest) best matches ``agreement`` (least log loss)."""
+    """The temperature whose p(nearest) best matches ``agreement``: the least squared error
+    (Brier). The log loss, dominated by the many customers deep inside a segment, left the
+    probabilities between 0.5 and 0.9 about 0.07 below the agreement on Online Retail."""
     nearest = dist.argmin(axis=1)
     scale = float(np.median(dist[np.arange(len(dist)), nearest] ** 2)) or 1.0
-    eps = 1e-9
 
     def loss(log_t: float) -> float:
-        p = np.clip(assigned_probability(dist, nearest, scale * np.exp(log_t)), eps, 1 - eps)
-        return float(-(agreement * np.log(p) + (1 - agreement) * np.log(1 - p)).mean())
+        p = assigned_probability(dist, nearest, scale * np.exp(log_t))
+        return float(((p - agreement) ** 2).mean())
 
     low, high = (np.log(v) for v in TEMPERATURE_RANGE)
     best = minimize_scalar(loss, bounds=(low, high), method="bounded", options={"xatol": 1e-3})
