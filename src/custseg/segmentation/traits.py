@@ -115,12 +115,13 @@ def effects(customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[
 
 
 def distinguishing(
-    customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3
+    customers: pd.DataFrame, cluster: np.ndarray, k: int, columns: list[str], top: int = 3, measured=None
 ) -> list[list[tuple[str, float, float, float]]]:
     """Per cluster, up to ``top`` features that set it apart most: those whose standardised mean
-    difference (:func:`effects`) is at least DISTINCT_EFFECT in size; as (feature, effect,
-    cluster mean, population mean), strongest first (ties: column order)."""
-    eff, means, pop = effects(customers, cluster, k, columns)
+    difference (:func:`effects`, or ``measured``, its result for these columns) is at least
+    DISTINCT_EFFECT in size; as (feature, effect, cluster mean, population mean), strongest
+    first (ties: column order)."""
+    eff, means, pop = measured if measured is not None else effects(customers, cluster, k, columns)
     result = []
     for j in range(k):
         order = np.lexsort((np.arange(len(columns)), -np.abs(eff[j])))
@@ -252,8 +253,9 @@ def table_profile(customers, cluster, k, features, value_feature, labels) -> pd.
         ]
     else:
         combined = list(sizes / max(1, sizes.sum()))
-    parts = distinguishing(customers, cluster, k, list(features))
-    eff, _, _ = effects(customers, cluster, k, list(features))
+    measured = effects(customers, cluster, k, list(features))
+    parts = distinguishing(customers, cluster, k, list(features), measured=measured)
+    eff = measured[0]
     value = None
     if value_feature:
         value_eff, _, _ = effects(customers, cluster, k, [value_feature])
