@@ -109,7 +109,7 @@ def probe_upload(path: Path, max_columns: int) -> dict:
 def _traits_and_outcomes(con, numeric: list[str], kinds: dict[str, str]) -> tuple[list[str], list[str]]:
     """The numeric columns of the table ``upload`` that are not constant, and those of them that
     look like outcomes (customer_kinds.looks_like_outcome), in chunks of STATS_CHUNK columns."""
-    from ..inputs.customer_kinds import looks_like_outcome, text_sql
+    from ..inputs.customer_kinds import looks_like_outcome, named_like_outcome, text_sql
     from ..inputs.customer_probe import STATS_CHUNK
     from ..inputs.quoting import sql_identifier
 
@@ -130,7 +130,7 @@ def _traits_and_outcomes(con, numeric: list[str], kinds: dict[str, str]) -> tupl
     kept = [c for c in numeric if c not in constant]
     # a flag named like an outcome is one: its distinct values are counted (only for those
     # names: a count distinct over every column of a wide file is what the chunks avoid)
-    named = [c for c in kept if looks_like_outcome(c, 2)]
+    named = [c for c in kept if named_like_outcome(c)]
     outcomes = []
     for start in range(0, len(named), STATS_CHUNK):
         chunk = named[start : start + STATS_CHUNK]

@@ -26,10 +26,15 @@ TYPE_SHARE = 0.95
 OUTCOME_WORDS = ("accept", "respon", "complain", "churn", "convert", "campaign", "cmp", "outcome", "target")
 
 
+def named_like_outcome(column: str) -> bool:
+    """Whether a column's name has one of OUTCOME_WORDS (AcceptedCmp1, Response, Complain)."""
+    return any(word in name_key(column) for word in OUTCOME_WORDS)
+
+
 def looks_like_outcome(column: str, distinct_values: int) -> bool:
     """Whether a column looks like an outcome rather than a trait: two values at most (a yes/no
-    or 0/1 flag) and a name with one of OUTCOME_WORDS (AcceptedCmp1, Response, Complain)."""
-    return distinct_values <= 2 and any(word in name_key(column) for word in OUTCOME_WORDS)
+    or 0/1 flag) and named like one (:func:`named_like_outcome`)."""
+    return distinct_values <= 2 and named_like_outcome(column)
 
 
 def find_id_column(columns: list[str], configured: str) -> str:
