@@ -64,9 +64,11 @@ def _explorer_sql(path: Path | None, cluster_id: int, where: ExplorerFilter) -> 
         columns = ["customer_id", "segment_name", "confidence", "distance_to_centroid"]
         return "from marts.dim_customer_segments s where s.cluster_id = ?", [int(cluster_id)], columns
     columns = ["customer_id", "segment_name", *EXPLORER_VALUE_COLUMNS, *EXPLORER_COLUMNS, "confidence"]
+    # the value mart's own columns only (its segment name is the segment mart's, joined once)
+    value = ", ".join(sql_identifier(c) for c in ("customer_id", *EXPLORER_VALUE_COLUMNS))
     sql = (
-        "from marts.dim_customer_segments s left join marts.dim_customer_value v using (customer_id) "
-        "where s.cluster_id = ?"
+        f"from marts.dim_customer_segments s left join (select {value} from marts.dim_customer_value) v "
+        "using (customer_id) where s.cluster_id = ?"
     )
     params: list = [int(cluster_id)]
     for clause, value in (
@@ -100,10 +102,7 @@ def segment_customers(
     if sort not in columns:
         raise ValueError(f"cannot sort by {sort!r}; choose one of {columns}")
     order = f"{sql_identifier(sort)} {'desc' if descending else 'asc'} nulls last, customer_id"
-    # the segment name is in both marts joined: the segment's
-    listed = ", ".join(
-        f"s.{sql_identifier(c)}" if c == "segment_name" else sql_identifier(c) for c in columns
-    )
+    listed = ", ".join(sql_identifier(c) for c in columns)
     limit = "" if page_size is None else f" limit {int(page_size)} offset {int(page) * int(page_size)}"
     rows = query(f"select {listed} {body} order by {order}{limit}", path, params)
     total = int(query(f"select count(*) as n {body}", path, params).iloc[0]["n"])
