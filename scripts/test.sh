@@ -17,6 +17,8 @@ fi
 bash scripts/install_chromium.sh  # the dashboard's browser test drives Debian's chromium
 # the Spark comparison test (tests/e2e/test_spark.py) needs Java 17+; skipped, saying so, without
 bash scripts/install_java.sh
+# the database tests start a PostgreSQL server of their own (Debian's postgresql package)
+bash scripts/install_postgres.sh
 echo "==> ruff"
 .venv/bin/ruff check src tests benchmarks dashboard python_models scripts
 .venv/bin/ruff format --check src tests benchmarks dashboard python_models scripts

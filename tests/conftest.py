@@ -27,6 +27,7 @@ from helpers import (
     late_batch,
     run_build_script,
     run_dbt,
+    sales_to_november,
     serving_path,
     shared_data_dir,
 )
@@ -164,6 +165,35 @@ def customer_table_warehouse(tmp_path_factory) -> SharedBuild:
         return run, {"source": str(source)}
 
     return _shared(tmp_path_factory, "customer-table", build)
+
+
+@pytest.fixture(scope="session")
+def online_retail(shared_data, tmp_path_factory) -> SharedBuild:
+    """Online Retail, the whole file, built as is (test_real_data; the database sources'
+    builds of the same rows are compared with it, test_database)."""
+
+    def build(folder: Path):
+        source = shared_data / "online_retail.parquet"
+        return run_dbt(folder / "wh", "build", vars={"transactions_path": str(source)}), {
+            "source": str(source)
+        }
+
+    return _shared(tmp_path_factory, "online-retail", build)
+
+
+@pytest.fixture(scope="session")
+def online_retail_to_november(shared_data, tmp_path_factory) -> SharedBuild:
+    """A file build of the rows the database tests load first (helpers.sales_to_november: Online
+    Retail's lines to 30 November, 100 of them with a wrong quantity that December corrects)."""
+
+    def build(folder: Path):
+        source = folder / "sales_to_november.parquet"
+        sales_to_november(shared_data).to_parquet(source)
+        return run_dbt(folder / "wh", "build", vars={"transactions_path": str(source)}), {
+            "source": str(source)
+        }
+
+    return _shared(tmp_path_factory, "online-retail-to-november", build)
 
 
 @pytest.fixture

@@ -97,15 +97,20 @@ class DbtRun:
         return serving_path(self.db_path)
 
 
-def _run_in(workdir: Path, cmd: list[str], vars: dict | None, db_name: str) -> DbtRun:
+def _run_in(
+    workdir: Path, cmd: list[str], vars: dict | None, db_name: str, env: dict | None = None
+) -> DbtRun:
     """Run ``cmd`` (dbt, or a script that runs it) from the repo with the build's database,
-    target and log folders in ``workdir``."""
+    target and log folders in ``workdir``; ``env``: more environment variables (a database
+    source's URL: a build reads or syncs a database only when its test says so)."""
     workdir.mkdir(parents=True, exist_ok=True)
     db_path = workdir / db_name
     # target spark: its metastore and tables (profiles.yml)
-    env = workspace_env(
-        workdir, db_name, CUSTSEG_SPARK_WAREHOUSE=workdir / "spark", SPARK_LOCAL_IP="127.0.0.1"
-    )
+    extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1", **(env or {})}
+    env = workspace_env(workdir, db_name, **extra)
+    for name in ("CUSTSEG_SOURCE_URL", "CUSTSEG_SYNC_URL"):
+        if name not in extra:
+            env.pop(name, None)
     assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(db_path))
     if vars:
         cmd = [*cmd, "--vars", json.dumps(vars)]
@@ -120,9 +125,11 @@ def _run_in(workdir: Path, cmd: list[str], vars: dict | None, db_name: str) -> D
     return DbtRun(proc.returncode, result.log, db_path, result)
 
 
-def run_dbt(workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb") -> DbtRun:
+def run_dbt(
+    workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb", env: dict | None = None
+) -> DbtRun:
     """``dbt <args>`` with its own database, target and log folders."""
-    return _run_in(workdir, [DBT, *args], vars, db_name)
+    return _run_in(workdir, [DBT, *args], vars, db_name, env)
 
 
 def run_build_script(workdir: Path, *args: str, vars: dict | None = None) -> DbtRun:
@@ -480,3 +487,85 @@ def standard_errors(negative_log_likelihood, params) -> np.ndarray:
                 4 * h * h
             )
     return np.exp(z) * np.sqrt(np.diag(np.linalg.inv(hessian)))
+
+
+# The database tests' table (test_database): Online Retail with an identity key and a change
+# stamp. The first load holds the lines to 30 November with CORRECTED of them carrying a wrong
+# quantity (one more); the second brings December and corrects those lines, so the table then
+# holds exactly the file's lines and its build can be compared with the build of the file.
+CORRECTED = 100
+FIRST_STAMP = "2011-12-01 00:00:00"
+SECOND_STAMP = "2011-12-10 00:00:00"
+
+
+def _sales(shared_data: Path, where: str, wrong: bool, stamp: str) -> pd.DataFrame:
+    """Online Retail's lines where ``where`` holds, with line_id (the row in the file) and
+    updated_at = ``stamp``; with ``wrong``, the CORRECTED chosen lines have one more in Quantity."""
+    source = shared_data / "online_retail.parquet"
+    with duckdb.connect() as con:
+        return con.execute(
+            f"""
+            with lines as (
+                select file_row_number + 1 as line_id, * exclude (file_row_number)
+                from read_parquet(?, file_row_number = true)
+            ),
+            chosen as (
+                select line_id from lines where InvoiceDate < date '2011-12-01' and line_id % 5003 = 1
+                order by line_id limit {CORRECTED}
+            )
+            select
+                * replace (
+                    case when ? and line_id in (select chosen.line_id from chosen) then Quantity + 1
+                    else Quantity end as Quantity
+                ),
+                cast(? as timestamp) as updated_at
+            from lines where {where} order by line_id
+            """,
+            [str(source), wrong, stamp],
+        ).df()
+
+
+NOVEMBER = "InvoiceDate < date '2011-12-01'"
+
+
+def sales_to_november(shared_data: Path) -> pd.DataFrame:
+    """The first load: Online Retail's lines to 30 November, CORRECTED of them with a wrong quantity."""
+    return _sales(shared_data, NOVEMBER, True, FIRST_STAMP)
+
+
+def sales_december(shared_data: Path) -> pd.DataFrame:
+    """The second load's new lines: December's."""
+    return _sales(shared_data, "not (" + NOVEMBER + ")", False, SECOND_STAMP)
+
+
+def sales_corrections(shared_data: Path) -> pd.DataFrame:
+    """line_id and the right Quantity of the CORRECTED lines the first load has wrong."""
+    wrong = _sales(shared_data, NOVEMBER, True, FIRST_STAMP)
+    right = _sales(shared_data, NOVEMBER, False, SECOND_STAMP)
+    changed = wrong["Quantity"] != right["Quantity"]
+    return right.loc[changed, ["line_id", "Quantity"]].reset_index(drop=True)
+
+
+# a database source's vars (docs/database.md) for the table the database tests load
+DATABASE_VARS = {"transactions_key_columns": ["line_id"], "transactions_updated_at_column": "updated_at"}
+# the columns that say where lines came from (a pull file, not the Parquet file of the same rows;
+# a line that came in the second batch), and the segment a row is in
+WHERE_FROM = ("source_file", "source_files", "file_fingerprint", "content_fingerprint")
+PROVENANCE = ("batch_id", "source_row_number")
+SEGMENT = ("cluster_id", "segment_name", "model_version", "value_model_version")
+# what a second build records of the first: its batches, history and registries, and the segments
+# of the model it kept (a weekly build scores with the model in use, docs/segments-over-time.md),
+# so they differ from a fresh build of the same rows; the lines, customers, features and value
+# (DATA_MARTS) must not
+RUN_HISTORY = {
+    "fct_batches", "fct_customer_segment_history", "fct_segment_shares", "fct_segment_migration",
+    "dim_segment_lineage", "fct_segmentation_drift", "dim_segmentation_models", "dim_segmentation_model_artifacts",
+    "dim_clv_models", "dim_classifier_tree_rules", "dim_customer_segments", "dim_segment_centroids",
+    "dim_segmentation_preprocessing", "dim_segments", "fct_classifier_confusion_matrix",
+    "fct_classifier_feature_importances", "fct_classifier_metrics", "fct_classifier_report",
+    "fct_customer_label_conflicts", "fct_scoring_agreement", "fct_segment_feature_profiles", "fct_segment_profiles",
+    "fct_segment_value", "fct_segmentation_k_selection", "fct_segmentation_pca_coordinates",
+    "fct_segmentation_pca_variance", "fct_sql_centroid_scores",
+}  # fmt: skip
+DATA_MARTS = ("fct_transactions", "fct_transaction_quarantine", "dim_customers", "dim_customer_value",
+              "fct_ingestion_summary")  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+from custseg import sync
 from custseg.dashboard import explorer, look, store
 
 
@@ -50,6 +51,24 @@ def _explorer_downloads(cluster_id: int, segment_name: str, where, total: int) -
             file_name=explorer.export_file_name(segment_name, fmt), mime=mime, key=f"explorer_{fmt}",
             on_click="ignore",
         )  # fmt: skip
+    _send_audience(cluster_id, segment_name, where, share, int(seed))
+
+
+def _send_audience(cluster_id: int, segment_name: str, where, share: float, seed: int) -> None:
+    """The same list sent to the database the segments are synced to, as audience_<name>."""
+    if sync.sync_url() is None:
+        st.caption("To send this list to your database as a table, set CUSTSEG_SYNC_URL (docs/database.md).")
+        return
+    left, right = st.columns([2, 1])
+    stem = explorer.export_file_name(segment_name, "csv").removesuffix("_customers.csv")
+    name = left.text_input("Audience name (the table audience_<name>)", value=stem, key="audience_name")
+    if right.button("Send to the database", key="send_audience"):
+        try:
+            done = explorer.send_audience(cluster_id, where, name, control_share=share, control_seed=seed)
+        except (sync.SyncError, ValueError) as exc:
+            st.error(str(exc))
+        else:
+            st.success(f"Wrote {done.total:,} customers to {done.table} (replacing {done.removed:,}).")
 
 
 def _conflicts(cluster_id: int) -> None:

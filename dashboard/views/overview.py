@@ -5,6 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
+from custseg import sync
 from custseg.dashboard import look, queries, store
 
 
@@ -35,6 +36,23 @@ def _headlines(lines: dict) -> None:
         )
 
 
+def _last_sync() -> None:
+    """When the segments were last written to the database (CUSTSEG_SYNC_URL), and how many rows."""
+    record = sync.last_sync(str(store.serving_path()))
+    if record is None:
+        return
+    if not record["ok"]:
+        st.warning(f"The last sync to the database ({record['at']} UTC) failed: {record['problem']}")
+        return
+    tables = {t["table"]: t for t in record["tables"]}
+    customers = tables.get("customer_segments")
+    if customers:
+        st.caption(
+            f"Last sync to the database: {record['at']} UTC, {customers['total']:,} customers in customer_segments "
+            f"({customers['inserted']:,} inserted, {customers['updated']:,} updated, {customers['removed']:,} removed)."
+        )
+
+
 def page_overview() -> None:
     st.title("Overview")
     head = queries.overview()
@@ -52,6 +70,7 @@ def page_overview() -> None:
             f"Model in use: {model['model_id']} ({model['algorithm']}, k = {model['n_clusters']}, "
             f"version {model['model_version']}, trained {model['trained_at']})"
         )
+    _last_sync()
     prof = queries.profiles()
     if prof["revenue"].notna().any():
         st.subheader("Revenue share by segment")

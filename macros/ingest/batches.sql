@@ -53,9 +53,30 @@
 {%- endmacro %}
 
 
-{# is_full_reload(): this build rebuilds the line store from every loaded file. #}
+{#
+    is_full_reload(): this build rebuilds the line store from every loaded file: on
+    `dbt build --full-refresh`, or when a database pull replaces rows already loaded (or a new
+    snapshot of a table read whole replaces the last one; custseg.inputs.pulls).
+#}
 {% macro is_full_reload() -%}
+    {{ return(is_full_refresh_reload() or table_reload()) }}
+{%- endmacro %}
+
+{# is_full_refresh_reload(): `dbt build --full-refresh` over an existing line store. #}
+{% macro is_full_refresh_reload() -%}
     {{ return(execute and flags.FULL_REFRESH and line_store_relation() is not none) }}
+{%- endmacro %}
+
+{#
+    table_reload(): this build's database pull replaces loaded rows, so the line store and every
+    table kept incrementally from it are rebuilt from the current rows (should_full_refresh).
+#}
+{% macro table_reload() -%}
+    {%- if not execute or not var('transactions_table', '') or var('customers_path', '') -%}
+        {{ return(false) }}
+    {%- endif -%}
+    {%- set src = transactions_source() -%}
+    {{ return(src is not none and src['pull'] is not none and src['pull']['reload']) }}
 {%- endmacro %}
 
 
@@ -103,8 +124,9 @@
             {%- endif -%}
         {%- endif -%}
     {%- endfor -%}
-    {%- if reload -%}
-        {#- every loaded file must be read again with the content it was loaded with -#}
+    {%- if reload and src.get('pull') is none -%}
+        {#- every loaded file must be read again with the content it was loaded with (a database
+            source's reload reads the current rows: a replaced snapshot is gone on purpose) -#}
         {%- set present = src['fingerprints'] -%}
         {%- for batch in loaded if batch['file_fingerprint'] not in present -%}
             {{ exceptions.raise_compiler_error(

@@ -25,6 +25,9 @@
     {%- endif -%}
     {%- if 'model.custseg.base_retail__transactions' in selected_resources -%}
         {%- set src = transactions_source() -%}
+        {%- if src['pull'] is not none -%}
+            {{ log(pull_log(src['pull']), info=True) }}
+        {%- endif -%}
         {{ log("Input checked: " ~ src['files'] | length ~ " " ~ src['format'] ~ " file(s), columns "
                ~ src['mapping'].values() | reject('none') | join(', ')
                ~ (", text dates read " ~ src['date_order'] if src['date_formats'] else ""), info=True) }}
@@ -38,6 +41,24 @@
         {%- do check_calibration_end(src) -%}
     {%- endif -%}
     {{ return('') }}
+{%- endmacro %}
+
+
+{# pull_log(pull): what a database source's pull read, for the pre-flight message (never the URL). #}
+{% macro pull_log(pull) -%}
+    {%- set window = (" changed after " ~ pull['window'][0] if pull['window'][0] else "")
+                     ~ (" up to " ~ pull['window'][1] if pull['window'][1] else "") -%}
+    {%- set text = "Pulled " ~ pull['rows'] ~ " row(s) from transactions_table" ~ window
+                   ~ " (" ~ pull['mode'] ~ " mode)" -%}
+    {%- if pull['replaced'] -%}
+        {%- set text = text ~ "; " ~ pull['replaced'] ~ " replace rows already loaded" -%}
+    {%- endif -%}
+    {%- if pull['reload'] -%}
+        {%- set text = text ~ ": the line store and the customer tables are rebuilt from the current rows" -%}
+    {%- elif pull['rows'] == 0 -%}
+        {%- set text = text ~ ": nothing changed" -%}
+    {%- endif -%}
+    {{ return(text) }}
 {%- endmacro %}
 
 
@@ -63,11 +84,20 @@
 
 {#
     input_options(): the vars that say what to read, as the probe takes them; on a full refresh,
-    also the files of every batch loaded so far (macros/ingest/batches.sql).
+    also the files of every batch loaded so far (macros/ingest/batches.sql). A database source
+    (transactions_table; docs/database.md) also gets the pull folder beside the working
+    warehouse and the pull files the line store holds (the probe's answer is computed once per
+    dbt invocation, at the pre-flight: custseg.dbt_plugin.Checks).
 #}
 {% macro input_options() -%}
+    {%- set table = var('transactions_table', '') or '' -%}
     {%- set reload_files = [] -%}
-    {%- if is_full_reload() -%}
+    {%- set loaded_pulls = [] -%}
+    {%- if table -%}
+        {%- for batch in loaded_batches() if batch['source_file'] not in loaded_pulls -%}
+            {%- do loaded_pulls.append(batch['source_file']) -%}
+        {%- endfor -%}
+    {%- elif is_full_refresh_reload() -%}
         {%- for batch in loaded_batches() if batch['source_file'] not in reload_files -%}
             {%- do reload_files.append(batch['source_file']) -%}
         {%- endfor -%}
@@ -81,7 +111,36 @@
         'transactions_encoding': var('transactions_encoding', '') or '',
         'reload_files': reload_files,
         'date_range': var('clv_calibration_end', none) not in [none, ''],
+        'transactions_table': table,
+        'transactions_key_columns': var('transactions_key_columns', []) or [],
+        'transactions_updated_at_column': var('transactions_updated_at_column', '') or '',
+        'pull_dir': pull_dir() if table else '',
+        'loaded_pulls': loaded_pulls,
+        'full_refresh': flags.FULL_REFRESH and table != '' and line_store_relation() is not none,
     }) }}
+{%- endmacro %}
+
+
+{#
+    pull_dir(): the folder of a database source's pull files, beside the working warehouse
+    (<warehouse file>.pulls): kept with the warehouse it fed, never in target/.
+#}
+{% macro pull_dir() -%}
+    {{ return(adapter.dispatch('pull_dir', 'custseg')()) }}
+{%- endmacro %}
+
+{% macro default__pull_dir() -%}
+    {{ exceptions.raise_compiler_error(
+        "Transactions input problem: a database source (transactions_table) is read on DuckDB only. On "
+        ~ adapter.type() ~ ", read the table with the engine's own reader (Spark: spark.read.jdbc) into "
+        ~ "Parquet and set transactions_path to it (docs/database.md)."
+    ) }}
+{%- endmacro %}
+
+{% macro duckdb__pull_dir() -%}
+    {%- set working = run_query("select path from duckdb_databases() where database_name = "
+                                ~ sql_string(target.database)).columns[0].values()[0] -%}
+    {{ return(working ~ ".pulls") }}
 {%- endmacro %}
 
 

@@ -56,4 +56,25 @@
     {{ log("Published the warehouse to " ~ serving ~ " (open it read-only from BI tools; checkpoint "
            ~ '%.1f' | format((checkpointed - started).total_seconds()) ~ " s, copy "
            ~ '%.1f' | format((done - checkpointed).total_seconds()) ~ " s: " ~ copied ~ ").", info=True) }}
+    {%- do sync_audiences(serving) -%}
+{%- endmacro %}
+
+
+{#
+    sync_audiences(serving): after the publish, the segments upserted into the database whose URL
+    is in the environment variable CUSTSEG_SYNC_URL, when set (custseg.sync; docs/database.md).
+    The URL is read in Python only (an env_var() here would be recorded in dbt's target files).
+    A failed sync leaves the publish in place and stops the run with the reason, so dbt exits
+    non-zero for the scheduler; the next build or `custseg sync` repairs it.
+#}
+{% macro sync_audiences(serving) -%}
+    {%- set options = {'sync_schema': var('sync_schema', 'custseg'), 'run_id': invocation_id} -%}
+    {%- set answer = fromjson(run_query("select custseg_sync(" ~ sql_string(serving) ~ ", "
+                                        ~ sql_string(tojson(options)) ~ ")").columns[0].values()[0]) -%}
+    {%- if answer.get('problem') -%}
+        {{ exceptions.raise_compiler_error("Published, but not synced: " ~ answer['problem']
+            ~ " The next build or `custseg sync` writes it.") }}
+    {%- elif answer.get('synced') -%}
+        {{ log("Synced the segments to the database in CUSTSEG_SYNC_URL: " ~ answer['synced'], info=True) }}
+    {%- endif -%}
 {%- endmacro %}

@@ -76,6 +76,20 @@ EXPORTS = {
 }
 
 
+def _cmd_sync(args: argparse.Namespace) -> int:
+    from .inputs import SourceError
+    from .project import project_var
+    from .sync import summary, sync
+
+    try:
+        done = sync(args.db, args.schema or project_var("sync_schema"), run_id="custseg sync")
+    except SourceError as exc:  # a SyncError, or the target's connection
+        print(f"custseg sync: error: {exc}", file=sys.stderr)
+        return 1
+    print("Synced to the database in CUSTSEG_SYNC_URL: " + summary(done))
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -235,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", default="exports", help="folder to write to (default: exports/)")
     ex.add_argument("--formats", nargs="+", choices=["csv", "parquet"], default=["csv", "parquet"])
     ex.set_defaults(func=_cmd_export)
+
+    sy = sub.add_parser(
+        "sync",
+        help="upsert the published segments into the database in CUSTSEG_SYNC_URL (what every build does)",
+    )
+    sy.add_argument("--db", default=os.environ.get("CUSTSEG_SERVING_PATH", "warehouse/custseg.duckdb"))
+    sy.add_argument("--schema", help="the target schema (default: the var sync_schema, custseg)")
+    sy.set_defaults(func=_cmd_sync)
 
     sq = sub.add_parser(
         "sql",

@@ -8,6 +8,7 @@
 - ``custseg_publish_file(working, serving)`` / ``custseg_check_serving(path)``: the publish
   step (macro ``publish_warehouse``; the file work is :mod:`custseg.publish`), answering JSON or a
   problem text the macro stops the build with.
+- ``custseg_sync(serving, options_json)``: after the publish, the audiences out (:mod:`custseg.sync`).
 
 Enabled in ``profiles.yml``::
 
@@ -45,6 +46,23 @@ def publish(working: str, serving: str) -> str:
         return json.dumps({"written": publish_file(working, serving)})
     except PublishError as exc:
         return json.dumps({"problem": f"Not published: {exc}"})
+
+
+def sync_published(serving: str, options: str) -> str:
+    """The UDF ``custseg_sync``: after a publish, the audiences upserted into the database named by
+    CUSTSEG_SYNC_URL (custseg.sync), as JSON: ``{"skipped": true}`` when it is not set, else
+    ``{"synced": summary}`` or ``{"problem": message}`` (never the URL)."""
+    from .inputs import SourceError
+    from .sync import summary, sync, sync_url
+
+    parsed = json.loads(options or "{}")
+    try:
+        if sync_url() is None:
+            return json.dumps({"skipped": True})
+        done = sync(serving, parsed.get("sync_schema") or "custseg", run_id=parsed.get("run_id") or "")
+        return json.dumps({"synced": summary(done)})
+    except SourceError as exc:  # a SyncError, or the target's connection
+        return json.dumps({"problem": str(exc)})
 
 
 def serving_problem(serving: str) -> str:
@@ -110,13 +128,23 @@ class Checks:
 
         return answer
 
+    # options that describe the warehouse as it is while the build runs, not the question: a
+    # database source is pulled once per invocation, at the pre-flight, and that answer stands
+    # for every model (the line store gains the pull's file half-way through the build)
+    ASKED_ONCE = ("loaded_pulls", "full_refresh")
+
     def __call__(self, kind: str, options: str) -> str:
-        key = kind + ":" + (options or "")
+        try:
+            parsed = json.loads(options or "{}")
+        except json.JSONDecodeError as exc:
+            return json.dumps({"ok": False, "error": f"{kind} options are not JSON: {exc}"})
+        asked = (
+            {k: v for k, v in parsed.items() if k not in self.ASKED_ONCE}
+            if isinstance(parsed, dict)
+            else parsed
+        )
+        key = kind + ":" + json.dumps(asked, sort_keys=True)
         if key not in self.answers:
-            try:
-                parsed = json.loads(options or "{}")
-            except json.JSONDecodeError as exc:
-                return json.dumps({"ok": False, "error": f"{kind} options are not JSON: {exc}"})
             self.answers[key] = json.dumps(self._answer(kind, parsed))
         return self.answers[key]
 
@@ -139,4 +167,7 @@ class Plugin(BasePlugin):
         )
         conn.create_function(
             "custseg_check_serving", serving_problem, ["VARCHAR"], "VARCHAR", side_effects=True
+        )
+        conn.create_function(
+            "custseg_sync", sync_published, ["VARCHAR", "VARCHAR"], "VARCHAR", side_effects=True
         )

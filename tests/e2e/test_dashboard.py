@@ -15,6 +15,7 @@ import pytest
 
 from custseg.dashboard import PAGES, explorer, look, queries, score_form, store, upload
 from custseg.demo_data import GeneratorConfig, write_transactions
+from custseg.sync import control_group
 from custseg.value.purchase_models import MODELS
 from helpers import APP, render
 
@@ -355,9 +356,9 @@ def test_the_explorers_download_is_the_marts_rows(serving):
         cluster_id, explorer.ExplorerFilter(), "parquet", serving, control_share=0.2, control_seed=7)))  # fmt: skip
     assert marked["is_control"].sum() == round(0.2 * len(expected))
     shuffled = marked["customer_id"].sample(frac=1, random_state=3)
-    again = explorer.control_group(shuffled, 0.2, 7)
+    again = control_group(shuffled, 0.2, 7)
     assert set(shuffled[again]) == set(marked.loc[marked["is_control"], "customer_id"])
-    assert set(shuffled[explorer.control_group(shuffled, 0.2, 8)]) != set(shuffled[again])
+    assert set(shuffled[control_group(shuffled, 0.2, 8)]) != set(shuffled[again])
 
 
 def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(serving):

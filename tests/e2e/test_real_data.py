@@ -32,17 +32,6 @@ OR_II_TRAINING_CUTOFF = "2010-09-01"
 
 
 @pytest.fixture(scope="module")
-def online_retail(shared_data, tmp_path_factory):
-    run = run_dbt(
-        tmp_path_factory.mktemp("or1"),
-        "build",
-        vars={"transactions_path": str(shared_data / "online_retail.parquet")},
-    )
-    assert run.returncode == 0, run.output[-4000:]
-    return run
-
-
-@pytest.fixture(scope="module")
 def online_retail_ii(shared_data, tmp_path_factory):
     path = shared_data / "online_retail_II_year_2009_2010.parquet"
     # the value models fitted on December to June, their predictions checked on July to December

@@ -4,7 +4,6 @@ what the segment buys."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..inputs.quoting import sql_identifier
+from ..sync import control_group
 from .store import input_kind, query
 
 EXPLORER_PAGE_SIZE = 50
@@ -109,17 +109,6 @@ def segment_customers(
     return rows, total
 
 
-def control_group(customer_ids: pd.Series, share: float, seed: int) -> pd.Series:
-    """A reproducible hold-out: True for round(share x n) of the customers, those whose SHA-256
-    of "<seed>:<customer id>" sorts first. The same seed and list give the same control group,
-    in any row order."""
-    if not 0 <= share < 1:
-        raise ValueError(f"the control share must be at least 0 and below 1, got {share}")
-    draws = customer_ids.astype(str).map(lambda c: hashlib.sha256(f"{seed}:{c}".encode()).hexdigest())
-    chosen = set(draws.sort_values(kind="stable").index[: round(share * len(draws))])
-    return pd.Series([i in chosen for i in customer_ids.index], index=customer_ids.index)
-
-
 def export_file_name(segment_name: str, fmt: str) -> str:
     """The download's file name, after the segment: "Potential Loyalists" ->
     "potential_loyalists_customers.csv"."""
@@ -147,6 +136,26 @@ def segment_export(
     if fmt == "parquet":
         return rows.to_parquet(index=False)
     raise ValueError(f"export format must be csv or parquet, got {fmt!r}")
+
+
+def send_audience(
+    cluster_id: int,
+    where: ExplorerFilter,
+    name: str,
+    path: Path | None = None,
+    control_share: float = 0.0,
+    control_seed: int = 1,
+):
+    """Every customer of the segment that matches, sent to the sync target (CUSTSEG_SYNC_URL)
+    as the table audience_<name> (custseg.sync.write_audience), with the same hold-out as the
+    download; what was written."""
+    from ..project import project_var
+    from ..sync import write_audience
+    from .store import serving_path
+
+    rows, _ = segment_customers(cluster_id, where, "customer_id", path=path, page_size=None)
+    return write_audience(str(path or serving_path()), name, rows["customer_id"], control_share, control_seed,
+                          project_var("sync_schema"))  # fmt: skip
 
 
 def segment_conflicts(cluster_id: int, path: Path | None = None) -> pd.DataFrame:

@@ -19,10 +19,13 @@ the SQL then reads that Parquet file and does all parsing and typing itself.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from . import SourceError
 from .columns import check_types, one_column_hint, resolve_columns
 from .dates import date_order, timestamp_sql
 from .files import detect_format, file_fingerprint, find_files, find_reload_files
+from .pulls import reader_sql as pull_reader_sql
 from .quoting import sql_identifier
 from .readers import (
     check_byte_order_mark,
@@ -47,6 +50,15 @@ INPUT_OPTIONS = (
     # not a var: also answer the first and last day of the dates (one more scan), for the checks
     # of date settings before the build (clv_calibration_end)
     "date_range",
+    # a database table instead of files (custseg.inputs.pulls; the URL is the environment's)
+    "transactions_table",
+    "transactions_key_columns",
+    "transactions_updated_at_column",
+    # not vars: where the pull files live (beside the working warehouse), the ones the line store
+    # holds, and whether this is `dbt build --full-refresh`
+    "pull_dir",
+    "loaded_pulls",
+    "full_refresh",
 )
 
 
@@ -57,7 +69,7 @@ def validate_input_options(options: dict) -> dict:
         raise SourceError(f"unknown input option(s) {unknown}")
     out = {name: options.get(name) for name in INPUT_OPTIONS}
     for name in ("transactions_path", "transactions_format", "date_format", "transactions_sheet",
-                 "transactions_encoding"):  # fmt: skip
+                 "transactions_encoding", "transactions_table", "pull_dir"):  # fmt: skip
         value = out[name]
         if value is None:
             out[name] = ""
@@ -78,6 +90,8 @@ def validate_input_options(options: dict) -> dict:
         raise SourceError(f"reload_files must be a list of paths, got {reload_files!r}")
     out["reload_files"] = reload_files
     out["date_range"] = bool(out["date_range"])
+    out["full_refresh"] = bool(out["full_refresh"])
+    out["loaded_pulls"] = list(out["loaded_pulls"] or [])
     if out["date_format"]:
         import duckdb
 
@@ -162,12 +176,11 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
     """
     import duckdb
 
+    pulled = None
     try:
         options = validate_input_options(options)
-        files = find_files(options["transactions_path"])
-        if options["reload_files"]:
-            files = find_reload_files(files, options["reload_files"])
-        fmt = detect_format(files, options["transactions_format"])
+        pulled = _pull(options) if options["transactions_table"] else None
+        files, fmt = _input_files(options, pulled)
         source_files = list(files)
         fingerprints = [file_fingerprint(f) for f in files]
         fmt_read = "parquet" if fmt == "xlsx" else fmt
@@ -179,7 +192,7 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
         encoding = options["transactions_encoding"]
         if fmt_read == "csv":
             check_byte_order_mark(files, encoding, "transactions_encoding")
-        reader = csv_reader_sql(files, encoding) if fmt_read == "csv" else parquet_reader_sql(files)
+        reader = _reader(files, fmt_read, encoding, pulled)
         con = duckdb.connect()
         try:
             described, file_rows = _read_shape(con, reader, files, fmt, fmt_read)
@@ -190,6 +203,8 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
         finally:
             con.close()
     except SourceError as exc:
+        if pulled is not None and pulled["new_file"]:
+            Path(pulled["new_file"]).unlink(missing_ok=True)  # a pull the build cannot use is not kept
         return {"ok": False, "error": str(exc)}
     return {
         "ok": True,
@@ -210,5 +225,39 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
         "nanosecond_columns": [c for c in columns if types[c].startswith("TIMESTAMP_NS")],
         "mapping": mapping,
         "input_note": input_note,
+        # a database source: what the pull read (custseg.inputs.pulls.pull), else None
+        "pull": pulled,
         **dates,
     }
+
+
+def _input_files(options: dict, pulled: dict | None) -> tuple[list[str], str]:
+    """The files this build reads (a database source's pull files, else transactions_path's, and
+    on a full refresh the files loaded before) and their format."""
+    if pulled is not None:
+        return pulled["files"], "parquet"
+    files = find_files(options["transactions_path"])
+    if options["reload_files"]:
+        files = find_reload_files(files, options["reload_files"])
+    return files, detect_format(files, options["transactions_format"])
+
+
+def _reader(files: list[str], fmt_read: str, encoding: str, pulled: dict | None) -> str:
+    if pulled is not None:
+        return pull_reader_sql(files, pulled["key_columns"])
+    return csv_reader_sql(files, encoding) if fmt_read == "csv" else parquet_reader_sql(files)
+
+
+def _pull(options: dict) -> dict:
+    """The database pull of this build (the files it reads; see custseg.inputs.pulls)."""
+    from ..project import project_var
+    from .pulls import pull
+
+    if options["transactions_path"] and options["transactions_path"] != project_var("transactions_path"):
+        raise SourceError(
+            "Both transactions_table and transactions_path are set; the build reads one of them. "
+            "Leave transactions_path at its default when reading a table."
+        )
+    if not options["pull_dir"]:
+        raise SourceError("A database source needs the pull folder (pull_dir), which the dbt build passes.")
+    return pull(options, options["pull_dir"], options["loaded_pulls"], full_refresh=options["full_refresh"])
