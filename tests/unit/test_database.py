@@ -247,3 +247,10 @@ def test_a_sync_is_recorded_beside_the_warehouse_and_an_audience_is_replaced_who
             ("c1", 0),
             ("c3", 0),
         ]
+
+
+def test_a_store_loaded_from_files_is_not_read_as_pulls(shop, tmp_path):
+    elsewhere = tmp_path / "sales.parquet"
+    duckdb.sql(f"copy (select 1 as line_id) to '{elsewhere}' (format parquet)")
+    with pytest.raises(SourceError, match="outside the pull folder"):
+        _pull(tmp_path, [str(elsewhere)])

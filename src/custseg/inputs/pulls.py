@@ -184,9 +184,9 @@ def pull(
     """
     opts = PullOptions(options)
     url = source_url(env)
-    loaded, last = _loaded_pulls(loaded_pulls, opts)
-    after = stamp_from_json(last.get("stamp_max")) if (last and opts.mode == "changes") else None
     folder = Path(pull_dir)
+    loaded, last = _loaded_pulls(loaded_pulls, opts, folder)
+    after = stamp_from_json(last.get("stamp_max")) if (last and opts.mode == "changes") else None
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"pull-{os.getpid()}.parquet.partial"
     try:
@@ -206,11 +206,17 @@ def pull(
     return {**answer, "files": files, "reload": bool(reload)}
 
 
-def _loaded_pulls(loaded_pulls: list[str], opts: PullOptions) -> tuple[list[str], dict | None]:
-    """The loaded pull files (each must still be there) and the last one's metadata, whose
-    settings must be this build's."""
+def _loaded_pulls(loaded_pulls: list[str], opts: PullOptions, folder: Path) -> tuple[list[str], dict | None]:
+    """The loaded pull files (each must still be there, in the pull folder: the store names no
+    other file the pull may open) and the last one's metadata, whose settings must be this build's."""
     loaded = [str(p) for p in loaded_pulls]
     for path in loaded:
+        if Path(path).resolve().parent != folder.resolve():
+            raise SourceError(
+                f"The warehouse's line store names {path} as a loaded pull, outside the pull folder {folder}: it was "
+                "loaded from files, not from transactions_table. Start over (delete the warehouse file), or keep "
+                "reading files."
+            )
         if not Path(path).is_file():
             raise SourceError(
                 f"The pull file {path}, loaded by an earlier build, is missing: the warehouse needs the rows it "
