@@ -50,23 +50,62 @@ def build(workdir: Path, vars: dict, env: dict | None = None) -> float:
     return seconds
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--rows", type=int, default=5_000_000)
-    parser.add_argument("--repeat", type=int, default=2)
-    args = parser.parse_args()
-    folder = Path(tempfile.mkdtemp(prefix="custseg-bench-db-"))
+def lines_file(folder: Path, rows: int) -> Path:
+    """``rows`` demo lines with a line id and a change stamp, as Parquet."""
     demo = folder / "demo.parquet"
-    customers = max(2_000, args.rows // 100)
-    write_transactions(demo, GeneratorConfig(rows=args.rows, customers=customers, seed=5))
+    write_transactions(demo, GeneratorConfig(rows=rows, customers=max(2_000, rows // 100), seed=5))
     lines = folder / "lines.parquet"
     duckdb.sql(
         f"copy (select file_row_number + 1 as line_id, * exclude (file_row_number), "
         f"timestamp '2011-12-10' as updated_at from read_parquet('{demo}', file_row_number = true)) "
         f"to '{lines}' (format parquet)"
     )
+    return lines
+
+
+def weekly(server: PostgresServer, workdir: Path, rows: int, env: dict) -> tuple[float, float]:
+    """A week of 1% new lines, then a week of 1% corrected lines, each pulled and built."""
+    share = max(1, rows // 100)
+    server.execute(
+        f'insert into shop.sales select line_id + {rows}, "InvoiceNo" || \'w\', "StockCode", '
+        f'"Description", "Quantity", "InvoiceDate" + interval \'7 days\', "UnitPrice", "CustomerID", '
+        f"\"Country\", timestamp '2011-12-17' from shop.sales where line_id <= {share}"
+    )
+    inserts = build(workdir, TABLE_VARS, env)
+    server.execute(
+        f'update shop.sales set "Quantity" = "Quantity" + 1, updated_at = timestamp \'2011-12-24\' '
+        f"where line_id % 100 = 7 and line_id <= {rows}"
+    )
+    return inserts, build(workdir, TABLE_VARS, env)
+
+
+def report(rows: int, load_s: float, file_s: list[float], table_s: list[float], inserts_s: float,
+           corrections_s: float) -> str:  # fmt: skip
+    file_med, table_med = statistics.median(file_s), statistics.median(table_s)
+    share = max(1, rows // 100)
+    cases = [
+        (f"cold build, {rows:,} lines from Parquet", file_med),
+        ("cold build, the same rows pulled from PostgreSQL", table_med),
+        (f"weekly: {share:,} new lines (1%), pulled and built", inserts_s),
+        (f"weekly: {share:,} corrected lines (1%), pulled and rebuilt", corrections_s),
+    ]
+    table = ["| case | seconds | vs the Parquet build |", "|---|---|---|"]
+    table += [f"| {case} | {seconds:.1f} | {seconds / file_med:.2f} |" for case, seconds in cases]
+    return "\n".join([
+        f"PostgreSQL load of the table (ADBC bulk copy, not part of the build): {load_s:.1f} s", "",
+        f"Runs (interleaved): Parquet {[round(s, 1) for s in file_s]}, PostgreSQL {[round(s, 1) for s in table_s]}",
+        "", *table,
+    ])  # fmt: skip
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=5_000_000)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="custseg-bench-db-"))
+    lines = lines_file(folder, args.rows)
     server = PostgresServer().start()
-    rows: list[dict] = []
     try:
         started = time.perf_counter()
         server.load("sales", pq.read_table(lines))
@@ -77,56 +116,10 @@ def main() -> int:
         for i in range(args.repeat):  # interleaved: the machine's load hits both alike
             file_s.append(build(folder / f"file{i}", {"transactions_path": str(lines)}))
             table_s.append(build(folder / f"table{i}", TABLE_VARS, env))
-        last = folder / f"table{args.repeat - 1}"
-        share = max(1, args.rows // 100)
-        server.execute(
-            f'insert into shop.sales select line_id + {args.rows}, "InvoiceNo" || \'w\', "StockCode", '
-            f'"Description", "Quantity", "InvoiceDate" + interval \'7 days\', "UnitPrice", "CustomerID", '
-            f"\"Country\", timestamp '2011-12-17' from shop.sales where line_id <= {share}"
-        )
-        inserts_s = build(last, TABLE_VARS, env)
-        server.execute(
-            f'update shop.sales set "Quantity" = "Quantity" + 1, updated_at = timestamp \'2011-12-24\' '
-            f"where line_id % 100 = 7 and line_id <= {args.rows}"
-        )
-        corrections_s = build(last, TABLE_VARS, env)
+        inserts_s, corrections_s = weekly(server, folder / f"table{args.repeat - 1}", args.rows, env)
     finally:
         server.stop()
-    file_med, table_med = statistics.median(file_s), statistics.median(table_s)
-    rows = [
-        {
-            "case": f"cold build, {args.rows:,} lines from Parquet",
-            "seconds": f"{file_med:.1f}",
-            "vs Parquet": "1.00",
-        },
-        {
-            "case": "cold build, the same rows pulled from PostgreSQL",
-            "seconds": f"{table_med:.1f}",
-            "vs Parquet": f"{table_med / file_med:.2f}",
-        },
-        {
-            "case": f"weekly: {share:,} new lines (1%), pulled and built",
-            "seconds": f"{inserts_s:.1f}",
-            "vs Parquet": f"{inserts_s / file_med:.2f}",
-        },
-        {
-            "case": f"weekly: {share:,} corrected lines (1%), pulled and rebuilt",
-            "seconds": f"{corrections_s:.1f}",
-            "vs Parquet": f"{corrections_s / file_med:.2f}",
-        },
-    ]
-    header = list(rows[0])
-    table = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    table += ["| " + " | ".join(r[h] for h in header) + " |" for r in rows]
-    text = "\n".join(
-        [
-            f"PostgreSQL load of the table (ADBC bulk copy, not part of the build): {load_s:.1f} s",
-            "",
-            f"Runs (interleaved): Parquet {[round(s, 1) for s in file_s]}, PostgreSQL {[round(s, 1) for s in table_s]}",
-            "",
-            *table,
-        ]
-    )
+    text = report(args.rows, load_s, file_s, table_s, inserts_s, corrections_s)
     print(text)
     out = REPO / "benchmarks" / "results" / f"database_{time.strftime('%Y%m%d_%H%M%S')}.md"
     out.write_text(text + "\n")

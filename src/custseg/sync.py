@@ -14,7 +14,7 @@ The rows come from the published (serving) warehouse, opened read-only. A table 
 writes for the first time gets the key as its primary key; a table that exists with other
 columns is left alone and the sync says so. SQLite has no schemas: there the tables go in the
 file itself and ``sync_schema`` is not used. An ``audience_<name>`` table (the explorer's
-filtered list, :func:`write_audience`) has the columns of ``customer_segments`` plus
+filtered list, :mod:`custseg.audiences`) has the columns of ``customer_segments`` plus
 ``is_control``; it is replaced whole.
 """
 
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -95,7 +94,6 @@ TARGET_TYPES = {
         "boolean": "integer",
     },
 }
-AUDIENCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
 class SyncError(SourceError):
@@ -194,13 +192,13 @@ def read_published(serving_path: str) -> dict:
         con.close()
 
 
-def _target_name(url: DatabaseURL, schema: str, table: str) -> str:
+def target_name(url: DatabaseURL, schema: str, table: str) -> str:
     if url.kind == "sqlite":
         return quote_identifier(table)
     return f"{quote_identifier(schema)}.{quote_identifier(table)}"
 
 
-def _existing_columns(cur, url: DatabaseURL, schema: str, table: str) -> list[str] | None:
+def existing_columns(cur, url: DatabaseURL, schema: str, table: str) -> list[str] | None:
     if url.kind == "sqlite":
         cur.execute("select name from pragma_table_info(?)", parameters=(table,))
     else:
@@ -213,10 +211,10 @@ def _existing_columns(cur, url: DatabaseURL, schema: str, table: str) -> list[st
     return names or None
 
 
-def _ensure_table(cur, url: DatabaseURL, schema: str, table: str, columns, key: str | None) -> None:
+def ensure_table(cur, url: DatabaseURL, schema: str, table: str, columns, key: str | None) -> None:
     """Create the table when it is missing; refuse one that exists with other columns."""
     wanted = [c[0] for c in columns]
-    existing = _existing_columns(cur, url, schema, table)
+    existing = existing_columns(cur, url, schema, table)
     where = table if url.kind == "sqlite" else f"{schema}.{table}"
     if existing is None:
         types = TARGET_TYPES[url.kind]
@@ -225,7 +223,7 @@ def _ensure_table(cur, url: DatabaseURL, schema: str, table: str, columns, key: 
         ]
         if key:
             cols.append(f"primary key ({quote_identifier(key)})")
-        cur.execute(f"create table {_target_name(url, schema, table)} ({', '.join(cols)})")
+        cur.execute(f"create table {target_name(url, schema, table)} ({', '.join(cols)})")
     elif existing != wanted:
         raise SyncError(
             f"The sync target's table {where} exists with other columns ({', '.join(existing)}); the sync writes "
@@ -233,7 +231,8 @@ def _ensure_table(cur, url: DatabaseURL, schema: str, table: str, columns, key: 
         )
 
 
-def _stage(cur, name: str, data) -> None:
+def stage(cur, name: str, data) -> None:
+    """Bulk-load Arrow ``data`` into the temporary table ``name`` (ADBC ingest)."""
     cur.adbc_ingest(name, data, mode="create", temporary=True)
 
 
@@ -243,9 +242,9 @@ def _differs(url: DatabaseURL, a: str, b: str) -> str:
 
 def _upsert(cur, url: DatabaseURL, schema: str, table: str, columns, key: str, data) -> TableSync:
     """Replace the rows of ``table`` by key with ``data`` (the caller commits); the counts."""
-    target = _target_name(url, schema, table)
-    stage = quote_identifier(f"custseg_stage_{table}")
-    _stage(cur, f"custseg_stage_{table}", data)
+    target = target_name(url, schema, table)
+    staged = quote_identifier(f"custseg_stage_{table}")
+    stage(cur, f"custseg_stage_{table}", data)
     k = quote_identifier(key)
     names = [quote_identifier(c[0]) for c in columns]
     changed = " or ".join(_differs(url, f"s.{n}", f"t.{n}") for n in names if n != k)
@@ -255,24 +254,24 @@ def _upsert(cur, url: DatabaseURL, schema: str, table: str, columns, key: str, d
         return int(cur.fetchall()[0][0])
 
     inserted = count(
-        f"select count(*) from {stage} as s where not exists (select 1 from {target} as t where t.{k} = s.{k})"
+        f"select count(*) from {staged} as s where not exists (select 1 from {target} as t where t.{k} = s.{k})"
     )
-    updated = count(f"select count(*) from {stage} as s join {target} as t on t.{k} = s.{k} where {changed}")
+    updated = count(f"select count(*) from {staged} as s join {target} as t on t.{k} = s.{k} where {changed}")
     removed = count(
-        f"select count(*) from {target} as t where not exists (select 1 from {stage} as s where s.{k} = t.{k})"
+        f"select count(*) from {target} as t where not exists (select 1 from {staged} as s where s.{k} = t.{k})"
     )
     cur.execute(
-        f"delete from {target} where not exists (select 1 from {stage} as s where s.{k} = {target}.{k})"
+        f"delete from {target} where not exists (select 1 from {staged} as s where s.{k} = {target}.{k})"
     )
     # casts: SQLite keeps what it is given; PostgreSQL converts the staged Arrow types
     cast_types = TARGET_TYPES[url.kind]
     select = ", ".join(f"cast({quote_identifier(c[0])} as {cast_types[c[2]]})" for c in columns)
     updates = ", ".join(f"{n} = excluded.{n}" for n in names if n != k)
     cur.execute(
-        f"insert into {target} ({', '.join(names)}) select {select} from {stage} where true "
+        f"insert into {target} ({', '.join(names)}) select {select} from {staged} where true "
         f"on conflict ({k}) do update set {updates}"
     )
-    cur.execute(f"drop table {stage}")
+    cur.execute(f"drop table {staged}")
     return TableSync(table, inserted, updated, removed, int(data.num_rows))
 
 
@@ -326,7 +325,7 @@ def sync(
     return done
 
 
-def _connect_target(env: dict[str, str] | None, schema: str) -> DatabaseURL:
+def connect_target(env: dict[str, str] | None, schema: str) -> DatabaseURL:
     url = sync_url(env)
     if url is None:
         raise SyncError(f"{SYNC_URL_ENV} is not set: export it with the target database's URL to sync.")
@@ -336,12 +335,12 @@ def _connect_target(env: dict[str, str] | None, schema: str) -> DatabaseURL:
 
 
 def _sync(serving_path: str, schema: str, run_id: str, env: dict[str, str] | None) -> list[TableSync]:
-    url = _connect_target(env, schema)
+    url = connect_target(env, schema)
     data = read_published(serving_path)
-    return _in_transaction(url, schema, lambda cur: _write(cur, url, schema, data, run_id or "custseg sync"))
+    return in_transaction(url, schema, lambda cur: _write(cur, url, schema, data, run_id or "custseg sync"))
 
 
-def _in_transaction(url: DatabaseURL, schema: str, work):
+def in_transaction(url: DatabaseURL, schema: str, work):
     """``work(cursor)`` in one transaction of the target, committed; any failure rolled back and
     said as a SyncError (scrubbed)."""
     conn = url.connect(read_only=False)
@@ -371,89 +370,21 @@ def _write(cur, url: DatabaseURL, schema: str, data: dict, run_id: str) -> list[
         ("segment_catalogue", CATALOGUE_COLUMNS, "cluster_id"),
     )
     for table, columns, key in (*tables, ("sync_log", LOG_COLUMNS, None)):
-        _ensure_table(cur, url, schema, table, columns, key)
+        ensure_table(cur, url, schema, table, columns, key)
     done = [_upsert(cur, url, schema, table, columns, key, data[table]) for table, columns, key in tables]
-    _log(cur, url, schema, run_id, done)
+    log_syncs(cur, url, schema, run_id, done)
     return done
 
 
-def _log(cur, url: DatabaseURL, schema: str, run_id: str, done: list[TableSync]) -> None:
+def log_syncs(cur, url: DatabaseURL, schema: str, run_id: str, done: list[TableSync]) -> None:
     now = _now()
     stamp = now if url.kind == "postgresql" else now.isoformat(sep=" ")
     marks = ", ".join(f"${i + 1}" for i in range(7)) if url.kind == "postgresql" else ", ".join("?" * 7)
     for d in done:
         cur.execute(
-            f"insert into {_target_name(url, schema, 'sync_log')} values ({marks})",
+            f"insert into {target_name(url, schema, 'sync_log')} values ({marks})",
             parameters=(stamp, run_id, d.table, d.inserted, d.updated, d.removed, d.total),
         )
-
-
-def control_group(customer_ids, share: float, seed: int):
-    """A reproducible hold-out for measuring a campaign: True for round(share x n) of the
-    customers (a pandas Series of ids), those whose SHA-256 of "<seed>:<customer id>" sorts
-    first. The same seed and list give the same control group, in any row order."""
-    import pandas as pd
-
-    if not 0 <= share < 1:
-        raise ValueError(f"the control share must be at least 0 and below 1, got {share}")
-    draws = customer_ids.astype(str).map(lambda c: hashlib.sha256(f"{seed}:{c}".encode()).hexdigest())
-    chosen = set(draws.sort_values(kind="stable").index[: round(share * len(draws))])
-    return pd.Series([i in chosen for i in customer_ids.index], index=customer_ids.index)
-
-
-def write_audience(
-    serving_path: str,
-    name: str,
-    customer_ids,
-    control_share: float = 0.0,
-    control_seed: int = 1,
-    schema: str = "custseg",
-    env: dict[str, str] | None = None,
-) -> TableSync:
-    """The customers ``customer_ids`` (a list from the explorer) as the table ``audience_<name>``
-    of the sync target: the columns of customer_segments plus ``is_control`` (control_group),
-    replaced whole in one transaction, and a line in sync_log."""
-    import duckdb
-    import pandas as pd
-    import pyarrow as pa
-
-    if not AUDIENCE_NAME.fullmatch(name or ""):
-        raise SyncError(
-            f"The audience name {name!r} must be lower-case letters, digits and '_', starting with a letter."
-        )
-    url = _connect_target(env, schema)
-    ids = pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype="string")})
-    with duckdb.connect(str(serving_path), read_only=True) as con:
-        con.register("audience_ids", ids)
-        rows = con.sql(customer_segments_sql(con) + " where s.customer_id in (select customer_id from audience_ids)"
-                       " order by 1").df()  # fmt: skip
-    rows["is_control"] = control_group(rows["customer_id"], control_share, control_seed).to_numpy(dtype=bool)
-    data = pa.Table.from_pandas(rows, preserve_index=False)
-    table = f"audience_{name}"
-    columns = (*CUSTOMER_COLUMNS, ("is_control", "s.is_control", "boolean"))
-
-    def work(cur) -> TableSync:
-        if url.kind == "postgresql":
-            cur.execute(f"create schema if not exists {quote_identifier(schema)}")
-        _ensure_table(cur, url, schema, "sync_log", LOG_COLUMNS, None)
-        existing = _existing_columns(cur, url, schema, table)
-        removed = 0
-        if existing is not None:
-            cur.execute(f"select count(*) from {_target_name(url, schema, table)}")
-            removed = int(cur.fetchall()[0][0])
-            cur.execute(f"drop table {_target_name(url, schema, table)}")
-        _ensure_table(cur, url, schema, table, columns, "customer_id")
-        _stage(cur, f"custseg_stage_{table}", data)
-        types = TARGET_TYPES[url.kind]
-        select = ", ".join(f"cast({quote_identifier(c[0])} as {types[c[2]]})" for c in columns)
-        cur.execute(f"insert into {_target_name(url, schema, table)} select {select} from "
-                    f"{quote_identifier(f'custseg_stage_{table}')}")  # fmt: skip
-        cur.execute(f"drop table {quote_identifier(f'custseg_stage_{table}')}")
-        done = TableSync(table, len(rows), 0, removed, len(rows))
-        _log(cur, url, schema, "audience", [done])
-        return done
-
-    return _in_transaction(url, schema, work)
 
 
 def summary(done: list[TableSync]) -> str:

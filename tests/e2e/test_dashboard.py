@@ -13,9 +13,9 @@ import duckdb
 import pandas as pd
 import pytest
 
+from custseg.audiences import control_group
 from custseg.dashboard import PAGES, explorer, look, queries, score_form, store, upload
 from custseg.demo_data import GeneratorConfig, write_transactions
-from custseg.sync import control_group
 from custseg.value.purchase_models import MODELS
 from helpers import APP, render
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from custseg.audiences import control_group
 from custseg.dashboard import explorer
 from custseg.inputs import SourceError
 from custseg.inputs.transactions import probe_source
-from custseg.sync import SyncError, control_group, sync
+from custseg.sync import SyncError, sync
 from custseg.sync import last_sync as sync_record
 from helpers import (
     CORRECTED,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..audiences import control_group
 from ..inputs.quoting import sql_identifier
-from ..sync import control_group
 from .store import input_kind, query
 
 EXPLORER_PAGE_SIZE = 50
@@ -147,10 +147,10 @@ def send_audience(
     control_seed: int = 1,
 ):
     """Every customer of the segment that matches, sent to the sync target (CUSTSEG_SYNC_URL)
-    as the table audience_<name> (custseg.sync.write_audience), with the same hold-out as the
+    as the table audience_<name> (custseg.audiences.write_audience), with the same hold-out as the
     download; what was written."""
+    from ..audiences import write_audience
     from ..project import project_var
-    from ..sync import write_audience
     from .store import serving_path
 
     rows, _ = segment_customers(cluster_id, where, "customer_id", path=path, page_size=None)

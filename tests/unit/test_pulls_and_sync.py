@@ -223,7 +223,8 @@ def test_a_build_pulls_once_whatever_the_store_holds_when_a_model_asks_again(sho
 
 
 def test_a_sync_is_recorded_beside_the_warehouse_and_an_audience_is_replaced_whole(tmp_path):
-    from custseg.sync import last_sync, write_audience
+    from custseg.audiences import write_audience
+    from custseg.sync import last_sync
 
     target = tmp_path / "audiences.db"
     env = {"CUSTSEG_SYNC_URL": f"sqlite:///{target}"}
