@@ -333,3 +333,9 @@ def test_the_explorer_sends_its_list_as_an_audience_and_the_overview_says_when_t
     synced = sync_record(str(serving))
     assert synced["ok"] and "Last sync to the database:" in said
     assert f"{synced['tables'][0]['total']:,} customers in customer_segments" in said
+    # no page shows the URL or its password (the Overview and the explorer, rendered)
+    for name in ("Overview", "Segment explorer"):
+        shown = render(name)
+        texts = [e.value for kind in ("caption", "markdown", "text", "title", "subheader", "warning", "success")
+                 for e in getattr(shown, kind)]  # fmt: skip
+        assert not [t for t in texts if PASSWORD in str(t) or postgres.url() in str(t)]
