@@ -6,7 +6,4 @@ if command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
 echo "==> installing Debian's chromium for the dashboard's browser test"
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-export DEBIAN_FRONTEND=noninteractive
-{ $SUDO apt-get install -y -q chromium || { $SUDO apt-get update -q && $SUDO apt-get install -y -q chromium; }; } \
-    >/dev/null 2>&1 || echo "    could not install chromium: the browser test will be skipped, saying so"
+bash "$(dirname "$0")/apt_install.sh" chromium "the browser test will be skipped, saying so"

@@ -5,7 +5,4 @@ if java -version 2>&1 | grep -qE 'version "(1[7-9]|[2-9][0-9])'; then
     exit 0
 fi
 echo "==> installing Debian's openjdk-17-jre-headless (Spark needs Java 17+)"
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-export DEBIAN_FRONTEND=noninteractive
-{ $SUDO apt-get install -y -q openjdk-17-jre-headless || { $SUDO apt-get update -q && $SUDO apt-get install -y -q openjdk-17-jre-headless; }; } \
-    >/dev/null 2>&1 || echo "    could not install Java 17 (install a JDK/JRE 17+ yourself): Spark cannot start without it"
+bash "$(dirname "$0")/apt_install.sh" openjdk-17-jre-headless "install a JDK/JRE 17+ yourself: Spark cannot start without it"

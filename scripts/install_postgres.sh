@@ -7,9 +7,7 @@ if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/de
     exit 0
 fi
 echo "==> installing Debian's postgresql (the database tests start a server of their own)"
-SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
-export DEBIAN_FRONTEND=noninteractive
-{ $SUDO apt-get install -y -q postgresql || { $SUDO apt-get update -q && $SUDO apt-get install -y -q postgresql; }; } \
-    >/dev/null 2>&1 || echo "    could not install postgresql: the PostgreSQL tests will skip"
+bash "$(dirname "$0")/apt_install.sh" postgresql "the PostgreSQL tests will skip"
 # the package starts its own cluster on installation: the tests never use it
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo -n"
 $SUDO service postgresql stop >/dev/null 2>&1 || true
