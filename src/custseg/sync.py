@@ -136,40 +136,46 @@ def _columns_of(con, relation: str) -> set[str]:
     }
 
 
-def _select(con, columns, sources: dict[str, str], base: str) -> str:
-    """SELECT of ``columns`` over the marts that exist (a missing mart or column: a typed null)."""
+# where each table's columns come from: the base mart (alias, relation), then the marts joined to
+# it when the build has them (alias, relation, join condition)
+CUSTOMER_SOURCES = (
+    ("s", "marts.dim_customer_segments", ""),
+    ("v", "marts.dim_customer_value", "v.customer_id = s.customer_id"),
+    ("d", "marts.dim_segments", "d.cluster_id = s.cluster_id"),
+)
+CATALOGUE_SOURCES = (
+    ("p", "marts.fct_segment_profiles", ""),
+    ("w", "marts.fct_segment_value", "w.cluster_id = p.cluster_id"),
+    ("d", "marts.dim_segments", "d.cluster_id = p.cluster_id"),
+)
+
+
+def _select(con, columns, sources) -> str:
+    """SELECT of ``columns`` over the marts that exist: the base mart, left joined to each other
+    one the build has (a missing mart or column gives a typed null)."""
     present = _relations(con)
-    have = {alias: _columns_of(con, rel) if rel in present else set() for alias, rel in sources.items()}
+    have = {alias: _columns_of(con, rel) if rel in present else set() for alias, rel, _ in sources}
     exprs = []
     for name, expr, kind in columns:
         alias, column = expr.split(".")
         value = expr if column in have[alias] else "null"
         exprs.append(f"cast({value} as {DUCKDB_TYPES[kind]}) as {quote_identifier(name)}")
-    joins = [f"from {sources[base]} as {base}"]
-    return "select " + ", ".join(exprs) + " " + " ".join(joins)
+    (base, relation, _), joined = sources[0], sources[1:]
+    sql = "select " + ", ".join(exprs) + f" from {relation} as {base}"
+    for alias, rel, on in joined:
+        if rel in present:
+            sql += f" left join {rel} as {alias} on {on}"
+    return sql
 
 
 def customer_segments_sql(con) -> str:
     """The rows of ``customer_segments`` from the published marts (DuckDB SQL)."""
-    sources = {"s": "marts.dim_customer_segments", "v": "marts.dim_customer_value", "d": "marts.dim_segments"}
-    present = _relations(con)
-    sql = _select(con, CUSTOMER_COLUMNS, sources, "s")
-    if sources["v"] in present:
-        sql += " left join marts.dim_customer_value as v on v.customer_id = s.customer_id"
-    if sources["d"] in present:
-        sql += " left join marts.dim_segments as d on d.cluster_id = s.cluster_id"
-    return sql
+    return _select(con, CUSTOMER_COLUMNS, CUSTOMER_SOURCES)
 
 
 def catalogue_sql(con) -> str:
-    sources = {"p": "marts.fct_segment_profiles", "w": "marts.fct_segment_value", "d": "marts.dim_segments"}
-    present = _relations(con)
-    sql = _select(con, CATALOGUE_COLUMNS, sources, "p")
-    if sources["w"] in present:
-        sql += " left join marts.fct_segment_value as w on w.cluster_id = p.cluster_id"
-    if sources["d"] in present:
-        sql += " left join marts.dim_segments as d on d.cluster_id = p.cluster_id"
-    return sql
+    """The rows of ``segment_catalogue`` from the published marts (DuckDB SQL)."""
+    return _select(con, CATALOGUE_COLUMNS, CATALOGUE_SOURCES)
 
 
 def read_published(serving_path: str) -> dict:
