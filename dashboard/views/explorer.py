@@ -60,8 +60,11 @@ def _send_audience(cluster_id: int, segment_name: str, where, share: float, seed
         st.caption("To send this list to your database as a table, set CUSTSEG_SYNC_URL (docs/database.md).")
         return
     left, right = st.columns([2, 1])
-    stem = explorer.export_file_name(segment_name, "csv").removesuffix("_customers.csv")
-    name = left.text_input("Audience name (the table audience_<name>)", value=stem, key="audience_name")
+    name = left.text_input(
+        "Audience name (the table audience_<name>)",
+        value=explorer.segment_stem(segment_name),
+        key="audience_name",
+    )
     if right.button("Send to the database", key="send_audience"):
         try:
             done = explorer.send_audience(cluster_id, where, name, control_share=share, control_seed=seed)

@@ -109,11 +109,14 @@ def segment_customers(
     return rows, total
 
 
+def segment_stem(segment_name: str) -> str:
+    """A segment's name as a file or table name: "Potential Loyalists" -> "potential_loyalists"."""
+    return re.sub(r"[^a-z0-9]+", "_", segment_name.lower()).strip("_") or "segment"
+
+
 def export_file_name(segment_name: str, fmt: str) -> str:
-    """The download's file name, after the segment: "Potential Loyalists" ->
-    "potential_loyalists_customers.csv"."""
-    stem = re.sub(r"[^a-z0-9]+", "_", segment_name.lower()).strip("_") or "segment"
-    return f"{stem}_customers.{fmt}"
+    """The download's file name, after the segment: "potential_loyalists_customers.csv"."""
+    return f"{segment_stem(segment_name)}_customers.{fmt}"
 
 
 def segment_export(
