@@ -30,7 +30,8 @@ DBT = dbt_executable()
 # use their own key, never the user's: set before any test runs, inherited by every dbt and
 # custseg subprocess.
 # One key per test run, shared by its xdist workers: a warehouse one worker built and another
-# rebuilds (test_rebuild_gives_identical_tables) carries the same signatures.
+# builds from another source (test_database_sqlite: the same lines from a table) carries the
+# same signatures.
 _RUN = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex
 _KEY_DIR = Path(tempfile.gettempdir()) / f"custseg-key-{_RUN}"
 _KEY_DIR.mkdir(mode=0o700, exist_ok=True)

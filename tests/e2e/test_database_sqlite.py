@@ -1,28 +1,23 @@
 """A SQLite file (the embedded default) as the source and the sync target (issue 42;
-docs/database.md): the same weekly story as test_database's PostgreSQL one, and a sync that
-fails after the publish (the build is published, dbt exits non-zero, `custseg sync` repairs)."""
+docs/database.md), on the session's demo lines (no public data needed): text dates and stamps,
+the first pull equal to the file build of the same lines (conftest.demo_warehouse: the same
+inputs and vars give the same tables, whatever the source), a week of new lines equal to the
+file build of that batch (conftest.second_batch), and a sync that fails after the publish (the
+build is published, dbt exits non-zero, `custseg sync` repairs). Corrected lines (a key pulled
+again) are test_database's PostgreSQL story; on SQLite in-process: tests/unit/test_pulls_and_sync.py."""
 
 from __future__ import annotations
 
 import shutil
 import sqlite3
+from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pytest
 
 from custseg.cli import main as custseg
-from helpers import (
-    CORRECTED,
-    DATABASE_VARS,
-    SECOND_STAMP,
-    WHERE_FROM,
-    assert_the_weekly_build_equals_the_file,
-    mart_differences,
-    run_dbt,
-    sales_corrections,
-    sales_december,
-    sales_to_november,
-)
+from helpers import DATABASE_VARS, FIRST_STAMP, SECOND_STAMP, WHERE_FROM, mart_differences, run_dbt
 
 VARS = {"transactions_table": "sales", **DATABASE_VARS}
 
@@ -32,12 +27,27 @@ def _rows(path, sql: str) -> list[tuple]:
         return con.execute(sql).fetchall()
 
 
+def _published(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute("select count(*) from marts.dim_customer_segments").fetchone()[0]
+
+
+def _keyed(source: Path, first_line: int, stamp: str) -> pd.DataFrame:
+    """A batch file's lines with the table's key (line_id, numbered in file order from
+    ``first_line``) and change stamp."""
+    frame = pd.read_parquet(source)
+    frame.insert(0, "line_id", range(first_line, first_line + len(frame)))
+    frame["updated_at"] = pd.Timestamp(stamp)
+    return frame
+
+
 @pytest.fixture(scope="module")
-def sqlite_builds(shared_data, tmp_path_factory):
+def sqlite_builds(demo_warehouse, second_batch, tmp_path_factory):
     folder = tmp_path_factory.mktemp("sqlite_source")
     shop, target = folder / "shop.db", folder / "audiences.db"
+    week_1 = _keyed(demo_warehouse.source, 1, FIRST_STAMP)
     with sqlite3.connect(shop) as con:
-        sales_to_november(shared_data).to_sql("sales", con, index=False)
+        week_1.to_sql("sales", con, index=False)
     # the target holds a customer_segments table of its own: the first sync must refuse it
     with sqlite3.connect(target) as con:
         con.execute("create table customer_segments (customer_id text, score real)")
@@ -49,25 +59,21 @@ def sqlite_builds(shared_data, tmp_path_factory):
     with sqlite3.connect(target) as con:  # the owner clears the way: the next build syncs
         con.execute("drop table customer_segments")
 
+    week_2 = _keyed(second_batch.source, len(week_1) + 1, SECOND_STAMP)
     with sqlite3.connect(shop) as con:
-        sales_december(shared_data).to_sql("sales", con, index=False, if_exists="append")
-        stamp = SECOND_STAMP[:-2] + "01"  # a second after December's lines
-        con.executemany(
-            "update sales set Quantity = ?, updated_at = ? where line_id = ?",
-            [(int(q), stamp, int(i)) for i, q in sales_corrections(shared_data).itertuples(index=False)],
-        )
+        week_2.to_sql("sales", con, index=False, if_exists="append")
     second = run_dbt(workdir, "build", vars=VARS, env=env)
     assert second.returncode == 0, second.output[-4000:]
-    return {"first": first, "kept": kept, "second": second, "target": target}
+    return {"first": first, "kept": kept, "second": second, "target": target, "weeks": (week_1, week_2)}
 
 
-def test_a_failed_sync_leaves_the_build_published_and_exits_non_zero(sqlite_builds, monkeypatch):
+def test_a_failed_sync_leaves_the_build_published_and_exits_non_zero(sqlite_builds, demo_warehouse):
     first = sqlite_builds["first"]
     assert first.returncode != 0  # for the scheduler
     assert "Published, but not synced" in first.output and "exists with other columns" in first.output
-    with duckdb.connect(str(sqlite_builds["kept"]), read_only=True) as con:  # its publication, kept
-        assert con.execute("select count(*) from marts.dim_customer_segments").fetchone()[0] > 4000
     assert not first.failed  # every node succeeded: only the sync after the publish did not
+    customers = demo_warehouse.scalar("select count(*) from marts.dim_customer_segments")
+    assert _published(sqlite_builds["kept"]) == customers  # its publication, kept
 
 
 def test_custseg_sync_repairs_a_failed_sync(sqlite_builds, monkeypatch, capsys, tmp_path):
@@ -75,26 +81,29 @@ def test_custseg_sync_repairs_a_failed_sync(sqlite_builds, monkeypatch, capsys, 
     monkeypatch.setenv("CUSTSEG_SYNC_URL", f"sqlite:///{target}")
     assert custseg(["sync", "--db", str(sqlite_builds["kept"])]) == 0
     assert "customer_segments:" in capsys.readouterr().out
-    with duckdb.connect(str(sqlite_builds["kept"]), read_only=True) as con:  # the first build's publication
-        published = con.execute("select count(*) from marts.dim_customer_segments").fetchone()[0]
-    assert _rows(target, "select count(*) from customer_segments")[0][0] == published
+    assert _rows(target, "select count(*) from customer_segments")[0][0] == _published(sqlite_builds["kept"])
     # run again: nothing to write (idempotent), and the log says so
     assert custseg(["sync", "--db", str(sqlite_builds["kept"])]) == 0
     assert _rows(target, "select rows_inserted, rows_updated, rows_removed from sync_log where run_id = "
                  "'custseg sync' order by rowid desc limit 1") == [(0, 0, 0)]  # fmt: skip
 
 
-def test_a_sqlite_table_builds_as_the_file_of_its_rows(sqlite_builds, online_retail_to_november):
-    assert (
-        mart_differences(sqlite_builds["kept"], online_retail_to_november.serving_path, also_skip=WHERE_FROM)
-        == {}
-    )
+def test_a_sqlite_table_builds_as_the_file_of_its_rows(sqlite_builds, demo_warehouse):
+    """The dates and stamps are text in SQLite: the pull reads them as the file's timestamps."""
+    assert _rows(sqlite_builds["target"].with_name("shop.db"), "select typeof(InvoiceDate), typeof(updated_at) "
+                 "from sales limit 1") == [("text", "text")]  # fmt: skip
+    assert mart_differences(sqlite_builds["kept"], demo_warehouse.serving_path, also_skip=WHERE_FROM) == {}
 
 
-def test_the_weekly_sqlite_pull_replaces_the_corrected_lines(sqlite_builds, online_retail):
+def test_the_weekly_sqlite_pull_adds_the_new_lines_as_the_file_batch_does(sqlite_builds, second_batch):
     second = sqlite_builds["second"]
-    assert f"{CORRECTED} replace rows already loaded" in second.output
-    assert_the_weekly_build_equals_the_file(second, online_retail)
+    week_1, week_2 = sqlite_builds["weeks"]
+    assert second.query("select batch_id, raw_line_count from marts.fct_batches order by 1") == [
+        (1, len(week_1)),
+        (2, len(week_2)),
+    ]
+    assert f"Pulled {len(week_2)} row(s) from transactions_table" in second.output
+    assert mart_differences(second.serving_path, second_batch.serving_path, also_skip=WHERE_FROM) == {}
     synced = _rows(
         sqlite_builds["target"], "select customer_id, cluster_id, segment_name from customer_segments"
     )

@@ -152,14 +152,6 @@ def test_champions_beat_lost_on_every_rfm_axis(demo_build):
     assert champions[0] < lost[0] and champions[1] > lost[1] and champions[2] > lost[2]
 
 
-def test_rebuild_gives_identical_tables(demo_file, demo_build, tmp_path):
-    from helpers import mart_differences, run_dbt
-
-    again = run_dbt(tmp_path, "build", vars={"transactions_path": str(demo_file)})
-    assert again.returncode == 0, again.output[-3000:]
-    assert mart_differences(demo_build.db_path, again.db_path) == {}
-
-
 def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
     """A file with foreign column names, a line amount instead of qty x price and m/d/Y dates,
     of two customers: too few to segment, which the build says before any Python model runs."""
