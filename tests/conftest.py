@@ -25,6 +25,7 @@ from helpers import (
     copy_build,
     fixture_table,
     late_batch,
+    make_registry_legacy,
     run_build_script,
     run_dbt,
     sales_to_november,
@@ -122,10 +123,16 @@ def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
         db = copy_build(demo_warehouse, workdir, publication=True)
         served = serving_path(db)
         # the warehouse as a release before wrote it: its segment_names seed had other columns
-        # (prototype positions, no rules); the build reloads the seed whole (seeds +full_refresh)
+        # (prototype positions, no rules), which the build reloads whole (seeds +full_refresh),
+        # and its registry stored reports as Arrow IPC, which `custseg upgrade-registry` converts
+        # as the upgrade notes say (test_dbt_build's registry test)
         with duckdb.connect(str(db)) as con:
             con.execute("alter table seeds.segment_names drop column rule_order")
             con.execute("alter table seeds.segment_names add column recency_score double")
+            make_registry_legacy(con)
+        cli = str(Path(sys.executable).with_name("custseg"))
+        upgrade = subprocess.run([cli, "upgrade-registry", "--db", str(db)], capture_output=True, text=True)
+        assert upgrade.returncode == 0, upgrade.stderr
         late = late_batch(demo_warehouse.source.parent / "week_02.parquet", demo_warehouse.source)
         stop = folder / "reader.stop"
         logs = {mode: folder / f"reader_{mode}.log" for mode in ("held", "dashboard")}
@@ -147,7 +154,8 @@ def second_batch(demo_warehouse, tmp_path_factory) -> SharedBuild:
             for reader in readers:
                 reader.wait(timeout=120)
         extra = {"source": str(late), "reader_logs": {mode: str(log) for mode, log in logs.items()},
-                 "build_started": started, "build_finished": finished}  # fmt: skip
+                 "build_started": started, "build_finished": finished,
+                 "upgraded_rows": json.loads(upgrade.stdout)["upgraded_rows"]}  # fmt: skip
         return run, extra
 
     return _shared(tmp_path_factory, "second-batch", build)

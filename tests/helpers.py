@@ -204,6 +204,7 @@ class SharedBuild(DbtRun):
 
     source: Path = Path()
     reader_logs: dict | None = None  # second_batch: what the readers saw during the build
+    upgraded_rows: int = 0  # second_batch: the registry rows `custseg upgrade-registry` converted
     build_started: float = 0.0
     build_finished: float = 0.0
 
@@ -238,6 +239,38 @@ with open(log, "w") as out:
             break
         time.sleep(0.1)
 """
+
+
+def _legacy_reports(text: str) -> bytes:
+    """A row's reports as the release before stored them: Arrow IPC of (name, IPC of the table)."""
+    import pyarrow as pa
+
+    from custseg.segmentation.reports import decode_reports
+
+    def ipc(table: pa.Table) -> bytes:
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+
+    tables = decode_reports(text)
+    payloads = [ipc(pa.Table.from_pandas(frame, preserve_index=False)) for frame in tables.values()]
+    return ipc(pa.table({"name": pa.array(list(tables)), "payload": pa.array(payloads, pa.binary())}))
+
+
+def make_registry_legacy(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Put a warehouse's model registry back as the release before stored it (reports as Arrow
+    IPC bytes, which `custseg upgrade-registry` converts); returns each model's reports as they were."""
+    original = dict(con.execute("select model_id, reports from segmentation.ml_model_registry").fetchall())
+    con.execute("create temp table legacy (model_id varchar, reports blob)")
+    con.executemany(
+        "insert into legacy values (?, ?)", [(m, _legacy_reports(t)) for m, t in original.items()]
+    )
+    con.execute(
+        "create or replace table segmentation.ml_model_registry as select registry.* replace "
+        "(legacy.reports as reports) from segmentation.ml_model_registry as registry join legacy using (model_id)"
+    )
+    return original
 
 
 # The late batch (conftest.second_batch): other customers, dated before the demo's first batch,

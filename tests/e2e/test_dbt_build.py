@@ -746,43 +746,23 @@ def test_the_project_warehouse_passes_the_reader_checks(demo_build):
         con.close()
 
 
-def _legacy_reports(text: str) -> bytes:
-    """A row's reports as the release before stored them: Arrow IPC of (name, IPC of the table)."""
-    import pyarrow as pa
-
+def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(
+    demo_build, second_batch, tmp_path
+):
+    """A registry whose reports are Arrow IPC bytes (helpers.make_registry_legacy): the ML step
+    refuses it saying how to upgrade; `custseg upgrade-registry` converts it keeping every row.
+    The next build builds on: conftest.second_batch's warehouse is such a registry, upgraded so,
+    and its build scores with the model it holds (and equals a build that never had one:
+    test_database_sqlite's weekly build)."""
     from custseg.segmentation.reports import decode_reports
-
-    def ipc(table: pa.Table) -> bytes:
-        sink = pa.BufferOutputStream()
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            writer.write_table(table)
-        return sink.getvalue().to_pybytes()
-
-    tables = decode_reports(text)
-    payloads = [ipc(pa.Table.from_pandas(frame, preserve_index=False)) for frame in tables.values()]
-    return ipc(pa.table({"name": pa.array(list(tables)), "payload": pa.array(payloads, pa.binary())}))
-
-
-def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(demo_build, tmp_path):
-    """A registry whose reports are Arrow IPC bytes: the ML step refuses it saying how to upgrade;
-    `custseg upgrade-registry` converts it keeping every row; the next build then changes no mart."""
-    from custseg.segmentation.reports import decode_reports
-    from helpers import mart_differences, run_dbt
+    from custseg.segmentation.step import registry_frame
+    from helpers import make_registry_legacy
 
     con = _writable_copy(demo_build, tmp_path)
-    original = dict(con.execute("select model_id, reports from segmentation.ml_model_registry").fetchall())
-    legacy = [(model_id, _legacy_reports(text)) for model_id, text in original.items()]
-    con.execute("create temp table legacy (model_id varchar, reports blob)")
-    con.executemany("insert into legacy values (?, ?)", legacy)
-    con.execute(
-        "create or replace table segmentation.ml_model_registry as select registry.* replace "
-        "(legacy.reports as reports) from segmentation.ml_model_registry as registry join legacy using (model_id)"
-    )
+    original = make_registry_legacy(con)
     con.close()
     # the ML step reads the registry first (custseg.segmentation.step.registry_frame, in the
     # Python model ml_model_registry) and refuses it, saying how to convert it
-    from custseg.segmentation.step import registry_frame
-
     with duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True) as check:
         stored = check.execute("select * from segmentation.ml_model_registry").df()
     with pytest.raises(ValueError, match="custseg upgrade-registry --db"):
@@ -805,16 +785,19 @@ def test_a_registry_of_the_release_before_is_upgraded_in_place_and_builds_on(dem
     again = subprocess.run([cli, "upgrade-registry", "--db", db], capture_output=True, text=True)
     assert json.loads(again.stdout)["upgraded_rows"] == 0  # already current
     registry_frame(stored.assign(reports=list(upgraded.values())))  # accepted now
-    # the ML layer and what reads it, built again on the upgraded registry: no mart changes
-    build = run_dbt(
-        tmp_path,
-        "build",
-        "--select",
-        "ml_model_registry+",
-        vars={"transactions_path": str(demo_build.source)},
-    )
-    assert build.returncode == 0, build.output[-4000:]
-    assert mart_differences(demo_build.db_path, build.db_path) == {}
+    # the build after the upgrade: every row was upgraded, the model of batch 1 scored the late
+    # batch, and the customers it did not touch kept their segment
+    assert second_batch.upgraded_rows == len(original)
+    assert second_batch.query(
+        "select distinct model_version from marts.fct_customer_segment_history where run_id = 2"
+    ) == [(1,)]
+    segments = "select customer_id, cluster_id, segment_name from marts.dim_customer_segments"
+    late = {
+        row[0]
+        for row in second_batch.query("select customer_id from marts.fct_transactions where batch_id = 2")
+    }
+    before = {row for row in demo_build.query(segments) if row[0] not in late}
+    assert len(before) > 300 and before <= set(second_batch.query(segments))
 
 
 def test_kmeans_nearest_centroid_is_the_models_own_rule(demo_build):
