@@ -510,7 +510,14 @@ def test_an_upload_below_the_width_limit_is_read_in_a_bounded_child(tmp_path, mo
         upload_probe.upload_columns(path, 2_000)
 
 
-def test_bad_uploads_show_the_builds_own_message(tmp_path):
+def test_bad_uploads_show_the_builds_own_message_before_any_build(monkeypatch):
+    """A transactions upload is probed in-process first (the build's pre-flight probe, the same
+    message), so a bad file is answered in a second and no dbt starts."""
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("a bad upload started a build")
+
+    monkeypatch.setattr(upload, "run_build", no_build)
     bad = pd.DataFrame({"Client": ["a", "b"], "When": ["2011-01-01", "2011-01-02"], "Amount": [1, 2]})
     with pytest.raises(upload.UploadError) as error:
         upload.run_upload("bad.csv", bad.to_csv(index=False).encode())
