@@ -534,18 +534,23 @@ def test_an_oversize_upload_is_refused_before_any_build(monkeypatch):
 
 
 def test_two_uploads_at_once_are_segmented_each_in_a_workspace_of_its_own(tmp_path, monkeypatch):
-    """Two uploads at the same time (two sessions of the dashboard): each is segmented from its
-    own file in a workspace of its own, reports its progress, and leaves nothing behind; the main
-    warehouse is never touched."""
+    """Two uploads at the same time (two sessions of the dashboard), a Parquet file and an Excel
+    sheet (read by the build through its cached Parquet conversion, custseg.inputs.xlsx): each is
+    segmented from its own file in a workspace of its own, reports its progress, and leaves
+    nothing behind; the main warehouse is never touched."""
     monkeypatch.setenv("CUSTSEG_SERVING_PATH", str(tmp_path / "never" / "wh.duckdb"))
     # workspaces in this test's own temp folder: another test's upload running at the same time
     # (xdist) cannot make this one's clean-up check fail
     (tmp_path / "tmp").mkdir()
     monkeypatch.setattr(upload.tempfile, "tempdir", str(tmp_path / "tmp"))
     files = []
-    for seed, customers, fmt in ((3, 120, "parquet"), (4, 140, "csv")):
+    for seed, customers, fmt in ((3, 120, "parquet"), (4, 140, "xlsx")):
         path = tmp_path / f"shop{seed}.{fmt}"
-        write_transactions(path, GeneratorConfig(rows=5_000, customers=customers, seed=seed))
+        write_transactions(
+            path.with_suffix(".parquet"), GeneratorConfig(rows=5_000, customers=customers, seed=seed)
+        )
+        if fmt == "xlsx":
+            pd.read_parquet(path.with_suffix(".parquet")).to_excel(path, index=False)
         files.append((path, customers))
     results: dict[int, object] = {}
     progress: dict[int, list[float]] = {0: [], 1: []}

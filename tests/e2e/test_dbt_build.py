@@ -14,7 +14,6 @@ import pandas as pd
 import pytest
 import yaml
 
-from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.scoring import centroid_model
 from custseg.value.registry import VALUE_REGISTRY_SCHEMA
 from helpers import REPO, SHARED_DEMO, copy_build
@@ -210,21 +209,6 @@ def test_csv_with_custom_columns_amounts_and_us_dates(tmp_path, dbt_runner):
     # snapshot = day after the last clean purchase (2024-03-01) = 2024-03-02
     assert a1 == (2, 180.0, 20.0, 160.0, 27, 57, "Norway")
     assert run.scalar("select count(*) from marts.dim_customers") == 2
-
-
-def test_xlsx_input_builds(tmp_path, dbt_runner):
-    config = GeneratorConfig(rows=3_000, customers=60, seed=5)
-    parquet = tmp_path / "t.parquet"
-    write_transactions(parquet, config)
-    xlsx = tmp_path / "t.xlsx"
-    pd.read_parquet(parquet).to_excel(xlsx, index=False)
-    # the layers that read the file (segmenting it is what every other build does)
-    run = dbt_runner("build", "--exclude", "path:python_models+", vars={"transactions_path": str(xlsx)})
-    _assert_ok(run)
-    assert run.scalar("select sum(row_count) from marts.fct_ingestion_summary") == 3_000
-    assert run.scalar("select count(*) from marts.dim_customers") == 60
-    # the converted sheet is cached in this run's own target folder, not the checkout's
-    assert len(list((tmp_path / "target" / "custseg_cache").glob("xlsx_*.parquet"))) == 1
 
 
 def _bad_inputs(tmp_path):
