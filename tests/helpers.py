@@ -606,7 +606,7 @@ DATA_MARTS = ("fct_transactions", "fct_transaction_quarantine", "dim_customers",
 
 
 def assert_the_weekly_build_equals_the_file(second, whole_file) -> None:
-    """The database tests' second build (December and the CORRECTED lines pulled): its batch holds
+    """test_database's second build (December and the CORRECTED lines pulled): its batch holds
     exactly those lines, and its lines, customers, features and value (DATA_MARTS) equal the
     build of the whole Online Retail file, which is what the table now holds; only what a second
     build records of the first (RUN_HISTORY) differs."""
