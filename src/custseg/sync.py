@@ -115,25 +115,15 @@ def sync_url(env: dict[str, str] | None = None) -> DatabaseURL | None:
     return DatabaseURL(value, SYNC_URL_ENV) if value.strip() else None
 
 
-def _relations(con) -> set[str]:
-    return {
-        f"{s}.{t}"
-        for s, t in con.execute(
-            "select table_schema, table_name from information_schema.tables where table_catalog = current_database()"
-        ).fetchall()
-    }
-
-
-def _columns_of(con, relation: str) -> set[str]:
-    schema, table = relation.split(".")
-    return {
-        r[0]
-        for r in con.execute(
-            "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-            "and table_catalog = current_database()",
-            [schema, table],
-        ).fetchall()
-    }
+def _relations(con) -> dict[str, set[str]]:
+    """Each relation of the warehouse (schema.table) with its columns, in one query."""
+    found: dict[str, set[str]] = {}
+    for schema, table, column in con.execute(
+        "select table_schema, table_name, column_name from information_schema.columns "
+        "where table_catalog = current_database()"
+    ).fetchall():
+        found.setdefault(f"{schema}.{table}", set()).add(column)
+    return found
 
 
 # where each table's columns come from: the base mart (alias, relation), then the marts joined to
@@ -154,7 +144,7 @@ def _select(con, columns, sources) -> str:
     """SELECT of ``columns`` over the marts that exist: the base mart, left joined to each other
     one the build has (a missing mart or column gives a typed null)."""
     present = _relations(con)
-    have = {alias: _columns_of(con, rel) if rel in present else set() for alias, rel, _ in sources}
+    have = {alias: present.get(rel, set()) for alias, rel, _ in sources}
     exprs = []
     for name, expr, kind in columns:
         alias, column = expr.split(".")
