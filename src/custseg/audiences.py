@@ -22,6 +22,7 @@ from .sync import (
     existing_columns,
     in_transaction,
     log_syncs,
+    open_published,
     stage,
     target_name,
 )
@@ -54,7 +55,6 @@ def write_audience(
     """The customers ``customer_ids`` (a list from the explorer) as the table ``audience_<name>``
     of the sync target: the columns of customer_segments plus ``is_control`` (control_group),
     replaced whole in one transaction, and a line in sync_log."""
-    import duckdb
     import pandas as pd
     import pyarrow as pa
 
@@ -64,7 +64,7 @@ def write_audience(
         )
     url = connect_target(env, schema)
     ids = pd.DataFrame({"customer_id": pd.Series(list(customer_ids), dtype="string")})
-    with duckdb.connect(str(serving_path), read_only=True) as con:
+    with open_published(str(serving_path)) as con:
         con.register("audience_ids", ids)
         rows = con.sql(customer_segments_sql(con) + " where s.customer_id in (select customer_id from audience_ids)"
                        " order by 1").df()  # fmt: skip

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .inputs import SourceError
 from .inputs.database import DatabaseURL, quote_identifier
+from .warehouse import WarehouseRefused, open_warehouse
 
 SYNC_URL_ENV = "CUSTSEG_SYNC_URL"
 
@@ -168,13 +169,20 @@ def catalogue_sql(con) -> str:
     return _select(con, CATALOGUE_COLUMNS, CATALOGUE_SOURCES)
 
 
-def read_published(serving_path: str) -> dict:
-    """The Arrow tables to write, read from the published warehouse (read-only)."""
-    import duckdb
-
+def open_published(serving_path: str):
+    """The published warehouse, opened as every reader opens one (custseg.warehouse: read-only,
+    nothing readable but the file itself, a crafted file refused), or a SyncError saying why."""
     if not os.path.isfile(serving_path):
         raise SyncError(f"No published warehouse at {serving_path}: run dbt build first (or pass --db).")
-    con = duckdb.connect(serving_path, read_only=True)
+    try:
+        return open_warehouse(serving_path)
+    except WarehouseRefused as exc:
+        raise SyncError(str(exc)) from None
+
+
+def read_published(serving_path: str) -> dict:
+    """The Arrow tables to write, read from the published warehouse."""
+    con = open_published(serving_path)
     try:
         if "marts.dim_customer_segments" not in _relations(con):
             raise SyncError(

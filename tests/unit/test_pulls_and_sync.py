@@ -206,6 +206,30 @@ def test_the_sync_upserts_by_key_removes_the_customers_gone_and_logs_its_counts(
         sync(str(tmp_path / "none.duckdb"), env=env)
 
 
+def test_a_crafted_warehouse_is_refused_before_anything_reaches_the_target(tmp_path):
+    """`custseg sync --db <file>` and an audience open the warehouse as every reader does
+    (custseg.warehouse.open_warehouse): a mart view that reads a local file is refused, so the
+    file's content never lands in the target."""
+    from custseg.audiences import write_audience
+
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    crafted = _published(tmp_path / "crafted.duckdb", [("c1", 0, "Champions")])
+    with duckdb.connect(str(crafted)) as con:
+        con.execute("alter table marts.dim_customer_segments rename to real_segments")
+        con.execute(
+            "create view marts.dim_customer_segments as select r.* replace ((select content from "
+            f"read_text('{secret}')) as segment_name) from marts.real_segments as r"
+        )
+    target = tmp_path / "audiences.db"
+    env = {"CUSTSEG_SYNC_URL": f"sqlite:///{target}"}
+    with pytest.raises(SyncError, match="reads something outside the file"):
+        sync(str(crafted), env=env)
+    with pytest.raises(SyncError, match="reads something outside the file"):
+        write_audience(str(crafted), "winback", ["c1"], env=env)
+    assert not target.exists() or b"TOPSECRET" not in target.read_bytes()
+
+
 def test_a_build_pulls_once_whatever_the_store_holds_when_a_model_asks_again(shop, tmp_path):
     """The pre-flight, the staging view and every later model ask the plugin the same question;
     the line store gains the pull's file half-way through the build, and the answer must not
