@@ -1,7 +1,7 @@
 """Audiences: a list of customers written to the sync target as a table of its own
 (``audience_<name>``, docs/database.md), with a reproducible hold-out to measure a campaign; the
 dashboard's explorer sends its filtered list here. The target, its tables and its transaction
-are :mod:`custseg.sync`'s.
+are :mod:`custseg.sync.target`'s.
 """
 
 from __future__ import annotations
@@ -9,22 +9,15 @@ from __future__ import annotations
 import hashlib
 import re
 
-from .inputs.database import quote_identifier
-from .sync import (
-    CUSTOMER_COLUMNS,
-    LOG_COLUMNS,
-    TARGET_TYPES,
+from .sync.published import CUSTOMER_COLUMNS, customer_segments_sql, open_published
+from .sync.target import (
     SyncError,
     TableSync,
     connect_target,
-    customer_segments_sql,
-    ensure_table,
-    existing_columns,
     in_transaction,
     log_syncs,
-    open_published,
-    stage,
-    target_name,
+    prepare_target,
+    replace,
 )
 
 AUDIENCE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
@@ -70,27 +63,11 @@ def write_audience(
                        " order by 1").df()  # fmt: skip
     rows["is_control"] = control_group(rows["customer_id"], control_share, control_seed).to_numpy(dtype=bool)
     data = pa.Table.from_pandas(rows, preserve_index=False)
-    table = f"audience_{name}"
     columns = (*CUSTOMER_COLUMNS, ("is_control", "s.is_control", "boolean"))
 
     def work(cur) -> TableSync:
-        if url.kind == "postgresql":
-            cur.execute(f"create schema if not exists {quote_identifier(schema)}")
-        ensure_table(cur, url, schema, "sync_log", LOG_COLUMNS, None)
-        existing = existing_columns(cur, url, schema, table)
-        removed = 0
-        if existing is not None:
-            cur.execute(f"select count(*) from {target_name(url, schema, table)}")
-            removed = int(cur.fetchall()[0][0])
-            cur.execute(f"drop table {target_name(url, schema, table)}")
-        ensure_table(cur, url, schema, table, columns, "customer_id")
-        stage(cur, f"custseg_stage_{table}", data)
-        types = TARGET_TYPES[url.kind]
-        select = ", ".join(f"cast({quote_identifier(c[0])} as {types[c[2]]})" for c in columns)
-        cur.execute(f"insert into {target_name(url, schema, table)} select {select} from "
-                    f"{quote_identifier(f'custseg_stage_{table}')}")  # fmt: skip
-        cur.execute(f"drop table {quote_identifier(f'custseg_stage_{table}')}")
-        done = TableSync(table, len(rows), 0, removed, len(rows))
+        prepare_target(cur, url, schema, ())
+        done = replace(cur, url, schema, f"audience_{name}", columns, "customer_id", data)
         log_syncs(cur, url, schema, "audience", [done])
         return done
 
