@@ -227,6 +227,7 @@ def models_without_a_primary_key_test(manifest: dict) -> list[str]:
     for node in manifest["nodes"].values():
         if node["resource_type"] == "test" and (node.get("test_metadata") or {}).get("name") in (
             "unique",
+            "primary_key",
             "unique_combination_of_columns",
         ):
             keyed.update(node["depends_on"]["nodes"])
