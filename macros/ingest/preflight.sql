@@ -46,6 +46,10 @@
 
 {# pull_log(pull): what a database source's pull read, for the pre-flight message (never the URL). #}
 {% macro pull_log(pull) -%}
+    {%- if not pull['pulled'] -%}
+        {{ return("Not pulled from transactions_table: only dbt build and dbt run pull it; dbt " ~ flags.WHICH
+                  ~ " reads the last pull the warehouse loaded") }}
+    {%- endif -%}
     {%- set window = (" changed after " ~ pull['window'][0] if pull['window'][0] else "")
                      ~ (" up to " ~ pull['window'][1] if pull['window'][1] else "") -%}
     {%- set text = "Pulled " ~ pull['rows'] ~ " row(s) from transactions_table" ~ window
@@ -90,6 +94,8 @@
     dbt invocation, at the pre-flight: custseg.dbt_plugin.Checks).
 #}
 {% macro input_options() -%}
+    {#- pull_now: only the commands that load pull a database source; compile, docs generate and
+        show read the last pull the warehouse loaded -#}
     {%- set table = var('transactions_table', '') or '' -%}
     {%- set reload_files = [] -%}
     {%- set loaded_pulls = [] -%}
@@ -117,6 +123,7 @@
         'pull_dir': pull_dir() if table else '',
         'loaded_pulls': loaded_pulls,
         'full_refresh': flags.FULL_REFRESH and table != '' and line_store_relation() is not none,
+        'pull_now': flags.WHICH in ['build', 'run', 'retry'],
     }) }}
 {%- endmacro %}
 

@@ -2,12 +2,14 @@
 docs/database.md), on the session's demo lines (no public data needed): text dates and stamps,
 the first pull equal to the file build of the same lines (conftest.demo_warehouse: the same
 inputs and vars give the same tables, whatever the source), a week of new lines equal to the
-file build of that batch (conftest.second_batch), and a sync that fails after the publish (the
-build is published, dbt exits non-zero, `custseg sync` repairs). Corrected lines (a key pulled
+file build of that batch (conftest.second_batch), a sync that fails after the publish (the
+build is published, dbt exits non-zero, `custseg sync` repairs), and `dbt docs generate`, which
+reads the last pull and never the database (and documents every mart column). Corrected lines (a key pulled
 again) are test_database's PostgreSQL story; on SQLite in-process: tests/unit/test_pulls_and_sync.py."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from pathlib import Path
@@ -64,7 +66,33 @@ def sqlite_builds(demo_warehouse, second_batch, tmp_path_factory):
         week_2.to_sql("sales", con, index=False, if_exists="append")
     second = run_dbt(workdir, "build", vars=VARS, env=env)
     assert second.returncode == 0, second.output[-4000:]
-    return {"first": first, "kept": kept, "second": second, "target": target, "weeks": (week_1, week_2)}
+    return {
+        "first": first,
+        "kept": kept,
+        "second": second,
+        "target": target,
+        "weeks": (week_1, week_2),
+        "env": env,
+    }
+
+
+@pytest.fixture(scope="module")
+def documented(sqlite_builds):
+    """`dbt docs generate` in the SQLite build's own folder (its warehouse and pull folder) after
+    the table gained a line a build would pull: the pull files before and after, and the target
+    folder (the manifest, the catalog, every node compiled, the example analyses included)."""
+    second = sqlite_builds["second"]
+    week_1, week_2 = sqlite_builds["weeks"]
+    later = week_2.tail(1).assign(
+        line_id=len(week_1) + len(week_2) + 1, updated_at=pd.Timestamp("2011-12-20")
+    )
+    with sqlite3.connect(sqlite_builds["target"].with_name("shop.db")) as con:
+        later.to_sql("sales", con, index=False, if_exists="append")
+    pulls = Path(f"{second.db_path}.pulls")
+    before = sorted(pulls.iterdir())
+    docs = run_dbt(second.db_path.parent, "docs", "generate", vars=VARS, env=sqlite_builds["env"])
+    assert docs.returncode == 0, docs.output[-3000:]
+    return {"target": second.db_path.parent / "target", "before": before, "after": sorted(pulls.iterdir())}
 
 
 def test_a_failed_sync_leaves_the_build_published_and_exits_non_zero(sqlite_builds, demo_warehouse):
@@ -110,3 +138,30 @@ def test_the_weekly_sqlite_pull_adds_the_new_lines_as_the_file_batch_does(sqlite
     assert sorted(synced) == sorted(
         second.query("select customer_id, cluster_id, segment_name from marts.dim_customer_segments")
     )
+
+
+def test_docs_generate_reads_the_last_pull_and_never_the_database(documented):
+    """Only dbt build and dbt run pull a database source: docs generate (as compile and show)
+    compiles against the last pull the warehouse loaded, though the table has a new line."""
+    assert documented["after"] == documented["before"] and len(documented["before"]) == 2
+    manifest = json.loads((documented["target"] / "manifest.json").read_text())
+    base = manifest["nodes"]["model.custseg.base_retail__transactions"]["compiled_code"]
+    assert documented["before"][-1].name in base and documented["before"][0].name not in base
+
+
+def test_docs_generate_and_every_mart_column_is_described(documented):
+    target = documented["target"]
+    manifest = json.loads((target / "manifest.json").read_text())
+    catalog = json.loads((target / "catalog.json").read_text())
+    marts = [
+        n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["schema"] == "marts"
+    ]
+    assert len(marts) >= 15
+    undocumented = []
+    for node in marts:
+        assert node["config"]["contract"]["enforced"], node["name"]
+        assert node["description"].strip(), node["name"]
+        described = {c: v["description"].strip() for c, v in node["columns"].items()}
+        built = catalog["nodes"][node["unique_id"]]["columns"]
+        undocumented += [f"{node['name']}.{c}" for c in built if not described.get(c.lower())]
+    assert undocumented == []

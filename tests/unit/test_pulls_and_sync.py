@@ -106,6 +106,30 @@ def test_the_probe_reads_a_table_as_a_parquet_input(shop, tmp_path):
     assert "Both transactions_table and transactions_path are set" in both["error"]
 
 
+def test_a_command_that_loads_nothing_reads_the_last_pull_and_never_the_database(shop, tmp_path, monkeypatch):
+    """dbt compile, docs generate, show (pull_now false, macro input_options): the last pull the
+    warehouse loaded, no connection, no new file; before any pull, a message that says to build."""
+    folder = tmp_path / "pulls"
+    options = {**KEYED, "pull_dir": str(folder), "pull_now": False}
+    before = probe_source(options, str(tmp_path / "cache"))
+    assert (
+        "Nothing has been pulled from sales yet" in before["error"]
+        and "Run dbt build first" in before["error"]
+    )
+    assert not folder.exists()
+    first = _pull(tmp_path)
+    with sqlite3.connect(shop) as con:  # changed since: a pull would find this row
+        con.execute(
+            f"insert into sales values ({', '.join('?' * 10)})", _line(61, stamp="2011-02-01 00:00:00")
+        )
+    monkeypatch.setenv("CUSTSEG_SOURCE_URL", "postgresql://nobody@127.0.0.1:9/none")  # never connected
+    answer = probe_source({**options, "loaded_pulls": first["files"]}, str(tmp_path / "cache"))
+    assert answer["ok"], answer.get("error")
+    assert answer["pull"]["pulled"] is False and answer["pull"]["rows"] == 0
+    assert answer["source_files"] == first["files"] and sorted(folder.iterdir()) == [Path(first["new_file"])]
+    assert answer["mapping"]["customer_id"] == "CustomerID"  # read from the last pull file
+
+
 @pytest.mark.parametrize(
     ("options", "said"),
     [

@@ -180,7 +180,8 @@ def pull(
     changed, the last loaded file, which the batch plan then skips), ``reload`` (the line store
     and the customer tables are rebuilt), ``new_file`` (or None), ``rows`` (pulled),
     ``replaced`` (loaded keys the pull replaces), ``window`` ([after, through] change stamps as
-    text), ``mode`` and ``key_columns``. Raises SourceError for every input problem.
+    text), ``mode``, ``key_columns`` and ``pulled`` (True; :func:`last_pull`'s answer has False).
+    Raises SourceError for every input problem.
     """
     opts = PullOptions(options)
     url = source_url(env)
@@ -203,7 +204,23 @@ def pull(
         files = loaded + ([str(new_file)] if new_file else [])
     else:
         files = [str(new_file) if new_file else loaded[-1]]
-    return {**answer, "files": files, "reload": bool(reload)}
+    return {**answer, "files": files, "reload": bool(reload), "pulled": True}
+
+
+def last_pull(options: dict, pull_dir: str, loaded_pulls: list[str]) -> dict:
+    """What a command that loads nothing (``dbt compile``, ``dbt docs generate``, ``dbt show``)
+    reads from a database source: the last pull the warehouse loaded, as a pull that found no
+    change would answer, without connecting to the database. Raises SourceError when nothing
+    has been pulled yet."""
+    opts = PullOptions(options)
+    loaded, _ = _loaded_pulls(loaded_pulls, opts, Path(pull_dir))
+    if not loaded:
+        raise SourceError(
+            f"Nothing has been pulled from {opts.table} yet: only dbt build (or dbt run) pulls a database "
+            "source; this command reads what the last build pulled. Run dbt build first."
+        )
+    return {"mode": opts.mode, "key_columns": opts.keys, "rows": 0, "replaced": 0, "new_file": None,
+            "window": ["", ""], "files": [loaded[-1]], "reload": False, "pulled": False}  # fmt: skip
 
 
 def _loaded_pulls(loaded_pulls: list[str], opts: PullOptions, folder: Path) -> tuple[list[str], dict | None]:

@@ -55,10 +55,12 @@ INPUT_OPTIONS = (
     "transactions_key_columns",
     "transactions_updated_at_column",
     # not vars: where the pull files live (beside the working warehouse), the ones the line store
-    # holds, and whether this is `dbt build --full-refresh`
+    # holds, whether this is `dbt build --full-refresh`, and whether the command loads (dbt build
+    # or run pull the table; compile, docs generate and show read the last pull; default true)
     "pull_dir",
     "loaded_pulls",
     "full_refresh",
+    "pull_now",
 )
 
 
@@ -91,6 +93,7 @@ def validate_input_options(options: dict) -> dict:
     out["reload_files"] = reload_files
     out["date_range"] = bool(out["date_range"])
     out["full_refresh"] = bool(out["full_refresh"])
+    out["pull_now"] = out["pull_now"] is None or bool(out["pull_now"])
     out["loaded_pulls"] = list(out["loaded_pulls"] or [])
     if out["date_format"]:
         import duckdb
@@ -251,7 +254,7 @@ def _reader(files: list[str], fmt_read: str, encoding: str, pulled: dict | None)
 def _pull(options: dict) -> dict:
     """The database pull of this build (the files it reads; see custseg.inputs.pulls)."""
     from ..project import project_var
-    from .pulls import pull
+    from .pulls import last_pull, pull
 
     if options["transactions_path"] and options["transactions_path"] != project_var("transactions_path"):
         raise SourceError(
@@ -260,4 +263,6 @@ def _pull(options: dict) -> dict:
         )
     if not options["pull_dir"]:
         raise SourceError("A database source needs the pull folder (pull_dir), which the dbt build passes.")
+    if not options["pull_now"]:
+        return last_pull(options, options["pull_dir"], options["loaded_pulls"])
     return pull(options, options["pull_dir"], options["loaded_pulls"], full_refresh=options["full_refresh"])
