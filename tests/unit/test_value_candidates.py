@@ -12,6 +12,7 @@ import pytest
 from scipy.integrate import quad
 
 from custseg.value import btyd, pareto_nbd, purchase_models
+from custseg.value.config import CLV_MODELS
 from helpers import standard_errors
 
 # BG/NBD's CDNOW estimates for MBG/NBD too; Pareto/NBD's CDNOW estimates (Fader, Hardie & Lee
@@ -179,6 +180,8 @@ def test_auto_picks_by_the_holdout_when_there_is_one_else_by_aic_and_a_setting_w
     assert purchase_models.choose("bgnbd", fits, errors) == ("bgnbd", "clv_model: bgnbd")
     # equal figures: the first in MODELS' order
     assert purchase_models.choose("auto", fits, dict.fromkeys(fits, 1.0))[0] == "bgnbd"
+    # the setting's choices (value.config, which does not import the models) are these models
+    assert ("auto", *purchase_models.MODELS) == CLV_MODELS
 
 
 def test_a_version_records_every_candidate_and_the_one_it_chose(pareto_cohort):

@@ -13,7 +13,7 @@ from custseg.settings import check_settings
 from custseg.value import btyd, registry
 from custseg.value.config import ValueConfig
 from custseg.value.purchase_models import MODELS
-from custseg.value.score import discounted_purchases, new_customer_curve, score_customers
+from custseg.value.score import horizon_purchases, new_customer_curve, score_customers
 
 BGNBD = (0.243, 4.414, 0.793, 2.426)
 GAMMA_GAMMA = (6.25, 3.74, 15.44)
@@ -118,6 +118,11 @@ def test_a_calibration_end_with_no_customer_before_it_says_what_to_change():
     with pytest.raises(ValueError, match="clv_calibration_end 2009-01-01 leaves no customer"):
         registry.run(summary, summary.iloc[0:0], registry.empty_value_registry(),
                      ValueConfig(calibration_end="2009-01-01"), LifecycleConfig())  # fmt: skip
+
+
+def discounted_purchases(params, horizon_days: int, unit_days: int, rate: float, x, t_x, T):
+    """BG/NBD's (expected purchases over one horizon, their discounted sum)."""
+    return horizon_purchases(params, [horizon_days], unit_days, rate, x, t_x, T, MODELS["bgnbd"])[0]
 
 
 def test_discounting_steps_thirty_days_and_without_a_rate_equals_the_expected_purchases():

@@ -49,7 +49,6 @@ MODELS = {
 }  # fmt: skip
 # the registry's column prefix of each model's parameters and figures
 PREFIXES = {"bgnbd": "bgnbd", "mbgnbd": "mbgnbd", "pareto_nbd": "pnbd"}
-CHOICES = ("auto", *MODELS)
 
 
 def aic(fit: btyd.Fit) -> float:

@@ -83,13 +83,6 @@ def horizon_purchases(
     return results
 
 
-def discounted_purchases(
-    params, horizon_days: int, unit_days: int, rate: float, x, t_x, T, model: PurchaseModel = MODELS["bgnbd"]
-):
-    """(expected purchases over one horizon, their discounted sum): :func:`horizon_purchases`."""
-    return horizon_purchases(params, [horizon_days], unit_days, rate, x, t_x, T, model)[0]
-
-
 def score_horizons(
     customers: pd.DataFrame,
     params,
