@@ -4,8 +4,9 @@ the first pull equal to the file build of the same lines (conftest.demo_warehous
 inputs and vars give the same tables, whatever the source), a week of new lines equal to the
 file build of that batch (conftest.second_batch), a sync that fails after the publish (the
 build is published, dbt exits non-zero, `custseg sync` repairs), and `dbt docs generate`, which
-reads the last pull and never the database (and documents every mart column). Corrected lines (a key pulled
-again) are test_database's PostgreSQL story; on SQLite in-process: tests/unit/test_pulls_and_sync.py."""
+reads the last pull and never the database (every mart column described, the example
+analyses compiled and run). Corrected lines (a key pulled again) are test_database's PostgreSQL
+story; on SQLite in-process: tests/unit/test_pulls_and_sync.py."""
 
 from __future__ import annotations
 
@@ -165,3 +166,17 @@ def test_docs_generate_and_every_mart_column_is_described(documented):
         built = catalog["nodes"][node["unique_id"]]["columns"]
         undocumented += [f"{node['name']}.{c}" for c in built if not described.get(c.lower())]
     assert undocumented == []
+
+
+def test_example_analyses_compile_and_run(documented, sqlite_builds):
+    folder = documented["target"] / "compiled" / "custseg" / "analyses"
+    files = sorted(folder.glob("*.sql"))
+    assert {f.stem for f in files} >= {
+        "segment_sizes_and_revenue",
+        "top_customers_per_segment",
+        "segment_by_country",
+        "rfm_vs_ml_segments",
+    }
+    with duckdb.connect(str(sqlite_builds["second"].serving_path), read_only=True) as con:
+        for file in files:
+            assert con.execute(file.read_text()).fetchall(), file.name
