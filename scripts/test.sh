@@ -35,6 +35,5 @@ WORKERS="${CUSTSEG_TEST_WORKERS:-2}"
 if [ "$WORKERS" = "0" ]; then
     .venv/bin/python -m pytest --durations=15 "$@"
 else
-    # --no-loadscope-reorder: the files in the order tests/conftest.py gives (the longest first)
-    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --no-loadscope-reorder --durations=15 "$@"
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --durations=15 "$@"
 fi

@@ -48,29 +48,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     path.unlink(missing_ok=True)
 
 
-# The order xdist hands files out (scripts/test.sh passes --no-loadscope-reorder, which keeps
-# this order instead of "most tests first"): the longest files first (test time per file,
-# docs/benchmarks.md), so that no long file starts near the end and runs alone while the other
-# worker idles; then the other end-to-end files in their usual order, the unit tests last, short
-# files that even out the end.
-LONGEST_FIRST = (
-    "test_spark.py",
-    "test_real_data.py",
-    "test_dbt_build.py",
-    "test_dashboard.py",
-    "test_batches.py",
-    "test_dashboard_browser.py",
-    "test_database.py",
-    "test_database_sqlite.py",
-    "test_real_customer_tables.py",
-)
-
-
-def pytest_collection_modifyitems(config, items) -> None:
-    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
-    items.sort(key=lambda item: (rank.get(item.path.name, len(rank)), "unit" in item.path.parts))
-
-
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     path = shared_data_dir()
