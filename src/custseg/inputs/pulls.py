@@ -219,8 +219,14 @@ def last_pull(options: dict, pull_dir: str, loaded_pulls: list[str]) -> dict:
             f"Nothing has been pulled from {opts.table} yet: only dbt build (or dbt run) pulls a database "
             "source; this command reads what the last build pulled. Run dbt build first."
         )
-    return {"mode": opts.mode, "key_columns": opts.keys, "rows": 0, "replaced": 0, "new_file": None,
-            "window": ["", ""], "files": [loaded[-1]], "reload": False, "pulled": False}  # fmt: skip
+    return {**_answer(opts, 0, ["", ""]), "files": [loaded[-1]], "reload": False, "pulled": False}
+
+
+def _answer(opts: PullOptions, rows: int, window: list[str]) -> dict:
+    """The part of a pull's answer every pull has (:func:`pull`, :func:`last_pull`): the pre-flight's
+    message (macro pull_log) reads it."""
+    return {"mode": opts.mode, "key_columns": opts.keys, "rows": rows, "replaced": 0, "new_file": None,
+            "window": window}  # fmt: skip
 
 
 def _loaded_pulls(loaded_pulls: list[str], opts: PullOptions, folder: Path) -> tuple[list[str], dict | None]:
@@ -316,8 +322,7 @@ def _check_stamps(conn, qualified: str, opts: PullOptions, after: Any, last: dic
 def _settle(opts: PullOptions, meta: dict, partial: Path, loaded: list[str], last: dict | None):
     """Keep the pulled rows as a pull file, or drop them when nothing changed; the answer and
     the new file (or None)."""
-    answer = {"mode": opts.mode, "key_columns": opts.keys, "rows": meta["rows"], "replaced": 0, "new_file": None,
-              "window": [stamp_text(meta["stamp_after"]), stamp_text(meta["stamp_max"])]}  # fmt: skip
+    answer = _answer(opts, meta["rows"], [stamp_text(meta["stamp_after"]), stamp_text(meta["stamp_max"])])
     unchanged = opts.mode == "snapshot" and last is not None and last.get("content") == meta["content"]
     if meta["rows"] == 0 or unchanged:
         partial.unlink()  # nothing changed: the last loaded file stands (the batch plan skips it)
