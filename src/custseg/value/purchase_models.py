@@ -5,6 +5,10 @@ quantities over the same summary (x, t_x, T). Gamma-Gamma (order value) is share
 ``choose`` picks one for ``clv_model: auto``: with a calibration end, the one whose predicted
 holdout purchases are closest to what the customers did (mean absolute error per customer);
 without one, the lowest AIC (every model has four parameters, so the highest likelihood).
+Figures the data cannot tell apart are a tie (errors within 1% of the smallest, AIC within 2 of
+the lowest), and a tie goes to the first in MODELS' order: where no model finds customers
+leaving, the three fits are the same to six digits, and a choice by the sixth digit would
+follow the numerical library's version rather than the customers.
 """
 
 from __future__ import annotations
@@ -65,16 +69,31 @@ def holdout_error(model: PurchaseModel, params, calibration) -> float:
     return float(np.mean(np.abs(predicted - calibration["holdout_purchases"].to_numpy(dtype=float))))
 
 
+# figures closer than these to the best are a tie (the first in MODELS' order wins): a holdout
+# error within 1% of the smallest; an AIC within 2 of the lowest (Burnham and Anderson's rule of
+# thumb: such a model has substantial support too)
+HOLDOUT_TIE = 0.01
+AIC_TIE = 2.0
+
+
 def choose(setting: str, fits: dict[str, btyd.Fit], errors: dict[str, float] | None) -> tuple[str, str]:
     """(the model to use, why): the one named by clv_model, else by the holdout error when
-    there is one, else by AIC; ties go to the first in MODELS' order."""
+    there is one, else by AIC; a tie (HOLDOUT_TIE, AIC_TIE) goes to the first in MODELS' order."""
     if setting != "auto":
         return setting, f"clv_model: {setting}"
     usable = [name for name in MODELS if name in fits and np.isfinite(fits[name].log_likelihood)]
     if errors:
-        best = min(usable, key=lambda name: (errors[name], list(MODELS).index(name)))
+        smallest = min(errors[name] for name in usable)
+        best = next(name for name in usable if errors[name] <= smallest * (1 + HOLDOUT_TIE))
         figures = ", ".join(f"{MODELS[n].label} {errors[n]:.3f}" for n in usable)
-        return best, f"the smallest holdout error (mean absolute error per customer: {figures})"
-    best = min(usable, key=lambda name: (aic(fits[name]), list(MODELS).index(name)))
+        return best, (
+            f"the smallest holdout error (mean absolute error per customer: {figures}; "
+            f"within {HOLDOUT_TIE:.0%} of the smallest is a tie, which goes to the first listed)"
+        )
+    lowest = min(aic(fits[name]) for name in usable)
+    best = next(name for name in usable if aic(fits[name]) <= lowest + AIC_TIE)
     figures = ", ".join(f"{MODELS[n].label} {aic(fits[n]):,.1f}" for n in usable)
-    return best, f"the lowest AIC ({figures})"
+    return (
+        best,
+        f"the lowest AIC ({figures}; within {AIC_TIE:g} of the lowest is a tie, which goes to the first listed)",
+    )
