@@ -18,6 +18,7 @@ from custseg.segmentation.selection import (
     sample_rows,
     silhouette,
     silhouette_rows,
+    silhouettes,
 )
 
 
@@ -92,8 +93,8 @@ def test_silhouette_samples_above_the_exact_limit():
 
 
 def test_small_distance_blocks_give_the_same_silhouette():
-    """The ML layer computes distances in small blocks (fit.ml_threads): the silhouette is the
-    one of scikit-learn's default blocks, on the sampled rows."""
+    """The ML layer computes distances in small blocks (fit.ml_threads): the silhouette is
+    scikit-learn's, on the sampled rows."""
     X, y = make_blobs(n_samples=3_000, centers=3, random_state=5)
     for config in (
         SegmentationConfig(),
@@ -105,8 +106,34 @@ def test_small_distance_blocks_give_the_same_silhouette():
         )
         with ml_threads(config):
             assert sklearn.get_config()["working_memory"] == SKLEARN_WORKING_MEMORY_MIB
-            blocked = silhouette(X, y, config)
-        assert blocked == (silhouette_score(X[rows], y[rows]), len(rows))
+            blocked, measured = silhouette(X, y, config)
+        assert measured == len(rows) and blocked == pytest.approx(
+            silhouette_score(X[rows], y[rows]), abs=1e-12
+        )
+
+
+def test_the_sweeps_silhouettes_are_scikit_learns_from_one_pass():
+    """Every labeling of a sweep measured from one pass over the distances equals scikit-learn's
+    silhouette_score of it, blocks or not: labels with gaps (a k where Birch or a mixture formed
+    fewer groups), a group of one (its silhouette is 0), two groups, and one group (nan)."""
+    X, y = make_blobs(n_samples=700, centers=4, n_features=3, random_state=8)
+    gaps = np.where(y == 1, 7, y)
+    single = y.copy()
+    single[0] = 9
+    labelings = [y, gaps, single, (y > 1).astype(int), np.zeros(700, dtype=int)]
+    config = SegmentationConfig()
+    whole = silhouettes(X, labelings, config)
+    with sklearn.config_context(working_memory=1):  # 1 MiB: blocks of 187 rows
+        blocked = silhouettes(X, labelings, config)
+    for labels, (score, rows), (again, _) in zip(labelings, whole, blocked, strict=True):
+        assert rows == 700
+        if len(np.unique(labels)) < 2:
+            assert np.isnan(score) and np.isnan(again)
+        else:
+            assert score == pytest.approx(silhouette_score(X, labels), abs=1e-12)
+            assert again == pytest.approx(score, abs=1e-12)
+    with pytest.raises(ValueError, match="2 to 3 groups of the 4 rows"):
+        silhouettes(X[:4], [np.arange(4)], config)
 
 
 def test_sample_rows_is_sorted_deterministic_and_complete_when_small():
