@@ -31,10 +31,11 @@ from .rules import rule_table, tree_case_sql
 from .sampling import sample_rows
 from .selection import k_sweep, silhouette
 
-# scikit-learn's pairwise distances (silhouette) are computed in blocks of this many MiB instead
-# of its default 1 GiB: a 5,000-row silhouette then reuses a few small blocks instead of one new
-# 200 MB block per call, and fresh memory is slow to touch on the VMs the builds run on (a first
-# 200 MB costs ~2 s there). Same values; eleven silhouettes of 5,000 rows 5.1 s -> 1.2 s.
+# The silhouettes' pairwise distances (selection.mean_silhouettes reads scikit-learn's
+# working_memory, as scikit-learn's distance functions do) are computed in blocks of this many
+# MiB instead of its default 1 GiB: a 5,000-row silhouette then reuses a few small blocks instead
+# of one new 200 MB block per call, and fresh memory is slow to touch on the VMs the builds run on
+# (a first 200 MB costs ~2 s there). Same values; eleven silhouettes of 5,000 rows 5.1 s -> 1.2 s.
 SKLEARN_WORKING_MEMORY_MIB = 32
 
 
