@@ -344,15 +344,20 @@ GLOB_NAMES = [
 APP = str(REPO / "dashboard" / "app.py")
 
 
-def render(page: str):
-    """A dashboard page through Streamlit's AppTest, reached by the navigation (no error shown)."""
+def render(page: str, navigate: bool = False):
+    """A dashboard page through Streamlit's AppTest (no error shown), opened as a link opens it
+    (``?page=<title>``: one script run); with ``navigate``, reached by the navigation from the
+    default page instead (two runs: the default page, then the switch)."""
     from streamlit.testing.v1 import AppTest
 
     from custseg.dashboard import PAGES
 
     at = AppTest.from_file(APP, default_timeout=120)
-    at.run()  # the navigation, on its default page
-    at.switch_page(f"views/{dict(PAGES)[page]}.py")
+    if navigate:
+        at.run()  # the navigation, on its default page
+        at.switch_page(f"views/{dict(PAGES)[page]}.py")
+    else:
+        at.query_params["page"] = page
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert not at.error, [e.value for e in at.error]

@@ -47,10 +47,22 @@ def metric(at, label: str) -> str:
     return next(m.value for m in at.metric if m.label == label)
 
 
+# one run of each page of the demo warehouse, shared by the tests that only read it (a test that
+# fills a widget or clicks renders its own)
+_VIEWS: dict[str, object] = {}
+
+
+def page_view(page: str):
+    if page not in _VIEWS:
+        _VIEWS[page] = render(page)
+    return _VIEWS[page]
+
+
 @pytest.mark.parametrize("page", PAGE_TITLES)
 def test_every_page_renders_without_an_error(serving, page):
-    at = render(page)
-    assert at.title[0].value == page
+    """Reached by the navigation, and opened by its link (the view the other tests read)."""
+    assert render(page, navigate=True).title[0].value == page
+    assert page_view(page).title[0].value == page
 
 
 def test_a_link_of_the_one_page_app_opens_its_page(serving):
@@ -66,7 +78,7 @@ def test_a_link_of_the_one_page_app_opens_its_page(serving):
 @pytest.mark.parametrize("page", PAGE_TITLES)
 def test_every_table_has_words_for_headers(serving, page):
     """No table shows a raw snake_case column name: every header goes through one label map."""
-    at = render(page)
+    at = page_view(page)
     for frame in at.dataframe:
         raw = [c for c in frame.value.columns if look.is_raw_name(c)]
         assert not raw, (page, raw)
@@ -90,7 +102,7 @@ def test_a_segment_has_one_colour_on_every_chart(serving):
     charts = [
         json.loads(c.proto.spec)
         for page in ("Overview", "Segments")
-        for c in render(page).get("plotly_chart")
+        for c in page_view(page).get("plotly_chart")
     ]
     assert len(charts) == 6
     for chart in charts:
@@ -120,7 +132,7 @@ def test_tables_format_money_shares_and_dates():
 
 
 def test_overview_numbers_are_the_databases(serving):
-    at = render("Overview")
+    at = page_view("Overview")
     customers, segments, as_of = db(
         serving,
         "select count(*), count(distinct cluster_id), max(as_of_date) from marts.dim_customer_segments",
@@ -172,7 +184,7 @@ def test_overview_numbers_are_the_databases(serving):
 
 
 def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
-    at = render("Segments")
+    at = page_view("Segments")
     shown = at.dataframe[0].value
     expected = db(
         serving, "select segment_name, customer_count from marts.fct_segment_profiles order by cluster_id"
@@ -193,7 +205,7 @@ def test_segments_page_shows_every_profile_and_samples_the_scatter(serving):
 
 
 def test_choosing_k_marks_the_chosen_k_and_why(serving):
-    at = render("Choosing k")
+    at = page_view("Choosing k")
     k, reason = db(
         serving, "select k, selection_reason from marts.fct_segmentation_k_selection where is_chosen"
     )[0]
@@ -203,14 +215,14 @@ def test_choosing_k_marks_the_chosen_k_and_why(serving):
 
 
 def test_rfm_map_counts_every_customer(serving):
-    at = render("RFM map")
+    at = page_view("RFM map")
     shown = at.dataframe[0].value
     expected = dict(db(serving, "select rfm_segment, count(*) from marts.dim_customers group by 1"))
     assert dict(zip(shown["RFM segment"], shown["Customers"], strict=True)) == expected
 
 
 def test_classifier_page_shows_the_holdout_figures(serving):
-    at = render("Classifier")
+    at = page_view("Classifier")
     accuracy = db(serving, "select value from marts.fct_classifier_metrics where metric = 'accuracy'")[0][0]
     assert metric(at, "Holdout accuracy") == f"{accuracy:.1%}"
     report = at.dataframe[0].value
@@ -226,7 +238,7 @@ def test_value_page_shows_the_value_marts(serving):
     """Totals, the purchase models fitted (the chosen one named), the frequency x recency
     matrices of the chosen model, the segment table and the top customers are the marts';
     without a calibration end the page says how to get the holdout check."""
-    at = render("Value ahead")
+    at = page_view("Value ahead")
     predicted, high = db(
         serving,
         "select sum(predicted_clv), sum(case when churn_risk_band = 'high' then 1 else 0 end) "
@@ -386,7 +398,7 @@ def test_the_explorer_page_answers_a_filter_and_shows_what_a_segment_buys(servin
 
 
 def test_over_time_says_what_it_needs_with_one_run(serving):
-    at = render("Over time")
+    at = page_view("Over time")
     assert "needs at least two builds" in at.info[0].value or "at least two" in at.info[0].value
     assert (
         metric(at, "Latest drift status")
@@ -602,9 +614,9 @@ def test_a_customer_table_warehouse_renders_and_the_rfm_page_says_why_not(
     explorer_page = render("Segment explorer")
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_segments where cluster_id = 0")[0][0]
     assert f"{kept:,} customers match" in " ".join(c.value for c in explorer_page.caption)
-    shown = render("Overview").dataframe[0].value
+    outcomes = render("Overview").dataframe[0].value
     kept = db(run.serving_path, "select count(*) from marts.dim_customer_attributes")[0][0]
-    assert dict(zip(shown["Outcome"], shown["Raw lines"], strict=True))[look.label("clean")] == kept
+    assert dict(zip(outcomes["Outcome"], outcomes["Raw lines"], strict=True))[look.label("clean")] == kept
 
 
 def test_over_time_shows_shares_migration_and_drift_once_there_are_two_runs(second_batch, monkeypatch):
