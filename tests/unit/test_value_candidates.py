@@ -208,10 +208,6 @@ def test_figures_closer_than_the_fits_resolve_are_a_tie_that_goes_to_the_first_m
     assert purchase_models.choose("auto", fits, errors | {"mbgnbd": 1.002})[0] == "pareto_nbd"
 
 
-def _first_within(figures: dict[str, float], limit: float) -> str:
-    return next(name for name in purchase_models.MODELS if figures[name] <= limit)
-
-
 def test_a_version_records_every_candidate_and_the_one_it_chose(pareto_cohort):
     """On customers of the Pareto/NBD process (in days, as the warehouse's summary), the
     registry row holds every candidate's parameters and figures; auto picks the lowest AIC
@@ -231,7 +227,8 @@ def test_a_version_records_every_candidate_and_the_one_it_chose(pareto_cohort):
     aics = {name: row[f"{purchase_models.PREFIXES[name]}_aic"] for name in purchase_models.MODELS}
     assert (
         row["status"] == "fitted"
-        and row["clv_model"] == _first_within(aics, min(aics.values()) + purchase_models.AIC_TIE)
+        and row["clv_model"]
+        == purchase_models.first_within(aics, min(aics.values()) + purchase_models.AIC_TIE)
         and "AIC" in row["clv_model_reason"]
     )
     for name in purchase_models.MODELS:
@@ -240,5 +237,7 @@ def test_a_version_records_every_candidate_and_the_one_it_chose(pareto_cohort):
     row = registry.fit_summary(holdout, ValueConfig())
     errors = {name: row[f"{purchase_models.PREFIXES[name]}_holdout_error"] for name in purchase_models.MODELS}
     tie = min(errors.values()) * (1 + purchase_models.HOLDOUT_TIE)
-    assert row["clv_model"] == _first_within(errors, tie) and "holdout" in row["clv_model_reason"]
+    assert (
+        row["clv_model"] == purchase_models.first_within(errors, tie) and "holdout" in row["clv_model_reason"]
+    )
     assert registry.fit_summary(summary, ValueConfig(model="mbgnbd"))["clv_model"] == "mbgnbd"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import sklearn
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 
 from .clustering import fit_estimator, within_cluster_sum_of_squares
@@ -54,8 +55,6 @@ def mean_silhouettes(X: np.ndarray, groups: list[np.ndarray]) -> list[float]:
     The distances are computed in blocks of scikit-learn's ``working_memory`` (fit.ml_threads
     keeps it small: fresh memory is slow to touch on the build VMs), each block multiplied
     by every grouping's membership matrix at once."""
-    import sklearn
-
     n = len(X)
     sizes = [np.bincount(g) for g in groups]
     if any(len(size) >= n for size in sizes):

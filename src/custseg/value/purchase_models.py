@@ -85,17 +85,22 @@ def choose(setting: str, fits: dict[str, btyd.Fit], errors: dict[str, float] | N
         return setting, f"clv_model: {setting}"
     usable = [name for name in MODELS if name in fits and np.isfinite(fits[name].log_likelihood)]
     if errors:
-        smallest = min(errors[name] for name in usable)
-        best = next(name for name in usable if errors[name] <= smallest * (1 + HOLDOUT_TIE))
-        figures = ", ".join(f"{MODELS[n].label} {errors[n]:.3f}" for n in usable)
+        figures = {name: errors[name] for name in usable}
+        best = first_within(figures, min(figures.values()) * (1 + HOLDOUT_TIE))
+        shown = ", ".join(f"{MODELS[n].label} {value:.3f}" for n, value in figures.items())
         return best, (
-            f"the smallest holdout error (mean absolute error per customer: {figures}; "
+            f"the smallest holdout error (mean absolute error per customer: {shown}; "
             f"within {HOLDOUT_TIE:.1%} of the smallest is a tie, which goes to the first listed)"
         )
-    lowest = min(aic(fits[name]) for name in usable)
-    best = next(name for name in usable if aic(fits[name]) <= lowest + AIC_TIE)
-    figures = ", ".join(f"{MODELS[n].label} {aic(fits[n]):,.1f}" for n in usable)
+    figures = {name: aic(fits[name]) for name in usable}
+    best = first_within(figures, min(figures.values()) + AIC_TIE)
+    shown = ", ".join(f"{MODELS[n].label} {value:,.1f}" for n, value in figures.items())
     return (
         best,
-        f"the lowest AIC ({figures}; within {AIC_TIE:g} of the lowest is a tie, which goes to the first listed)",
+        f"the lowest AIC ({shown}; within {AIC_TIE:g} of the lowest is a tie, which goes to the first listed)",
     )
+
+
+def first_within(figures: dict[str, float], limit: float) -> str:
+    """The first model, in MODELS' order, whose figure (lower is better) is at most ``limit``."""
+    return next(name for name in MODELS if name in figures and figures[name] <= limit)
