@@ -11,11 +11,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
-import pytest
+# One BLAS/OpenMP thread per process, as scripts/test.sh sets it, when pytest is run directly:
+# before numpy and scikit-learn load (they read it once), and inherited by every dbt process.
+for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
 
-from custseg.demo_data import write_transactions
-from helpers import (
+import duckdb  # noqa: E402
+import pytest  # noqa: E402
+
+from custseg.demo_data import write_transactions  # noqa: E402
+from helpers import (  # noqa: E402
     READER,
     SHARED_DEMO,
     VARS,
