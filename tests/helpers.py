@@ -5,9 +5,12 @@ fixtures themselves are in conftest.py."""
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -118,12 +121,68 @@ def _run_in(
     if "--log-format" not in cmd:
         cmd = [*cmd, "--log-format", "json"]
     count_dbt_run(" ".join(cmd[:3]))
-    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=1800)
+    if cmd[0] == DBT:
+        returncode, output = _WARM_DBT.run(cmd, env)
+    else:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
     events = Events()
-    for line in (proc.stdout + proc.stderr).splitlines():
+    for line in output.splitlines():
         events.feed(line)
-    result = events.finish(proc.returncode)
-    return DbtRun(proc.returncode, result.log, db_path, result)
+    result = events.finish(returncode)
+    return DbtRun(returncode, result.log, db_path, result)
+
+
+TIMEOUT = 1800  # seconds a dbt command may take before the test fails
+
+
+class _WarmDbt:
+    """The test process's dbt command runner (tests/dbt_zygote.py): each command is a forked
+    child of a process that has done dbt's imports once, so a command costs its parse and its
+    nodes, not ~3 s of imports again. Started on the first command, stopped at exit."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen | None = None
+        self.folder = Path(tempfile.mkdtemp(prefix="custseg-warm-dbt-"))
+
+    def _start(self) -> subprocess.Popen:
+        if self.proc is None or self.proc.poll() is not None:
+            log = open(self.folder / "zygote.log", "a")  # noqa: SIM115 (the process keeps it)
+            self.proc = subprocess.Popen(
+                [sys.executable, str(REPO / "tests" / "dbt_zygote.py"), str(Path(DBT).parent)],
+                cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
+                start_new_session=True,
+            )  # fmt: skip
+            atexit.register(self.stop)
+        return self.proc
+
+    def run(self, cmd: list[str], env: dict) -> tuple[int, str]:
+        """``cmd`` run from the repo with ``env``: its return code and its stdout then stderr."""
+        proc = self._start()
+        out, err = self.folder / "stdout", self.folder / "stderr"
+        request = {"argv": cmd, "cwd": str(REPO), "env": env, "stdout": str(out), "stderr": str(err)}
+        proc.stdin.write(json.dumps(request) + "\n")
+        proc.stdin.flush()
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        if not ready:
+            self.stop()
+            raise subprocess.TimeoutExpired(cmd, TIMEOUT)
+        reply = proc.stdout.readline()
+        if not reply:
+            raise RuntimeError(
+                f"the warm dbt process ended: {(self.folder / 'zygote.log').read_text()[-3000:]}"
+            )
+        output = out.read_text(errors="replace") + err.read_text(errors="replace")
+        return json.loads(reply)["returncode"], output
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+_WARM_DBT = _WarmDbt()
 
 
 def run_dbt(
