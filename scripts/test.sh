@@ -40,5 +40,6 @@ WORKERS="${CUSTSEG_TEST_WORKERS:-2}"
 if [ "$WORKERS" = "0" ]; then
     .venv/bin/python -m pytest --durations=15 "$@"
 else
-    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --durations=15 "$@"
+    # one file per worker at a time, in conftest's order (the longest first), not by test count
+    .venv/bin/python -m pytest -n "$WORKERS" --dist loadfile --no-loadscope-reorder --durations=15 "$@"
 fi

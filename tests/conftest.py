@@ -38,6 +38,23 @@ from helpers import (  # noqa: E402
     shared_data_dir,
 )
 
+# The files with the longest chains (a JVM and two Spark builds, ~5 minutes; the PostgreSQL
+# server and its builds; the real files) start first: the workers take one file at a time
+# (scripts/test.sh: --dist loadfile, in this order with --no-loadscope-reorder), and a long file
+# taken last runs alone at the end while the other core idles. The unit tests, many short
+# files, come last and fill the gaps; the rest keep their order.
+LONGEST_FIRST = ("tests/e2e/test_spark.py", "tests/e2e/test_database.py", "tests/e2e/test_real_data.py")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def order(item) -> int:
+        file = item.nodeid.split("::")[0]
+        return rank.get(file, len(LONGEST_FIRST) + file.startswith("tests/unit/"))
+
+    items.sort(key=order)  # stable: within a rank, the collection's order
+
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     if os.environ.get("PYTEST_XDIST_WORKER"):
