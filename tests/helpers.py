@@ -139,14 +139,16 @@ TIMEOUT = 1800  # seconds a dbt command may take before the test fails
 class _WarmDbt:
     """The test process's dbt command runner (tests/dbt_zygote.py): each command is a forked
     child of a process that has done dbt's imports once, so a command costs its parse and its
-    nodes, not ~3 s of imports again. Started on the first command, stopped at exit."""
+    nodes, not about 2 s of imports again. Started on the first command (with a temp folder for
+    its log and the commands' output), stopped at exit."""
 
     def __init__(self) -> None:
         self.proc: subprocess.Popen | None = None
-        self.folder = Path(tempfile.mkdtemp(prefix="custseg-warm-dbt-"))
+        self.folder = Path()
 
     def _start(self) -> subprocess.Popen:
         if self.proc is None or self.proc.poll() is not None:
+            self.folder = Path(tempfile.mkdtemp(prefix="custseg-warm-dbt-"))
             log = open(self.folder / "zygote.log", "a")  # noqa: SIM115 (the process keeps it)
             self.proc = subprocess.Popen(
                 [sys.executable, str(REPO / "tests" / "dbt_zygote.py"), str(Path(DBT).parent)],
@@ -176,7 +178,9 @@ class _WarmDbt:
         return json.loads(reply)["returncode"], output
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
         shutil.rmtree(self.folder, ignore_errors=True)
