@@ -10,11 +10,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
-# One BLAS/OpenMP thread per process: the workers already use both cores, and an idle OpenMP
-# thread spins on a core the other worker needs (docs/development.md: the unit suite took 38 s
-# and 67 s of CPU with the libraries' defaults, 24 s and 39 s with one thread).
-export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" \
-    MKL_NUM_THREADS="${MKL_NUM_THREADS:-1}"
 if [ "${1:-}" = "--quick" ]; then
     shift
     exec .venv/bin/python -m pytest -n "${CUSTSEG_TEST_WORKERS:-2}" tests/unit "$@"

@@ -11,8 +11,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-# One BLAS/OpenMP thread per process, as scripts/test.sh sets it, when pytest is run directly:
-# before numpy and scikit-learn load (they read it once), and inherited by every dbt process.
+# One BLAS/OpenMP thread per process (unless set): the workers already use both cores, and an
+# idle OpenMP thread spins on a core the other worker needs (docs/development.md). Set before
+# numpy and scikit-learn load (they read it once); xdist's workers and every dbt process inherit it.
 for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_name, "1")
 

@@ -101,6 +101,9 @@ class DbtRun:
         return serving_path(self.db_path)
 
 
+TIMEOUT = 1800  # seconds a dbt command may take before the test fails
+
+
 def _run_in(
     workdir: Path, cmd: list[str], vars: dict | None, db_name: str, env: dict | None = None
 ) -> DbtRun:
@@ -131,9 +134,6 @@ def _run_in(
         events.feed(line)
     result = events.finish(returncode)
     return DbtRun(returncode, result.log, db_path, result)
-
-
-TIMEOUT = 1800  # seconds a dbt command may take before the test fails
 
 
 class _WarmDbt:

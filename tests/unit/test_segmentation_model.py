@@ -415,7 +415,7 @@ def test_ml_threads_cap_blas_and_openmp(monkeypatch):
     from threadpoolctl import threadpool_info, threadpool_limits
 
     config = SegmentationConfig(ml_threads=1)
-    # the suite runs with one thread per library (scripts/test.sh): start from two, so the cap
+    # the suite runs with one thread per library (tests/conftest.py): start from two, so the cap
     # has something to cap
     with threadpool_limits(limits=2):
         before = [pool["num_threads"] for pool in threadpool_info()]
