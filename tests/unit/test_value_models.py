@@ -44,10 +44,18 @@ def _run(summary, previous=None, config=None, **lifecycle_vars) -> pd.DataFrame:
 def test_the_analytic_gradients_equal_finite_differences():
     summary = _summary(500)
     x, t_x, T = (summary[c].to_numpy(dtype=float) for c in ("frequency", "recency", "age"))
-    negative = btyd._bgnbd_negative(x, t_x, T, np.ones_like(x))
+    negative, value = btyd._bgnbd_negative(x, t_x, T, np.ones_like(x))
     point = np.array([0.5, 6.0, 0.9, 2.0])
     numeric = approx_fprime(point, lambda p: negative(p)[0], 1e-6)
     assert negative(point)[1] == pytest.approx(numeric, rel=1e-4, abs=1e-3)
+    # the value alone (Nelder-Mead's) is the gradient function's value to the last bit, both shifts
+    for shift in (btyd.BGNBD, btyd.MBGNBD):
+        negative, value = btyd._bgnbd_negative(x, t_x, T, np.ones_like(x), shift)
+        for p in (point, np.array([0.42, 42.5, 2010.0, 631024.0]), np.array([1e-4, 1e6, 1e-4, 1e6])):
+            assert value(p) == negative(p)[0]
+            assert -value(p) == pytest.approx(
+                btyd._beta_geo_log_likelihood(p, x, t_x, T, shift).sum(), rel=1e-12
+            )
     repeat = x > 0
     m = summary["mean_repeat_value"].to_numpy()[repeat]
     negative = btyd._gamma_gamma_negative(x[repeat], m, np.ones(repeat.sum()))

@@ -140,14 +140,17 @@ def _fit(
 
 
 def _bgnbd_negative(x, t_x, T, w, shift: int = BGNBD):
-    """The summed negative BG/NBD (or, shift 1, MBG/NBD) log-likelihood and its gradient in
-    (r, alpha, a, b); the terms that depend on x alone are computed once per distinct x."""
+    """The summed negative BG/NBD (or, shift 1, MBG/NBD) log-likelihood: ``negative(params)``
+    with its gradient in (r, alpha, a, b), ``value(params)`` without (the same number, to the
+    last bit: what Nelder-Mead needs, at a fraction of the cost); the terms that depend on x
+    alone are computed once per distinct x."""
     levels, index = np.unique(x, return_inverse=True)
     repeat = (x > 0) | (shift > 0)
     occasions = levels + shift
     log_T, log_tx = np.empty_like(T), np.empty_like(T)
 
-    def negative(params):
+    def terms(params):
+        """Per customer: the terms of x alone, the alive term and log(alive + dropped)."""
         r, alpha, a, b = params
         np.log(alpha + T, out=log_T)
         np.log(alpha + t_x, out=log_tx)
@@ -155,7 +158,15 @@ def _bgnbd_negative(x, t_x, T, w, shift: int = BGNBD):
         common = (gammaln(r + levels) - gammaln(r) + r * np.log(alpha))[index]
         alive = (betaln(a, b + occasions) - betaln(a, b))[index] - (r + x) * log_T
         dropped = np.where(repeat, (betaln(a + 1, bx) - betaln(a, b))[index] - (r + x) * log_tx, -np.inf)
-        total = np.logaddexp(alive, dropped)
+        return common, alive, np.logaddexp(alive, dropped), bx
+
+    def value(params):
+        common, _, total, _ = terms(params)
+        return -float((common + total) @ w)
+
+    def negative(params):
+        r, alpha, a, b = params
+        common, alive, total, bx = terms(params)
         share_alive = np.exp(alive - total)
         share_dropped = 1.0 - share_alive
         psi_ab, psi_abx = digamma(a + b), digamma(a + b + occasions)
@@ -172,7 +183,7 @@ def _bgnbd_negative(x, t_x, T, w, shift: int = BGNBD):
         ])  # fmt: skip
         return -float((common + total) @ w), -gradient
 
-    return negative
+    return negative, value
 
 
 def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0, shift: int = BGNBD) -> Fit:
@@ -181,8 +192,9 @@ def fit_bgnbd(x, t_x, T, weights=None, penalizer: float = 0.0, shift: int = BGNB
     w = np.ones_like(x) if weights is None else np.asarray(weights, dtype=float)
     mean_age = max(float(np.average(T, weights=w)), 1.0)
     start = np.array([1.0, mean_age, 1.0, 1.0])
-    return _fit(_bgnbd_negative(x, t_x, T, w, shift), start, BGNBD_PARAMS, penalizer, float(w.sum()),
-                scales=[1.0, mean_age, 1.0, 1.0])  # fmt: skip
+    negative, value = _bgnbd_negative(x, t_x, T, w, shift)
+    return _fit(negative, start, BGNBD_PARAMS, penalizer, float(w.sum()), scales=[1.0, mean_age, 1.0, 1.0],
+                value=value)  # fmt: skip
 
 
 def fit_mbgnbd(x, t_x, T, weights=None, penalizer: float = 0.0) -> Fit:
