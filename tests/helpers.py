@@ -104,36 +104,57 @@ class DbtRun:
 TIMEOUT = 1800  # seconds a dbt command may take before the test fails
 
 
-def _run_in(
-    workdir: Path, cmd: list[str], vars: dict | None, db_name: str, env: dict | None = None
-) -> DbtRun:
-    """Run ``cmd`` (dbt, or a script that runs it) from the repo with the build's database,
-    target and log folders in ``workdir``; ``env``: more environment variables (a database
-    source's URL: a build reads or syncs a database only when its test says so)."""
+def _command(
+    workdir: Path, cmd: list[str], vars: dict | None, db_name: str, env: dict | None, file_log: bool
+) -> tuple[list[str], dict]:
+    """``cmd`` (dbt, or a script that runs it) and its environment: the build's database, target
+    and log folders in ``workdir``; ``env``: more environment variables (a database source's URL:
+    a build reads or syncs a database only when its test says so). dbt's debug file log
+    (``logs/dbt.log``: every event, every statement) is written only for a test that reads it
+    (``file_log``): it is about 1 s of a demo build's 17 (docs/benchmarks.md). Counted."""
     workdir.mkdir(parents=True, exist_ok=True)
-    db_path = workdir / db_name
     # target spark: its metastore and tables (profiles.yml)
-    extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1", **(env or {})}
+    extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1"}
+    if not file_log:
+        extra["DBT_LOG_LEVEL_FILE"] = "none"
+    extra |= env or {}
     env = workspace_env(workdir, db_name, **extra)
     for name in ("CUSTSEG_SOURCE_URL", "CUSTSEG_SYNC_URL"):
         if name not in extra:
             env.pop(name, None)
-    assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(db_path))
+    assert env["CUSTSEG_SERVING_PATH"] == str(serving_path(workdir / db_name))
     if vars:
         cmd = [*cmd, "--vars", json.dumps(vars)]
     if "--log-format" not in cmd:
         cmd = [*cmd, "--log-format", "json"]
     count_dbt_run(" ".join(cmd[:3]))
-    if cmd[0] == DBT:
-        returncode, output = _WARM_DBT.run(cmd, env)
-    else:
-        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    return cmd, env
+
+
+def _outcome(returncode: int, output: str, db_path: Path) -> DbtRun:
     events = Events()
     for line in output.splitlines():
         events.feed(line)
     result = events.finish(returncode)
     return DbtRun(returncode, result.log, db_path, result)
+
+
+def _run_in(
+    workdir: Path,
+    cmd: list[str],
+    vars: dict | None,
+    db_name: str,
+    env: dict | None = None,
+    file_log: bool = False,
+) -> DbtRun:
+    """Run ``cmd`` from the repo with the build's files in ``workdir`` (_command)."""
+    cmd, env = _command(workdir, cmd, vars, db_name, env, file_log)
+    if cmd[0] == DBT:
+        [(returncode, output)] = _WARM_DBT.run([(cmd, env)])
+    else:
+        proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        returncode, output = proc.returncode, proc.stdout + proc.stderr
+    return _outcome(returncode, output, workdir / db_name)
 
 
 class _WarmDbt:
@@ -158,24 +179,41 @@ class _WarmDbt:
             atexit.register(self.stop)
         return self.proc
 
-    def run(self, cmd: list[str], env: dict) -> tuple[int, str]:
-        """``cmd`` run from the repo with ``env``: its return code and its stdout then stderr."""
+    def run(self, commands: list[tuple[list[str], dict]]) -> list[tuple[int, str]]:
+        """Each ``(cmd, env)`` run from the repo, in turn, in one process: its return code and
+        its stdout then stderr."""
         proc = self._start()
-        out, err = self.folder / "stdout", self.folder / "stderr"
-        request = {"argv": cmd, "cwd": str(REPO), "env": env, "stdout": str(out), "stderr": str(err)}
+        files = [(self.folder / f"stdout.{i}", self.folder / f"stderr.{i}") for i in range(len(commands))]
+        codes = self.folder / "returncodes.json"
+        for path in (codes, *(path for pair in files for path in pair)):
+            path.unlink(missing_ok=True)  # a command that never ran has no output
+        request = {
+            "commands": [
+                {"argv": cmd, "cwd": str(REPO), "env": env, "stdout": str(out), "stderr": str(err)}
+                for (cmd, env), (out, err) in zip(commands, files, strict=True)
+            ],
+            "returncodes": str(codes),
+        }
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
-        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT)
+        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT * len(commands))
         if not ready:
             self.stop()
-            raise subprocess.TimeoutExpired(cmd, TIMEOUT)
+            raise subprocess.TimeoutExpired(commands[0][0], TIMEOUT)
         reply = proc.stdout.readline()
         if not reply:
             raise RuntimeError(
                 f"the warm dbt process ended: {(self.folder / 'zygote.log').read_text()[-3000:]}"
             )
-        output = out.read_text(errors="replace") + err.read_text(errors="replace")
-        return json.loads(reply)["returncode"], output
+        status = json.loads(reply)["returncode"]
+        # the commands that ended, then (a child killed or crashed mid-way) its exit status
+        ended = json.loads(codes.read_text()) if codes.exists() else []
+        returncodes = [*ended[: len(commands) - 1], status]
+        returncodes += [status] * (len(commands) - len(returncodes))
+        return [
+            (code, out.read_text(errors="replace") + err.read_text(errors="replace") if out.exists() else "")
+            for code, (out, err) in zip(returncodes, files, strict=True)
+        ]
 
     def stop(self) -> None:
         if self.proc is None:
@@ -190,10 +228,30 @@ _WARM_DBT = _WarmDbt()
 
 
 def run_dbt(
-    workdir: Path, *args: str, vars: dict | None = None, db_name: str = "wh.duckdb", env: dict | None = None
+    workdir: Path,
+    *args: str,
+    vars: dict | None = None,
+    db_name: str = "wh.duckdb",
+    env: dict | None = None,
+    file_log: bool = False,
 ) -> DbtRun:
-    """``dbt <args>`` with its own database, target and log folders."""
-    return _run_in(workdir, [DBT, *args], vars, db_name, env)
+    """``dbt <args>`` with its own database, target and log folders (``file_log``: _run_in)."""
+    return _run_in(workdir, [DBT, *args], vars, db_name, env, file_log)
+
+
+def run_dbt_in_turn(*commands: tuple[Path, tuple[str, ...], dict | None]) -> list[DbtRun]:
+    """``dbt <args>`` for each ``(workdir, args, vars)``, one after the other in one process (as
+    dbtRunner runs them, tests/dbt_zygote.py): what dbt keeps per process is shared. On target
+    spark that is the SparkSession, started once: its metastore and tables are the first
+    command's (its CUSTSEG_SPARK_WAREHOUSE), so a command after it must write no table."""
+    prepared = [
+        _command(workdir, [DBT, *args], vars, "wh.duckdb", None, False) for workdir, args, vars in commands
+    ]
+    answers = _WARM_DBT.run(prepared)
+    return [
+        _outcome(code, output, workdir / "wh.duckdb")
+        for (code, output), (workdir, _, _) in zip(answers, commands, strict=True)
+    ]
 
 
 def run_build_script(workdir: Path, *args: str, vars: dict | None = None) -> DbtRun:

@@ -69,7 +69,8 @@ def pg_builds(postgres, sales, shared_data, tmp_path_factory):
     build 2. Returns the first build's published copy, the second build and its folder."""
     workdir = tmp_path_factory.mktemp("pg_build")
     env = {"CUSTSEG_SOURCE_URL": postgres.url(READER), "CUSTSEG_SYNC_URL": postgres.url()}
-    first = run_dbt(workdir, "build", vars=VARS, env=env)
+    # with dbt's debug file log: the password must be in none of the files they write
+    first = run_dbt(workdir, "build", vars=VARS, env=env, file_log=True)
     assert first.returncode == 0, first.output[-4000:]
     kept = tmp_path_factory.mktemp("pg_first") / "wh.duckdb"
     shutil.copyfile(first.serving_path, kept)
@@ -85,7 +86,7 @@ def pg_builds(postgres, sales, shared_data, tmp_path_factory):
         "drop table shop.december",
         "drop table shop.corrections",
     )
-    second = run_dbt(workdir, "build", vars=VARS, env=env)
+    second = run_dbt(workdir, "build", vars=VARS, env=env, file_log=True)
     assert second.returncode == 0, second.output[-4000:]
     return kept, second, workdir, first, synced_first
 
@@ -138,6 +139,7 @@ def test_the_segments_are_upserted_into_postgres_after_every_build(pg_builds, po
 def test_the_password_is_in_no_file_the_builds_wrote(pg_builds):
     _, second, workdir, first, _ = pg_builds
     secret = PASSWORD.encode()
+    assert (Path(workdir) / "logs" / "dbt.log").stat().st_size > 100_000  # every statement, debug level
     found = [p for p in Path(workdir).rglob("*") if p.is_file() and secret in p.read_bytes()]
     assert found == []
     assert PASSWORD not in first.output + second.output
