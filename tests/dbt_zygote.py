@@ -3,13 +3,21 @@ project's plugin and the libraries its Python models use (about 2 s of every ``d
 and forks a child per command. The child is the CLI itself: it takes the command's folder,
 environment and arguments, writes its stdout and stderr to the files it is given, runs
 ``dbt.cli.main.cli`` as the ``dbt`` script does, and exits as that process would (atexit
-handlers, DuckDB closing its files). Only the imports are shared (and so the string-hash seed):
-nothing runs before the fork.
+handlers, DuckDB closing its files). Only the imports are shared (and so the string-hash seed),
+and the JSON schemas dbt caches per process (SCHEMAS): nothing of a command runs before the
+fork.
 
-Protocol (one JSON object per line): ``{"argv", "cwd", "env", "stdout", "stderr"}`` on stdin,
-``{"returncode"}`` on stdout (negative: killed by that signal, as subprocess reports it).
-helpers.run_dbt starts one per test process; the test that kills a build half-way runs the
-``dbt`` script instead, as do the product's own commands (the upload, ``custseg score``).
+Several commands may run in turn in one child, as dbtRunner runs them in one process: what dbt
+keeps per process is then shared (on target spark, the SparkSession and its JVM: a few seconds
+and a core's worth of start-up each; the session's metastore and tables stay the first
+command's).
+
+Protocol (one JSON object per line): ``{"commands": [{"argv", "cwd", "env", "stdout",
+"stderr"}, ...], "returncodes": <file>}`` on stdin; the child writes each command's exit code to
+that file (a JSON list) and exits with the last one; ``{"returncode"}`` on stdout is the child's
+exit status (negative: killed by that signal, as subprocess reports it). helpers.run_dbt starts
+one per test process; the test that kills a build half-way runs the ``dbt`` script instead, as
+do the product's own commands (the upload, ``custseg score``).
 """
 
 from __future__ import annotations
@@ -34,8 +42,62 @@ PRELOAD = (
 )
 
 
+# the classes whose JSON schema dbt builds to validate a project, a profile and its nodes (about
+# 1 s of every dbt process): dbt caches each (functools.lru_cache on json_schema, a function of
+# the class alone), so they are built here, once, before any fork. A name a dbt release no longer
+# has is skipped: this is a cache, never a change to what a command does.
+SCHEMAS = (
+    "dbt.contracts.project.ProjectFlags",
+    "dbt.adapters.duckdb.credentials.DuckDBCredentials",
+    "dbt.contracts.project.ProfileConfig",
+    "dbt.contracts.project.Project",
+    "dbt.contracts.project.PackageConfig",
+    "dbt.contracts.selection.SelectorFile",
+    "dbt.contracts.project.Configuration",
+    "dbt.artifacts.resources.v1.model.ModelConfig",
+    "dbt.contracts.graph.nodes.ModelNode",
+    "dbt.artifacts.resources.v1.components.Contract",
+    "dbt.artifacts.resources.v1.config.NodeConfig",
+    "dbt.contracts.graph.nodes.AnalysisNode",
+    "dbt.artifacts.resources.v1.config.TestConfig",
+    "dbt.contracts.graph.nodes.SingularTestNode",
+    "dbt.artifacts.resources.v1.seed.SeedConfig",
+    "dbt.contracts.graph.nodes.SeedNode",
+    "dbt.contracts.graph.nodes.HookNode",
+    "dbt.contracts.graph.unparsed.UnparsedNodeUpdate",
+    "dbt.contracts.graph.nodes.GenericTestNode",
+    "dbt.contracts.graph.unparsed.UnparsedModelUpdate",
+    "dbt.contracts.graph.unparsed.UnparsedExposure",
+    "dbt.artifacts.resources.v1.exposure.ExposureConfig",
+    "dbt.contracts.graph.unparsed.UnparsedUnitTest",
+    "dbt.artifacts.resources.v1.unit_test_definition.UnitTestConfig",
+)
+
+
+def _build_schemas() -> None:
+    for path in SCHEMAS:
+        module, _, name = path.rpartition(".")
+        try:
+            found = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if found is not None and hasattr(found, "json_schema"):
+            found.json_schema()
+
+
 def _child(request: dict) -> None:
-    """Runs in the forked child and never returns: the command, then the interpreter's exit."""
+    """Runs in the forked child and never returns: the commands, then the interpreter's exit."""
+    codes = []
+    for command in request["commands"]:
+        codes.append(_command(command))
+        with open(request["returncodes"], "w") as out:
+            json.dump(codes, out)
+    code = codes[-1]
+    raise SystemExit(code)
+
+
+def _command(request: dict) -> int:
+    """One dbt command in this process: its folder, environment, output files and arguments."""
     code: int | str | None = 1
     try:
         os.chdir(request["cwd"])
@@ -61,7 +123,7 @@ def _child(request: dict) -> None:
         traceback.print_exc()
     sys.stdout.flush()
     sys.stderr.flush()
-    raise SystemExit(code)
+    return code if isinstance(code, int) else (0 if code is None else 1)
 
 
 def serve(script_folder: str) -> None:
@@ -72,6 +134,7 @@ def serve(script_folder: str) -> None:
     os.dup2(2, 1)  # whatever an import prints goes to the log, never into the replies
     for name in PRELOAD:
         importlib.import_module(name)
+    _build_schemas()
     for line in sys.stdin:
         request = json.loads(line)
         sys.stdout.flush()

@@ -48,7 +48,9 @@ def spark_missing() -> str:
 
 @pytest.fixture(scope="module")
 def builds(tmp_path_factory):
-    from helpers import run_dbt
+    """The DuckDB build, then in one process (one JVM) the Spark build and, after it, a refused
+    CSV on Spark (it writes nothing: test_a_csv_on_spark_stops_...)."""
+    from helpers import run_dbt, run_dbt_in_turn
 
     reason = spark_missing()
     if reason:
@@ -73,13 +75,17 @@ def builds(tmp_path_factory):
     duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
     assert duck.returncode == 0, duck.output[-4000:]
     spark_dir = tmp_path_factory.mktemp("spark")
+    csv_dir = tmp_path_factory.mktemp("spark-csv")
+    csv = csv_dir / "sales.csv"
+    csv.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,7,2024-01-02,1,2.5\n")
     # dbt's fixture unit tests run on Spark too (a user's build leaves them out), but those of the
     # DuckDB-only incremental path (tag duckdb_only): Spark rebuilds those tables as tables
-    spark = run_dbt(
-        spark_dir, "build", "--target", "spark", "--selector", "with_portable_unit_tests", vars=vars
+    spark, refused = run_dbt_in_turn(
+        (spark_dir, ("build", "--target", "spark", "--selector", "with_portable_unit_tests"), vars),
+        (csv_dir / "wh", ("build", "--target", "spark"), {"transactions_path": str(csv)}),
     )
     assert spark.returncode == 0, spark.output[-6000:]
-    return duck, spark, spark_dir
+    return duck, spark, spark_dir, refused
 
 
 def _results(workdir) -> dict[str, str]:
@@ -100,7 +106,7 @@ def _spark_tables(spark_dir) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def con(builds):
-    duck, _, spark_dir = builds
+    duck, _, spark_dir, _ = builds
     con = duckdb.connect()
     con.execute(f"attach '{duck.db_path}' as duck (read_only)")
     for name, glob in _spark_tables(spark_dir).items():
@@ -125,15 +131,8 @@ def test_the_adapter_is_dbt_spark_with_a_driver_side_python_runner():
     assert {"session", "all_purpose_cluster"} <= set(helpers)
 
 
-def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(tmp_path):
-    from helpers import run_dbt
-
-    reason = spark_missing()
-    if reason:
-        pytest.skip(reason)
-    csv = tmp_path / "sales.csv"
-    csv.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,7,2024-01-02,1,2.5\n")
-    run = run_dbt(tmp_path / "wh", "build", "--target", "spark", vars={"transactions_path": str(csv)})
+def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(builds):
+    *_, run = builds
     assert run.returncode != 0
     assert "on Spark the transactions are read as Parquet" in run.output
     assert "COPY (FROM read_csv(" in run.output
@@ -200,7 +199,7 @@ def test_nanosecond_timestamps_read_on_spark(tmp_path):
 
 
 def test_spark_build_passes_the_same_data_tests(builds):
-    duck, _, spark_dir = builds
+    duck, _, spark_dir, _ = builds
     duck_results, spark_results = _results(duck.db_path.parent), _results(spark_dir)
     duck_tests = {k for k, v in duck_results.items() if k.startswith("test.") and v == "pass"}
     spark_tests = {k for k, v in spark_results.items() if k.startswith("test.") and v == "pass"}
@@ -212,7 +211,7 @@ def test_spark_build_passes_the_same_data_tests(builds):
 
 
 def test_the_sql_unit_tests_pass_on_spark(builds):
-    _, _, spark_dir = builds
+    _, _, spark_dir, _ = builds
     manifest = json.loads((spark_dir / "target" / "manifest.json").read_text())
     duckdb_only = {k for k, v in manifest["unit_tests"].items() if "duckdb_only" in v["config"]["tags"]}
     # only the incremental path's tests are DuckDB's alone: it is what Spark never runs
@@ -227,7 +226,7 @@ def test_the_sql_unit_tests_pass_on_spark(builds):
 
 
 def test_every_table_has_the_same_rows_and_columns(builds, con):
-    _, _, spark_dir = builds
+    _, _, spark_dir, _ = builds
     tables = _spark_tables(spark_dir)
     assert {
         "marts.dim_customers",
@@ -275,7 +274,7 @@ def _differences(con, schema: str, table: str, key: str) -> list[str]:
 def test_a_batch_of_several_files_has_the_same_fingerprint_on_both_engines(builds, con):
     """Spark's listagg ignores an order by (dbt warned twice): the batch's fingerprint, a hash of
     its files' fingerprints, came out in whatever order Spark collected them."""
-    _, spark, _ = builds
+    _, spark, _, _ = builds
     assert con.execute("select source_file_count from duck.marts.fct_batches").fetchall() == [(3,)]
     assert _differences(con, "marts", "fct_batches", "batch_id") == []
     assert "order_by_clause is not supported" not in spark.output
