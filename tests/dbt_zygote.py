@@ -13,9 +13,12 @@ and a core's worth of start-up each; the session's metastore and tables stay the
 command's).
 
 Protocol (one JSON object per line): ``{"commands": [{"argv", "cwd", "env", "stdout",
-"stderr"}, ...], "returncodes": <file>}`` on stdin; the child writes each command's exit code to
-that file (a JSON list) and exits with the last one; ``{"returncode"}`` on stdout is the child's
-exit status (negative: killed by that signal, as subprocess reports it). helpers.run_dbt starts
+"stderr"}, ...], "returncodes": <file>, "stay": false}`` on stdin; the child writes each
+command's exit code to that file (a JSON list) and exits with the last one; ``{"returncode"}``
+on stdout is the child's exit status (negative: killed by that signal, as subprocess reports
+it). With ``"stay": true`` the child answers ``{"returncode"}`` itself and stays, the same
+process, for the next request (the test may look at what the commands wrote in between); the
+first request without it ends the child as above. helpers.run_dbt starts
 one per test process; the test that kills a build half-way runs the ``dbt`` script instead, as
 do the product's own commands (the upload, ``custseg score``).
 """
@@ -85,15 +88,25 @@ def _build_schemas() -> None:
             found.json_schema()
 
 
-def _child(request: dict) -> None:
-    """Runs in the forked child and never returns: the commands, then the interpreter's exit."""
-    codes = []
-    for command in request["commands"]:
-        codes.append(_command(command))
-        with open(request["returncodes"], "w") as out:
-            json.dump(codes, out)
-    code = codes[-1]
-    raise SystemExit(code)
+def _child(request: dict, replies) -> None:
+    """Runs in the forked child and never returns: the commands of each request (the next read
+    from the requests' pipe while the last said ``stay``), then the interpreter's exit."""
+    requests = os.fdopen(os.dup(0), "r")  # each command's stdin is /dev/null
+    while True:
+        codes = []
+        for command in request["commands"]:
+            codes.append(_command(command))
+            with open(request["returncodes"], "w") as out:
+                json.dump(codes, out)
+        code = codes[-1] if codes else 0
+        if not request.get("stay"):
+            raise SystemExit(code)
+        replies.write(json.dumps({"returncode": code}) + "\n")
+        replies.flush()
+        line = requests.readline()
+        if not line:  # the test process is gone
+            raise SystemExit(code)
+        request = json.loads(line)
 
 
 def _command(request: dict) -> int:
@@ -141,7 +154,7 @@ def serve(script_folder: str) -> None:
         sys.stderr.flush()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            _child(request, replies)
         _, status = os.waitpid(pid, 0)
         replies.write(json.dumps({"returncode": os.waitstatus_to_exitcode(status)}) + "\n")
         replies.flush()

@@ -179,9 +179,10 @@ class _WarmDbt:
             atexit.register(self.stop)
         return self.proc
 
-    def run(self, commands: list[tuple[list[str], dict]]) -> list[tuple[int, str]]:
+    def run(self, commands: list[tuple[list[str], dict]], stay: bool = False) -> list[tuple[int, str]]:
         """Each ``(cmd, env)`` run from the repo, in turn, in one process: its return code and
-        its stdout then stderr."""
+        its stdout then stderr. ``stay``: the process stays for the next request (the zygote's
+        protocol), which the next call sends."""
         proc = self._start()
         files = [(self.folder / f"stdout.{i}", self.folder / f"stderr.{i}") for i in range(len(commands))]
         codes = self.folder / "returncodes.json"
@@ -193,6 +194,7 @@ class _WarmDbt:
                 for (cmd, env), (out, err) in zip(commands, files, strict=True)
             ],
             "returncodes": str(codes),
+            "stay": stay,
         }
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
@@ -239,15 +241,17 @@ def run_dbt(
     return _run_in(workdir, [DBT, *args], vars, db_name, env, file_log)
 
 
-def run_dbt_in_turn(*commands: tuple[Path, tuple[str, ...], dict | None]) -> list[DbtRun]:
+def run_dbt_in_turn(*commands: tuple[Path, tuple[str, ...], dict | None], stay: bool = False) -> list[DbtRun]:
     """``dbt <args>`` for each ``(workdir, args, vars)``, one after the other in one process (as
     dbtRunner runs them, tests/dbt_zygote.py): what dbt keeps per process is shared. On target
     spark that is the SparkSession, started once: its metastore and tables are the first
-    command's (its CUSTSEG_SPARK_WAREHOUSE), so a command after it must write no table."""
+    command's (its CUSTSEG_SPARK_WAREHOUSE), where a later command's tables go too. ``stay``:
+    the process waits for the next call's commands (the test may copy what these wrote first);
+    the next call without it ends it, as must happen before any other dbt command."""
     prepared = [
         _command(workdir, [DBT, *args], vars, "wh.duckdb", None, False) for workdir, args, vars in commands
     ]
-    answers = _WARM_DBT.run(prepared)
+    answers = _WARM_DBT.run(prepared, stay)
     return [
         _outcome(code, output, workdir / "wh.duckdb")
         for (code, output), (workdir, _, _) in zip(answers, commands, strict=True)
