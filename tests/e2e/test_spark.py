@@ -15,6 +15,8 @@ import json
 import re
 import shutil
 import subprocess
+from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -22,6 +24,7 @@ import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.inputs.quoting import sql_string
+from helpers import DbtRun
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -46,10 +49,51 @@ def spark_missing() -> str:
     return ""
 
 
+# the nanosecond file's timestamps: 2011-01-01 10:00 (and some nanoseconds) + i days
+STAMPS = [1_293_876_000_123_456_789 + i * 86_400_000_000_000 for i in range(30)]
+# the models up to the line store, no data tests (the main Spark build runs those): the
+# nanosecond build is about how the file is read
+NANOSECOND_BUILD = ("build", "--target", "spark", "--select", "+int_transactions__classified",
+                    "--exclude", "resource_type:test", "resource_type:unit_test")  # fmt: skip
+
+
+def write_nanosecond_file(folder) -> str:
+    """A Parquet file with nanosecond timestamps (pandas' default; Online Retail's own file), in a
+    folder whose name holds glob characters."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "InvoiceNo": [str(500 + i) for i in range(30)],
+            "CustomerID": [float(i % 12) for i in range(30)],
+            "InvoiceDate": pa.array(STAMPS, pa.timestamp("ns")),
+            "Quantity": [1 + i % 3 for i in range(30)],
+            "UnitPrice": [2.5] * 30,
+        }
+    )
+    path = folder / "in [ns] {1}" / "sales[1].parquet"
+    path.parent.mkdir(parents=True)
+    pq.write_table(table, path)
+    assert pq.read_schema(path).field("InvoiceDate").type == pa.timestamp("ns")
+    return str(path)
+
+
+@dataclass
+class Builds:
+    duck: DbtRun
+    spark: DbtRun
+    spark_dir: Path
+    refused_csv: DbtRun  # test_a_csv_on_spark_stops_...
+    nanoseconds: DbtRun  # test_nanosecond_timestamps_read_on_spark
+
+
 @pytest.fixture(scope="module")
-def builds(tmp_path_factory):
-    """The DuckDB build, then in one process (one JVM) the Spark build and, after it, a refused
-    CSV on Spark (it writes nothing: test_a_csv_on_spark_stops_...)."""
+def builds(tmp_path_factory) -> Builds:
+    """The DuckDB build, then in one process (one JVM, helpers.run_dbt_in_turn) the Spark build,
+    a refused CSV on Spark (it writes nothing), and, once the Spark build's tables are copied
+    aside (to spark_dir/built, what the comparisons read), a nanosecond file's build: it writes
+    into the same session's warehouse, as the next batch."""
     from helpers import run_dbt, run_dbt_in_turn
 
     reason = spark_missing()
@@ -75,17 +119,25 @@ def builds(tmp_path_factory):
     duck = run_dbt(tmp_path_factory.mktemp("duckdb"), "build", vars=vars)
     assert duck.returncode == 0, duck.output[-4000:]
     spark_dir = tmp_path_factory.mktemp("spark")
-    csv_dir = tmp_path_factory.mktemp("spark-csv")
-    csv = csv_dir / "sales.csv"
+    others = tmp_path_factory.mktemp("spark-inputs")
+    csv = others / "sales.csv"
     csv.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n1,7,2024-01-02,1,2.5\n")
+    nanosecond_file = write_nanosecond_file(others)
     # dbt's fixture unit tests run on Spark too (a user's build leaves them out), but those of the
     # DuckDB-only incremental path (tag duckdb_only): Spark rebuilds those tables as tables
     spark, refused = run_dbt_in_turn(
         (spark_dir, ("build", "--target", "spark", "--selector", "with_portable_unit_tests"), vars),
-        (csv_dir / "wh", ("build", "--target", "spark"), {"transactions_path": str(csv)}),
+        (others / "csv", ("build", "--target", "spark"), {"transactions_path": str(csv)}),
+        stay=True,
     )
+    try:
+        shutil.copytree(spark_dir / "spark" / "tables", spark_dir / "built")
+    finally:  # the process ends with this command
+        [nanoseconds] = run_dbt_in_turn(
+            (others / "nanoseconds", NANOSECOND_BUILD, {"transactions_path": nanosecond_file})
+        )
     assert spark.returncode == 0, spark.output[-6000:]
-    return duck, spark, spark_dir, refused
+    return Builds(duck, spark, spark_dir, refused, nanoseconds)
 
 
 def _results(workdir) -> dict[str, str]:
@@ -94,8 +146,8 @@ def _results(workdir) -> dict[str, str]:
 
 
 def _spark_tables(spark_dir) -> dict[str, str]:
-    """schema.table -> a Parquet glob, for every table the Spark build wrote."""
-    root = spark_dir / "spark" / "tables"
+    """schema.table -> a Parquet glob, for every table the Spark build wrote (as it left them)."""
+    root = spark_dir / "built"
     return {
         f"{schema}.{table.name}": str(table / "*.parquet")
         for schema in SCHEMAS
@@ -106,7 +158,7 @@ def _spark_tables(spark_dir) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def con(builds):
-    duck, _, spark_dir, _ = builds
+    duck, spark_dir = builds.duck, builds.spark_dir
     con = duckdb.connect()
     con.execute(f"attach '{duck.db_path}' as duck (read_only)")
     for name, glob in _spark_tables(spark_dir).items():
@@ -132,74 +184,39 @@ def test_the_adapter_is_dbt_spark_with_a_driver_side_python_runner():
 
 
 def test_a_csv_on_spark_stops_before_any_model_saying_how_to_convert_it(builds):
-    *_, run = builds
+    run = builds.refused_csv
     assert run.returncode != 0
     assert "on Spark the transactions are read as Parquet" in run.output
     assert "COPY (FROM read_csv(" in run.output
     assert run.started == []  # no node started
 
 
-def test_nanosecond_timestamps_read_on_spark(tmp_path):
-    """A Parquet file with nanosecond timestamps (pandas' default; Online Retail's own file), in a
-    folder whose name holds glob characters: Spark used to refuse it (PARQUET_TYPE_ILLEGAL); it
-    reads it, each timestamp to the microsecond as DuckDB does."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from helpers import run_dbt
-
-    reason = spark_missing()
-    if reason:
-        pytest.skip(reason)
-    stamps = [
-        1_293_876_000_123_456_789 + i * 86_400_000_000_000 for i in range(30)
-    ]  # 2011-01-01 10:00 + i days
-    table = pa.table(
-        {
-            "InvoiceNo": [str(500 + i) for i in range(30)],
-            "CustomerID": [float(i % 12) for i in range(30)],
-            "InvoiceDate": pa.array(stamps, pa.timestamp("ns")),
-            "Quantity": [1 + i % 3 for i in range(30)],
-            "UnitPrice": [2.5] * 30,
-        }
-    )
-    path = tmp_path / "in [ns] {1}" / "sales[1].parquet"
-    path.parent.mkdir()
-    pq.write_table(table, path)
-    assert pq.read_schema(path).field("InvoiceDate").type == pa.timestamp("ns")
-    # the models up to the line store, no data tests (the main Spark build runs those): this
-    # test is about how the file is read
-    select = [
-        "--select",
-        "+int_transactions__classified",
-        "--exclude",
-        "resource_type:test",
-        "resource_type:unit_test",
-    ]
-    run = run_dbt(
-        tmp_path / "wh", "build", "--target", "spark", *select, vars={"transactions_path": str(path)}
-    )
+def test_nanosecond_timestamps_read_on_spark(builds):
+    """A Parquet file with nanosecond timestamps, in a folder whose name holds glob characters:
+    Spark used to refuse it (PARQUET_TYPE_ILLEGAL); it reads it, each timestamp to the
+    microsecond as DuckDB does. It is the session warehouse's second batch (its first, the Spark
+    build's): appended to the line store (a second batch once failed there, Spark's
+    row_number() an int and its count(*) a bigint in copy_number)."""
+    run = builds.nanoseconds
     assert run.returncode == 0, run.output[-4000:]
-    store = (
-        tmp_path
-        / "wh"
-        / "spark"
-        / "tables"
-        / "intermediate.db"
-        / "int_transactions__classified"
-        / "*.parquet"
-    )
+    # the session's warehouse: the Spark build's (helpers.run_dbt_in_turn)
+    store = builds.spark_dir / "spark" / "tables" / "intermediate.db" / "int_transactions__classified"
+    lines = f"read_parquet('{store / '*.parquet'}')"
     with duckdb.connect() as con:
+        batches = con.execute(f"select batch_id, count(*) from {lines} group by 1 order by 1").fetchall()
         got = [
             r[0]
-            for r in con.execute(f"select invoiced_at from read_parquet('{store}') order by 1").fetchall()
+            for r in con.execute(
+                f"select invoiced_at from {lines} where batch_id = {batches[-1][0]} order by 1"
+            ).fetchall()
         ]
-    expected = [pd.Timestamp(ns // 1000, unit="us").to_pydatetime() for ns in stamps]
+    assert [n for _, n in batches] == [DEMO.rows, len(STAMPS)]
+    expected = [pd.Timestamp(ns // 1000, unit="us").to_pydatetime() for ns in STAMPS]
     assert got == expected
 
 
 def test_spark_build_passes_the_same_data_tests(builds):
-    duck, _, spark_dir, _ = builds
+    duck, spark_dir = builds.duck, builds.spark_dir
     duck_results, spark_results = _results(duck.db_path.parent), _results(spark_dir)
     duck_tests = {k for k, v in duck_results.items() if k.startswith("test.") and v == "pass"}
     spark_tests = {k for k, v in spark_results.items() if k.startswith("test.") and v == "pass"}
@@ -211,7 +228,7 @@ def test_spark_build_passes_the_same_data_tests(builds):
 
 
 def test_the_sql_unit_tests_pass_on_spark(builds):
-    _, _, spark_dir, _ = builds
+    spark_dir = builds.spark_dir
     manifest = json.loads((spark_dir / "target" / "manifest.json").read_text())
     duckdb_only = {k for k, v in manifest["unit_tests"].items() if "duckdb_only" in v["config"]["tags"]}
     # only the incremental path's tests are DuckDB's alone: it is what Spark never runs
@@ -226,7 +243,7 @@ def test_the_sql_unit_tests_pass_on_spark(builds):
 
 
 def test_every_table_has_the_same_rows_and_columns(builds, con):
-    _, _, spark_dir, _ = builds
+    spark_dir = builds.spark_dir
     tables = _spark_tables(spark_dir)
     assert {
         "marts.dim_customers",
@@ -274,7 +291,7 @@ def _differences(con, schema: str, table: str, key: str) -> list[str]:
 def test_a_batch_of_several_files_has_the_same_fingerprint_on_both_engines(builds, con):
     """Spark's listagg ignores an order by (dbt warned twice): the batch's fingerprint, a hash of
     its files' fingerprints, came out in whatever order Spark collected them."""
-    _, spark, _, _ = builds
+    spark = builds.spark
     assert con.execute("select source_file_count from duck.marts.fct_batches").fetchall() == [(3,)]
     assert _differences(con, "marts", "fct_batches", "batch_id") == []
     assert "order_by_clause is not supported" not in spark.output

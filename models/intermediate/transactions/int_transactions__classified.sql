@@ -102,8 +102,13 @@ numbered as (
 
     select
         transactions.*,
-        coalesce(copies.copy_number, 1)
-        {%- if is_incremental() %} + coalesce(stored_copies.stored_count, 0){% endif %} as copy_number
+        -- one type whichever the build: Spark's row_number() is an int and its count(*) a bigint,
+        -- and the store refuses a column whose type changes (on_schema_change fail)
+        cast(
+            coalesce(copies.copy_number, 1)
+            {%- if is_incremental() %} + coalesce(stored_copies.stored_count, 0){% endif %}
+            as {{ dbt.type_bigint() }}
+        ) as copy_number
     from {{ ref('stg_retail__transactions') }} as transactions
     left join copies
         on transactions.source_row_number = copies.source_row_number
