@@ -114,11 +114,8 @@ def _command(
     (``file_log``): it is about 1 s of a demo build's 17 (docs/benchmarks.md). Counted."""
     workdir.mkdir(parents=True, exist_ok=True)
     # target spark: its metastore and tables (profiles.yml)
-    extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1"}
-    if not file_log:
-        extra["DBT_LOG_LEVEL_FILE"] = "none"
-    extra |= env or {}
-    env = workspace_env(workdir, db_name, **extra)
+    extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1", **(env or {})}
+    env = workspace_env(workdir, db_name, file_log, **extra)
     for name in ("CUSTSEG_SOURCE_URL", "CUSTSEG_SYNC_URL"):
         if name not in extra:
             env.pop(name, None)

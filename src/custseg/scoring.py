@@ -176,7 +176,7 @@ def score_in_context(
     if as_of_date:
         settings["as_of_date"] = as_of_date
     with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
-        env = workspace_env(tmp, context_copy_name(db_path))
+        env = workspace_env(tmp, context_copy_name(db_path), file_log=False)
         shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
         os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
         _tables_only(env["CUSTSEG_DB_PATH"])

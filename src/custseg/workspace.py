@@ -27,10 +27,15 @@ def dbt_executable() -> str:
     return found
 
 
-def workspace_env(workdir: str | os.PathLike, db_name: str = "wh.duckdb", **extra: str | os.PathLike) -> dict:
+def workspace_env(
+    workdir: str | os.PathLike, db_name: str = "wh.duckdb", file_log: bool = True, **extra: str | os.PathLike
+) -> dict:
     """This process's environment with a build's files in ``workdir``: the database
     ``workdir/<db_name>``, its published copy ``workdir/serving/<db_name>``, DuckDB's spill, dbt's
-    target and logs; ``extra`` adds or overrides variables (a signing key, thread caps)."""
+    target and logs; ``extra`` adds or overrides variables (a signing key, thread caps).
+    ``file_log=False``: no dbt debug file log (``logs/dbt.log``, every event and statement: about
+    1 s of a demo build), for a workspace removed when its build ends (the upload, the scoring
+    copy), where nobody could read it."""
     workdir = Path(workdir)
     env = dict(os.environ)
     env.update(
@@ -42,6 +47,8 @@ def workspace_env(workdir: str | os.PathLike, db_name: str = "wh.duckdb", **extr
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
         NO_COLOR="1",
     )
+    if not file_log:
+        env["DBT_LOG_LEVEL_FILE"] = "none"
     env.update({name: str(value) for name, value in extra.items()})
     return env
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from custseg.workspace import Events, progress_of
+from custseg.workspace import Events, progress_of, workspace_env
 
 
 def _event(name: str, msg: str = "", level: str = "info", **data) -> str:
@@ -54,3 +54,10 @@ def test_node_outcomes_and_progress_come_from_the_events():
     assert result.failed == [test]
     assert result.problem == "Failure in test assert_raw_rows_reconcile"  # no project message: the first line
     assert [p[0] for p in seen if p] == [0.5, 0.5, 1.0, 1.0, 1.0]
+
+
+def test_a_workspace_removed_after_its_build_writes_no_debug_file_log(tmp_path, monkeypatch):
+    monkeypatch.delenv("DBT_LOG_LEVEL_FILE", raising=False)
+    kept = workspace_env(tmp_path)
+    assert "DBT_LOG_LEVEL_FILE" not in kept and kept["DBT_LOG_PATH"] == str(tmp_path / "logs")
+    assert workspace_env(tmp_path, file_log=False)["DBT_LOG_LEVEL_FILE"] == "none"

@@ -144,7 +144,7 @@ def run_upload(
         # the file keeps its own (sanitised) name, so messages name it as the user knows it
         upload = workspace / safe_upload_name(name)
         upload.write_bytes(data)
-        env = workspace_env(workspace, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
+        env = workspace_env(workspace, file_log=False, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars, kind = _upload_vars(upload, name, data, settings)
         if kind == "transactions":  # refused in a second, before dbt starts, as the build would
             options = {"transactions_path": build_vars["transactions_path"]}
