@@ -11,7 +11,8 @@ ml_customer_value_scores run it: every candidate fitted plus Gamma-Gamma, the ch
 chosen model's scoring over 30/90/365 days (discounted) for every customer.
 
 ``--warehouse FILE``: the parameters of the three models on a built warehouse's summary
-(intermediate.int_customers__repeat_purchases), ours against lifetimes'.
+(intermediate.int_customers__repeat_purchases), ours against lifetimes' (when installed), and
+the seconds the build's value step (ml_value_models' fit) takes on it.
 
 lifetimes is optional (not a dependency of the build): ``pip install --target /tmp/ltlib
 --no-deps lifetimes==0.11.3 autograd dill`` and run with ``PYTHONPATH=/tmp/ltlib``.
@@ -144,8 +145,16 @@ def compare_on_warehouse(path: str) -> None:
         summary = con.sql(
             "select * from intermediate.int_customers__repeat_purchases order by customer_id"
         ).df()
+    with threadpool_limits(1):
+        step = build_value_step(summary.drop(columns="customer_id"))
     lines = [f"# The purchase models on {path} ({len(summary):,} customers)", "",
-             "| model | parameter | custseg | lifetimes | relative difference |", "|---|---|---|---|---|"]  # fmt: skip
+             f"The build's value step: fitted in {step['fit_s']:.3f} s, {step['chosen']} chosen.", ""]  # fmt: skip
+    try:
+        import lifetimes  # noqa: F401
+    except ImportError:
+        _write("clv_models_warehouse", lines, [])
+        return
+    lines += ["| model | parameter | custseg | lifetimes | relative difference |", "|---|---|---|---|---|"]
     with threadpool_limits(1):
         for model in MODELS:
             mine, other = ours(model, summary), theirs(model, summary)
