@@ -2,7 +2,8 @@
 the same demo file (text dates, day-first; double customer ids) as a DuckDB build: the same data
 tests pass (and dbt's fixture unit tests), and the tables agree (counts, customer features within
 1e-9, the same segment for every customer, on the Python models' and on the pure-SQL scorer's
-side).
+side). In the same process, after it (one JVM: helpers.run_dbt_in_turn), a CSV is refused before
+any model and a nanosecond-timestamp file is read as the next batch.
 
 Spark's tables are Parquet files under CUSTSEG_SPARK_WAREHOUSE/tables/<schema>.db/<table>; the
 test reads them with DuckDB, so no second Spark session is started.
