@@ -115,7 +115,7 @@ def _command(
     workdir.mkdir(parents=True, exist_ok=True)
     # target spark: its metastore and tables (profiles.yml)
     extra = {"CUSTSEG_SPARK_WAREHOUSE": workdir / "spark", "SPARK_LOCAL_IP": "127.0.0.1", **(env or {})}
-    env = workspace_env(workdir, db_name, file_log, **extra)
+    env = workspace_env(workdir, db_name, file_log=file_log, **extra)
     for name in ("CUSTSEG_SOURCE_URL", "CUSTSEG_SYNC_URL"):
         if name not in extra:
             env.pop(name, None)

@@ -25,7 +25,7 @@ import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.inputs.quoting import sql_string
-from helpers import DbtRun
+from helpers import DbtRun, run_dbt, run_dbt_in_turn
 
 pytestmark = [pytest.mark.e2e, pytest.mark.spark]
 
@@ -95,8 +95,6 @@ def builds(tmp_path_factory) -> Builds:
     a refused CSV on Spark (it writes nothing), and, once the Spark build's tables are copied
     aside (to spark_dir/built, what the comparisons read), a nanosecond file's build: it writes
     into the same session's warehouse, as the next batch."""
-    from helpers import run_dbt, run_dbt_in_turn
-
     reason = spark_missing()
     if reason:
         pytest.skip(reason)
