@@ -10,6 +10,9 @@
   problem text the macro stops the build with.
 - ``custseg_sync(serving, options_json)``: after the publish, the audiences out (:mod:`custseg.sync`).
 
+In a ``dbt`` command's own process the plugin also takes what is alive when the build starts out
+of the cyclic garbage collector's walks (:func:`freeze_for_this_command`).
+
 Enabled in ``profiles.yml``::
 
     plugins:
@@ -23,7 +26,10 @@ build with the message when the input is unusable.
 
 from __future__ import annotations
 
+import gc
 import json
+import sys
+from pathlib import PureWindowsPath
 from typing import Any
 
 from dbt.adapters.duckdb.plugins import BasePlugin
@@ -149,9 +155,23 @@ class Checks:
         return self.answers[key]
 
 
+def freeze_for_this_command() -> bool:
+    """In the ``dbt`` command's own process (the CLI: the process ends with the command), what is
+    alive when the first connection opens (dbt's imports, the parsed project: some 200,000
+    objects) lives until the end: ``gc.freeze()`` spares every later full collection a walk over
+    it (an Online Retail build: 16.4 s to 15.3 s, the same peak memory; docs/benchmarks.md).
+    Not where dbt runs inside another program (dbtRunner): there it would keep this run's
+    garbage for that program's lifetime. True when it froze."""
+    if PureWindowsPath(sys.argv[0]).stem != "dbt":  # either separator: / or \
+        return False
+    gc.freeze()
+    return True
+
+
 class Plugin(BasePlugin):
     def initialize(self, plugin_config: dict[str, Any]) -> None:
         self.checks = Checks(plugin_config.get("cache_dir", "target/custseg_cache"))
+        freeze_for_this_command()  # after the parse, before the first node
 
     def configure_connection(self, conn) -> None:
         problem = catalog_name_problem(conn)
