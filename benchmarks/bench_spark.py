@@ -8,6 +8,9 @@ project runs there, and what a node costs; on a cluster the SQL layer scales wit
 
     .venv/bin/python benchmarks/bench_spark.py --generate 120000 --generate 5000000 --repeat 2
 
+``--spark-threads N`` (repeatable) runs the Spark build with ``dbt --threads N``, each count in
+turn with the others; without it, the profile's threads.
+
 Results go to stdout and benchmarks/results/spark_<timestamp>.{md,csv}.
 """
 
@@ -28,8 +31,9 @@ from bench_build import BIN, REPO, WRAPPER, build_env, generate, write_report
 PINNED = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-def build_once(path: Path, workdir: Path, engine: str) -> dict:
-    """One cold build on ``engine`` (duckdb or spark): wall time and dbt's own node times."""
+def build_once(path: Path, workdir: Path, engine: str, threads: int | None = None) -> dict:
+    """One cold build on ``engine`` (duckdb or spark; ``threads``: dbt's, else the profile's):
+    wall time and dbt's own node times."""
     run_dir = Path(tempfile.mkdtemp(dir=workdir))
     env = dict(
         build_env(run_dir),
@@ -40,6 +44,7 @@ def build_once(path: Path, workdir: Path, engine: str) -> dict:
     target = ["--target", "spark"] if engine == "spark" else []
     cmd = [sys.executable, "-c", WRAPPER, str(BIN / "dbt"), "build", *target]
     cmd += ["--vars", json.dumps({"transactions_path": str(path)})]
+    cmd += ["--threads", str(threads)] if threads else []
     out = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     if result["rc"] != 0:
@@ -72,6 +77,7 @@ def main() -> int:
     parser.add_argument("--generate", action="append", type=int, default=[], help="generated rows")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workdir", default=str(REPO / "target" / "bench"))
+    parser.add_argument("--spark-threads", action="append", type=int, default=[], help="dbt threads on Spark")
     args = parser.parse_args()
     if not args.generate:
         parser.error("give at least one --generate ROWS")
@@ -82,18 +88,20 @@ def main() -> int:
     rows = []
     for n in args.generate:
         path = generate(n, workdir)
-        runs: dict[str, list[dict]] = {"duckdb": [], "spark": []}
+        engines = [("duckdb", None)] + [("spark", t) for t in args.spark_threads or [None]]
+        runs: dict[tuple, list[dict]] = {engine: [] for engine in engines}
         for _ in range(args.repeat):
-            for engine in ("duckdb", "spark"):
-                runs[engine].append(build_once(path, workdir, engine))
-                print(engine, n, json.dumps(runs[engine][-1]), flush=True)
-        duck = statistics.median(r["wall_s"] for r in runs["duckdb"])
-        for engine, results in runs.items():
+            for engine in engines:
+                runs[engine].append(build_once(path, workdir, *engine))
+                print(*engine, n, json.dumps(runs[engine][-1]), flush=True)
+        duck = statistics.median(r["wall_s"] for r in runs[("duckdb", None)])
+        for (engine, threads), results in runs.items():
             wall = statistics.median(r["wall_s"] for r in results)
+            spark = f"spark local[2] ({java})" + (f", {threads} dbt threads" if threads else "")
             rows.append(
                 {
                     "input": f"generated {n:,} lines",
-                    "engine": engine if engine == "duckdb" else f"spark local[2] ({java})",
+                    "engine": engine if engine == "duckdb" else spark,
                     "runs": len(results),
                     "median_wall_s": round(wall, 1),
                     "vs_duckdb": f"{wall / duck:.1f}x",
