@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -176,14 +177,17 @@ class _WarmDbt:
             atexit.register(self.stop)
         return self.proc
 
-    def run(self, commands: list[tuple[list[str], dict]], stay: bool = False) -> list[tuple[int, str]]:
+    def run(
+        self, commands: list[tuple[list[str], dict]], stay: bool = False, kill_on: str = ""
+    ) -> list[tuple[int, str]]:
         """Each ``(cmd, env)`` run from the repo, in turn, in one process: its return code and
         its stdout then stderr. ``stay``: the process stays for the next request (the zygote's
-        protocol), which the next call sends."""
+        protocol), which the next call sends. ``kill_on``: the process is killed (-9) as soon as
+        its stdout holds that text."""
         proc = self._start()
         files = [(self.folder / f"stdout.{i}", self.folder / f"stderr.{i}") for i in range(len(commands))]
-        codes = self.folder / "returncodes.json"
-        for path in (codes, *(path for pair in files for path in pair)):
+        codes, pid_file = self.folder / "returncodes.json", self.folder / "pid"
+        for path in (codes, pid_file, *(path for pair in files for path in pair)):
             path.unlink(missing_ok=True)  # a command that never ran has no output
         request = {
             "commands": [
@@ -192,13 +196,19 @@ class _WarmDbt:
             ],
             "returncodes": str(codes),
             "stay": stay,
+            "pid_file": str(pid_file),
         }
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
-        ready, _, _ = select.select([proc.stdout], [], [], TIMEOUT * len(commands))
-        if not ready:
-            self.stop()
-            raise subprocess.TimeoutExpired(commands[0][0], TIMEOUT)
+        deadline = time.monotonic() + TIMEOUT * len(commands)
+        while not select.select([proc.stdout], [], [], 0.05 if kill_on else TIMEOUT * len(commands))[0]:
+            if time.monotonic() > deadline:
+                self.stop()
+                raise subprocess.TimeoutExpired(commands[0][0], TIMEOUT)
+            out = files[-1][0]
+            if kill_on and out.exists() and kill_on in out.read_text(errors="replace"):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+                kill_on = ""
         reply = proc.stdout.readline()
         if not reply:
             raise RuntimeError(
@@ -236,6 +246,13 @@ def run_dbt(
 ) -> DbtRun:
     """``dbt <args>`` with its own database, target and log folders (``file_log``: _run_in)."""
     return _run_in(workdir, [DBT, *args], vars, db_name, env, file_log)
+
+
+def run_dbt_killed(workdir: Path, marker: str, *args: str, vars: dict | None = None) -> DbtRun:
+    """``dbt <args>`` (run_dbt), killed (-9) as soon as its output says ``marker``."""
+    cmd, env = _command(workdir, [DBT, *args], vars, "wh.duckdb", None, False)
+    [(returncode, output)] = _WARM_DBT.run([(cmd, env)], kill_on=marker)
+    return _outcome(returncode, output, workdir / "wh.duckdb")
 
 
 def run_dbt_in_turn(*commands: tuple[Path, tuple[str, ...], dict | None], stay: bool = False) -> list[DbtRun]:

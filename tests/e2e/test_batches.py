@@ -4,12 +4,9 @@ the refit decision, and a build killed half-way (docs/segments-over-time.md)."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
 import signal
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -19,19 +16,17 @@ import pytest
 
 from custseg.demo_data import GeneratorConfig, write_transactions
 from custseg.publish import spare_path
-from custseg.workspace import Events, workspace_env
+from custseg.workspace import Events
 from helpers import (
     CONTINUED,
-    DBT,
     NEW_COUNTRY,
     ONE_OTHER_COUNTRY,
     REPEATED,
-    REPO,
     RETURNED,
     copy_build,
-    count_dbt_run,
     mart_differences,
     run_dbt,
+    run_dbt_killed,
     serving_path,
 )
 
@@ -278,26 +273,6 @@ def test_a_shifted_batch_recommends_a_refit_and_auto_refits(fitted, batches, tmp
     )
 
 
-def _kill_when(workdir: Path, marker: str, transactions: Path) -> str:
-    """Start an incremental build and kill -9 it as soon as ``marker`` appears in its output."""
-    env = workspace_env(workdir)
-    count_dbt_run("dbt build (killed)")
-    proc = subprocess.Popen(
-        [DBT, "build", "--vars", json.dumps({"transactions_path": str(transactions)})],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if marker in line:
-            os.killpg(proc.pid, signal.SIGKILL)
-            break
-    proc.wait(timeout=60)
-    assert proc.returncode == -signal.SIGKILL, "".join(seen)[-3000:]
-    return "".join(seen)
-
-
 def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted, batches, tmp_path):
     """Killed (-9) as it writes the line store, then again as it starts the model registry: the
     publication, and the spare before it, are untouched and the store holds all of the batch or
@@ -313,7 +288,8 @@ def test_a_killed_build_leaves_no_half_batch_and_the_serving_copy_intact(fitted,
         "START sql incremental model intermediate.int_transactions__classified",
         "START python incremental model segmentation.ml_model_registry",
     ):
-        _kill_when(tmp_path, marker, batches["same"])
+        killed = run_dbt_killed(tmp_path, marker, "build", vars={"transactions_path": str(batches["same"])})
+        assert killed.returncode == -signal.SIGKILL, killed.output[-3000:]
         assert served.read_bytes() == served_bytes, marker  # never published half a build
         con = duckdb.connect(str(tmp_path / "wh.duckdb"), read_only=True)
         stored = dict(
