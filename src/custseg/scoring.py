@@ -176,6 +176,7 @@ def score_in_context(
     if as_of_date:
         settings["as_of_date"] = as_of_date
     with tempfile.TemporaryDirectory(prefix="custseg-score-") as tmp:
+        _refuse_what_the_build_would(settings, tmp)
         env = workspace_env(tmp, context_copy_name(db_path), file_log=False)
         shutil.copyfile(db_path, env["CUSTSEG_DB_PATH"])
         os.chmod(env["CUSTSEG_DB_PATH"], 0o600)  # the published copy is read-only
@@ -201,6 +202,21 @@ def score_in_context(
     frame.insert(4, "had_history", frame["customer_id"].isin(known))
     frame.insert(5, "scoring_rule", "model")  # the build's own assignment (ml_customer_scores)
     return frame
+
+
+def _refuse_what_the_build_would(settings: dict, tmp: str) -> None:
+    """The file refused in a second, before the warehouse is copied and dbt starts, with the
+    message the build's pre-flight would give: the same probe over the same input vars (as the
+    upload does). Not when the vars name a database table, which the build reads instead."""
+    from .inputs.transactions import INPUT_OPTIONS, probe_source
+
+    if settings.get("transactions_table"):
+        return
+    options = {name: settings[name] for name in INPUT_OPTIONS if name in settings}
+    # the build's own cache folder (workspace_env's target): an XLSX is converted once
+    checked = probe_source(options, cache_dir=os.path.join(tmp, "target", "custseg_cache"))
+    if not checked["ok"]:
+        raise ScoringError("Transactions input problem: " + checked["error"])
 
 
 def context_copy_name(db_path: str) -> str:

@@ -240,3 +240,30 @@ def test_row_blocks_on_threads_predict_the_bits_of_one_thread(data, kind, monkey
     assert pools and pools[-1] > 1
     alone = model.estimator.predict_proba(model.encoder.transform(many))
     assert predicted["confidence"].to_numpy().tobytes() == alone.max(axis=1).tobytes()
+
+
+def test_a_transactions_file_the_build_would_refuse_is_refused_before_dbt_starts(tmp_path, monkeypatch):
+    """custseg score FILE: the pre-flight's probe over the same input vars, in this process; the
+    warehouse is not copied and dbt does not start (custseg.scoring.score_in_context)."""
+    import custseg.workspace
+    from custseg.scoring import score_in_context
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("dbt started")
+
+    monkeypatch.setattr(custseg.workspace, "run_build", no_build)
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.dim_customer_segments as select '7' as customer_id, 3 as recency_days"
+        )
+    empty = tmp_path / "week.csv"
+    empty.write_text("InvoiceNo,CustomerID,InvoiceDate,Quantity,UnitPrice\n")
+    with pytest.raises(ScoringError, match=r"Transactions input problem: .*no data rows"):
+        score_in_context(str(empty), str(warehouse))
+    # the input vars are the build's: a column map the file does not match is said as the build says it
+    sales = tmp_path / "sales.csv"
+    sales.write_text("Invoice,Customer,When,Qty,Price\n1,7,2011-01-02,1,2.5\n")
+    with pytest.raises(ScoringError, match=r"Transactions input problem: .*'Nope'"):
+        score_in_context(str(sales), str(warehouse), {"column_map": {"customer_id": "Nope"}})
