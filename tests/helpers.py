@@ -201,10 +201,13 @@ class _WarmDbt:
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()
         deadline = time.monotonic() + TIMEOUT * len(commands)
-        while not select.select([proc.stdout], [], [], 0.05 if kill_on else TIMEOUT * len(commands))[0]:
-            if time.monotonic() > deadline:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
                 self.stop()
                 raise subprocess.TimeoutExpired(commands[0][0], TIMEOUT)
+            if select.select([proc.stdout], [], [], min(left, 0.05) if kill_on else left)[0]:
+                break
             out = files[-1][0]
             if kill_on and out.exists() and kill_on in out.read_text(errors="replace"):
                 os.kill(int(pid_file.read_text()), signal.SIGKILL)
