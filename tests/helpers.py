@@ -196,7 +196,7 @@ class _WarmDbt:
             ],
             "returncodes": str(codes),
             "stay": stay,
-            "pid_file": str(pid_file),
+            **({"pid_file": str(pid_file)} if kill_on else {}),  # the zygote writes it for a kill
         }
         proc.stdin.write(json.dumps(request) + "\n")
         proc.stdin.flush()

@@ -208,15 +208,13 @@ def _refuse_what_the_build_would(settings: dict, tmp: str) -> None:
     """The file refused in a second, before the warehouse is copied and dbt starts, with the
     message the build's pre-flight would give: the same probe over the same input vars (as the
     upload does). Not when the vars name a database table, which the build reads instead."""
-    from .inputs.transactions import INPUT_OPTIONS, probe_source
+    from .inputs.transactions import INPUT_OPTIONS, refusal
 
     if settings.get("transactions_table"):
         return
-    options = {name: settings[name] for name in INPUT_OPTIONS if name in settings}
-    # the build's own cache folder (workspace_env's target): an XLSX is converted once
-    checked = probe_source(options, cache_dir=os.path.join(tmp, "target", "custseg_cache"))
-    if not checked["ok"]:
-        raise ScoringError("Transactions input problem: " + checked["error"])
+    problem = refusal({name: settings[name] for name in INPUT_OPTIONS if name in settings}, tmp)
+    if problem:
+        raise ScoringError(problem)
 
 
 def context_copy_name(db_path: str) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..inputs.transactions import probe_source
+from ..inputs.transactions import refusal
 from ..workspace import progress_of, run_build, workspace_env
 from .queries import k_selection, profiles
 from .store import query
@@ -147,10 +147,9 @@ def run_upload(
         env = workspace_env(workspace, file_log=False, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars, kind = _upload_vars(upload, name, data, settings)
         if kind == "transactions":  # refused in a second, before dbt starts, as the build would
-            options = {"transactions_path": build_vars["transactions_path"]}
-            checked = probe_source(options, cache_dir=str(workspace / "target" / "custseg_cache"))
-            if not checked["ok"]:
-                raise UploadError("Transactions input problem: " + checked["error"])
+            problem = refusal({"transactions_path": build_vars["transactions_path"]}, workspace)
+            if problem:
+                raise UploadError(problem)
         # a bounded build: past the limit the child is killed, and the page says so
         limit = float(os.environ.get("CUSTSEG_UPLOAD_BUILD_SECONDS", DEFAULT_UPLOAD_BUILD_SECONDS))
 

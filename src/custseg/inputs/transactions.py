@@ -234,6 +234,15 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
     }
 
 
+def refusal(options: dict, workdir: str | Path) -> str:
+    """What the build's pre-flight would stop with for these input options ("" when it would
+    read them): the probe, in this process, before dbt starts (the upload, ``custseg score``),
+    with the build's own cache folder in ``workdir`` (workspace_env's target: an XLSX is
+    converted once) and the build's own message."""
+    checked = probe_source(options, cache_dir=str(Path(workdir) / "target" / "custseg_cache"))
+    return "" if checked["ok"] else "Transactions input problem: " + checked["error"]
+
+
 def _input_files(options: dict, pulled: dict | None) -> tuple[list[str], str]:
     """The files this build reads (a database source's pull files, else transactions_path's, and
     on a full refresh the files loaded before) and their format."""
