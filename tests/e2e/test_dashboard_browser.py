@@ -81,15 +81,21 @@ return {
       (v && v.title && v.title.text) || (v && v.colorbar && v.colorbar.title && v.colorbar.title.text) || '')),
   metrics: Array.from(document.querySelectorAll('[data-testid=stMetric]')).map(e => e.innerText.split('\\n')),
 }; }"""
-# the page has drawn: its grids and charts mount after the script run; they are there when their
-# count has not changed for a second and every grid has drawn its header and cells
+# the page has drawn, once its script run has ended: no placeholder is left (Streamlit shows a
+# skeleton while a grid's or a chart's code loads), every chart has its Plotly figure, and every
+# grid has drawn its header and cells; true on two polls in a row (one frame of a swap apart)
 PAGE_DRAWN = """() => {
   const grids = Array.from(document.querySelectorAll('[data-testid=stDataFrame]'));
-  const shown = document.querySelectorAll('.js-plotly-plot, [data-testid=stMetric], th').length + ':' + grids.length;
-  if (window.__shown === shown) { window.__same += 1; } else { window.__shown = shown; window.__same = 0; }
-  return window.__same >= 4 && grids.every(g => g.querySelector('th') && g.querySelector('tbody td')
-    && g.querySelector('canvas') && g.querySelector('canvas').__drawn);
+  const charts = Array.from(document.querySelectorAll('[data-testid=stPlotlyChart]'));
+  const drawn = !document.querySelector('[data-testid=stSkeleton]')
+    && charts.every(c => { const plot = c.querySelector('.js-plotly-plot'); return plot && plot._fullData; })
+    && grids.every(g => g.querySelector('th') && g.querySelector('tbody td')
+      && g.querySelector('canvas') && g.querySelector('canvas').__drawn);
+  window.__drawnPolls = drawn ? (window.__drawnPolls || 0) + 1 : 0;
+  return window.__drawnPolls >= 2;
 }"""
+# two animation frames: what the browser had to draw (after a resize, a grid's redraw) is drawn
+NEXT_FRAMES = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 ID_HEADERS = {look.label(c) for c in ("customer_id", "stock_code", "cluster_id", "run_id")}
 SHARE_HEADERS = {look.label(c) for c in look.SHARES}
 UNFORMATTED = re.compile(r"-?(\d{4,}(\.\d+)?|\d+\.\d{3,})")  # 12345, 2841.2, 0.123: not formatted
@@ -126,8 +132,9 @@ def settle(page, timeout: int = 60_000) -> None:
     """Waits for the script run to end (Streamlit marks the app notRunning), then for the page's
     grids and charts to mount and draw."""
     page.wait_for_selector("[data-test-script-state='notRunning']", state="attached", timeout=timeout)
-    page.wait_for_function(PAGE_DRAWN, polling=250, timeout=timeout)
-    page.wait_for_timeout(500)
+    page.evaluate("() => { window.__drawnPolls = 0; }")
+    page.wait_for_function(PAGE_DRAWN, polling=100, timeout=timeout)
+    page.evaluate(NEXT_FRAMES)
 
 
 def screenshot_whole_page(page, file: Path) -> None:
@@ -136,7 +143,7 @@ def screenshot_whole_page(page, file: Path) -> None:
     size = page.viewport_size
     height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": size["width"], "height": max(size["height"], min(int(height), 6_000))})
-    page.wait_for_timeout(500)
+    settle(page)  # the taller window: the charts and grids drawn again
     page.screenshot(path=str(file))
     page.set_viewport_size(size)
 
