@@ -137,6 +137,9 @@ def test_export_writes_csv_and_parquet(served, tmp_path):
 
 
 def test_descriptions_are_persisted_for_bi_users(served):
+    """Every mart table and column has its description as a comment, and every model's comments
+    are its YAML's descriptions, word for word: contracted marts and the rest (views, tables,
+    the ML layer's; macros/serving/persist_docs.sql writes both kinds)."""
     con = duckdb.connect(str(served.serving_path), read_only=True)
     missing = con.execute(
         "select table_name, column_name from duckdb_columns() where schema_name = 'marts' "
@@ -145,8 +148,30 @@ def test_descriptions_are_persisted_for_bi_users(served):
     tables = con.execute(
         "select count(*) from duckdb_tables() where schema_name = 'marts' and (comment is null or comment = '')"
     ).fetchone()[0]
+    relations = dict(
+        ((schema, name), comment)
+        for schema, name, comment in con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() union all "
+            "select schema_name, view_name, comment from duckdb_views() where not internal"
+        ).fetchall()
+    )
+    columns = {
+        (schema, table, column): comment
+        for schema, table, column, comment in con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns()"
+        ).fetchall()
+    }
     con.close()
     assert missing == [] and tables == 0
+    manifest = json.loads((served.db_path.parent / "target" / "manifest.json").read_text())
+    models = [n for n in manifest["nodes"].values() if n["resource_type"] == "model" and n["description"]]
+    contracted = {n["config"]["contract"]["enforced"] for n in models}
+    assert contracted == {True, False}  # both ways of finding a model's columns
+    for node in models:
+        relation = (node["schema"], node["alias"])
+        assert relations[relation] == node["description"], relation
+        for name, column in node["columns"].items():
+            assert columns[(*relation, name)] == column["description"], (relation, name)
 
 
 def test_exposures_declare_the_consumers(served):
