@@ -24,4 +24,4 @@ def test_the_dbt_command_freezes_what_lives_to_its_end_and_a_program_running_dbt
     assert frozen == ["/srv/venv/bin/dbt", "dbt", r"C:\venv\Scripts\dbt.exe"]
     # the youngest generation waits for more objects; the older generations keep their settings
     assert thresholds == [(YOUNG_OBJECTS_PER_COLLECTION, *gc.get_threshold()[1:])] * 3
-    assert YOUNG_OBJECTS_PER_COLLECTION > gc.get_threshold()[0]
+    assert gc.get_threshold()[0] < YOUNG_OBJECTS_PER_COLLECTION
