@@ -166,7 +166,7 @@ def freeze_for_this_command() -> bool:
     objects) lives until the end: ``gc.freeze()`` spares every later full collection a walk over
     it (an Online Retail build: 16.4 s to 15.3 s, the same peak memory), and the youngest
     generation is collected every 10,000 new objects, not every 700 (dbt makes and drops
-    thousands per node: 15.9 s to 15.5 s, 8 MiB more at the peak; docs/benchmarks.md).
+    thousands per node: 16.1 s to 15.6 s, 8 MiB more at the peak; docs/benchmarks.md).
     Not where dbt runs inside another program (dbtRunner): there it would keep this run's
     garbage for that program's lifetime. True when it froze."""
     if PureWindowsPath(sys.argv[0]).stem != "dbt":  # either separator: / or \
