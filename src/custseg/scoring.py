@@ -206,13 +206,10 @@ def score_in_context(
 
 def _refuse_what_the_build_would(settings: dict, tmp: str) -> None:
     """The file refused in a second, before the warehouse is copied and dbt starts, with the
-    message the build's pre-flight would give: the same probe over the same input vars (as the
-    upload does). Not when the vars name a database table, which the build reads instead."""
-    from .inputs.transactions import INPUT_OPTIONS, refusal
+    message the build's pre-flight would give (inputs.transactions.refusal, as the upload does)."""
+    from .inputs.transactions import refusal
 
-    if settings.get("transactions_table"):
-        return
-    problem = refusal({name: settings[name] for name in INPUT_OPTIONS if name in settings}, tmp)
+    problem = refusal(settings, tmp)
     if problem:
         raise ScoringError(problem)
 

@@ -267,3 +267,8 @@ def test_a_transactions_file_the_build_would_refuse_is_refused_before_dbt_starts
     sales.write_text("Invoice,Customer,When,Qty,Price\n1,7,2011-01-02,1,2.5\n")
     with pytest.raises(ScoringError, match=r"Transactions input problem: .*'Nope'"):
         score_in_context(str(sales), str(warehouse), {"column_map": {"customer_id": "Nope"}})
+    # vars naming a database table: the build reads the table, so no file is probed beforehand
+    from custseg.inputs.transactions import refusal
+
+    assert refusal({"transactions_path": str(empty)}, tmp_path).startswith("Transactions input problem")
+    assert refusal({"transactions_path": str(empty), "transactions_table": "shop.sales"}, tmp_path) == ""

@@ -147,7 +147,7 @@ def run_upload(
         env = workspace_env(workspace, file_log=False, CUSTSEG_MODEL_KEY_PATH=workspace / "model-signing.key")
         build_vars, kind = _upload_vars(upload, name, data, settings)
         if kind == "transactions":  # refused in a second, before dbt starts, as the build would
-            problem = refusal({"transactions_path": build_vars["transactions_path"]}, workspace)
+            problem = refusal(build_vars, workspace)
             if problem:
                 raise UploadError(problem)
         # a bounded build: past the limit the child is killed, and the page says so

@@ -234,11 +234,15 @@ def probe_source(options: dict, cache_dir: str = "target/custseg_cache") -> dict
     }
 
 
-def refusal(options: dict, workdir: str | Path) -> str:
-    """What the build's pre-flight would stop with for these input options ("" when it would
-    read them): the probe, in this process, before dbt starts (the upload, ``custseg score``),
-    with the build's own cache folder in ``workdir`` (workspace_env's target: an XLSX is
-    converted once) and the build's own message."""
+def refusal(build_vars: dict, workdir: str | Path) -> str:
+    """What the build's pre-flight would stop with, given a build's vars ("" when it would read
+    its input): the probe over the vars' input options, in this process, before dbt starts (the
+    upload, ``custseg score``), with the build's own cache folder in ``workdir`` (workspace_env's
+    target: an XLSX is converted once) and the build's own message. "" when the vars name a
+    database table, which the build reads instead of files."""
+    if build_vars.get("transactions_table"):
+        return ""
+    options = {name: build_vars[name] for name in INPUT_OPTIONS if name in build_vars}
     checked = probe_source(options, cache_dir=str(Path(workdir) / "target" / "custseg_cache"))
     return "" if checked["ok"] else "Transactions input problem: " + checked["error"]
 
