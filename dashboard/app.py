@@ -25,15 +25,16 @@ current = st.navigation(list(pages.values()))
 wanted = st.query_params.get("page")
 if wanted in pages and pages[wanted] is not current:
     st.switch_page(pages[wanted])
-if not store.serving_path().exists():
-    st.error(
-        f"No published warehouse at {store.serving_path()}: run `bash scripts/build.sh` first, or set "
-        "CUSTSEG_SERVING_PATH."
-    )
-    st.stop()
-try:
-    store.check_warehouse()
-except WarehouseRefused as exc:
-    st.error(str(exc))
-    st.stop()
-current.run()
+with store.page_run():  # one connection per file for the page's queries (custseg.dashboard.store)
+    if not store.serving_path().exists():
+        st.error(
+            f"No published warehouse at {store.serving_path()}: run `bash scripts/build.sh` first, or set "
+            "CUSTSEG_SERVING_PATH."
+        )
+        st.stop()
+    try:
+        store.check_warehouse()
+    except WarehouseRefused as exc:
+        st.error(str(exc))
+        st.stop()
+    current.run()

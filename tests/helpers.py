@@ -357,13 +357,13 @@ class SharedBuild(DbtRun):
 
 # A reader of a publication during a build (conftest.second_batch), one process per way of
 # reading: "held", one connection opened at the start (it keeps reading the file it opened), or
-# "dashboard", the dashboard's query of the overview, which opens the publication afresh each
-# time (one process cannot hold both: DuckDB opens a file once per process, with one
+# "dashboard", the dashboard's queries of the overview in a page's run, which opens the
+# publication afresh for each run (one process cannot hold both: DuckDB opens a file once per process, with one
 # configuration). One line per read: "ok customers time" or "error what time".
 READER = """
 import os, sys, time, duckdb
 from pathlib import Path
-from custseg.dashboard import queries
+from custseg.dashboard import queries, store
 path, mode, log, stop = sys.argv[1:5]
 con = duckdb.connect(path, read_only=True) if mode == "held" else None
 with open(log, "w") as out:
@@ -372,7 +372,8 @@ with open(log, "w") as out:
             if con is not None:
                 n = con.execute("select count(*) from marts.dim_customers").fetchone()[0]
             else:
-                n = queries.overview(Path(path))["customers"]
+                with store.page_run():  # as the app runs a page
+                    n = queries.overview(Path(path))["customers"]
             out.write(f"ok {n} {time.time()}\\n")
         except Exception as exc:
             out.write(f"error {exc!r} {time.time()}\\n")

@@ -29,10 +29,11 @@ def served(demo_warehouse):
 
 
 def test_readers_keep_answering_while_dbt_builds_and_then_see_new_data(demo_warehouse, second_batch):
-    """A reader held open on the publication, and the dashboard's overview query opened afresh
-    each time, while the second batch builds (conftest.second_batch): every read answers; the
-    held connection keeps reading the file it opened, the dashboard sees the old publication
-    until the new one is swapped in, then the new one."""
+    """A reader held open on the publication, and the dashboard's overview queries in one page
+    run after another (each run opens the publication afresh, as the app does), while the second
+    batch builds (conftest.second_batch): every read answers; the held connection keeps reading
+    the file it opened, the dashboard sees the old publication until the new one is swapped in,
+    then the new one."""
     assert "Could not set lock" not in second_batch.output
     # built on a warehouse whose segment_names seed had the columns of a release before: reloaded
     columns = [row[0] for row in second_batch.query("describe seeds.segment_names")]
