@@ -358,8 +358,8 @@ class SharedBuild(DbtRun):
 # A reader of a publication during a build (conftest.second_batch), one process per way of
 # reading: "held", one connection opened at the start (it keeps reading the file it opened), or
 # "dashboard", the dashboard's queries of the overview in a page's run, which opens the
-# publication afresh for each run (one process cannot hold both: DuckDB opens a file once per process, with one
-# configuration). One line per read: "ok customers time" or "error what time".
+# publication afresh for each run (one process cannot hold both: DuckDB opens a file once per
+# process, with one configuration). One line per read: "ok customers time" or "error what time".
 READER = """
 import os, sys, time, duckdb
 from pathlib import Path
