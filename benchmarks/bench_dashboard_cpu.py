@@ -57,7 +57,9 @@ def main() -> None:
             )
             cpu = json.loads(done.stdout.splitlines()[-1])
             pages = ", ".join(f"{title} {seconds:.2f}" for title, seconds in cpu.items())
-            print(f"round {round_number} {root}: every page {sum(cpu.values()):.2f} s CPU ({pages})", flush=True)
+            print(
+                f"round {round_number} {root}: every page {sum(cpu.values()):.2f} s CPU ({pages})", flush=True
+            )
 
 
 if __name__ == "__main__":
