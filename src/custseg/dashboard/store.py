@@ -48,18 +48,19 @@ def page_run() -> Iterator[None]:
 
 @contextlib.contextmanager
 def _connection(path: Path | None) -> Iterator[object]:
-    name = os.path.abspath(path or serving_path())
+    path = path or serving_path()  # opened as given: the refusals name it as the user wrote it
     opened = getattr(_RUN, "connections", None)
     if opened is None:  # outside a page's run: this query's own connection
-        con = open_warehouse(name)
+        con = open_warehouse(path)
         try:
             yield con
         finally:
             con.close()
         return
-    if name not in opened:
-        opened[name] = open_warehouse(name)
-    yield opened[name]
+    key = os.path.abspath(path)  # one connection per file, however the path is spelt
+    if key not in opened:
+        opened[key] = open_warehouse(path)
+    yield opened[key]
 
 
 def query(sql: str, path: Path | None = None, params: list | None = None) -> pd.DataFrame:
